@@ -1,0 +1,33 @@
+# Build-wide switches: warnings, sanitizers, ccache, and the helpers every target uses.
+
+option(RESTINU_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(RESTINU_WERROR "Treat warnings as errors" ON)
+
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()
+
+add_library(restinu_build_flags INTERFACE)
+target_compile_options(restinu_build_flags INTERFACE -Wall -Wextra -Wpedantic)
+if(RESTINU_WERROR)
+  target_compile_options(restinu_build_flags INTERFACE -Werror)
+endif()
+target_compile_definitions(restinu_build_flags INTERFACE
+  BOOST_BEAST_USE_STD_STRING_VIEW)
+
+if(RESTINU_SANITIZE)
+  target_compile_options(restinu_build_flags INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(restinu_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
+# restinu_add_test(NAME name SOURCES ... LIBS ... LABELS unit|integration|e2e)
+function(restinu_add_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main restinu_build_flags)
+  # Discovery at test time keeps the build from running every binary once more.
+  gtest_discover_tests(${T_NAME} PROPERTIES LABELS "${T_LABELS}" DISCOVERY_MODE PRE_TEST
+    DISCOVERY_TIMEOUT 30)
+endfunction()

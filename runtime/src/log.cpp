@@ -1,0 +1,227 @@
+#include "restinu/rt/log.hpp"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace restinu::rt::log {
+namespace {
+
+struct State {
+    std::string service = "restinu";
+    std::string instance;
+    Level level = Level::Info;
+    bool json = true;
+    std::shared_ptr<spdlog::logger> logger;
+};
+
+State& state() {
+    static State s;
+    return s;
+}
+
+std::mutex& initMutex() {
+    static std::mutex mu;
+    return mu;
+}
+
+std::string_view levelName(Level level) {
+    switch (level) {
+        case Level::Debug:
+            return "debug";
+        case Level::Info:
+            return "info";
+        case Level::Warn:
+            return "warn";
+        case Level::Error:
+            return "error";
+    }
+    return "info";
+}
+
+spdlog::level::level_enum toSpd(Level level) {
+    switch (level) {
+        case Level::Debug:
+            return spdlog::level::debug;
+        case Level::Info:
+            return spdlog::level::info;
+        case Level::Warn:
+            return spdlog::level::warn;
+        case Level::Error:
+            return spdlog::level::err;
+    }
+    return spdlog::level::info;
+}
+
+void appendTimestamp(std::string& out) {
+    auto now = std::chrono::system_clock::now();
+    auto secs = std::chrono::system_clock::to_time_t(now);
+    auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1000000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<long long>(micros));
+    out += buf;
+}
+
+void appendValue(std::string& out, const Field::Value& v, bool json) {
+    if (const auto* s = std::get_if<std::string_view>(&v)) {
+        if (json) {
+            out += '"';
+            appendJsonEscaped(out, *s);
+            out += '"';
+        } else {
+            out += *s;
+        }
+    } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        out += std::to_string(*i);
+    } else if (const auto* d = std::get_if<double>(&v)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.6g", *d);
+        out += buf;
+    } else if (const auto* b = std::get_if<bool>(&v)) {
+        out += *b ? "true" : "false";
+    }
+}
+
+}  // namespace
+
+void appendJsonEscaped(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (char c : text) {
+        auto u = static_cast<unsigned char>(c);
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (u < 0x20) {
+                    out += "\\u00";
+                    out += kHex[u >> 4];
+                    out += kHex[u & 0xf];
+                } else {
+                    out += c;
+                }
+        }
+    }
+}
+
+bool parseLevel(std::string_view text, Level& out) {
+    if (text == "debug") {
+        out = Level::Debug;
+    } else if (text == "info") {
+        out = Level::Info;
+    } else if (text == "warn" || text == "warning") {
+        out = Level::Warn;
+    } else if (text == "error") {
+        out = Level::Error;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void init(std::string_view service, std::string_view instance, Level level, bool json) {
+    std::lock_guard lock(initMutex());
+    auto& s = state();
+    s.service = service;
+    s.instance = instance;
+    s.level = level;
+    s.json = json;
+    if (!s.logger) {
+        // One background thread writes; a full queue blocks rather than dropping lines.
+        spdlog::init_thread_pool(8192, 1);
+        auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+        s.logger = std::make_shared<spdlog::async_logger>(
+            "restinu", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+        s.logger->set_pattern("%v");
+        s.logger->flush_on(spdlog::level::warn);
+        spdlog::register_logger(s.logger);
+    }
+    s.logger->set_level(toSpd(level));
+}
+
+bool enabled(Level level) { return level >= state().level; }
+
+void write(Level level, std::string_view logger, std::string_view msg,
+           std::initializer_list<Field> fields) {
+    auto& s = state();
+    if (level < s.level) {
+        return;
+    }
+    std::string line;
+    line.reserve(160 + msg.size());
+    if (s.json) {
+        line += R"({"ts":")";
+        appendTimestamp(line);
+        line += R"(","level":")";
+        line += levelName(level);
+        line += R"(","service":")";
+        appendJsonEscaped(line, s.service);
+        if (!s.instance.empty()) {
+            line += R"(","instance":")";
+            appendJsonEscaped(line, s.instance);
+        }
+        line += R"(","logger":")";
+        appendJsonEscaped(line, logger);
+        line += R"(","msg":")";
+        appendJsonEscaped(line, msg);
+        line += '"';
+        for (const auto& f : fields) {
+            line += ",\"";
+            appendJsonEscaped(line, f.key);
+            line += "\":";
+            appendValue(line, f.value, true);
+        }
+        line += '}';
+    } else {
+        appendTimestamp(line);
+        line += ' ';
+        line += levelName(level);
+        line += " [";
+        line += logger;
+        line += "] ";
+        line += msg;
+        for (const auto& f : fields) {
+            line += ' ';
+            line += f.key;
+            line += '=';
+            appendValue(line, f.value, false);
+        }
+    }
+    if (s.logger) {
+        s.logger->log(toSpd(level), "{}", line);
+    } else {
+        // Before init (tests, early CLI errors): plain stderr.
+        std::fprintf(stderr, "%s\n", line.c_str());
+    }
+}
+
+void flush() {
+    if (auto& l = state().logger) {
+        l->flush();
+    }
+}
+
+}  // namespace restinu::rt::log

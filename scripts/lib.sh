@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Helpers shared by stack.sh and testenv.sh: free ports, and PostgreSQL/Redis started as
+# project-local processes on loopback. Sourced, not run.
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+# free_port: prints a TCP port nobody listens on (random in 20000-59999).
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    if ! ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+      # Also avoid ports handed out earlier by this shell.
+      if [[ " ${_RESTINU_PORTS:-} " != *" $port "* ]]; then
+        _RESTINU_PORTS="${_RESTINU_PORTS:-} $port"
+        echo "$port"
+        return
+      fi
+    fi
+  done
+}
+
+# as_pg_user CMD...: PostgreSQL refuses to run as root, so root runs it as `postgres`.
+as_pg_user() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# pg_init DIR: a fresh cluster in DIR/data, sockets and log in DIR.
+pg_init() {
+  local dir=$1
+  mkdir -p "$dir/data"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown -R postgres:postgres "$dir"
+  fi
+  as_pg_user "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 \
+    --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+}
+
+# pg_start DIR PORT [extra postgres -c options...]
+pg_start() {
+  local dir=$1 port=$2
+  shift 2
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir"
+  for o in "$@"; do opts+=" -c $o"; done
+  as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 30 -o "$opts" start >/dev/null ||
+    { tail -n 20 "$dir/pg.log" >&2; return 1; }
+}
+
+pg_stop() {
+  local dir=$1 mode=${2:-fast}
+  [[ -f "$dir/data/postmaster.pid" ]] || return 0
+  as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -m "$mode" -w -t 30 stop >/dev/null 2>&1 || true
+}
+
+# redis_start DIR PORT
+redis_start() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null
+  local i
+  for i in $(seq 1 100); do
+    redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.05
+  done
+  echo "redis did not start on port $port; see $dir/redis.log" >&2
+  return 1
+}
+
+redis_stop() {
+  local dir=$1 port=$2
+  redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  local i
+  for i in $(seq 1 100); do
+    [[ -f "$dir/redis.pid" ]] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null || return 0
+    sleep 0.05
+  done
+}
