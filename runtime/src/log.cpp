@@ -66,7 +66,7 @@ void appendTimestamp(std::string& out) {
         1000000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    char buf[40];
+    char buf[96];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<long long>(micros));
@@ -153,8 +153,8 @@ void init(std::string_view service, std::string_view instance, Level level, bool
         // One background thread writes; a full queue blocks rather than dropping lines.
         spdlog::init_thread_pool(8192, 1);
         auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-        s.logger = std::make_shared<spdlog::async_logger>(
-            "restinu", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+        s.logger = std::make_shared<spdlog::async_logger>("restinu", sink, spdlog::thread_pool(),
+                                                          spdlog::async_overflow_policy::block);
         s.logger->set_pattern("%v");
         s.logger->flush_on(spdlog::level::warn);
         spdlog::register_logger(s.logger);
@@ -162,7 +162,9 @@ void init(std::string_view service, std::string_view instance, Level level, bool
     s.logger->set_level(toSpd(level));
 }
 
-bool enabled(Level level) { return level >= state().level; }
+bool enabled(Level level) {
+    return level >= state().level;
+}
 
 void write(Level level, std::string_view logger, std::string_view msg,
            std::initializer_list<Field> fields) {

@@ -91,7 +91,9 @@ void appendHeader(std::string& out, const std::string& name, const std::string& 
 
 }  // namespace
 
-void Gauge::add(double d) { addDouble(value_, d); }
+void Gauge::add(double d) {
+    addDouble(value_, d);
+}
 
 Histogram::Histogram(const std::vector<double>& bounds)
     : bounds_(bounds), counts_(new std::atomic<std::uint64_t>[bounds.size() + 1]) {
@@ -103,8 +105,7 @@ Histogram::Histogram(const std::vector<double>& bounds)
 
 void Histogram::observe(double v) {
     auto it = std::lower_bound(bounds_.begin(), bounds_.end(), v);
-    counts_[static_cast<std::size_t>(it - bounds_.begin())].fetch_add(1,
-                                                                      std::memory_order_relaxed);
+    counts_[static_cast<std::size_t>(it - bounds_.begin())].fetch_add(1, std::memory_order_relaxed);
     addDouble(sum_, v);
 }
 
@@ -135,9 +136,9 @@ Family<Counter>& MetricsRegistry::counter(std::string name, std::string help,
             return *f;
         }
     }
-    counters_.push_back(std::make_unique<Family<Counter>>(
-        std::move(name), std::move(help), std::move(labels),
-        [] { return std::make_unique<Counter>(); }));
+    counters_.push_back(
+        std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(labels),
+                                          [] { return std::make_unique<Counter>(); }));
     return *counters_.back();
 }
 

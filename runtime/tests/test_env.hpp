@@ -19,16 +19,26 @@ inline std::string require(const char* name) {
     return v;
 }
 
-inline std::string pgConninfo() { return require("RESTINU_TEST_PG_CONNINFO"); }
-inline std::string pgPort() { return require("RESTINU_TEST_PG_PORT"); }
+inline std::string pgConninfo() {
+    return require("RESTINU_TEST_PG_CONNINFO");
+}
+inline std::string pgPort() {
+    return require("RESTINU_TEST_PG_PORT");
+}
 inline unsigned short redisPort() {
     return static_cast<unsigned short>(std::stoi(require("RESTINU_TEST_REDIS_PORT")));
 }
 
 /// Runs a shell command (restart a server); returns its exit status. Call it from a thread
 /// that is not running an io_context.
-inline int run(const std::string& cmd) { return std::system(cmd.c_str()); }
-inline int restartPg() { return run(require("RESTINU_TEST_PG_RESTART") + " >/dev/null"); }
-inline int restartRedis() { return run(require("RESTINU_TEST_REDIS_RESTART") + " >/dev/null"); }
+inline int run(const std::string& cmd) {
+    return std::system(cmd.c_str());
+}
+inline int restartPg() {
+    return run(require("RESTINU_TEST_PG_RESTART") + " >/dev/null");
+}
+inline int restartRedis() {
+    return run(require("RESTINU_TEST_REDIS_RESTART") + " >/dev/null");
+}
 
 }  // namespace restinu::testenv

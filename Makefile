@@ -1,0 +1,43 @@
+# The two commands (see README): `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+
+RELEASE_DIR := build/release
+ASAN_DIR := build/asan
+
+.PHONY: run test deps build build-asan bench format tidy clean
+
+## make run: install what is missing, build, start the whole local stack (Ctrl-C stops it)
+run: deps build
+	@bash scripts/stack.sh $(RELEASE_DIR)/app/restinu
+
+## make test: install what is missing, build with sanitizers, run every test on throwaway servers
+test: deps build-asan
+	@bash scripts/test.sh $(ASAN_DIR)
+
+deps:
+	@bash scripts/deps.sh
+
+build:
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESTINU_SANITIZE=OFF >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+build-asan:
+	@cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DRESTINU_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+
+## make bench: the benchmarks in bench/ (release build; each prints its ratio to its reference)
+bench: deps build
+	@bash bench/run.sh $(RELEASE_DIR)
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+tidy:
+	@git ls-files 'runtime/src/*.cpp' 'services/*.cpp' 'app/*.cpp' | grep -v _test.cpp | \
+	  xargs clang-tidy -p $(ASAN_DIR) --quiet
+
+clean:
+	rm -rf build

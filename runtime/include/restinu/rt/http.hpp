@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+/// The request and response that handlers see. No Beast here: a Request holds views into the
+/// message the server parsed (valid while the handler runs), a Response owns its bytes.
+namespace restinu::rt {
+
+enum class Method { Get, Head, Post, Put, Patch, Delete, Options, Other };
+
+std::string_view methodName(Method m);
+Method parseMethod(std::string_view name);
+
+/// Case-insensitive ASCII comparison, as HTTP field names need.
+bool iequals(std::string_view a, std::string_view b);
+
+class Request {
+public:
+    using Fields = std::vector<std::pair<std::string_view, std::string_view>>;
+
+    Method method = Method::Get;
+    std::string_view method_name;
+    std::string_view target;  ///< path plus query, as sent
+    std::string_view path;    ///< before '?', not decoded
+    std::string_view query;   ///< after '?', not decoded
+    Fields headers;
+    std::string_view body;
+    std::string request_id;  ///< kept from X-Request-Id or generated
+    std::string_view route;  ///< the matched route template, e.g. /api/v1/properties/{id}
+    std::string remote_ip;
+    Fields params;  ///< path parameters by name
+
+    /// First value of a header, or empty.
+    std::string_view header(std::string_view name) const;
+    bool hasHeader(std::string_view name) const;
+    /// A path parameter from the route template, or empty.
+    std::string_view param(std::string_view name) const;
+    /// A query parameter, percent-decoded ('+' is a space); nullopt when absent.
+    std::optional<std::string> queryParam(std::string_view name) const;
+};
+
+class Response {
+public:
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    Response() = default;
+    Response(int s, std::string ct, std::string b)
+        : status(s), content_type(std::move(ct)), body(std::move(b)) {}
+
+    static Response json(int status, std::string body) {
+        return {status, "application/json", std::move(body)};
+    }
+    static Response text(int status, std::string body) {
+        return {status, "text/plain; charset=utf-8", std::move(body)};
+    }
+    static Response noContent() { return {204, "", ""}; }
+
+    Response& header(std::string name, std::string value) {
+        headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+    std::string_view header(std::string_view name) const;
+};
+
+/// Percent-decodes a URL component; '+' becomes a space when `plus_is_space`. Returns nullopt on
+/// a malformed escape.
+std::optional<std::string> percentDecode(std::string_view in, bool plus_is_space);
+
+}  // namespace restinu::rt

@@ -1,0 +1,127 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "restinu/rt/config.hpp"
+#include "restinu/rt/router.hpp"
+#include "restinu/rt/task.hpp"
+
+/// What every service's main does, once: flags, config, logging, one io_context (and one HTTP
+/// server) per loop thread, its database and Redis clients, `/healthz`, `/readyz` and
+/// `/metrics`, signals and graceful shutdown. A service supplies only its name, its database
+/// and the function that wires its routes on each loop thread (userver's DaemonMain + component
+/// list, with plain functions instead of a registry).
+namespace restinu::rt {
+
+class MetricsRegistry;
+class PgPool;
+class Redis;
+class WorkerPool;
+class HttpClient;
+
+/// Settings the runtime reads for every service (keys in docs/configuration.md).
+struct RuntimeSettings {
+    std::string service;
+    std::string instance;
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0;
+    int threads = 1;
+    std::size_t body_limit = 1 << 20;
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds body_timeout{30'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds shutdown_grace{10'000};
+    bool access_log = true;
+    // PostgreSQL (when the service has a database)
+    std::string pg_conninfo;  ///< base conninfo + the service's dbname
+    std::vector<std::string> pg_replicas;
+    std::size_t pg_pool_size = 8;
+    std::chrono::milliseconds pg_acquire_timeout{5'000};
+    std::chrono::milliseconds pg_query_timeout{30'000};
+    // Redis (when the service uses it)
+    std::string redis_host = "127.0.0.1";
+    std::uint16_t redis_port = 6379;
+    int worker_threads = 2;
+};
+
+/// One loop thread's view of the service: its io_context, its clients, its router.
+class Shard {
+public:
+    using ReadinessCheck = std::function<Task<void>()>;
+
+    Shard(IoContext& io, int index, const RuntimeSettings& settings, MetricsRegistry& metrics,
+          WorkerPool& workers);
+    ~Shard();
+    Shard(const Shard&) = delete;
+    Shard& operator=(const Shard&) = delete;
+
+    IoContext& io() { return io_; }
+    int index() const { return index_; }
+    const RuntimeSettings& settings() const { return settings_; }
+    MetricsRegistry& metrics() { return metrics_; }
+    WorkerPool& workers() { return workers_; }
+    Router& router() { return router_; }
+
+    /// This shard's pool for the service's database (created on first use).
+    PgPool& pg();
+    /// This shard's read-replica pool (the primary when none are configured).
+    PgPool& pgRead();
+    /// This shard's Redis client (created on first use).
+    Redis& redis();
+    /// This shard's HTTP client for calls to other services (created on first use).
+    HttpClient& http();
+
+    /// `/readyz` answers 200 only when every check completes without throwing.
+    void addReadinessCheck(std::string name, ReadinessCheck check);
+    const std::vector<std::pair<std::string, ReadinessCheck>>& readinessChecks() const {
+        return checks_;
+    }
+
+    /// Keeps `obj` alive as long as the shard (handlers capture references to it).
+    template <class T>
+    T& keep(std::unique_ptr<T> obj) {
+        T& ref = *obj;
+        owned_.push_back(std::shared_ptr<void>(std::move(obj)));
+        return ref;
+    }
+
+private:
+    IoContext& io_;
+    int index_;
+    const RuntimeSettings& settings_;
+    MetricsRegistry& metrics_;
+    WorkerPool& workers_;
+    Router router_;
+    std::vector<std::pair<std::string, ReadinessCheck>> checks_;
+    std::vector<std::shared_ptr<void>> owned_;
+    struct Clients;
+    std::unique_ptr<Clients> clients_;
+};
+
+using WireFn = std::function<void(Shard&)>;
+
+struct ServiceSpec {
+    std::string name;      ///< "user"; also the `service` label and log field
+    std::string database;  ///< "users_db"; empty when the service has none
+    bool uses_redis = false;
+    std::uint16_t default_port = 0;
+    /// Reads the service's own config keys (before validation) and returns the function that
+    /// wires one shard: routes, stores, readiness checks.
+    std::function<WireFn(Config&)> configure;
+};
+
+/// Parses `argv` (`--config FILE`, `--print-config`, `--help`), loads and checks the config,
+/// checks the database schema is migrated, serves until SIGTERM/SIGINT, drains, and returns the
+/// process exit code (0 clean stop, 1 runtime failure, 2 bad config or usage).
+int serviceMain(int argc, char** argv, const ServiceSpec& spec);
+
+/// Reads the settings every service shares; exposed for tests and for `restinu migrate`.
+RuntimeSettings readRuntimeSettings(Config& config, const ServiceSpec& spec);
+
+}  // namespace restinu::rt

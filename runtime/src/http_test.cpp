@@ -1,0 +1,58 @@
+#include "restinu/rt/http.hpp"
+
+#include <gtest/gtest.h>
+
+#include "restinu/rt/http_server.hpp"
+
+namespace restinu::rt {
+namespace {
+
+TEST(Http, QueryParamsAreDecoded) {
+    Request r;
+    r.query = "q=sea+view&city=Pune&near=18.5%2C73.8&empty=&flag";
+    EXPECT_EQ(r.queryParam("q"), "sea view");
+    EXPECT_EQ(r.queryParam("city"), "Pune");
+    EXPECT_EQ(r.queryParam("near"), "18.5,73.8");
+    EXPECT_EQ(r.queryParam("empty"), "");
+    EXPECT_EQ(r.queryParam("flag"), "");
+    EXPECT_FALSE(r.queryParam("missing").has_value());
+}
+
+TEST(Http, MalformedEscapeIsNullopt) {
+    EXPECT_FALSE(percentDecode("%4", false).has_value());
+    EXPECT_FALSE(percentDecode("%zz", false).has_value());
+    EXPECT_EQ(percentDecode("a%20b+c", false), "a b+c");
+}
+
+TEST(Http, HeaderLookupIgnoresCase) {
+    Request r;
+    r.headers = {{"Content-Type", "application/json"}, {"X-Request-Id", "abc"}};
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    EXPECT_EQ(r.header("x-request-id"), "abc");
+    EXPECT_EQ(r.header("missing"), "");
+    EXPECT_FALSE(r.hasHeader("missing"));
+}
+
+TEST(Http, MethodsRoundTrip) {
+    for (auto m : {Method::Get, Method::Head, Method::Post, Method::Put, Method::Patch,
+                   Method::Delete, Method::Options}) {
+        EXPECT_EQ(parseMethod(methodName(m)), m);
+    }
+    EXPECT_EQ(parseMethod("BREW"), Method::Other);
+}
+
+TEST(Http, RequestIdsAreRandomHexAndClientIdsAreChecked) {
+    auto a = newRequestId();
+    auto b = newRequestId();
+    EXPECT_EQ(a.size(), 32u);
+    EXPECT_NE(a, b);
+    EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_TRUE(validRequestId("abc-123"));
+    EXPECT_FALSE(validRequestId(""));
+    EXPECT_FALSE(validRequestId("has space"));
+    EXPECT_FALSE(validRequestId("quote\""));
+    EXPECT_FALSE(validRequestId(std::string(129, 'a')));
+}
+
+}  // namespace
+}  // namespace restinu::rt

@@ -1,0 +1,366 @@
+#include "restinu/rt/http_server.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <future>
+
+#include "restinu/rt/http_client.hpp"
+#include "restinu/rt/problem.hpp"
+#include "restinu/rt/router.hpp"
+#include "test_server.hpp"
+
+namespace restinu::rt {
+namespace {
+
+namespace net = boost::asio;
+using testing::RawClient;
+using testing::ServerThread;
+
+Task<void> sleepFor(std::chrono::milliseconds d) {
+    net::steady_timer t(co_await net::this_coro::executor, d);
+    co_await t.async_wait(net::use_awaitable);
+}
+
+Router testRouter() {
+    Router r;
+    r.get("/echo/{text}", [](Request& req) -> Task<Response> {
+        co_return Response::text(200, std::string(req.param("text")));
+    });
+    r.get("/sleep/{ms}", [](Request& req) -> Task<Response> {
+        auto ms = std::stoi(std::string(req.param("ms")));
+        co_await sleepFor(std::chrono::milliseconds(ms));
+        co_return Response::text(200, "slept " + std::to_string(ms));
+    });
+    r.post("/body", [](Request& req) -> Task<Response> {
+        co_return Response::text(200, "got " + std::to_string(req.body.size()));
+    });
+    r.get("/boom", [](Request&) -> Task<Response> {
+        throw std::runtime_error("secret internal detail");
+        co_return Response{};
+    });
+    r.get("/conflict", [](Request&) -> Task<Response> {
+        throw ApiError(problems::kConflict, "it clashes");
+        co_return Response{};
+    });
+    return r;
+}
+
+std::string get(std::string_view path, std::string_view extra = "") {
+    return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+std::string bodyOf(const std::string& response) {
+    auto p = response.find("\r\n\r\n");
+    return p == std::string::npos ? "" : response.substr(p + 4);
+}
+
+TEST(HttpServer, KeepAliveServesManyRequestsOnOneConnection) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    ASSERT_TRUE(c.connected());
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_TRUE(c.send(get("/echo/n" + std::to_string(i))));
+        auto r = c.readResponses(1);
+        EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK");
+        EXPECT_EQ(bodyOf(r), "n" + std::to_string(i));
+    }
+    EXPECT_EQ(s.server().connections(), 1u);
+}
+
+TEST(HttpServer, PipelinedRequestsAnswerInOrderEvenWhenTheFirstIsSlow) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    ASSERT_TRUE(c.send(get("/sleep/150") + get("/echo/second") + get("/echo/third")));
+    auto all = c.readResponses(3);
+    auto first = all.find("slept 150");
+    auto second = all.find("second");
+    auto third = all.find("third");
+    ASSERT_NE(first, std::string::npos) << all;
+    ASSERT_NE(second, std::string::npos) << all;
+    ASSERT_NE(third, std::string::npos) << all;
+    EXPECT_LT(first, second);
+    EXPECT_LT(second, third);
+}
+
+TEST(HttpServer, MalformedRequestGets400ProblemAndTheConnectionCloses) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    ASSERT_TRUE(c.send("GET /echo/x HTTP/1.1\r\nHost t\r\nBad Header\r\n\r\n"));
+    auto r = c.readAll();
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 400") << r;
+    EXPECT_NE(r.find("application/problem+json"), std::string::npos);
+    EXPECT_NE(r.find("https://restinu.dev/problems/bad-request"), std::string::npos);
+    EXPECT_TRUE(c.closedByPeer());
+}
+
+TEST(HttpServer, OversizedBodyGets413) {
+    ServerOptions o;
+    o.body_limit = 1000;
+    ServerThread s(testRouter(), o);
+    RawClient c(s.port());
+    std::string body(5000, 'x');
+    c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + body);
+    auto r = c.readAll();
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 413") << r;
+    EXPECT_NE(r.find("payload-too-large"), std::string::npos);
+
+    RawClient ok(s.port());
+    ok.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
+    EXPECT_EQ(bodyOf(ok.readResponses(1)), "got 10");
+}
+
+TEST(HttpServer, OversizedHeadersGet431) {
+    ServerOptions o;
+    o.header_limit = 1024;
+    ServerThread s(testRouter(), o);
+    RawClient c(s.port());
+    c.send(get("/echo/x", "X-Big: " + std::string(4000, 'a') + "\r\n"));
+    auto r = c.readAll();
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 431") << r;
+}
+
+TEST(HttpServer, ClientSendingHeadersOneBytePerSecondIsCutOff) {
+    ServerOptions o;
+    o.header_timeout = std::chrono::milliseconds(2000);
+    ServerThread s(testRouter(), o);
+    RawClient c(s.port(), std::chrono::milliseconds(200));
+    std::string req = get("/echo/slow", "X-Padding: " + std::string(20, 'p') + "\r\n");
+    auto started = std::chrono::steady_clock::now();
+    bool cut = false;
+    for (char ch : req) {
+        if (!c.send(std::string_view(&ch, 1))) {
+            cut = true;
+            break;
+        }
+        auto r = c.readAll();  // waits up to 200 ms; empty while the server is waiting
+        if (c.closedByPeer()) {
+            cut = true;
+            EXPECT_EQ(r, "");  // cut off without an answer
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(800));
+        if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) {
+            break;
+        }
+    }
+    auto elapsed = std::chrono::steady_clock::now() - started;
+    EXPECT_TRUE(cut) << "the server waited for a trickling client";
+    EXPECT_LT(elapsed, std::chrono::seconds(5));
+    EXPECT_GE(elapsed, std::chrono::milliseconds(1500));
+}
+
+TEST(HttpServer, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    c.send(get("/nowhere"));
+    auto r = c.readResponses(1);
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 404");
+    auto problem = boost::json::parse(bodyOf(r)).as_object();
+    EXPECT_EQ(problem.at("type").as_string(), "https://restinu.dev/problems/not-found");
+    EXPECT_EQ(problem.at("instance").as_string(), "/nowhere");
+
+    c.send("DELETE /echo/x HTTP/1.1\r\nHost: t\r\n\r\n");
+    r = c.readResponses(1);
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 405");
+    EXPECT_NE(r.find("Allow: GET, HEAD\r\n"), std::string::npos) << r;
+}
+
+TEST(HttpServer, RequestIdIsKeptOrGeneratedAndEchoed) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    c.send(get("/echo/a", "X-Request-Id: client-id-1\r\n"));
+    auto r = c.readResponses(1);
+    EXPECT_NE(r.find("X-Request-Id: client-id-1\r\n"), std::string::npos) << r;
+    c.send(get("/echo/b", "X-Request-Id: bad id with spaces\r\n"));
+    r = c.readResponses(1);
+    auto pos = r.find("X-Request-Id: ");
+    ASSERT_NE(pos, std::string::npos);
+    auto id = r.substr(pos + 14, r.find("\r\n", pos) - pos - 14);
+    EXPECT_EQ(id.size(), 32u);
+}
+
+TEST(HttpServer, HandlerExceptionsBecomeProblemsWithoutInternalText) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    c.send(get("/boom"));
+    auto r = c.readResponses(1);
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 500");
+    EXPECT_EQ(r.find("secret internal detail"), std::string::npos);
+    EXPECT_NE(r.find("https://restinu.dev/problems/internal"), std::string::npos);
+    c.send(get("/conflict"));
+    r = c.readResponses(1);
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 409");
+    EXPECT_NE(r.find("it clashes"), std::string::npos);
+}
+
+TEST(HttpServer, MetricsCountByRouteTemplate) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    c.send(get("/echo/1") + get("/echo/2") + get("/nowhere"));
+    c.readResponses(3);
+    auto text = s.metrics().render();
+    EXPECT_NE(text.find("restinu_http_requests_total{route=\"/echo/{text}\",method=\"GET\","
+                        "status=\"200\"} 2"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("restinu_http_requests_total{route=\"unmatched\",method=\"GET\","
+                        "status=\"404\"} 1"),
+              std::string::npos)
+        << text;
+}
+
+TEST(HttpServer, MiddlewareWrapsHandlersInOrder) {
+    Router r = testRouter();
+    r.use([](Request& req, const Handler& next) -> Task<Response> {
+        auto res = co_await next(req);
+        res.header("X-Outer", "1");
+        co_return res;
+    });
+    r.use([](Request& req, const Handler& next) -> Task<Response> {
+        if (req.header("X-Block") == "yes") {
+            throw ApiError(problems::kForbidden, "blocked");
+        }
+        co_return co_await next(req);
+    });
+    ServerThread s(std::move(r));
+    RawClient c(s.port());
+    c.send(get("/echo/x"));
+    auto res = c.readResponses(1);
+    EXPECT_NE(res.find("X-Outer: 1"), std::string::npos);
+    c.send(get("/echo/x", "X-Block: yes\r\n"));
+    res = c.readResponses(1);
+    EXPECT_EQ(res.substr(0, 12), "HTTP/1.1 403");
+}
+
+TEST(HttpServer, SigtermDuringASlowRequestLetsItFinish) {
+    ServerThread s(testRouter());
+    net::signal_set signals(s.io(), SIGTERM);
+    std::atomic<bool> drained{false};
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (!ec) {
+            s.server().shutdown(std::chrono::milliseconds(5000), [&] {
+                drained = true;
+                s.io().stop();
+            });
+        }
+    });
+    RawClient slow(s.port());
+    RawClient idle(s.port());
+    idle.send(get("/echo/idle"));
+    idle.readResponses(1);
+    slow.send(get("/sleep/700"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    ::kill(::getpid(), SIGTERM);
+    auto r = slow.readAll();
+    EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK") << r;
+    EXPECT_NE(r.find("slept 700"), std::string::npos);
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+    EXPECT_TRUE(slow.closedByPeer());
+    idle.readAll();
+    EXPECT_TRUE(idle.closedByPeer());
+    s.thread().join();
+    EXPECT_TRUE(drained);
+    RawClient late(s.port());
+    EXPECT_FALSE(late.connected());
+}
+
+// --- HttpClient against the same server ---
+
+template <class T>
+T runOn(net::io_context& io, Task<T> task) {
+    auto fut = net::co_spawn(io, std::move(task), net::use_future);
+    io.run();
+    io.restart();
+    return fut.get();
+}
+
+TEST(HttpClient, ReusesKeptAliveConnections) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    HttpClient client(io);
+    auto port = s.port();
+    auto bodies = runOn(io, [&]() -> Task<std::vector<std::string>> {
+        std::vector<std::string> out;
+        for (int i = 0; i < 10; ++i) {
+            ClientRequest req;
+            req.port = port;
+            req.target = "/echo/" + std::to_string(i);
+            auto res = co_await client.request(req);
+            out.push_back(std::to_string(res.status) + ":" + res.body);
+        }
+        co_return out;
+    }());
+    ASSERT_EQ(bodies.size(), 10u);
+    EXPECT_EQ(bodies[3], "200:3");
+    EXPECT_EQ(client.connectionsOpened(), 1u);
+    EXPECT_EQ(client.idleConnections("127.0.0.1", port), 1u);
+}
+
+TEST(HttpClient, DeadlineGivesTimeoutError) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    HttpClient client(io);
+    ClientRequest req;
+    req.port = s.port();
+    req.target = "/sleep/2000";
+    req.timeout = std::chrono::milliseconds(200);
+    auto started = std::chrono::steady_clock::now();
+    try {
+        runOn(io, client.request(req));
+        FAIL() << "no timeout";
+    } catch (const HttpClientError& e) {
+        EXPECT_EQ(e.kind(), HttpClientError::Kind::Timeout) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+}
+
+TEST(HttpClient, RefusedConnectionIsAConnectError) {
+    std::uint16_t dead_port;
+    {
+        ServerThread s(testRouter());
+        dead_port = s.port();
+    }
+    net::io_context io;
+    HttpClient client(io);
+    ClientRequest req;
+    req.port = dead_port;
+    try {
+        runOn(io, client.request(req));
+        FAIL();
+    } catch (const HttpClientError& e) {
+        EXPECT_EQ(e.kind(), HttpClientError::Kind::Connect) << e.what();
+    }
+}
+
+TEST(HttpClient, RetriesAnIdempotentRequestWhenAPooledConnectionWentStale) {
+    net::io_context io;
+    HttpClient client(io);
+    std::uint16_t port;
+    ServerOptions o;
+    o.idle_timeout = std::chrono::milliseconds(100);
+    ServerThread s(testRouter(), o);
+    port = s.port();
+    auto first = runOn(io, [&]() -> Task<int> {
+        ClientRequest req;
+        req.port = port;
+        req.target = "/echo/a";
+        co_return (co_await client.request(req)).status;
+    }());
+    EXPECT_EQ(first, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // server closes the idle one
+    auto second = runOn(io, [&]() -> Task<std::string> {
+        ClientRequest req;
+        req.port = port;
+        req.target = "/echo/b";
+        co_return (co_await client.request(req)).body;
+    }());
+    EXPECT_EQ(second, "b");
+    EXPECT_EQ(client.connectionsOpened(), 2u);
+}
+
+}  // namespace
+}  // namespace restinu::rt
