@@ -348,6 +348,11 @@ std::string Config::oneOf(std::string_view key, std::optional<std::string> fallb
     return v;
 }
 
+void Config::reject(std::string_view key, const std::string& reason) {
+    auto v = raw(key);
+    problem(key, reason, v ? &*v : nullptr);
+}
+
 void Config::check() const {
     std::vector<std::string> all = problems_;
     for (const auto& [k, v] : file_) {

@@ -51,6 +51,8 @@ public:
     /// Every key under `prefix.` (one level), e.g. the upstream names under `upstreams`.
     std::vector<std::string> children(std::string_view prefix) const;
     bool has(std::string_view key) const;
+    /// Records a problem with a value a service checked itself (e.g. a malformed address).
+    void reject(std::string_view key, const std::string& reason);
 
     /// Throws ConfigError listing every problem (and every file key nobody asked for, which is
     /// most often a typo) when there is any.

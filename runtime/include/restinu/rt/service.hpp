@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "restinu/rt/config.hpp"
+#include "restinu/rt/migrate.hpp"
 #include "restinu/rt/router.hpp"
 #include "restinu/rt/task.hpp"
 
@@ -111,6 +112,8 @@ struct ServiceSpec {
     std::string database;  ///< "users_db"; empty when the service has none
     bool uses_redis = false;
     std::uint16_t default_port = 0;
+    /// The database's migrations; the service refuses to start until they are all applied.
+    std::vector<Migration> migrations;
     /// Reads the service's own config keys (before validation) and returns the function that
     /// wires one shard: routes, stores, readiness checks.
     std::function<WireFn(Config&)> configure;

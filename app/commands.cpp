@@ -1,0 +1,179 @@
+#include "commands.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "migrations.hpp"
+#include "restinu/blockchain/service.hpp"
+#include "restinu/gateway/service.hpp"
+#include "restinu/notification/service.hpp"
+#include "restinu/payment/service.hpp"
+#include "restinu/property/service.hpp"
+#include "restinu/rt/log.hpp"
+#include "restinu/rt/pg.hpp"
+#include "restinu/rt/service.hpp"
+#include "restinu/user/service.hpp"
+
+namespace restinu::app {
+namespace {
+
+namespace net = boost::asio;
+
+using SpecFn = rt::ServiceSpec (*)();
+
+const std::vector<std::pair<std::string_view, SpecFn>>& services() {
+    static const std::vector<std::pair<std::string_view, SpecFn>> kServices{
+        {"gateway", &gateway::spec},   {"user", &user::spec},
+        {"property", &property::spec}, {"notification", &notification::spec},
+        {"payment", &payment::spec},   {"blockchain", &blockchain::spec},
+    };
+    return kServices;
+}
+
+rt::ServiceSpec specFor(std::string_view name) {
+    for (const auto& [n, fn] : services()) {
+        if (n == name) {
+            auto s = fn();
+            s.migrations = migrationsFor(name);
+            return s;
+        }
+    }
+    return {};
+}
+
+template <SpecFn Fn>
+int runService(int argc, char** argv) {
+    auto s = Fn();
+    s.migrations = migrationsFor(s.name);
+    return rt::serviceMain(argc, argv, s);
+}
+
+template <class T>
+T runBlocking(net::io_context& io, rt::Task<T> task) {
+    auto fut = net::co_spawn(io, std::move(task), net::use_future);
+    io.run();
+    io.restart();
+    return fut.get();
+}
+
+int migrateOne(std::string_view name, bool create_database, rt::Config& config) {
+    auto spec = specFor(name);
+    auto settings = rt::readRuntimeSettings(config, spec);
+    auto base = config.str("pg.url");
+    config.check();
+    net::io_context io;
+    if (create_database) {
+        rt::PgOptions mo;
+        mo.conninfo = base + " dbname=postgres";
+        mo.size = 1;
+        mo.name = "maintenance";
+        rt::PgPool maintenance(io, mo);
+        if (runBlocking(io, rt::createDatabaseIfMissing(maintenance, spec.database))) {
+            std::printf("migrate %s: created database %s\n", spec.name.c_str(),
+                        spec.database.c_str());
+        }
+        maintenance.close();
+        io.run();
+        io.restart();
+    }
+    rt::PgOptions o;
+    o.conninfo = settings.pg_conninfo;
+    o.size = 1;
+    o.name = "migrate";
+    rt::PgPool pool(io, o);
+    int applied = runBlocking(io, rt::applyMigrations(pool, spec.name, spec.migrations));
+    std::printf("migrate %s: %d migration%s applied, schema at version %d (%s)\n",
+                spec.name.c_str(), applied, applied == 1 ? "" : "s",
+                spec.migrations.empty() ? 0 : spec.migrations.back().version,
+                spec.database.c_str());
+    pool.close();
+    io.run();
+    return 0;
+}
+
+int runMigrate(int argc, char** argv) {
+    std::vector<std::string> targets;
+    bool create_database = false;
+    std::string config_file;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--create-database") {
+            create_database = true;
+        } else if (a == "--config" && i + 1 < argc) {
+            config_file = argv[++i];
+        } else if (a == "--help" || a == "-h") {
+            std::printf(
+                "usage: restinu migrate <service>|all [--create-database] [--config FILE]\n\n"
+                "Applies the service's pending SQL migrations to its own database (pg.url plus\n"
+                "dbname=<its database>). --create-database first creates the database when it\n"
+                "does not exist. Services with a database: user, property, notification,\n"
+                "payment, blockchain.\n");
+            return 0;
+        } else if (a == "all") {
+            for (const auto& [n, fn] : services()) {
+                if (!fn().database.empty()) {
+                    targets.emplace_back(n);
+                }
+            }
+        } else if (!specFor(a).database.empty()) {
+            targets.emplace_back(a);
+        } else {
+            std::fprintf(stderr, "restinu migrate: %s is not a service with a database\n",
+                         argv[i]);
+            return 2;
+        }
+    }
+    if (targets.empty()) {
+        std::fprintf(stderr, "restinu migrate: name a service, or all (try --help)\n");
+        return 2;
+    }
+    for (const auto& t : targets) {
+        auto config = rt::Config::load(config_file);
+        try {
+            migrateOne(t, create_database, config);
+        } catch (const rt::ConfigError& e) {
+            std::fprintf(stderr, "restinu migrate %s: %s\n", t.c_str(), e.what());
+            return 2;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "restinu migrate %s: %s\n", t.c_str(), e.what());
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int runBenchServer(int argc, char** argv) {
+    rt::ServiceSpec s;
+    s.name = "bench";
+    s.default_port = 8090;
+    return rt::serviceMain(argc, argv, s);
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> kCommands{
+        {"gateway", "the public entry: forwards /api/v1/... to the services",
+         &runService<&gateway::spec>},
+        {"user", "accounts, tokens, sessions, profile and KYC (users_db)",
+         &runService<&user::spec>},
+        {"property", "listings, search, images and Vastu (properties_db)",
+         &runService<&property::spec>},
+        {"notification", "email, push, SMS and in-app notifications (notifications_db)",
+         &runService<&notification::spec>},
+        {"payment", "wallets, the ledger and the card provider (payments_db)",
+         &runService<&payment::spec>},
+        {"blockchain", "contracts, transactions and the chain indexer (chain_db)",
+         &runService<&blockchain::spec>},
+        {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all",
+         &runMigrate},
+        {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
+    };
+    return kCommands;
+}
+
+}  // namespace restinu::app

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "restinu/rt/task.hpp"
+
+/// Versioned SQL migrations, one list per service database. The SQL files live in
+/// `services/<svc>/migrations/NNNN_name.sql` and are compiled into the binary, so a binary
+/// always knows exactly which schema it needs. Applied ones are recorded with a SHA-256 of
+/// their text in `restinu_schema_migrations`; an applied file that changed afterwards is an
+/// error, never silently skipped.
+namespace restinu::rt {
+
+class PgPool;
+
+struct Migration {
+    int version;
+    std::string_view name;  ///< file name without the .sql
+    std::string_view sql;
+};
+
+class MigrationError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// SHA-256 of the migration text, hex.
+std::string migrationChecksum(std::string_view sql);
+
+/// Applies every pending migration in version order, each in its own transaction together with
+/// its record, under an advisory lock so that two migrators never interleave. Returns how many
+/// it applied. Throws MigrationError on a changed or failing migration.
+Task<int> applyMigrations(PgPool& pool, std::string_view service,
+                          const std::vector<Migration>& migrations);
+
+/// Throws MigrationError naming what is missing or changed unless every migration is applied.
+Task<void> checkMigrations(PgPool& pool, std::string_view service,
+                           const std::vector<Migration>& migrations);
+
+/// Creates `database` through a pool on the maintenance database when it does not exist yet.
+/// Returns true when it created it.
+Task<bool> createDatabaseIfMissing(PgPool& maintenance, std::string_view database);
+
+}  // namespace restinu::rt

@@ -1,0 +1,365 @@
+#include "restinu/rt/service.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "restinu/rt/http_client.hpp"
+#include "restinu/rt/http_server.hpp"
+#include "restinu/rt/log.hpp"
+#include "restinu/rt/metrics.hpp"
+#include "restinu/rt/migrate.hpp"
+#include "restinu/rt/pg.hpp"
+#include "restinu/rt/problem.hpp"
+#include "restinu/rt/redis.hpp"
+#include "restinu/rt/worker_pool.hpp"
+
+namespace restinu::rt {
+
+namespace net = boost::asio;
+
+struct Shard::Clients {
+    std::unique_ptr<PgCluster> pg;
+    std::unique_ptr<Redis> redis;
+    std::unique_ptr<HttpClient> http;
+};
+
+Shard::Shard(IoContext& io, int index, const RuntimeSettings& settings, MetricsRegistry& metrics,
+             WorkerPool& workers)
+    : io_(io),
+      index_(index),
+      settings_(settings),
+      metrics_(metrics),
+      workers_(workers),
+      clients_(std::make_unique<Clients>()) {}
+
+Shard::~Shard() {
+    // Handlers and owned objects may refer to the clients: drop those first.
+    owned_.clear();
+    router_ = Router{};
+    if (clients_->pg) {
+        clients_->pg->primary().close();
+    }
+    if (clients_->redis) {
+        clients_->redis->close();
+    }
+}
+
+PgPool& Shard::pg() {
+    if (!clients_->pg) {
+        PgOptions o;
+        o.conninfo = settings_.pg_conninfo;
+        o.size = settings_.pg_pool_size;
+        o.acquire_timeout = settings_.pg_acquire_timeout;
+        o.query_timeout = settings_.pg_query_timeout;
+        o.name = "primary";
+        clients_->pg = std::make_unique<PgCluster>(io_, o, settings_.pg_replicas, &metrics_);
+    }
+    return clients_->pg->primary();
+}
+
+PgPool& Shard::pgRead() {
+    pg();
+    return clients_->pg->replica();
+}
+
+Redis& Shard::redis() {
+    if (!clients_->redis) {
+        RedisOptions o;
+        o.host = settings_.redis_host;
+        o.port = settings_.redis_port;
+        clients_->redis = std::make_unique<Redis>(io_, o, &metrics_);
+    }
+    return *clients_->redis;
+}
+
+HttpClient& Shard::http() {
+    if (!clients_->http) {
+        ClientOptions o;
+        o.name = settings_.service;
+        clients_->http = std::make_unique<HttpClient>(io_, o, &metrics_);
+    }
+    return *clients_->http;
+}
+
+void Shard::addReadinessCheck(std::string name, ReadinessCheck check) {
+    checks_.emplace_back(std::move(name), std::move(check));
+}
+
+RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
+    RuntimeSettings s;
+    s.service = spec.name;
+    s.instance = c.str("instance", spec.name + "-" + std::to_string(::getpid()));
+    s.address = c.str("http.address", "127.0.0.1");
+    s.port = c.port("http.port", spec.default_port);
+    auto cores = static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency()));
+    s.threads = static_cast<int>(c.integer("http.threads", cores, 1, 256));
+    s.body_limit = static_cast<std::size_t>(
+        c.integer("http.body_limit", 1 << 20, 1024, std::int64_t{1} << 32));
+    s.header_timeout = c.duration("http.header_timeout", std::chrono::seconds(10));
+    s.body_timeout = c.duration("http.body_timeout", std::chrono::seconds(30));
+    s.idle_timeout = c.duration("http.idle_timeout", std::chrono::seconds(60));
+    s.shutdown_grace = c.duration("http.shutdown_grace", std::chrono::seconds(10));
+    s.access_log = c.boolean("log.access", true);
+    s.worker_threads = static_cast<int>(c.integer("workers.threads", cores, 1, 256));
+    if (!spec.database.empty()) {
+        auto url = c.str("pg.url");
+        auto db = c.str("pg.database", spec.database);
+        s.pg_conninfo = url + " dbname=" + db;
+        for (auto& r : c.list("pg.replicas", std::vector<std::string>{})) {
+            s.pg_replicas.push_back(r + " dbname=" + db);
+        }
+        s.pg_pool_size = static_cast<std::size_t>(c.integer("pg.pool_size", 8, 1, 1000));
+        s.pg_acquire_timeout = c.duration("pg.acquire_timeout", std::chrono::seconds(5));
+        s.pg_query_timeout = c.duration("pg.query_timeout", std::chrono::seconds(30));
+    }
+    if (spec.uses_redis) {
+        s.redis_host = c.str("redis.host", "127.0.0.1");
+        s.redis_port = c.port("redis.port", 6379);
+    }
+    return s;
+}
+
+namespace {
+
+constexpr auto kReadyCheckTimeout = std::chrono::seconds(2);
+
+void printUsage(const ServiceSpec& spec) {
+    std::printf(
+        "usage: restinu %s [--config FILE] [--print-config]\n\n"
+        "Runs the %s service until SIGTERM or SIGINT, then drains in-flight requests.\n"
+        "Settings come from FILE (YAML) and RESTINU_* environment variables, which win;\n"
+        "see docs/configuration.md.\n",
+        spec.name.c_str(), spec.name.c_str());
+}
+
+// Runs one readiness check with a deadline; returns the failure text or "".
+Task<std::string> runCheck(const Shard::ReadinessCheck& check) {
+    using namespace net::experimental::awaitable_operators;
+    net::steady_timer timer(co_await net::this_coro::executor, kReadyCheckTimeout);
+    try {
+        auto result = co_await (check() || timer.async_wait(net::use_awaitable));
+        if (result.index() == 1) {
+            co_return "no answer within 2s";
+        }
+        co_return "";
+    } catch (const std::exception& e) {
+        co_return e.what();
+    }
+}
+
+void addBuiltinRoutes(Shard& shard) {
+    auto& router = shard.router();
+    router.get("/healthz", [](Request&) -> Task<Response> {
+        co_return Response::json(200, R"({"status":"ok"})");
+    });
+    router.get("/readyz", [&shard](Request& req) -> Task<Response> {
+        std::string checks;
+        std::string failed;
+        for (const auto& [name, check] : shard.readinessChecks()) {
+            auto err = co_await runCheck(check);
+            if (!checks.empty()) {
+                checks += ',';
+            }
+            checks += '"' + name + "\":\"";
+            log::appendJsonEscaped(checks, err.empty() ? "ok" : err);
+            checks += '"';
+            if (!err.empty()) {
+                failed += failed.empty() ? name : ", " + name;
+                log::warn("readyz", "dependency not ready",
+                          {{"check", name}, {"error", err}, {"request_id", req.request_id}});
+            }
+        }
+        if (!failed.empty()) {
+            Problem p{problems::kUnavailable, "not ready: " + failed, {}, {{"Retry-After", "1"}}};
+            co_return problemResponse(p, req.path, req.request_id);
+        }
+        co_return Response::json(200, R"({"status":"ready","checks":{)" + checks + "}}");
+    });
+    router.get("/metrics", [&shard](Request&) -> Task<Response> {
+        co_return Response{200, "text/plain; version=0.0.4; charset=utf-8",
+                           shard.metrics().render()};
+    });
+}
+
+// Blocks (on a private io_context, not a loop thread) until the schema is current.
+bool checkSchema(const RuntimeSettings& s, const ServiceSpec& spec) {
+    net::io_context io;
+    PgOptions o;
+    o.conninfo = s.pg_conninfo;
+    o.size = 1;
+    o.name = "startup";
+    PgPool pool(io, o);
+    std::string error;
+    bool ok = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto fut = net::co_spawn(io, checkMigrations(pool, spec.name, spec.migrations), net::use_future);
+        io.run();
+        io.restart();
+        try {
+            fut.get();
+            ok = true;
+            break;
+        } catch (const MigrationError& e) {
+            log::error("startup", e.what(), {{"database", spec.database}});
+            break;
+        } catch (const std::exception& e) {
+            error = e.what();
+            log::warn("startup", "database not reachable yet; retrying",
+                      {{"database", spec.database}, {"error", error}});
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
+    pool.close();
+    io.run();
+    return ok;
+}
+
+}  // namespace
+
+int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
+    std::string config_file;
+    bool print_config = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--config" && i + 1 < argc) {
+            config_file = argv[++i];
+        } else if (a == "--print-config") {
+            print_config = true;
+        } else if (a == "--help" || a == "-h") {
+            printUsage(spec);
+            return 0;
+        } else {
+            std::fprintf(stderr, "restinu %s: unknown argument %s (try --help)\n",
+                         spec.name.c_str(), argv[i]);
+            return 2;
+        }
+    }
+
+    auto config = Config::load(config_file);
+    auto settings = readRuntimeSettings(config, spec);
+    log::Level level = log::Level::Info;
+    auto level_text = config.oneOf("log.level", "info", {"debug", "info", "warn", "error"});
+    log::parseLevel(level_text, level);
+    bool json_logs = config.oneOf("log.format", "json", {"json", "text"}) == "json";
+    WireFn wire = spec.configure ? spec.configure(config) : WireFn{};
+    try {
+        config.check();
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "restinu %s: %s\n", spec.name.c_str(), e.what());
+        return 2;
+    }
+    if (print_config) {
+        std::fputs(config.dump().c_str(), stdout);
+        return 0;
+    }
+
+    log::init(spec.name, settings.instance, level, json_logs);
+    if (!spec.database.empty() && !checkSchema(settings, spec)) {
+        log::error("startup", "refusing to start without a current schema",
+                   {{"hint", "run: restinu migrate " + spec.name}});
+        log::flush();
+        return 1;
+    }
+
+    MetricsRegistry metrics({{"service", spec.name}, {"instance", settings.instance}});
+    WorkerPool workers(static_cast<std::size_t>(settings.worker_threads));
+
+    struct Loop {
+        std::unique_ptr<net::io_context> io;
+        std::unique_ptr<Shard> shard;
+        std::unique_ptr<HttpServer> server;
+        std::thread thread;
+    };
+    std::vector<Loop> loops(static_cast<std::size_t>(settings.threads));
+    std::uint16_t port = settings.port;
+    try {
+        for (std::size_t i = 0; i < loops.size(); ++i) {
+            auto& l = loops[i];
+            l.io = std::make_unique<net::io_context>(1);
+            l.shard = std::make_unique<Shard>(*l.io, static_cast<int>(i), settings, metrics,
+                                              workers);
+            if (!spec.database.empty()) {
+                auto* shard = l.shard.get();
+                shard->addReadinessCheck("postgres", [shard] { return shard->pg().ping(); });
+            }
+            if (spec.uses_redis) {
+                auto* shard = l.shard.get();
+                shard->addReadinessCheck("redis", [shard] { return shard->redis().ping(); });
+            }
+            addBuiltinRoutes(*l.shard);
+            if (wire) {
+                wire(*l.shard);
+            }
+            ServerOptions so;
+            so.service = spec.name;
+            so.address = settings.address;
+            so.port = port;
+            so.body_limit = settings.body_limit;
+            so.header_timeout = settings.header_timeout;
+            so.body_timeout = settings.body_timeout;
+            so.idle_timeout = settings.idle_timeout;
+            so.access_log = settings.access_log;
+            l.server = std::make_unique<HttpServer>(*l.io, so, l.shard->router(), metrics);
+            port = l.server->listen();
+        }
+    } catch (const std::exception& e) {
+        log::error("startup", "cannot start", {{"error", e.what()}});
+        log::flush();
+        return 1;
+    }
+
+    for (auto& l : loops) {
+        l.server->start();
+        l.thread = std::thread([io = l.io.get()] {
+            auto guard = net::make_work_guard(*io);
+            io->run();
+        });
+    }
+    log::info("startup", "listening",
+              {{"address", settings.address},
+               {"port", port},
+               {"threads", settings.threads},
+               {"workers", settings.worker_threads}});
+
+    net::io_context main_io;
+    net::signal_set signals(main_io, SIGINT, SIGTERM);
+    std::atomic<std::size_t> drained{0};
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+        if (ec) {
+            return;
+        }
+        log::info("shutdown", "draining", {{"signal", signo}});
+        for (auto& l : loops) {
+            l.server->shutdown(settings.shutdown_grace, [&drained, &l, &main_io, &loops] {
+                l.io->stop();
+                if (++drained == loops.size()) {
+                    net::post(main_io, [&main_io] { main_io.stop(); });
+                }
+            });
+        }
+    });
+    main_io.run();
+    for (auto& l : loops) {
+        l.thread.join();
+    }
+    // Servers and shards (with their clients) go before the io_contexts they use.
+    for (auto& l : loops) {
+        l.server.reset();
+        l.shard.reset();
+    }
+    loops.clear();
+    workers.stop();
+    log::info("shutdown", "stopped");
+    log::flush();
+    return 0;
+}
+
+}  // namespace restinu::rt

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# `make run`: the whole local stack on loopback, project-local, until Ctrl-C.
+#   PostgreSQL 15 + PostGIS and Redis 7 under .run/ (git-ignored), every service database
+#   created and migrated, every service started (two property instances), the gateway on
+#   127.0.0.1:${RESTINU_PORT:-8080}. Ctrl-C stops everything this script started, nothing else.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=$(realpath "${1:-$root/build/release/app/restinu}")
+# shellcheck source=lib.sh
+source "$root/scripts/lib.sh"
+
+run="$root/.run"
+mkdir -p "$run/logs"
+gateway_port=${RESTINU_PORT:-8080}
+
+port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+pick_port() {  # preferred port if free, else any free one
+  if port_free "$1"; then echo "$1"; else free_port; fi
+}
+if ! port_free "$gateway_port"; then
+  echo "make run: port $gateway_port is taken; set RESTINU_PORT to another port" >&2
+  exit 1
+fi
+
+# PostgreSQL runs as the unprivileged `postgres` user when we are root; it must be able to
+# reach its folder. A checkout under a private home folder is not, so use /var/tmp then.
+pg_dir="$run/pg"
+if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run" 2>/dev/null; then
+  pg_dir="/var/tmp/restinu-pg-$(echo "$root" | md5sum | cut -c1-8)"
+  echo "stack: $run is not reachable by the postgres user; PostgreSQL data in $pg_dir"
+fi
+
+pids=()
+pg_started=""
+redis_port=""
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "stack: stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -n "$redis_port" ]] && redis_stop "$run/redis" "$redis_port"
+  [[ -n "$pg_started" ]] && pg_stop "$pg_dir" fast
+  echo "stack: stopped"
+}
+trap cleanup INT TERM EXIT
+
+# 1. PostgreSQL (kept between runs, so demo data survives a restart of the stack).
+pg_port=$(pick_port "${RESTINU_PG_PORT:-55432}")
+if [[ ! -f "$pg_dir/data/PG_VERSION" ]]; then
+  echo "stack: creating a PostgreSQL cluster in $pg_dir"
+  pg_init "$pg_dir"
+fi
+if [[ -f "$pg_dir/data/postmaster.pid" ]]; then
+  pg_stop "$pg_dir" fast  # left over from a run that was killed
+fi
+pg_start "$pg_dir" "$pg_port"
+pg_started=1
+echo "stack: PostgreSQL on 127.0.0.1:$pg_port"
+
+# 2. Redis.
+redis_port=$(pick_port "${RESTINU_REDIS_PORT:-56379}")
+redis_start "$run/redis" "$redis_port"
+echo "stack: Redis on 127.0.0.1:$redis_port"
+
+export RESTINU_PG__URL="host=127.0.0.1 port=$pg_port user=postgres"
+export RESTINU_REDIS__HOST=127.0.0.1 RESTINU_REDIS__PORT=$redis_port
+export RESTINU_LOG__FORMAT=${RESTINU_LOG__FORMAT:-json}
+
+# 3. Databases and migrations.
+"$bin" migrate all --create-database
+
+# 4. Services, each its own process; logs in .run/logs/.
+wait_ready() {  # name port
+  local i
+  for i in $(seq 1 150); do
+    if curl -fsS "http://127.0.0.1:$2/readyz" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "stack: $1 did not become ready on port $2; see $run/logs/$1.log" >&2
+  return 1
+}
+start_service() {  # name instance port
+  local name=$1 instance=$2 port=$3
+  RESTINU_HTTP__PORT=$port RESTINU_INSTANCE=$instance \
+    "$bin" "$name" >"$run/logs/$instance.log" 2>&1 &
+  pids+=($!)
+}
+
+declare -A ports
+upstream_env=()
+for svc in user property notification payment blockchain; do
+  case $svc in
+    user) p=8101 ;; property) p=8102 ;; notification) p=8103 ;; payment) p=8104 ;;
+    blockchain) p=8105 ;;
+  esac
+  ports[$svc]=$(pick_port $p)
+done
+ports[property2]=$(pick_port 8112)
+
+for svc in user notification payment blockchain; do
+  start_service "$svc" "$svc-1" "${ports[$svc]}"
+done
+start_service property property-1 "${ports[property]}"
+start_service property property-2 "${ports[property2]}"
+for svc in user notification payment blockchain; do wait_ready "$svc-1" "${ports[$svc]}"; done
+wait_ready property-1 "${ports[property]}"
+wait_ready property-2 "${ports[property2]}"
+
+for svc in user notification payment blockchain; do
+  upstream_env+=("RESTINU_UPSTREAMS__${svc^^}=127.0.0.1:${ports[$svc]}")
+done
+upstream_env+=("RESTINU_UPSTREAMS__PROPERTY=127.0.0.1:${ports[property]},127.0.0.1:${ports[property2]}")
+env "${upstream_env[@]}" RESTINU_HTTP__PORT="$gateway_port" RESTINU_INSTANCE=gateway-1 \
+  "$bin" gateway >"$run/logs/gateway-1.log" 2>&1 &
+pids+=($!)
+wait_ready gateway-1 "$gateway_port"
+
+cat <<INFO
+
+REST-iN-U is up. The gateway is the one public entry:
+  curl http://127.0.0.1:$gateway_port/readyz
+  curl http://127.0.0.1:$gateway_port/metrics
+  curl -i http://127.0.0.1:$gateway_port/api/v1/properties
+
+Services (each also serves /healthz, /readyz, /metrics):
+  user          127.0.0.1:${ports[user]}
+  property      127.0.0.1:${ports[property]} and 127.0.0.1:${ports[property2]}
+  notification  127.0.0.1:${ports[notification]}
+  payment       127.0.0.1:${ports[payment]}
+  blockchain    127.0.0.1:${ports[blockchain]}
+  PostgreSQL    $RESTINU_PG__URL   Redis 127.0.0.1:$redis_port
+Logs: $run/logs/   Press Ctrl-C to stop everything.
+INFO
+
+# Stay until Ctrl-C, or until a process dies (then stop the rest and say which).
+while :; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "stack: process $pid exited; see $run/logs/ — stopping the stack" >&2
+      exit 1
+    fi
+  done
+  sleep 1
+done

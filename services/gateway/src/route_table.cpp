@@ -1,0 +1,83 @@
+#include "route_table.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "restinu/rt/http.hpp"
+
+namespace restinu::gateway {
+
+const std::vector<PrefixRoute>& publicRoutes() {
+    static const std::vector<PrefixRoute> kRoutes{
+        {"/api/v1/auth", "user"},
+        {"/api/v1/users", "user"},
+        {"/api/v1/admin", "user"},
+        {"/.well-known/jwks.json", "user"},
+        {"/api/v1/properties", "property"},
+        {"/api/v1/vastu", "property"},
+        {"/api/v1/notifications", "notification"},
+        {"/api/v1/wallet", "payment"},
+        {"/api/v1/payments", "payment"},
+        {"/api/v1/purchases", "payment"},
+        {"/api/v1/tokens", "blockchain"},
+        {"/api/v1/shares", "blockchain"},
+        {"/api/v1/dividends", "blockchain"},
+        {"/api/v1/transactions", "blockchain"},
+    };
+    return kRoutes;
+}
+
+std::optional<std::string_view> serviceFor(std::string_view path) {
+    const PrefixRoute* best = nullptr;
+    for (const auto& r : publicRoutes()) {
+        if (path.substr(0, r.prefix.size()) != r.prefix) {
+            continue;
+        }
+        if (path.size() > r.prefix.size() && path[r.prefix.size()] != '/') {
+            continue;
+        }
+        if (best == nullptr || r.prefix.size() > best->prefix.size()) {
+            best = &r;
+        }
+    }
+    if (best == nullptr) {
+        return std::nullopt;
+    }
+    return best->service;
+}
+
+std::vector<std::string> routedServices() {
+    std::set<std::string> names;
+    for (const auto& r : publicRoutes()) {
+        names.emplace(r.service);
+    }
+    return {names.begin(), names.end()};
+}
+
+std::optional<Upstream> parseUpstream(std::string_view text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        return std::nullopt;
+    }
+    unsigned port = 0;
+    auto p = text.substr(colon + 1);
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    if (ec != std::errc{} || ptr != p.data() + p.size() || port == 0 || port > 65535) {
+        return std::nullopt;
+    }
+    return Upstream{std::string(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
+}
+
+bool isHopByHop(std::string_view h) {
+    for (std::string_view x : {"connection", "keep-alive", "proxy-authenticate",
+                               "proxy-authorization", "proxy-connection", "te", "trailer",
+                               "transfer-encoding", "upgrade", "host", "content-length"}) {
+        if (rt::iequals(h, x)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace restinu::gateway

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace restinu::gateway {
+
+/// Which service owns a public path, by prefix on whole path segments: `/api/v1/users/me`
+/// belongs to `/api/v1/users`, `/api/v1/usersx` belongs to nobody.
+struct PrefixRoute {
+    std::string_view prefix;
+    std::string_view service;
+};
+
+/// The public API's prefixes (docs/architecture.md lists them).
+const std::vector<PrefixRoute>& publicRoutes();
+
+/// The service for `path`, or nullopt. The longest matching prefix wins.
+std::optional<std::string_view> serviceFor(std::string_view path);
+
+/// The services that appear in publicRoutes(), each once.
+std::vector<std::string> routedServices();
+
+struct Upstream {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string text() const { return host + ":" + std::to_string(port); }
+};
+
+/// Parses "host:port"; nullopt on anything else.
+std::optional<Upstream> parseUpstream(std::string_view text);
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself: never forwarded.
+bool isHopByHop(std::string_view header);
+
+}  // namespace restinu::gateway

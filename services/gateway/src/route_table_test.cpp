@@ -1,0 +1,45 @@
+#include "route_table.hpp"
+
+#include <gtest/gtest.h>
+
+namespace restinu::gateway {
+namespace {
+
+TEST(RouteTable, MatchesWholeSegmentsOnly) {
+    EXPECT_EQ(serviceFor("/api/v1/users/me"), "user");
+    EXPECT_EQ(serviceFor("/api/v1/users"), "user");
+    EXPECT_EQ(serviceFor("/api/v1/properties/42/images"), "property");
+    EXPECT_EQ(serviceFor("/api/v1/admin/kyc/7/approve"), "user");
+    EXPECT_EQ(serviceFor("/api/v1/purchases"), "payment");
+    EXPECT_EQ(serviceFor("/.well-known/jwks.json"), "user");
+    EXPECT_FALSE(serviceFor("/api/v1/usersx").has_value());
+    EXPECT_FALSE(serviceFor("/api/v1").has_value());
+    EXPECT_FALSE(serviceFor("/").has_value());
+}
+
+TEST(RouteTable, ListsEachServiceOnce) {
+    EXPECT_EQ(routedServices(), (std::vector<std::string>{"blockchain", "notification",
+                                                          "payment", "property", "user"}));
+}
+
+TEST(RouteTable, ParsesUpstreams) {
+    auto u = parseUpstream("127.0.0.1:8102");
+    ASSERT_TRUE(u.has_value());
+    EXPECT_EQ(u->host, "127.0.0.1");
+    EXPECT_EQ(u->port, 8102);
+    EXPECT_FALSE(parseUpstream("127.0.0.1").has_value());
+    EXPECT_FALSE(parseUpstream("host:0").has_value());
+    EXPECT_FALSE(parseUpstream("host:70000").has_value());
+    EXPECT_FALSE(parseUpstream("host:80x").has_value());
+    EXPECT_FALSE(parseUpstream(":80").has_value());
+}
+
+TEST(RouteTable, HopByHopHeadersAreRecognised) {
+    EXPECT_TRUE(isHopByHop("Connection"));
+    EXPECT_TRUE(isHopByHop("transfer-encoding"));
+    EXPECT_FALSE(isHopByHop("Authorization"));
+    EXPECT_FALSE(isHopByHop("X-Request-Id"));
+}
+
+}  // namespace
+}  // namespace restinu::gateway

@@ -1,0 +1,2 @@
+-- Search within a radius or a bounding box runs on PostGIS geography columns.
+CREATE EXTENSION IF NOT EXISTS postgis;
