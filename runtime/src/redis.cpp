@@ -1,7 +1,10 @@
 #include "restinu/rt/redis.hpp"
 
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio.hpp>
@@ -85,8 +88,16 @@ Task<boost::system::error_code> connectSocket(tcp::socket& socket, const RedisOp
 void tuneSocket(tcp::socket& socket) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    // Finds a peer that vanished without a FIN (the subscriber may be idle for hours).
+    // Finds a peer that vanished without a FIN (power loss, a dropped NAT entry) within about a
+    // minute instead of Linux's two hours: an idle subscriber would otherwise wait forever.
     socket.set_option(net::socket_base::keep_alive(true), ignored);
+    const int fd = socket.native_handle();
+    const int idle_s = 30;
+    const int interval_s = 10;
+    const int probes = 3;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
 }
 
 /// Metrics and log state shared by a client and its connections (which may outlive it briefly

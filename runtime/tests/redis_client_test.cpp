@@ -114,24 +114,39 @@ TEST(RedisClient, SetGetIncrNilAndErrorReplies) {
     });
 }
 
-TEST(RedisClient, ConcurrentIncrementsShareOneConnection) {
+std::int64_t infoField(const RedisReply& info, std::string_view field) {
+    const auto at = info.str.find(std::string(field) + ":");
+    if (at == std::string::npos) {
+        return -1;
+    }
+    return std::stoll(info.str.substr(at + field.size() + 1));
+}
+
+TEST(RedisClient, ThousandConcurrentIncrementsShareOneConnection) {
     MetricsRegistry metrics;
     runIo([&](net::io_context& io) -> Task<void> {
+        Redis observer(io, testOptions("observer"));
+        const auto before =
+            infoField(co_await observer.call("INFO", "stats"), "total_connections_received");
+
         Redis redis(io, testOptions("incr"), &metrics);
         const auto key = uniqueKey("concurrent");
-        constexpr int kCoroutines = 50;
-        constexpr int kPerCoroutine = 20;
+        constexpr int kCoroutines = 1000;
         int finished = 0;
         int failed = 0;
+        std::vector<bool> seen(kCoroutines + 1, false);
+        // All are spawned before any runs: they queue up while the first connect is in flight
+        // and then go out pipelined on that one connection.
         for (int i = 0; i < kCoroutines; ++i) {
             net::co_spawn(
                 io,
                 [&]() -> Task<void> {
-                    for (int j = 0; j < kPerCoroutine; ++j) {
-                        auto r = co_await redis.call("INCR", key);
-                        if (r.type != RedisReply::Type::Integer) {
-                            ++failed;
-                        }
+                    auto r = co_await redis.call("INCR", key);
+                    if (r.type == RedisReply::Type::Integer && r.integer >= 1 &&
+                        r.integer <= kCoroutines && !seen[static_cast<std::size_t>(r.integer)]) {
+                        seen[static_cast<std::size_t>(r.integer)] = true;
+                    } else {
+                        ++failed;
                     }
                 },
                 [&](std::exception_ptr e) {
@@ -142,11 +157,14 @@ TEST(RedisClient, ConcurrentIncrementsShareOneConnection) {
                 });
         }
         EXPECT_TRUE(co_await waitUntil([&] { return finished == kCoroutines; }, 20s));
-        EXPECT_EQ(failed, 0);
+        EXPECT_EQ(failed, 0) << "every INCR returns a distinct value in 1..1000";
         auto total = co_await redis.call("GET", key);
         EXPECT_EQ(total.str, "1000");
 
-        // One connection served them all: the server saw this client connect once.
+        const auto after =
+            infoField(co_await observer.call("INFO", "stats"), "total_connections_received");
+        EXPECT_EQ(after - before, 1) << "the 1,000 commands must share one connection";
+
         auto& ok = metrics.counter("restinu_redis_commands_total", "", {}).labels({"incr", "ok"});
         EXPECT_EQ(ok.value(), 1001u);
         auto& up = metrics.gauge("restinu_redis_connected", "", {}).labels({"incr"});
@@ -157,6 +175,9 @@ TEST(RedisClient, ConcurrentIncrementsShareOneConnection) {
     });
     const auto text = metrics.render();
     EXPECT_NE(text.find("restinu_redis_command_duration_seconds_count{client=\"incr\"} 1002"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("restinu_redis_commands_total{client=\"incr\",outcome=\"ok\"} 1002"),
               std::string::npos)
         << text;
 }
