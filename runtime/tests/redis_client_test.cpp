@@ -472,6 +472,44 @@ TEST(RedisClient, NothingListeningFailsPromptlyWithConnectionError) {
     });
 }
 
+TEST(RedisClient, ConnectTimeoutBoundsAConnectThatHangs) {
+    runIo([](net::io_context& io) -> Task<void> {
+        // A listener whose accept queue is full: the kernel drops further SYNs, so a connect
+        // neither succeeds nor fails until our timer ends it.
+        net::ip::tcp::acceptor listener(io);
+        listener.open(net::ip::tcp::v4());
+        listener.bind({net::ip::make_address("127.0.0.1"), 0});
+        listener.listen(0);
+        const auto endpoint = listener.local_endpoint();
+        std::vector<std::unique_ptr<net::ip::tcp::socket>> fillers;
+        for (int i = 0; i < 4; ++i) {
+            fillers.push_back(std::make_unique<net::ip::tcp::socket>(io));
+            fillers.back()->async_connect(endpoint, [](boost::system::error_code) {});
+        }
+        co_await sleepFor(100ms);
+
+        auto opts = testOptions("hanging");
+        opts.port = endpoint.port();
+        opts.connect_timeout = 300ms;
+        opts.command_timeout = 5s;
+        Redis redis(io, opts);
+        const auto started = SteadyClock::now();
+        try {
+            co_await redis.call("PING");
+            ADD_FAILURE() << "PING succeeded against a listener that never accepts";
+        } catch (const RedisError& e) {
+            EXPECT_EQ(e.kind(), RedisError::Kind::Connection) << e.what();
+        }
+        const auto elapsed = SteadyClock::now() - started;
+        EXPECT_GE(elapsed, 250ms);
+        EXPECT_LT(elapsed, 2s);
+        for (auto& s : fillers) {
+            s->close();
+        }
+        listener.close();
+    });
+}
+
 TEST(RedisClient, ClosedClientFailsWaitersAndLaterCommands) {
     runIo([](net::io_context& io) -> Task<void> {
         auto redis = std::make_unique<Redis>(io, testOptions("closing"));
