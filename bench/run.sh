@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark against a release build; each prints its result and its ratio to the
+# reference it names. Bounded in time (each load run stops by itself).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=$(cd "${1:-$here/../build/release}" && pwd)
+bash "$here/http_bench.sh" "$build/app/restinu"

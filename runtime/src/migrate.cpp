@@ -1,0 +1,162 @@
+#include "restinu/rt/migrate.hpp"
+
+#include <openssl/evp.h>
+
+#include <map>
+
+#include "restinu/rt/log.hpp"
+#include "restinu/rt/pg.hpp"
+
+namespace restinu::rt {
+namespace {
+
+constexpr std::string_view kCreateTable = R"sql(
+CREATE TABLE IF NOT EXISTS restinu_schema_migrations (
+    version    integer     PRIMARY KEY,
+    name       text        NOT NULL,
+    checksum   text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+))sql";
+
+// Every migrator of this database takes this lock inside its transaction, so two of them
+// (two deploys at once) apply each migration exactly once, in order.
+constexpr std::string_view kLock = "SELECT pg_advisory_xact_lock(hashtext('restinu.migrate'))";
+
+constexpr std::string_view kUndefinedTable = "42P01";
+constexpr std::string_view kDuplicateDatabase = "42P04";
+
+std::string label(std::string_view service, const Migration& m) {
+    return std::string(service) + "/" + std::string(m.name);
+}
+
+bool validIdentifier(std::string_view name) {
+    if (name.empty() || name.size() > 63) {
+        return false;
+    }
+    for (char c : name) {
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+            return false;
+        }
+    }
+    return !(name[0] >= '0' && name[0] <= '9');
+}
+
+}  // namespace
+
+std::string migrationChecksum(std::string_view sql) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(sql.data(), sql.size(), digest, &len, EVP_sha256(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(len * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+        out += kHex[digest[i] >> 4];
+        out += kHex[digest[i] & 0xf];
+    }
+    return out;
+}
+
+Task<int> applyMigrations(PgPool& pool, std::string_view service,
+                          const std::vector<Migration>& migrations) {
+    co_await pool.transaction([](PgConn& c) -> Task<void> {
+        co_await c.query(kLock);
+        co_await c.script(kCreateTable);
+    });
+    int applied = 0;
+    for (const auto& m : migrations) {
+        auto sum = migrationChecksum(m.sql);
+        bool did = false;
+        co_await pool.transaction([&](PgConn& c) -> Task<void> {
+            co_await c.query(kLock);
+            auto r = co_await c.query(
+                "SELECT checksum FROM restinu_schema_migrations WHERE version = $1", {m.version});
+            if (r.rows() == 1) {
+                if (r.get(0, 0) != sum) {
+                    throw MigrationError("migration " + label(service, m) +
+                                         " changed after it was applied (checksum " +
+                                         std::string(r.get(0, 0)) + " in the database, " + sum +
+                                         " in this binary); add a new migration instead");
+                }
+                co_return;
+            }
+            try {
+                co_await c.script(m.sql);
+            } catch (const PgError& e) {
+                throw MigrationError("migration " + label(service, m) + " failed: " + e.what());
+            }
+            co_await c.query(
+                "INSERT INTO restinu_schema_migrations (version, name, checksum) "
+                "VALUES ($1, $2, $3)",
+                {m.version, m.name, sum});
+            did = true;
+        });
+        if (did) {
+            ++applied;
+            log::info("migrate", "applied", {{"service", service}, {"migration", m.name}});
+        }
+    }
+    co_return applied;
+}
+
+Task<void> checkMigrations(PgPool& pool, std::string_view service,
+                           const std::vector<Migration>& migrations) {
+    std::map<int, std::string> applied;
+    try {
+        auto r = co_await pool.query("SELECT version, checksum FROM restinu_schema_migrations");
+        for (std::size_t i = 0; i < r.rows(); ++i) {
+            applied[static_cast<int>(r.getInt(i, 0))] = std::string(r.get(i, 1));
+        }
+    } catch (const PgError& e) {
+        if (e.sqlstate() != kUndefinedTable) {
+            throw;
+        }
+    }
+    std::string missing;
+    for (const auto& m : migrations) {
+        auto it = applied.find(m.version);
+        if (it == applied.end()) {
+            missing += missing.empty() ? std::string(m.name) : ", " + std::string(m.name);
+        } else if (it->second != migrationChecksum(m.sql)) {
+            throw MigrationError("migration " + label(service, m) +
+                                 " differs from the one applied to the database");
+        }
+    }
+    if (!missing.empty()) {
+        throw MigrationError("the " + std::string(service) +
+                             " database lacks migrations: " + missing +
+                             "; run: restinu migrate " + std::string(service));
+    }
+    if (!migrations.empty() && !applied.empty() &&
+        applied.rbegin()->first > migrations.back().version) {
+        // A newer binary migrated already (rolling deploy): its migrations must stay
+        // compatible with this binary, which is the rule for writing them.
+        log::warn("migrate", "the database has migrations newer than this binary",
+                  {{"service", service}, {"database_version", applied.rbegin()->first}});
+    }
+}
+
+Task<bool> createDatabaseIfMissing(PgPool& maintenance, std::string_view database) {
+    if (!validIdentifier(database)) {
+        throw MigrationError("database name " + std::string(database) +
+                             " must be lower-case letters, digits and _");
+    }
+    auto r = co_await maintenance.query("SELECT 1 FROM pg_database WHERE datname = $1",
+                                        {database});
+    if (r.rows() > 0) {
+        co_return false;
+    }
+    auto conn = co_await maintenance.acquire();
+    try {
+        // An identifier cannot be a bound parameter; the name was checked above.
+        co_await conn.script("CREATE DATABASE \"" + std::string(database) + "\"");
+    } catch (const PgError& e) {
+        if (e.sqlstate() == kDuplicateDatabase) {
+            co_return false;  // another migrator created it meanwhile
+        }
+        throw;
+    }
+    co_return true;
+}
+
+}  // namespace restinu::rt

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The stack as processes: migrations, config errors, startup checks, the gateway forwarding to
+# services (two property instances, one killed), readiness, metrics and graceful stops.
+# Needs the servers of scripts/testenv.sh (RESTINU_TEST_* variables); run by `make test`.
+set -uo pipefail
+bin=${1:?usage: stack_test.sh path/to/restinu}
+: "${RESTINU_TEST_PG_PORT:?run through make test}" "${RESTINU_TEST_REDIS_PORT:?}"
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../../scripts/lib.sh
+source "$root/scripts/lib.sh"
+
+work=$(mktemp -d /tmp/restinu-e2e.XXXXXX)
+pids=()
+failures=0
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass() { echo "ok   - $1"; }
+fail() { echo "FAIL - $1"; failures=$((failures + 1)); }
+check() {  # description, then a command that must succeed
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+export RESTINU_PG__URL="host=127.0.0.1 port=$RESTINU_TEST_PG_PORT user=postgres"
+export RESTINU_REDIS__PORT=$RESTINU_TEST_REDIS_PORT
+export RESTINU_HTTP__THREADS=2 RESTINU_WORKERS__THREADS=1
+
+# --- migrations -----------------------------------------------------------------------------
+out=$("$bin" migrate all --create-database 2>&1)
+check "migrate all creates and migrates every service database" \
+  grep -q "migrate property: 2 migrations applied" <<<"$out"
+out=$("$bin" migrate all 2>&1)
+check "a second migrate applies nothing" grep -q "migrate user: 0 migrations applied" <<<"$out"
+has_postgis=$(psql "$RESTINU_PG__URL dbname=properties_db" -tAc \
+  "select count(*) from pg_extension where extname='postgis'")
+check "property's database has PostGIS" test "$has_postgis" = 1
+
+# --- refusing to start ------------------------------------------------------------------------
+out=$(RESTINU_HTTP__PORT=abc RESTINU_PG__POOL_SIZE=0 "$bin" user 2>&1)
+code=$?
+check "bad config exits 2" test "$code" = 2
+check "bad config names each bad key" bash -c \
+  'grep -q "http.port: must be an integer" <<<"$0" && grep -q "pg.pool_size: must be between" <<<"$0"' "$out"
+out=$(env -u RESTINU_PG__URL "$bin" user 2>&1)
+check "a missing pg.url is named with its variable" grep -q "RESTINU_PG__URL" <<<"$out"
+psql "$RESTINU_PG__URL dbname=postgres" -qc "create database e2e_empty" 2>/dev/null
+out=$(RESTINU_PG__DATABASE=e2e_empty RESTINU_HTTP__PORT=0 timeout 20 "$bin" user 2>&1)
+code=$?
+check "an unmigrated database stops the service (exit 1)" test "$code" = 1
+check "and says which command fixes it" grep -q "restinu migrate user" <<<"$out"
+
+# --- the stack --------------------------------------------------------------------------------
+wait_ready() {  # port [tries]
+  local i
+  for i in $(seq 1 "${2:-100}"); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+declare -A port pid
+start() {  # instance service
+  port[$1]=$(free_port)
+  RESTINU_HTTP__PORT=${port[$1]} RESTINU_INSTANCE=$1 "$bin" "$2" >"$work/$1.log" 2>&1 &
+  pid[$1]=$!
+  pids+=("${pid[$1]}")
+}
+for s in user notification payment blockchain; do start "$s" "$s"; done
+start property-a property
+start property-b property
+for i in user notification payment blockchain property-a property-b; do
+  check "$i becomes ready" wait_ready "${port[$i]}"
+done
+port[gateway]=$(free_port)
+RESTINU_UPSTREAMS__USER=127.0.0.1:${port[user]} \
+  RESTINU_UPSTREAMS__NOTIFICATION=127.0.0.1:${port[notification]} \
+  RESTINU_UPSTREAMS__PAYMENT=127.0.0.1:${port[payment]} \
+  RESTINU_UPSTREAMS__BLOCKCHAIN=127.0.0.1:${port[blockchain]} \
+  RESTINU_UPSTREAMS__PROPERTY=127.0.0.1:${port[property-a]},127.0.0.1:${port[property-b]} \
+  RESTINU_HTTP__PORT=${port[gateway]} RESTINU_INSTANCE=gateway "$bin" gateway \
+  >"$work/gateway.log" 2>&1 &
+pid[gateway]=$!
+pids+=("${pid[gateway]}")
+gw="http://127.0.0.1:${port[gateway]}"
+check "the gateway's /readyz answers 200 once every service is ready" wait_ready "${port[gateway]}"
+body=$(curl -sS "$gw/readyz")
+check "its readiness lists each service" bash -c 'grep -q "\"property\":\"ok\"" <<<"$0" && grep -q "\"user\":\"ok\"" <<<"$0"' "$body"
+check "a service's readiness includes its database" bash -c \
+  "curl -sS http://127.0.0.1:${port[user]}/readyz | grep -q '\"postgres\":\"ok\"'"
+metrics=$(curl -sS "$gw/metrics")
+check "/metrics is Prometheus text" grep -q "^# TYPE restinu_http_requests_total counter" <<<"$metrics"
+check "/metrics counts requests by route template" grep -q 'route="/readyz"' <<<"$metrics"
+check "/metrics has the pool gauges" bash -c \
+  "curl -sS http://127.0.0.1:${port[user]}/metrics | grep -q '^restinu_pg_pool_connections'"
+
+# Forwarding: the property service answers (a 404 problem until listings exist), with the
+# client's request id kept end to end.
+headers=$(curl -sS -D - -o "$work/body" -H 'X-Request-Id: e2e-trace-1' "$gw/api/v1/properties/42")
+check "the gateway forwards by prefix to the property service" grep -q "^HTTP/1.1 404" <<<"$headers"
+check "the answer is the service's problem+json" grep -q '"instance":"/api/v1/properties/42"' "$work/body"
+check "the request id is echoed" grep -qi "^x-request-id: e2e-trace-1" <<<"$headers"
+sleep 0.3
+check "and reached the service" bash -c "grep -h e2e-trace-1 '$work/property-a.log' '$work/property-b.log' | grep -q '\"logger\":\"access\"'"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$gw/api/v1/nowhere")
+check "an unknown public path is 404 at the gateway" test "$code" = 404
+
+# Balancing: both property instances get requests.
+for i in $(seq 1 20); do curl -s -o /dev/null "$gw/api/v1/properties/$i"; done
+sleep 0.3
+a=$(grep -c '"path":"/api/v1/properties/' "$work/property-a.log")
+b=$(grep -c '"path":"/api/v1/properties/' "$work/property-b.log")
+check "both property instances serve ($a and $b requests)" test "$a" -gt 0 -a "$b" -gt 0
+
+# One property instance killed: every request is still answered by the other.
+kill -KILL "${pid[property-a]}"
+wait "${pid[property-a]}" 2>/dev/null
+bad=0
+for i in $(seq 1 20); do
+  c=$(curl -s -o /dev/null -w '%{http_code}' "$gw/api/v1/properties/$i")
+  [[ $c == 404 ]] || bad=$((bad + 1))
+done
+check "with one property instance killed, no request fails ($bad did)" test "$bad" = 0
+check "and the gateway stays ready" wait_ready "${port[gateway]}" 5
+
+kill -TERM "${pid[property-b]}"
+wait "${pid[property-b]}"
+code=$?
+check "SIGTERM stops a service cleanly (exit 0)" test "$code" = 0
+headers=$(curl -sS -D - -o "$work/body" "$gw/api/v1/properties/1")
+check "with no property instance left, the gateway answers 503" grep -q "^HTTP/1.1 503" <<<"$headers"
+check "as problem+json with Retry-After" bash -c \
+  'grep -qi "^content-type: application/problem+json" <<<"$0" && grep -qi "^retry-after: 1" <<<"$0"' "$headers"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$gw/readyz")
+check "and its /readyz answers 503" test "$code" = 503
+
+kill -TERM "${pid[gateway]}"
+wait "${pid[gateway]}"
+code=$?
+check "SIGTERM stops the gateway cleanly (exit 0)" test "$code" = 0
+check "its log is JSON lines" bash -c "head -1 '$work/gateway.log' | grep -q '^{\"ts\":'"
+
+if ((failures > 0)); then
+  echo "e2e: $failures check(s) failed; logs:"
+  for f in "$work"/*.log; do echo "--- $f"; tail -n 15 "$f"; done
+  exit 1
+fi
+echo "e2e: all checks passed"
