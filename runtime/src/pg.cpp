@@ -45,11 +45,16 @@ std::string connMessage(PGconn* c) {
     return trimmed(PQerrorMessage(c));
 }
 
-// Class 08 (connection exception) and 57P01..57P03 (admin shutdown, crash shutdown, cannot
-// connect now) mean the session is gone, whatever the socket says yet.
-bool isConnectionState(std::string_view sqlstate) {
-    return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
-           sqlstate == "57P03";
+// FATAL and PANIC end the session (admin shutdown 57P01, idle timeouts, ...), even before
+// libpq sees the socket close. SQLSTATE class 08 is not enough: a parameter-count mismatch is
+// 08P01 at ERROR severity on a healthy session.
+bool endsSession(const PGresult* error) {
+    const char* severity = PQresultErrorField(error, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (severity == nullptr) {
+        return false;
+    }
+    const std::string_view s(severity);
+    return s == "FATAL" || s == "PANIC";
 }
 
 void noticeProcessor(void* /*arg*/, const char* message) {
@@ -454,12 +459,14 @@ Task<PgResultPtr> PgConnection::exec(const std::function<int(PGconn*)>& send,
 
     std::string sqlstate;
     std::string message;
+    bool session_over = false;
     if (error) {
         const char* state = PQresultErrorField(error.get(), PG_DIAG_SQLSTATE);
         sqlstate = state != nullptr ? state : "";
         message = trimmed(PQresultErrorMessage(error.get()));
+        session_over = endsSession(error.get());
     }
-    if (PQstatus(raw()) != CONNECTION_OK || isConnectionState(sqlstate)) {
+    if (PQstatus(raw()) != CONNECTION_OK || session_over) {
         throw PgError(PgError::Kind::Connection,
                       "connection lost: " + (message.empty() ? connMessage(raw()) : message),
                       sqlstate);

@@ -314,6 +314,16 @@ TEST(PgPool, BadParameterIsAQueryErrorAndTheConnectionStaysUsable) {
         EXPECT_THROW((void)rows.getInt(0, 1), PgError);
         EXPECT_THROW((void)rows.get(3, 0), std::out_of_range);
 
+        // More parameters than placeholders: 08P01 at ERROR severity, the session is fine.
+        std::string mismatch;
+        try {
+            co_await pool.query("SELECT $1::int", 1, 2);
+        } catch (const PgError& e) {
+            EXPECT_EQ(e.kind(), PgError::Kind::Query);
+            mismatch = e.sqlstate();
+        }
+        EXPECT_EQ(mismatch, "08P01");
+
         bool syntax = false;
         try {
             co_await pool.query("SELEC 1");
