@@ -70,7 +70,7 @@ Task<int> applyMigrations(PgPool& pool, std::string_view service,
         co_await pool.transaction([&](PgConn& c) -> Task<void> {
             co_await c.query(kLock);
             auto r = co_await c.query(
-                "SELECT checksum FROM restinu_schema_migrations WHERE version = $1", {m.version});
+                "SELECT checksum FROM restinu_schema_migrations WHERE version = $1", m.version);
             if (r.rows() == 1) {
                 if (r.get(0, 0) != sum) {
                     throw MigrationError("migration " + label(service, m) +
@@ -88,7 +88,7 @@ Task<int> applyMigrations(PgPool& pool, std::string_view service,
             co_await c.query(
                 "INSERT INTO restinu_schema_migrations (version, name, checksum) "
                 "VALUES ($1, $2, $3)",
-                {m.version, m.name, sum});
+                m.version, m.name, sum);
             did = true;
         });
         if (did) {
@@ -142,7 +142,7 @@ Task<bool> createDatabaseIfMissing(PgPool& maintenance, std::string_view databas
                              " must be lower-case letters, digits and _");
     }
     auto r = co_await maintenance.query("SELECT 1 FROM pg_database WHERE datname = $1",
-                                        {database});
+                                        database);
     if (r.rows() > 0) {
         co_return false;
     }

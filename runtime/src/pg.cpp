@@ -897,6 +897,24 @@ Task<PgResult> PgConn::query(std::string_view sql, std::vector<PgParam> params) 
     }
 }
 
+Task<void> PgConn::script(std::string_view sql) {
+    if (!conn_) {
+        throw PgError(PgError::Kind::Query, "script on an empty PgConn");
+    }
+    auto conn = conn_;
+    auto pool = pool_;
+    const auto start = Clock::now();
+    const std::string text(sql);
+    try {
+        co_await conn->exec([&](PGconn* c) { return PQsendQuery(c, text.c_str()); },
+                            pool->options().query_timeout);
+        pool->recordQuery(true, start);
+    } catch (...) {
+        pool->recordQuery(false, start);
+        throw;
+    }
+}
+
 Task<PgResult> PgConn::execute(std::string_view stmt_name, std::string_view sql,
                                std::vector<PgParam> params) {
     if (!conn_) {

@@ -173,6 +173,11 @@ public:
         return execute(stmt_name, sql, std::vector<PgParam>{PgParam(std::forward<Ts>(params))...});
     }
 
+    /// Runs SQL that takes no parameters and may hold several statements (migrations, DDL),
+    /// through the simple query protocol. Never build `sql` from user input: there is nothing
+    /// to bind, which is why it accepts no parameters at all.
+    Task<void> script(std::string_view sql);
+
     /// Gives the connection back now (the destructor does the same).
     void release() noexcept;
 
