@@ -1,8 +1,6 @@
 #include "commands.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include <cstdio>
 #include <string>
@@ -13,6 +11,7 @@
 #include "restinu/notification/service.hpp"
 #include "restinu/payment/service.hpp"
 #include "restinu/property/service.hpp"
+#include "restinu/rt/blocking.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/service.hpp"
@@ -52,14 +51,6 @@ int runService(int argc, char** argv) {
     return rt::serviceMain(argc, argv, s);
 }
 
-template <class T>
-T runBlocking(net::io_context& io, rt::Task<T> task) {
-    auto fut = net::co_spawn(io, std::move(task), net::use_future);
-    io.run();
-    io.restart();
-    return fut.get();
-}
-
 int migrateOne(std::string_view name, bool create_database, rt::Config& config) {
     auto spec = specFor(name);
     auto settings = rt::readRuntimeSettings(config, spec);
@@ -72,26 +63,23 @@ int migrateOne(std::string_view name, bool create_database, rt::Config& config) 
         mo.size = 1;
         mo.name = "maintenance";
         rt::PgPool maintenance(io, mo);
-        if (runBlocking(io, rt::createDatabaseIfMissing(maintenance, spec.database))) {
+        if (rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, spec.database))) {
             std::printf("migrate %s: created database %s\n", spec.name.c_str(),
                         spec.database.c_str());
         }
         maintenance.close();
-        io.run();
-        io.restart();
     }
     rt::PgOptions o;
     o.conninfo = settings.pg_conninfo;
     o.size = 1;
     o.name = "migrate";
     rt::PgPool pool(io, o);
-    int applied = runBlocking(io, rt::applyMigrations(pool, spec.name, spec.migrations));
+    int applied = rt::runBlocking(io, rt::applyMigrations(pool, spec.name, spec.migrations));
     std::printf("migrate %s: %d migration%s applied, schema at version %d (%s)\n",
                 spec.name.c_str(), applied, applied == 1 ? "" : "s",
                 spec.migrations.empty() ? 0 : spec.migrations.back().version,
                 spec.database.c_str());
     pool.close();
-    io.run();
     return 0;
 }
 

@@ -93,7 +93,7 @@ Task<int> applyMigrations(PgPool& pool, std::string_view service,
         });
         if (did) {
             ++applied;
-            log::info("migrate", "applied", {{"service", service}, {"migration", m.name}});
+            log::info("migrate", "applied", {{"schema", service}, {"migration", m.name}});
         }
     }
     co_return applied;
@@ -132,7 +132,7 @@ Task<void> checkMigrations(PgPool& pool, std::string_view service,
         // A newer binary migrated already (rolling deploy): its migrations must stay
         // compatible with this binary, which is the rule for writing them.
         log::warn("migrate", "the database has migrations newer than this binary",
-                  {{"service", service}, {"database_version", applied.rbegin()->first}});
+                  {{"schema", service}, {"database_version", applied.rbegin()->first}});
     }
 }
 

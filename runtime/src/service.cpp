@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "restinu/rt/blocking.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/http_server.hpp"
 #include "restinu/rt/log.hpp"
@@ -200,11 +201,8 @@ bool checkSchema(const RuntimeSettings& s, const ServiceSpec& spec) {
     bool ok = false;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
-        auto fut = net::co_spawn(io, checkMigrations(pool, spec.name, spec.migrations), net::use_future);
-        io.run();
-        io.restart();
         try {
-            fut.get();
+            runBlocking(io, checkMigrations(pool, spec.name, spec.migrations));
             ok = true;
             break;
         } catch (const MigrationError& e) {
@@ -218,7 +216,6 @@ bool checkSchema(const RuntimeSettings& s, const ServiceSpec& spec) {
         }
     }
     pool.close();
-    io.run();
     return ok;
 }
 

@@ -53,7 +53,7 @@ public:
                 auto res = co_await shard_.http().request(out);
                 co_return toResponse(std::move(res));
             } catch (const rt::HttpClientError& e) {
-                log::warn("proxy", "upstream failed",
+                rt::log::warn("proxy", "upstream failed",
                           {{"request_id", req.request_id},
                            {"service", service},
                            {"upstream", up.text()},
