@@ -1,7 +1,6 @@
 #include "commands.hpp"
 
 #include <boost/asio/io_context.hpp>
-
 #include <cstdio>
 #include <string>
 
@@ -110,8 +109,7 @@ int runMigrate(int argc, char** argv) {
         } else if (!specFor(a).database.empty()) {
             targets.emplace_back(a);
         } else {
-            std::fprintf(stderr, "restinu migrate: %s is not a service with a database\n",
-                         argv[i]);
+            std::fprintf(stderr, "restinu migrate: %s is not a service with a database\n", argv[i]);
             return 2;
         }
     }
@@ -157,8 +155,7 @@ const std::vector<Command>& commands() {
          &runService<&payment::spec>},
         {"blockchain", "contracts, transactions and the chain indexer (chain_db)",
          &runService<&blockchain::spec>},
-        {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all",
-         &runMigrate},
+        {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all", &runMigrate},
         {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
     };
     return kCommands;

@@ -123,9 +123,8 @@ Task<void> checkMigrations(PgPool& pool, std::string_view service,
         }
     }
     if (!missing.empty()) {
-        throw MigrationError("the " + std::string(service) +
-                             " database lacks migrations: " + missing +
-                             "; run: restinu migrate " + std::string(service));
+        throw MigrationError("the " + std::string(service) + " database lacks migrations: " +
+                             missing + "; run: restinu migrate " + std::string(service));
     }
     if (!migrations.empty() && !applied.empty() &&
         applied.rbegin()->first > migrations.back().version) {
@@ -141,8 +140,7 @@ Task<bool> createDatabaseIfMissing(PgPool& maintenance, std::string_view databas
         throw MigrationError("database name " + std::string(database) +
                              " must be lower-case letters, digits and _");
     }
-    auto r = co_await maintenance.query("SELECT 1 FROM pg_database WHERE datname = $1",
-                                        database);
+    auto r = co_await maintenance.query("SELECT 1 FROM pg_database WHERE datname = $1", database);
     if (r.rows() > 0) {
         co_return false;
     }

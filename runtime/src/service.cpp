@@ -2,10 +2,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-
-#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -281,8 +280,8 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
         for (std::size_t i = 0; i < loops.size(); ++i) {
             auto& l = loops[i];
             l.io = std::make_unique<net::io_context>(1);
-            l.shard = std::make_unique<Shard>(*l.io, static_cast<int>(i), settings, metrics,
-                                              workers);
+            l.shard =
+                std::make_unique<Shard>(*l.io, static_cast<int>(i), settings, metrics, workers);
             if (!spec.database.empty()) {
                 auto* shard = l.shard.get();
                 shard->addReadinessCheck("postgres", [shard] { return shard->pg().ping(); });

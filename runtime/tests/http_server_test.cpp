@@ -9,6 +9,7 @@
 #include <future>
 
 #include "restinu/rt/http_client.hpp"
+#include "restinu/rt/json.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/router.hpp"
 #include "test_server.hpp"
@@ -37,6 +38,10 @@ Router testRouter() {
     });
     r.post("/body", [](Request& req) -> Task<Response> {
         co_return Response::text(200, "got " + std::to_string(req.body.size()));
+    });
+    r.post("/json", [](Request& req) -> Task<Response> {
+        auto v = parseJsonBody(req);
+        co_return jsonResponse(201, v);
     });
     r.get("/boom", [](Request&) -> Task<Response> {
         throw std::runtime_error("secret internal detail");
@@ -111,6 +116,28 @@ TEST(HttpServer, OversizedBodyGets413) {
     RawClient ok(s.port());
     ok.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789");
     EXPECT_EQ(bodyOf(ok.readResponses(1)), "got 10");
+}
+
+TEST(HttpServer, MalformedJsonBodyGets400ProblemAndTheConnectionStaysUsable) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    std::string bad = R"({"title": "flat", )";
+    c.send(
+        "POST /json HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(bad.size()) + "\r\n\r\n" + bad);
+    auto r = c.readResponses(1);
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 400") << r;
+    EXPECT_NE(r.find("application/problem+json"), std::string::npos);
+    EXPECT_NE(r.find("https://restinu.dev/problems/malformed-json"), std::string::npos);
+    std::string good = R"({"title":"flat"})";
+    c.send(
+        "POST /json HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(good.size()) + "\r\n\r\n" + good);
+    r = c.readResponses(1);
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 201") << r;
+    EXPECT_EQ(bodyOf(r), good);
 }
 
 TEST(HttpServer, OversizedHeadersGet431) {

@@ -18,8 +18,8 @@ TEST(RouteTable, MatchesWholeSegmentsOnly) {
 }
 
 TEST(RouteTable, ListsEachServiceOnce) {
-    EXPECT_EQ(routedServices(), (std::vector<std::string>{"blockchain", "notification",
-                                                          "payment", "property", "user"}));
+    EXPECT_EQ(routedServices(), (std::vector<std::string>{"blockchain", "notification", "payment",
+                                                          "property", "user"}));
 }
 
 TEST(RouteTable, ParsesUpstreams) {

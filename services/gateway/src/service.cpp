@@ -54,14 +54,14 @@ public:
                 co_return toResponse(std::move(res));
             } catch (const rt::HttpClientError& e) {
                 rt::log::warn("proxy", "upstream failed",
-                          {{"request_id", req.request_id},
-                           {"service", service},
-                           {"upstream", up.text()},
-                           {"error", e.what()}});
+                              {{"request_id", req.request_id},
+                               {"service", service},
+                               {"upstream", up.text()},
+                               {"error", e.what()}});
                 if (e.kind() == rt::HttpClientError::Kind::Timeout) {
-                    throw rt::ApiError(rt::problems::kGatewayTimeout,
-                                       "the " + std::string(service) +
-                                           " service did not answer in time");
+                    throw rt::ApiError(
+                        rt::problems::kGatewayTimeout,
+                        "the " + std::string(service) + " service did not answer in time");
                 }
                 if (e.kind() != rt::HttpClientError::Kind::Connect) {
                     throw rt::ApiError(rt::problems::kBadGateway,
@@ -148,16 +148,16 @@ rt::ServiceSpec spec() {
             for (const auto& route : publicRoutes()) {
                 auto service = route.service;
                 auto pattern = std::string(route.prefix) + "/{rest...}";
-                for (auto m : {rt::Method::Get, rt::Method::Head, rt::Method::Post,
-                               rt::Method::Put, rt::Method::Patch, rt::Method::Delete,
-                               rt::Method::Options}) {
+                for (auto m : {rt::Method::Get, rt::Method::Head, rt::Method::Post, rt::Method::Put,
+                               rt::Method::Patch, rt::Method::Delete, rt::Method::Options}) {
                     shard.router().add(m, pattern, [&proxy, service](rt::Request& req) {
                         return proxy.forward(req, service);
                     });
                 }
             }
             for (const auto& service : routedServices()) {
-                shard.addReadinessCheck(service, [&proxy, service] { return proxy.ready(service); });
+                shard.addReadinessCheck(service,
+                                        [&proxy, service] { return proxy.ready(service); });
             }
         };
     };

@@ -4,7 +4,8 @@
 
 namespace restinu::blockchain {
 
-/// Blockchain:\ contracts,\ transactions\ and\ the\ indexer. Only `restinu blockchain` (app/main.cpp) calls this.
+/// Blockchain:\ contracts,\ transactions\ and\ the\ indexer. Only `restinu blockchain`
+/// (app/main.cpp) calls this.
 rt::ServiceSpec spec();
 
 }  // namespace restinu::blockchain

@@ -4,7 +4,8 @@
 
 namespace restinu::notification {
 
-/// Notification:\ email,\ push,\ SMS\ and\ in-app. Only `restinu notification` (app/main.cpp) calls this.
+/// Notification:\ email,\ push,\ SMS\ and\ in-app. Only `restinu notification` (app/main.cpp) calls
+/// this.
 rt::ServiceSpec spec();
 
 }  // namespace restinu::notification

@@ -4,7 +4,8 @@
 
 namespace restinu::payment {
 
-/// Payment:\ the\ double-entry\ ledger\ and\ the\ card\ provider. Only `restinu payment` (app/main.cpp) calls this.
+/// Payment:\ the\ double-entry\ ledger\ and\ the\ card\ provider. Only `restinu payment`
+/// (app/main.cpp) calls this.
 rt::ServiceSpec spec();
 
 }  // namespace restinu::payment

@@ -4,7 +4,8 @@
 
 namespace restinu::property {
 
-/// Property:\ listings,\ search,\ images\ and\ Vastu. Only `restinu property` (app/main.cpp) calls this.
+/// Property:\ listings,\ search,\ images\ and\ Vastu. Only `restinu property` (app/main.cpp) calls
+/// this.
 rt::ServiceSpec spec();
 
 }  // namespace restinu::property

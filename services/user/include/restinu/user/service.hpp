@@ -4,7 +4,8 @@
 
 namespace restinu::user {
 
-/// User:\ accounts,\ tokens,\ sessions,\ profile\ and\ KYC. Only `restinu user` (app/main.cpp) calls this.
+/// User:\ accounts,\ tokens,\ sessions,\ profile\ and\ KYC. Only `restinu user` (app/main.cpp)
+/// calls this.
 rt::ServiceSpec spec();
 
 }  // namespace restinu::user
