@@ -73,11 +73,98 @@ bool validRequestId(std::string_view id) {
     return true;
 }
 
+namespace {
+
+// One timer per connection that enforces whatever deadline the session set last. Moving the
+// deadline is a store, not a timer operation: the timer re-arms itself only when it fires
+// early, so a kept-alive connection costs no timer work per request.
+struct Watchdog : std::enable_shared_from_this<Watchdog> {
+    using Clock = std::chrono::steady_clock;
+
+    net::steady_timer timer;
+    tcp::socket* socket;
+    Clock::time_point deadline = Clock::time_point::max();
+    Clock::time_point armed_at = Clock::time_point::max();
+    std::uint64_t generation = 0;
+    bool fired = false;
+
+    Watchdog(net::io_context& io, tcp::socket& s) : timer(io), socket(&s) {}
+
+    void set(Clock::time_point d) {
+        deadline = d;
+        if (d < armed_at) {
+            arm(d);
+        }
+    }
+    void clear() { deadline = Clock::time_point::max(); }
+    void stop() {
+        socket = nullptr;
+        ++generation;
+        armed_at = Clock::time_point::max();
+        timer.cancel();
+    }
+
+    void arm(Clock::time_point at) {
+        armed_at = at;
+        timer.expires_at(at);
+        timer.async_wait([self = shared_from_this(), gen = ++generation](
+                             const boost::system::error_code& ec) { self->onTimer(ec, gen); });
+    }
+
+    void onTimer(const boost::system::error_code& ec, std::uint64_t gen) {
+        if (ec || gen != generation || socket == nullptr) {
+            return;
+        }
+        armed_at = Clock::time_point::max();
+        if (Clock::now() >= deadline) {
+            fired = true;
+            boost::system::error_code ignored;
+            socket->cancel(ignored);
+            socket->close(ignored);
+        } else if (deadline != Clock::time_point::max()) {
+            arm(deadline);
+        }
+    }
+};
+
+// Appends `status reason` for a status line.
+void appendStatusLine(std::string& out, int status) {
+    out += "HTTP/1.1 ";
+    out += std::to_string(status);
+    out += ' ';
+    auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    if (reason.empty() || reason.front() == '<') {
+        out += "Unknown";
+    } else {
+        out += reason;
+    }
+    out += "\r\n";
+}
+
+// A header a handler set must not be able to split the response.
+bool safeHeader(std::string_view name, std::string_view value) {
+    if (name.empty()) {
+        return false;
+    }
+    for (char c : name) {
+        if (c <= 0x20 || c >= 0x7f || c == ':') {
+            return false;
+        }
+    }
+    return value.find_first_of("\r\n") == std::string_view::npos;
+}
+
+bool bodyless(int status) { return status < 200 || status == 204 || status == 304; }
+
+}  // namespace
+
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     struct Session {
-        beast::tcp_stream* stream = nullptr;
+        tcp::socket* socket = nullptr;
         State state = State::Idle;
     };
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::size_t kReadChunk = 8192;
 
     net::io_context& io;
     ServerOptions opts;
@@ -162,11 +249,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
     }
 
-    Response errorResponse(const ProblemType& type, std::string detail, std::string_view path,
-                           std::string_view request_id) {
-        return problemResponse(Problem{type, std::move(detail), {}, {}}, path, request_id);
-    }
-
     Task<Response> runChain(std::size_t i, Request& req, const Handler& last) {
         const auto& mws = router.middleware();
         if (i == mws.size()) {
@@ -206,26 +288,64 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         } catch (const std::exception& e) {
             log::error("http", "handler failed",
                        {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
-            co_return errorResponse(problems::kInternal,
-                                    "the server could not answer this request; quote the "
-                                    "request id when reporting it",
-                                    req.path, req.request_id);
+            co_return problemResponse(
+                Problem{problems::kInternal,
+                        "the server could not answer this request; quote the request id when "
+                        "reporting it",
+                        {},
+                        {}},
+                req.path, req.request_id);
         }
     }
 
-    // Writes a problem for a request that could not be read, then the caller closes.
-    Task<void> writeEarlyError(beast::tcp_stream& stream, const ProblemType& type,
+    // Serialises the head by hand: one buffer, no per-field allocations.
+    static std::string head(const Response& res, std::string_view request_id,
+                            std::size_t content_length, bool keep_alive, bool http10) {
+        std::string h;
+        h.reserve(160 + res.content_type.size() + request_id.size());
+        appendStatusLine(h, res.status);
+        if (!res.content_type.empty()) {
+            h += "Content-Type: ";
+            h += res.content_type;
+            h += "\r\n";
+        }
+        for (const auto& [k, v] : res.headers) {
+            if (!safeHeader(k, v)) {
+                log::error("http", "dropped a response header with forbidden characters",
+                           {{"header", k}, {"request_id", request_id}});
+                continue;
+            }
+            h += k;
+            h += ": ";
+            h += v;
+            h += "\r\n";
+        }
+        h += "X-Request-Id: ";
+        h += request_id;
+        h += "\r\n";
+        if (!bodyless(res.status)) {
+            h += "Content-Length: ";
+            h += std::to_string(content_length);
+            h += "\r\n";
+        }
+        if (!keep_alive) {
+            h += "Connection: close\r\n";
+        } else if (http10) {
+            h += "Connection: keep-alive\r\n";
+        }
+        h += "\r\n";
+        return h;
+    }
+
+    // Writes a problem for a request that could not be read; the caller then closes.
+    Task<void> writeEarlyError(tcp::socket& socket, Watchdog& wd, const ProblemType& type,
                                std::string detail) {
         auto id = newRequestId();
-        auto r = errorResponse(type, std::move(detail), {}, id);
-        http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
-        res.set(http::field::content_type, r.content_type);
-        res.set("X-Request-Id", id);
-        res.keep_alive(false);
-        res.body() = std::move(r.body);
-        res.prepare_payload();
-        stream.expires_after(opts.write_timeout);
-        co_await http::async_write(stream, res, kTok);
+        auto r = problemResponse(Problem{type, std::move(detail), {}, {}}, {}, id);
+        auto h = head(r, id, r.body.size(), false, false);
+        wd.set(Clock::now() + opts.write_timeout);
+        std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(r.body)};
+        co_await net::async_write(socket, bufs, kTok);
         metricsFor(kUnmatchedRoute, Method::Other, r.status).requests->inc();
         if (opts.access_log) {
             log::info("access", "request rejected before routing",
@@ -235,97 +355,115 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
     Task<void> session(tcp::socket socket) {
         auto self = shared_from_this();
-        beast::tcp_stream stream(std::move(socket));
-        Session me{&stream, State::Idle};
+        auto accepted = Clock::now();
+        auto wd = std::make_shared<Watchdog>(io, socket);
+        Session me{&socket, State::Idle};
         sessions.insert(&me);
         active_connections.inc();
         std::string remote_ip;
         {
             boost::system::error_code ec;
-            auto ep = stream.socket().remote_endpoint(ec);
+            auto ep = socket.remote_endpoint(ec);
             if (!ec) {
                 remote_ip = ep.address().to_string();
             }
         }
-        beast::flat_buffer buffer;
-        bool first = true;
         try {
-            co_await serve(stream, buffer, me, remote_ip, first);
+            co_await serve(socket, *wd, me, remote_ip, accepted);
         } catch (const std::exception& e) {
             log::warn("http", "connection ended by error", {{"error", e.what()}});
         }
+        wd->stop();
         boost::system::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream.socket().close(ignored);
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        socket.close(ignored);
         sessions.erase(&me);
         active_connections.dec();
         maybeDrained();
     }
 
-    Task<void> serve(beast::tcp_stream& stream, beast::flat_buffer& buffer, Session& me,
-                     const std::string& remote_ip, bool& first) {
+    Task<void> serve(tcp::socket& socket, Watchdog& wd, Session& me, const std::string& remote_ip,
+                     Clock::time_point accepted) {
+        beast::flat_buffer buffer;
+        bool first = true;
         for (;;) {
             if (draining) {
                 co_return;
             }
-            // Wait for the first byte of the next request with the idle (or, on a new
-            // connection, the header) timeout; pipelined bytes may already be buffered.
+            // Wait for the next request's first byte: the header timeout on a new connection,
+            // the idle timeout on a kept-alive one. Pipelined bytes may already be buffered.
             if (buffer.size() == 0) {
                 me.state = State::Idle;
-                stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
-                auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTok);
+                wd.set(first ? accepted + opts.header_timeout : Clock::now() + opts.idle_timeout);
+                auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTok);
                 if (ec) {
                     co_return;  // closed, idle timeout, or shutdown
                 }
                 buffer.commit(n);
             }
-            first = false;
             me.state = State::Reading;
-            auto started_read = std::chrono::steady_clock::now();
+            auto started = Clock::now();
+            // The whole head must arrive by this deadline, counted from the first byte (from
+            // the accept on a new connection): a client trickling bytes is cut off.
+            wd.set((first ? accepted : started) + opts.header_timeout);
+            first = false;
             http::request_parser<http::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
             parser.body_limit(opts.body_limit);
-            stream.expires_after(opts.header_timeout);
-            auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTok);
-            if (hec) {
-                co_await onReadError(stream, hec);
-                co_return;
-            }
-            stream.expires_after(opts.body_timeout);
-            auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTok);
-            if (bec) {
-                co_await onReadError(stream, bec);
-                co_return;
+            parser.eager(true);
+            bool in_header = true;
+            for (;;) {
+                boost::system::error_code ec;
+                auto used = parser.put(buffer.data(), ec);
+                buffer.consume(used);
+                if (ec && ec != http::error::need_more) {
+                    co_await onReadError(socket, wd, ec);
+                    co_return;
+                }
+                if (parser.is_done()) {
+                    break;
+                }
+                if (in_header && parser.is_header_done()) {
+                    in_header = false;
+                    wd.set(Clock::now() + opts.body_timeout);
+                }
+                if (used > 0 && buffer.size() > 0) {
+                    continue;
+                }
+                auto [rec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTok);
+                if (rec) {
+                    co_return;  // timed out (the watchdog closed it), reset, or went away
+                }
+                buffer.commit(n);
             }
             me.state = State::Handling;
-            stream.expires_never();
-            bool keep_alive = co_await handleOne(stream, parser.get(), remote_ip, started_read);
+            wd.clear();
+            bool keep_alive =
+                co_await handleOne(socket, wd, parser.get(), remote_ip, started);
             if (!keep_alive) {
                 co_return;
             }
         }
     }
 
-    Task<void> onReadError(beast::tcp_stream& stream, boost::system::error_code ec) {
+    Task<void> onReadError(tcp::socket& socket, Watchdog& wd, boost::system::error_code ec) {
         if (ec == http::error::body_limit) {
-            co_await writeEarlyError(
-                stream, problems::kPayloadTooLarge,
-                "the request body is over " + std::to_string(opts.body_limit) + " bytes");
+            co_await writeEarlyError(socket, wd, problems::kPayloadTooLarge,
+                                     "the request body is over " +
+                                         std::to_string(opts.body_limit) + " bytes");
         } else if (ec == http::error::header_limit) {
-            co_await writeEarlyError(
-                stream, problems::kHeadersTooLarge,
-                "the request headers are over " + std::to_string(opts.header_limit) + " bytes");
-        } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
-                   ec != http::error::end_of_stream && ec != http::error::partial_message) {
-            co_await writeEarlyError(stream, problems::kBadRequest,
+            co_await writeEarlyError(socket, wd, problems::kHeadersTooLarge,
+                                     "the request headers are over " +
+                                         std::to_string(opts.header_limit) + " bytes");
+        } else {
+            co_await writeEarlyError(socket, wd, problems::kBadRequest,
                                      "the request is not valid HTTP/1.1: " + ec.message());
         }
-        // Timeouts, resets and a client that went away: nothing to answer.
     }
 
-    Task<bool> handleOne(beast::tcp_stream& stream, http::request<http::string_body>& msg,
-                         const std::string& remote_ip,
-                         std::chrono::steady_clock::time_point started) {
+    Task<bool> handleOne(tcp::socket& socket, Watchdog& wd,
+                         http::request<http::string_body>& msg, const std::string& remote_ip,
+                         Clock::time_point started) {
         Request req;
         req.method_name = msg.method_string();
         req.method = parseMethod(req.method_name);
@@ -335,7 +473,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         if (q != std::string_view::npos) {
             req.query = req.target.substr(q + 1);
         }
-        req.headers.reserve(16);
         for (const auto& f : msg) {
             req.headers.emplace_back(f.name_string(), f.value());
         }
@@ -347,23 +484,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         Response res = co_await dispatch(req);
 
         bool keep_alive = msg.keep_alive() && !draining;
-        http::response<http::string_body> out{static_cast<http::status>(res.status), msg.version()};
-        if (!res.content_type.empty()) {
-            out.set(http::field::content_type, res.content_type);
-        }
-        for (auto& [k, v] : res.headers) {
-            out.insert(k, v);
-        }
-        out.set("X-Request-Id", req.request_id);
-        out.keep_alive(keep_alive);
-        auto body_size = res.body.size();
-        if (req.method == Method::Head) {
-            out.content_length(body_size);
-        } else {
-            out.body() = std::move(res.body);
-            out.prepare_payload();
-        }
-        auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+        bool send_body = req.method != Method::Head && !bodyless(res.status);
+        auto h = head(res, req.request_id, res.body.size(), keep_alive, msg.version() == 10);
+        auto elapsed = std::chrono::duration<double>(Clock::now() - started);
         auto& rm = metricsFor(req.route, req.method, res.status);
         rm.requests->inc();
         rm.duration->observe(elapsed.count());
@@ -374,18 +497,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                        {"path", req.path},
                        {"route", req.route},
                        {"status", res.status},
-                       {"bytes", body_size},
+                       {"bytes", res.body.size()},
                        {"duration_ms", elapsed.count() * 1000.0},
                        {"remote", req.remote_ip}});
         }
-        stream.expires_after(opts.write_timeout);
-        if (req.method == Method::Head) {
-            http::response_serializer<http::string_body> sr{out};
-            sr.split(true);
-            auto [ec, n] = co_await http::async_write_header(stream, sr, kTok);
-            co_return !ec && keep_alive;
-        }
-        auto [ec, n] = co_await http::async_write(stream, out, kTok);
+        wd.set(Clock::now() + opts.write_timeout);
+        std::array<net::const_buffer, 2> bufs{
+            net::buffer(h), send_body ? net::buffer(res.body) : net::const_buffer{}};
+        auto [ec, n] = co_await net::async_write(socket, bufs, kTok);
         co_return !ec && keep_alive;
     }
 };
@@ -444,7 +563,7 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
         impl->acceptor.close(ignored);
         for (auto* s : impl->sessions) {
             if (s->state == State::Idle) {
-                s->stream->socket().cancel(ignored);
+                s->socket->cancel(ignored);
             }
         }
         impl->grace_timer = std::make_unique<net::steady_timer>(impl->io, grace);
@@ -458,7 +577,7 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
             }
             boost::system::error_code ign;
             for (auto* s : impl->sessions) {
-                s->stream->socket().close(ign);
+                s->socket->close(ign);
             }
         });
         impl->maybeDrained();
