@@ -36,7 +36,7 @@ rt::ServiceSpec specFor(std::string_view name) {
     for (const auto& [n, fn] : services()) {
         if (n == name) {
             auto s = fn();
-            s.migrations = migrationsFor(name);
+            s.migrations = migrationsFor(name, !s.database.empty());
             return s;
         }
     }
@@ -46,7 +46,7 @@ rt::ServiceSpec specFor(std::string_view name) {
 template <SpecFn Fn>
 int runService(int argc, char** argv) {
     auto s = Fn();
-    s.migrations = migrationsFor(s.name);
+    s.migrations = migrationsFor(s.name, !s.database.empty());
     return rt::serviceMain(argc, argv, s);
 }
 
@@ -74,10 +74,8 @@ int migrateOne(std::string_view name, bool create_database, rt::Config& config) 
     o.name = "migrate";
     rt::PgPool pool(io, o);
     int applied = rt::runBlocking(io, rt::applyMigrations(pool, spec.name, spec.migrations));
-    std::printf("migrate %s: %d migration%s applied, schema at version %d (%s)\n",
-                spec.name.c_str(), applied, applied == 1 ? "" : "s",
-                spec.migrations.empty() ? 0 : spec.migrations.back().version,
-                spec.database.c_str());
+    std::printf("migrate %s: %d migration%s applied, %zu in all (%s)\n", spec.name.c_str(), applied,
+                applied == 1 ? "" : "s", spec.migrations.size(), spec.database.c_str());
     pool.close();
     return 0;
 }

@@ -8,12 +8,13 @@
 
 namespace restinu::app {
 
-/// Every service's migrations as (service, migration), generated from
+/// Every migration of every scope, generated from runtime/migrations/*.sql and
 /// services/*/migrations/*.sql at build time.
-const std::vector<std::pair<std::string_view, rt::Migration>>& allMigrations();
+const std::vector<rt::Migration>& allMigrations();
 
-/// One service's migrations in version order. Throws std::logic_error on a repeated version,
-/// which would make the order ambiguous.
-std::vector<rt::Migration> migrationsFor(std::string_view service);
+/// A service database's migrations: the runtime's, then the service's own, each in version
+/// order. Empty for a service without a database. Throws std::logic_error on a repeated
+/// version within a scope, which would make the order ambiguous.
+std::vector<rt::Migration> migrationsFor(std::string_view service, bool has_database);
 
 }  // namespace restinu::app

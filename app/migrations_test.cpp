@@ -5,23 +5,30 @@
 namespace restinu::app {
 namespace {
 
-TEST(Migrations, EveryServiceDatabaseHasItsOwnOrderedList) {
+TEST(Migrations, EveryServiceDatabaseGetsTheRuntimeScopeFirst) {
     for (auto svc : {"user", "property", "notification", "payment", "blockchain"}) {
-        auto list = migrationsFor(svc);
+        auto list = migrationsFor(svc, true);
         ASSERT_FALSE(list.empty()) << svc;
+        EXPECT_EQ(list.front().scope, "runtime") << svc;
         EXPECT_EQ(list.front().version, 1) << svc;
         for (std::size_t i = 1; i < list.size(); ++i) {
-            EXPECT_LT(list[i - 1].version, list[i].version);
+            if (list[i].scope == list[i - 1].scope) {
+                EXPECT_LT(list[i - 1].version, list[i].version);
+            } else {
+                EXPECT_EQ(list[i].scope, svc);
+            }
         }
     }
-    EXPECT_TRUE(migrationsFor("gateway").empty());
+    EXPECT_TRUE(migrationsFor("gateway", false).empty());
 }
 
 TEST(Migrations, EmbeddedTextIsTheFileText) {
-    auto list = migrationsFor("property");
-    ASSERT_GE(list.size(), 2u);
-    EXPECT_EQ(list[1].name, "0002_postgis");
-    EXPECT_NE(list[1].sql.find("CREATE EXTENSION IF NOT EXISTS postgis;"), std::string_view::npos);
+    auto list = migrationsFor("property", true);
+    auto it = std::find_if(list.begin(), list.end(),
+                           [](const rt::Migration& m) { return m.name == "0001_postgis"; });
+    ASSERT_NE(it, list.end());
+    EXPECT_EQ(it->scope, "property");
+    EXPECT_NE(it->sql.find("CREATE EXTENSION IF NOT EXISTS postgis;"), std::string_view::npos);
 }
 
 }  // namespace

@@ -154,7 +154,9 @@ bool safeHeader(std::string_view name, std::string_view value) {
     return value.find_first_of("\r\n") == std::string_view::npos;
 }
 
-bool bodyless(int status) { return status < 200 || status == 204 || status == 304; }
+bool bodyless(int status) {
+    return status < 200 || status == 204 || status == 304;
+}
 
 }  // namespace
 
@@ -438,8 +440,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             }
             me.state = State::Handling;
             wd.clear();
-            bool keep_alive =
-                co_await handleOne(socket, wd, parser.get(), remote_ip, started);
+            bool keep_alive = co_await handleOne(socket, wd, parser.get(), remote_ip, started);
             if (!keep_alive) {
                 co_return;
             }
@@ -448,22 +449,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
     Task<void> onReadError(tcp::socket& socket, Watchdog& wd, boost::system::error_code ec) {
         if (ec == http::error::body_limit) {
-            co_await writeEarlyError(socket, wd, problems::kPayloadTooLarge,
-                                     "the request body is over " +
-                                         std::to_string(opts.body_limit) + " bytes");
+            co_await writeEarlyError(
+                socket, wd, problems::kPayloadTooLarge,
+                "the request body is over " + std::to_string(opts.body_limit) + " bytes");
         } else if (ec == http::error::header_limit) {
-            co_await writeEarlyError(socket, wd, problems::kHeadersTooLarge,
-                                     "the request headers are over " +
-                                         std::to_string(opts.header_limit) + " bytes");
+            co_await writeEarlyError(
+                socket, wd, problems::kHeadersTooLarge,
+                "the request headers are over " + std::to_string(opts.header_limit) + " bytes");
         } else {
             co_await writeEarlyError(socket, wd, problems::kBadRequest,
                                      "the request is not valid HTTP/1.1: " + ec.message());
         }
     }
 
-    Task<bool> handleOne(tcp::socket& socket, Watchdog& wd,
-                         http::request<http::string_body>& msg, const std::string& remote_ip,
-                         Clock::time_point started) {
+    Task<bool> handleOne(tcp::socket& socket, Watchdog& wd, http::request<http::string_body>& msg,
+                         const std::string& remote_ip, Clock::time_point started) {
         Request req;
         req.method_name = msg.method_string();
         req.method = parseMethod(req.method_name);

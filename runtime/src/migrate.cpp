@@ -12,10 +12,12 @@ namespace {
 
 constexpr std::string_view kCreateTable = R"sql(
 CREATE TABLE IF NOT EXISTS restinu_schema_migrations (
-    version    integer     PRIMARY KEY,
+    scope      text        NOT NULL,
+    version    integer     NOT NULL,
     name       text        NOT NULL,
     checksum   text        NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (scope, version)
 ))sql";
 
 // Every migrator of this database takes this lock inside its transaction, so two of them
@@ -25,8 +27,8 @@ constexpr std::string_view kLock = "SELECT pg_advisory_xact_lock(hashtext('resti
 constexpr std::string_view kUndefinedTable = "42P01";
 constexpr std::string_view kDuplicateDatabase = "42P04";
 
-std::string label(std::string_view service, const Migration& m) {
-    return std::string(service) + "/" + std::string(m.name);
+std::string label(const Migration& m) {
+    return std::string(m.scope) + "/" + std::string(m.name);
 }
 
 bool validIdentifier(std::string_view name) {
@@ -70,10 +72,11 @@ Task<int> applyMigrations(PgPool& pool, std::string_view service,
         co_await pool.transaction([&](PgConn& c) -> Task<void> {
             co_await c.query(kLock);
             auto r = co_await c.query(
-                "SELECT checksum FROM restinu_schema_migrations WHERE version = $1", m.version);
+                "SELECT checksum FROM restinu_schema_migrations WHERE scope = $1 AND version = $2",
+                m.scope, m.version);
             if (r.rows() == 1) {
                 if (r.get(0, 0) != sum) {
-                    throw MigrationError("migration " + label(service, m) +
+                    throw MigrationError("migration " + label(m) +
                                          " changed after it was applied (checksum " +
                                          std::string(r.get(0, 0)) + " in the database, " + sum +
                                          " in this binary); add a new migration instead");
@@ -83,12 +86,12 @@ Task<int> applyMigrations(PgPool& pool, std::string_view service,
             try {
                 co_await c.script(m.sql);
             } catch (const PgError& e) {
-                throw MigrationError("migration " + label(service, m) + " failed: " + e.what());
+                throw MigrationError("migration " + label(m) + " failed: " + e.what());
             }
             co_await c.query(
-                "INSERT INTO restinu_schema_migrations (version, name, checksum) "
-                "VALUES ($1, $2, $3)",
-                m.version, m.name, sum);
+                "INSERT INTO restinu_schema_migrations (scope, version, name, checksum) "
+                "VALUES ($1, $2, $3, $4)",
+                m.scope, m.version, m.name, sum);
             did = true;
         });
         if (did) {
@@ -101,11 +104,13 @@ Task<int> applyMigrations(PgPool& pool, std::string_view service,
 
 Task<void> checkMigrations(PgPool& pool, std::string_view service,
                            const std::vector<Migration>& migrations) {
-    std::map<int, std::string> applied;
+    std::map<std::pair<std::string, int>, std::string> applied;
     try {
-        auto r = co_await pool.query("SELECT version, checksum FROM restinu_schema_migrations");
+        auto r =
+            co_await pool.query("SELECT scope, version, checksum FROM restinu_schema_migrations");
         for (std::size_t i = 0; i < r.rows(); ++i) {
-            applied[static_cast<int>(r.getInt(i, 0))] = std::string(r.get(i, 1));
+            applied[{std::string(r.get(i, 0)), static_cast<int>(r.getInt(i, 1))}] =
+                std::string(r.get(i, 2));
         }
     } catch (const PgError& e) {
         if (e.sqlstate() != kUndefinedTable) {
@@ -114,11 +119,11 @@ Task<void> checkMigrations(PgPool& pool, std::string_view service,
     }
     std::string missing;
     for (const auto& m : migrations) {
-        auto it = applied.find(m.version);
+        auto it = applied.find({std::string(m.scope), m.version});
         if (it == applied.end()) {
-            missing += missing.empty() ? std::string(m.name) : ", " + std::string(m.name);
+            missing += missing.empty() ? label(m) : ", " + label(m);
         } else if (it->second != migrationChecksum(m.sql)) {
-            throw MigrationError("migration " + label(service, m) +
+            throw MigrationError("migration " + label(m) +
                                  " differs from the one applied to the database");
         }
     }
@@ -126,12 +131,11 @@ Task<void> checkMigrations(PgPool& pool, std::string_view service,
         throw MigrationError("the " + std::string(service) + " database lacks migrations: " +
                              missing + "; run: restinu migrate " + std::string(service));
     }
-    if (!migrations.empty() && !applied.empty() &&
-        applied.rbegin()->first > migrations.back().version) {
+    if (applied.size() > migrations.size()) {
         // A newer binary migrated already (rolling deploy): its migrations must stay
         // compatible with this binary, which is the rule for writing them.
         log::warn("migrate", "the database has migrations newer than this binary",
-                  {{"schema", service}, {"database_version", applied.rbegin()->first}});
+                  {{"schema", service}, {"applied", applied.size()}});
     }
 }
 

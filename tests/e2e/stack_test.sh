@@ -34,7 +34,7 @@ export RESTINU_HTTP__THREADS=2 RESTINU_WORKERS__THREADS=1
 # --- migrations -----------------------------------------------------------------------------
 out=$("$bin" migrate all --create-database 2>&1)
 check "migrate all creates and migrates every service database" \
-  grep -q "migrate property: .*schema at version 2 (properties_db)" <<<"$out"
+  grep -q "migrate property: .*2 in all (properties_db)" <<<"$out"
 out=$("$bin" migrate all 2>&1)
 check "a second migrate applies nothing" grep -q "migrate user: 0 migrations applied" <<<"$out"
 has_postgis=$(psql "$RESTINU_PG__URL dbname=properties_db" -tAc \

@@ -7,16 +7,18 @@
 
 #include "restinu/rt/task.hpp"
 
-/// Versioned SQL migrations, one list per service database. The SQL files live in
-/// `services/<svc>/migrations/NNNN_name.sql` and are compiled into the binary, so a binary
-/// always knows exactly which schema it needs. Applied ones are recorded with a SHA-256 of
-/// their text in `restinu_schema_migrations`; an applied file that changed afterwards is an
-/// error, never silently skipped.
+/// Versioned SQL migrations, one list per service database. Each migration belongs to a scope:
+/// `runtime` (runtime/migrations/NNNN_name.sql: tables the runtime itself needs in every service
+/// database, such as the audit log) or the service's own (services/<svc>/migrations/). The files
+/// are compiled into the binary, so a binary always knows exactly which schema it needs.
+/// Applied ones are recorded with a SHA-256 of their text in `restinu_schema_migrations`; an
+/// applied file that changed afterwards is an error, never silently skipped.
 namespace restinu::rt {
 
 class PgPool;
 
 struct Migration {
+    std::string_view scope;  ///< "runtime" or the service's name; versions count per scope
     int version;
     std::string_view name;  ///< file name without the .sql
     std::string_view sql;

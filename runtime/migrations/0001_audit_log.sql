@@ -1,5 +1,5 @@
--- Every write is audited in the service's own database: who did what to which entity, when,
--- and under which request.
+-- Shared by every service database: every write is audited in the service's own database (who
+-- did what to which entity, when, under which request).
 CREATE TABLE audit_log (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at          timestamptz NOT NULL DEFAULT now(),
