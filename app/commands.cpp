@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "events_command.hpp"
 #include "migrations.hpp"
 #include "restinu/blockchain/service.hpp"
 #include "restinu/gateway/service.hpp"
@@ -139,6 +140,8 @@ int runBenchServer(int argc, char** argv) {
 
 }  // namespace
 
+std::string databaseOf(std::string_view service) { return specFor(service).database; }
+
 const std::vector<Command>& commands() {
     static const std::vector<Command> kCommands{
         {"gateway", "the public entry: forwards /api/v1/... to the services",
@@ -154,6 +157,8 @@ const std::vector<Command>& commands() {
         {"blockchain", "contracts, transactions and the chain indexer (chain_db)",
          &runService<&blockchain::spec>},
         {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all", &runMigrate},
+        {"events", "the event bus: streams and lag, dead letters, replay, republish",
+         &runEvents},
         {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
     };
     return kCommands;

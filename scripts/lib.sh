@@ -56,11 +56,13 @@ pg_stop() {
   as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -m "$mode" -w -t 30 stop >/dev/null 2>&1 || true
 }
 
-# redis_start DIR PORT
+# redis_start DIR PORT: with the append-only file (fsync every second), because Redis Streams
+# carry the event bus and must survive a restart (docs/adr/0003-event-bus.md).
 redis_start() {
   local dir=$1 port=$2
   mkdir -p "$dir"
-  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize yes \
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly yes \
+    --appendfsync everysec --appenddirname appendonly --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null
   local i
   for i in $(seq 1 100); do
@@ -73,7 +75,8 @@ redis_start() {
 
 redis_stop() {
   local dir=$1 port=$2
-  redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  # SHUTDOWN (not NOSAVE) flushes the append-only file, so a restart keeps the streams.
+  redis-cli -h 127.0.0.1 -p "$port" shutdown >/dev/null 2>&1 || true
   local i
   for i in $(seq 1 100); do
     [[ -f "$dir/redis.pid" ]] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null || return 0

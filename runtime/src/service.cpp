@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "restinu/rt/blocking.hpp"
+#include "restinu/rt/bus.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/http_server.hpp"
 #include "restinu/rt/log.hpp"
@@ -88,6 +89,23 @@ HttpClient& Shard::http() {
     return *clients_->http;
 }
 
+void Shard::consume(std::string group, std::vector<std::string> aggregate_types,
+                    std::function<Task<void>(PgConn&, const Event&)> handler) {
+    if (index_ != 0) {
+        return;
+    }
+    ConsumerOptions o;
+    o.group = std::move(group);
+    o.aggregate_types = std::move(aggregate_types);
+    o.consumer = settings_.instance;
+    o.claim_idle = settings_.bus_claim_idle;
+    o.max_attempts = settings_.bus_max_attempts;
+    o.redis.host = settings_.redis_host;
+    o.redis.port = settings_.redis_port;
+    auto& c = keep(std::make_unique<EventConsumer>(io_, pg(), o, std::move(handler), &metrics_));
+    c.start();
+}
+
 void Shard::addReadinessCheck(std::string name, ReadinessCheck check) {
     checks_.emplace_back(std::move(name), std::move(check));
 }
@@ -119,9 +137,17 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
         s.pg_acquire_timeout = c.duration("pg.acquire_timeout", std::chrono::seconds(5));
         s.pg_query_timeout = c.duration("pg.query_timeout", std::chrono::seconds(30));
     }
-    if (spec.uses_redis) {
+    if (spec.uses_redis || !spec.database.empty()) {
         s.redis_host = c.str("redis.host", "127.0.0.1");
         s.redis_port = c.port("redis.port", 6379);
+    }
+    if (!spec.database.empty()) {
+        s.bus_relay = c.boolean("bus.relay", true);
+        s.bus_stream_maxlen = static_cast<std::size_t>(
+            c.integer("bus.stream_maxlen", 1'000'000, 1000, std::int64_t{1} << 40));
+        s.bus_outbox_retention = c.duration("bus.outbox_retention", std::chrono::hours(24));
+        s.bus_claim_idle = c.duration("bus.claim_idle", std::chrono::seconds(30));
+        s.bus_max_attempts = static_cast<int>(c.integer("bus.max_attempts", 5, 1, 1000));
     }
     return s;
 }
@@ -286,9 +312,20 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
                 auto* shard = l.shard.get();
                 shard->addReadinessCheck("postgres", [shard] { return shard->pg().ping(); });
             }
-            if (spec.uses_redis) {
+            if (spec.uses_redis || !spec.database.empty()) {
                 auto* shard = l.shard.get();
                 shard->addReadinessCheck("redis", [shard] { return shard->redis().ping(); });
+            }
+            if (i == 0 && !spec.database.empty() && settings.bus_relay) {
+                // One relay per instance; several instances share the work safely.
+                auto& shard = *l.shard;
+                RelayOptions ro;
+                ro.name = spec.name;
+                ro.stream_maxlen = settings.bus_stream_maxlen;
+                ro.outbox_retention = settings.bus_outbox_retention;
+                auto& relay = shard.keep(std::make_unique<OutboxRelay>(
+                    shard.io(), shard.pg(), shard.redis(), settings.pg_conninfo, ro, &metrics));
+                relay.start();
             }
             addBuiltinRoutes(*l.shard);
             if (wire) {

@@ -25,6 +25,8 @@ class PgPool;
 class Redis;
 class WorkerPool;
 class HttpClient;
+class PgConn;
+struct Event;
 
 /// Settings the runtime reads for every service (keys in docs/configuration.md).
 struct RuntimeSettings {
@@ -49,6 +51,12 @@ struct RuntimeSettings {
     std::string redis_host = "127.0.0.1";
     std::uint16_t redis_port = 6379;
     int worker_threads = 2;
+    // Event bus (services with a database publish their outbox)
+    bool bus_relay = true;
+    std::size_t bus_stream_maxlen = 1'000'000;
+    std::chrono::milliseconds bus_outbox_retention{std::chrono::hours(24)};
+    std::chrono::milliseconds bus_claim_idle{30'000};
+    int bus_max_attempts = 5;
 };
 
 /// One loop thread's view of the service: its io_context, its clients, its router.
@@ -84,6 +92,11 @@ public:
         return checks_;
     }
 
+    /// Consumes events of `aggregate_types` as consumer group `group` (once per instance: only
+    /// the first shard runs it, in stream order). See rt::EventConsumer.
+    void consume(std::string group, std::vector<std::string> aggregate_types,
+                 std::function<Task<void>(PgConn&, const Event&)> handler);
+
     /// Keeps `obj` alive as long as the shard (handlers capture references to it).
     template <class T>
     T& keep(std::unique_ptr<T> obj) {
@@ -109,7 +122,8 @@ using WireFn = std::function<void(Shard&)>;
 
 struct ServiceSpec {
     std::string name;      ///< "user"; also the `service` label and log field
-    std::string database;  ///< "users_db"; empty when the service has none
+    std::string database;  ///< "users_db"; empty when the service has none. A service with a
+                           ///< database also publishes its outbox, so it uses Redis too.
     bool uses_redis = false;
     std::uint16_t default_port = 0;
     /// The database's migrations; the service refuses to start until they are all applied.
