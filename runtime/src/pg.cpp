@@ -13,6 +13,7 @@
 #include <exception>
 #include <unordered_map>
 
+#include "pg_internal.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
 
@@ -255,6 +256,17 @@ public:
 
     std::unordered_map<std::string, std::string>& prepared() noexcept { return prepared_; }
 
+    /// Waits with no deadline until the server sends something (PgListener between
+    /// notifications). Ends early, with PgError(Connection), when the wait fails or the
+    /// awaiting coroutine is cancelled through its cancellation slot.
+    Task<void> waitReadable() {
+        auto [ec] =
+            co_await sock_.async_wait(WaitType::wait_read, net::as_tuple(net::use_awaitable));
+        if (ec) {
+            throw PgError(PgError::Kind::Connection, "pg socket wait failed: " + ec.message());
+        }
+    }
+
 private:
     friend class OpScope;
 
@@ -478,6 +490,25 @@ Task<PgResultPtr> PgConnection::exec(const std::function<int(PGconn*)>& send,
         throw PgError(kind, "pg query failed [" + sqlstate + "]: " + message, sqlstate);
     }
     co_return result;
+}
+
+// The narrow view that PgListener gets of a connection (pg_internal.hpp).
+
+Task<std::shared_ptr<PgConnection>> pgConnect(IoContext& io, const PgOptions& opts) {
+    return PgConnection::open(io, opts);
+}
+
+Task<void> pgRunScript(std::shared_ptr<PgConnection> c, std::string sql,
+                       std::chrono::milliseconds timeout) {
+    co_await c->exec([&](PGconn* raw) { return PQsendQuery(raw, sql.c_str()); }, timeout);
+}
+
+Task<void> pgWaitReadable(std::shared_ptr<PgConnection> c) {
+    co_await c->waitReadable();
+}
+
+PGconn* pgRaw(const PgConnection& c) noexcept {
+    return c.raw();
 }
 
 // ---------------------------------------------------------------------------------------------
