@@ -140,7 +140,9 @@ int runBenchServer(int argc, char** argv) {
 
 }  // namespace
 
-std::string databaseOf(std::string_view service) { return specFor(service).database; }
+std::string databaseOf(std::string_view service) {
+    return specFor(service).database;
+}
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> kCommands{
@@ -157,8 +159,7 @@ const std::vector<Command>& commands() {
         {"blockchain", "contracts, transactions and the chain indexer (chain_db)",
          &runService<&blockchain::spec>},
         {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all", &runMigrate},
-        {"events", "the event bus: streams and lag, dead letters, replay, republish",
-         &runEvents},
+        {"events", "the event bus: streams and lag, dead letters, replay, republish", &runEvents},
         {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
     };
     return kCommands;

@@ -1,7 +1,6 @@
 #include "events_command.hpp"
 
 #include <boost/asio/io_context.hpp>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -175,13 +174,13 @@ int runEvents(int argc, char** argv) {
                 return 2;
             }
             auto pool = dbPool(p[1]);
-            auto r = rt::runBlocking(
-                io, pool->query("UPDATE restinu_outbox SET published_at = NULL "
-                                "WHERE published_at >= $1::timestamptz",
-                                a.since));
+            auto r =
+                rt::runBlocking(io, pool->query("UPDATE restinu_outbox SET published_at = NULL "
+                                                "WHERE published_at >= $1::timestamptz",
+                                                a.since));
             std::printf("%llu event%s of %s will be published again\n",
-                        static_cast<unsigned long long>(r.affected()),
-                        r.affected() == 1 ? "" : "s", p[1].c_str());
+                        static_cast<unsigned long long>(r.affected()), r.affected() == 1 ? "" : "s",
+                        p[1].c_str());
             return 0;
         }
     } catch (const std::exception& e) {

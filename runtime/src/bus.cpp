@@ -1,7 +1,6 @@
 #include "restinu/rt/bus.hpp"
 
 #include <boost/asio.hpp>
-
 #include <random>
 
 #include "restinu/rt/log.hpp"
@@ -44,7 +43,8 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds base, int attempt,
     thread_local std::mt19937_64 rng{std::random_device{}()};
     auto exp = base * (1LL << std::min(attempt, 20));
     auto top = std::min<std::chrono::milliseconds>(exp, cap);
-    std::uniform_int_distribution<long long> d(top.count() / 2, std::max<long long>(1, top.count()));
+    std::uniform_int_distribution<long long> d(top.count() / 2,
+                                               std::max<long long>(1, top.count()));
     return std::chrono::milliseconds(d(rng));
 }
 
@@ -104,7 +104,9 @@ std::vector<std::string> xaddCommand(const std::string& stream, std::size_t maxl
 
 }  // namespace
 
-std::string replayStreamFor(std::string_view group) { return "replay:" + std::string(group); }
+std::string replayStreamFor(std::string_view group) {
+    return "replay:" + std::string(group);
+}
 std::string deadLetterStreamFor(std::string_view group) {
     return "deadletter:" + std::string(group);
 }
@@ -132,7 +134,11 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
 
     Impl(net::io_context& io_, PgPool& p, Redis& r, std::string conninfo, RelayOptions o,
          MetricsRegistry* m)
-        : io(io_), pool(p), redis(r), listen_conninfo(std::move(conninfo)), opts(std::move(o)),
+        : io(io_),
+          pool(p),
+          redis(r),
+          listen_conninfo(std::move(conninfo)),
+          opts(std::move(o)),
           wake(io_) {
         if (m != nullptr) {
             published_metric = &m->counter("restinu_bus_published_total",
@@ -141,10 +147,10 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
             error_metric = &m->counter("restinu_bus_relay_errors_total",
                                        "Relay batches that failed and were retried", {"relay"})
                                 .labels({opts.name});
-            delay_metric = &m->histogram("restinu_bus_publish_delay_seconds",
-                                         "From an event's occurred_at to its publication",
-                                         {"relay"})
-                                .labels({opts.name});
+            delay_metric =
+                &m->histogram("restinu_bus_publish_delay_seconds",
+                              "From an event's occurred_at to its publication", {"relay"})
+                     .labels({opts.name});
             backlog_metric = &m->gauge("restinu_bus_outbox_backlog",
                                        "Outbox events not yet published", {"relay"})
                                   .labels({opts.name});
@@ -174,8 +180,8 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
                 e.aggregate_id = rows.get(i, 6);
                 e.trace_id = rows.get(i, 7);
                 e.data = rows.get(i, 8);
-                cmds.push_back(xaddCommand(streamFor(e.aggregate_type), opts.stream_maxlen,
-                                           toFields(e)));
+                cmds.push_back(
+                    xaddCommand(streamFor(e.aggregate_type), opts.stream_maxlen, toFields(e)));
                 if (i > 0) {
                     seqs += ',';
                 }
@@ -208,8 +214,8 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
     }
 
     Task<std::int64_t> backlog() {
-        auto r = co_await pool.query(
-            "SELECT count(*) FROM restinu_outbox WHERE published_at IS NULL");
+        auto r =
+            co_await pool.query("SELECT count(*) FROM restinu_outbox WHERE published_at IS NULL");
         co_return r.getInt(0, 0);
     }
 
@@ -236,6 +242,7 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
         auto self = shared_from_this();
         int failures = 0;
         while (!stopped) {
+            std::string error;
             try {
                 auto n = co_await publishOnce();
                 failures = 0;
@@ -244,6 +251,9 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
                 }
                 co_await housekeeping();
             } catch (const std::exception& e) {
+                error = e.what();
+            }
+            if (!error.empty()) {
                 if (stopped) {
                     break;
                 }
@@ -251,8 +261,8 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
                     error_metric->inc();
                 }
                 if (failures++ == 0) {
-                    log::warn("bus", "relay batch failed; retrying", {{"relay", opts.name},
-                                                                      {"error", e.what()}});
+                    log::warn("bus", "relay batch failed; retrying",
+                              {{"relay", opts.name}, {"error", error}});
                 }
                 co_await sleepFor(wake, jittered(std::chrono::milliseconds(100), failures,
                                                  std::chrono::seconds(2)));
@@ -274,7 +284,9 @@ OutboxRelay::OutboxRelay(IoContext& io, PgPool& pool, Redis& redis, std::string 
     : impl_(std::make_shared<Impl>(io, pool, redis, std::move(listen_conninfo), std::move(opts),
                                    metrics)) {}
 
-OutboxRelay::~OutboxRelay() { stop(); }
+OutboxRelay::~OutboxRelay() {
+    stop();
+}
 
 void OutboxRelay::start() {
     if (impl_->running) {
@@ -310,9 +322,15 @@ void OutboxRelay::stop() {
     }
 }
 
-Task<std::size_t> OutboxRelay::publishOnce() { return impl_->publishOnce(); }
-Task<std::int64_t> OutboxRelay::backlog() { return impl_->backlog(); }
-std::uint64_t OutboxRelay::published() const { return impl_->published_count; }
+Task<std::size_t> OutboxRelay::publishOnce() {
+    return impl_->publishOnce();
+}
+Task<std::int64_t> OutboxRelay::backlog() {
+    return impl_->backlog();
+}
+std::uint64_t OutboxRelay::published() const {
+    return impl_->published_count;
+}
 
 // ------------------------------------------------------------------------------------------
 // Consumer
@@ -345,16 +363,20 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
     }
 
     Impl(net::io_context& io_, PgPool& p, ConsumerOptions o, EventHandler h, MetricsRegistry* m)
-        : io(io_), pool(p), opts(std::move(o)), handler(std::move(h)),
-          redis(io_, redisOptions(opts), m), timer(io_) {
+        : io(io_),
+          pool(p),
+          opts(std::move(o)),
+          handler(std::move(h)),
+          redis(io_, redisOptions(opts), m),
+          timer(io_) {
         for (const auto& t : opts.aggregate_types) {
             streams.push_back(streamFor(t));
         }
         streams.push_back(replayStreamFor(opts.group));
         if (m != nullptr) {
-            auto& handled = m->counter("restinu_bus_handled_total",
-                                       "Events a consumer group finished, by outcome",
-                                       {"group", "outcome"});
+            auto& handled =
+                m->counter("restinu_bus_handled_total",
+                           "Events a consumer group finished, by outcome", {"group", "outcome"});
             applied_metric = &handled.labels({opts.group, "applied"});
             duplicate_metric = &handled.labels({opts.group, "duplicate"});
             dead_metric = &handled.labels({opts.group, "dead_letter"});
@@ -363,10 +385,10 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                                        "failure and redeliveries the inbox recognised",
                                        {"group"})
                                 .labels({opts.group});
-            delay_metric = &m->histogram("restinu_bus_handle_delay_seconds",
-                                         "From an event's occurred_at to its effect's commit",
-                                         {"group"})
-                                .labels({opts.group});
+            delay_metric =
+                &m->histogram("restinu_bus_handle_delay_seconds",
+                              "From an event's occurred_at to its effect's commit", {"group"})
+                     .labels({opts.group});
         }
     }
 
@@ -403,9 +425,9 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
         if (dead_metric != nullptr) {
             dead_metric->inc();
         }
-        log::warn("bus", "event moved to the dead-letter stream",
-                  {{"group", opts.group}, {"entry", entry.id}, {"attempts", attempts},
-                   {"error", error}});
+        log::warn(
+            "bus", "event moved to the dead-letter stream",
+            {{"group", opts.group}, {"entry", entry.id}, {"attempts", attempts}, {"error", error}});
         co_await ack(entry);
     }
 
@@ -426,10 +448,14 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
             co_return;
         }
         Event event;
+        std::string malformed;
         try {
             event = fromFields(entry.fields);
         } catch (const std::exception& e) {
-            co_await deadLetter(entry, std::string("malformed event: ") + e.what(), 0);
+            malformed = e.what();
+        }
+        if (!malformed.empty()) {
+            co_await deadLetter(entry, "malformed event: " + malformed, 0);
             co_return;
         }
         bool failed_before = false;
@@ -494,11 +520,12 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
             }
             if (transient(error)) {
                 // The database is away: not the event's fault, do not count it.
-                co_await sleepFor(timer, jittered(opts.backoff_base, ++transient_failures,
-                                                  opts.backoff_max));
+                co_await sleepFor(
+                    timer, jittered(opts.backoff_base, ++transient_failures, opts.backoff_max));
                 continue;
             }
             int attempts = 0;
+            bool recorded = false;
             try {
                 auto r = co_await pool.query(
                     "INSERT INTO restinu_event_failures "
@@ -508,9 +535,13 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                     "last_failed_at = now() RETURNING attempts",
                     opts.group, event.id, text);
                 attempts = static_cast<int>(r.getInt(0, 0));
+                recorded = true;
             } catch (const std::exception&) {
-                co_await sleepFor(timer, jittered(opts.backoff_base, ++transient_failures,
-                                                  opts.backoff_max));
+                recorded = false;  // the database is away: retry without counting
+            }
+            if (!recorded) {
+                co_await sleepFor(
+                    timer, jittered(opts.backoff_base, ++transient_failures, opts.backoff_max));
                 continue;
             }
             failed_before = true;
@@ -519,7 +550,9 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                 co_return;
             }
             log::info("bus", "handler failed; will retry",
-                      {{"group", opts.group}, {"event", event.id}, {"attempt", attempts},
+                      {{"group", opts.group},
+                       {"event", event.id},
+                       {"attempt", attempts},
                        {"error", text}});
             co_await sleepFor(timer, jittered(opts.backoff_base, attempts, opts.backoff_max));
         }
@@ -527,8 +560,8 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
 
     // XREADGROUP from `id` ("0": this consumer's pending entries, ">": new ones).
     Task<std::size_t> readAndHandle(const std::string& id, bool block) {
-        std::vector<std::string> cmd{"XREADGROUP", "GROUP", opts.group, opts.consumer, "COUNT",
-                                     std::to_string(opts.batch)};
+        std::vector<std::string> cmd{"XREADGROUP",  "GROUP", opts.group,
+                                     opts.consumer, "COUNT", std::to_string(opts.batch)};
         if (block) {
             cmd.emplace_back("BLOCK");
             cmd.push_back(std::to_string(opts.block.count()));
@@ -605,23 +638,25 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                 }
                 if (Clock::now() >= next_claim) {
                     co_await claimStale();
-                    next_claim = Clock::now() + std::max(opts.claim_idle / 2,
-                                                         std::chrono::milliseconds(100));
+                    next_claim = Clock::now() +
+                                 std::max(opts.claim_idle / 2, std::chrono::milliseconds(100));
                 }
                 co_await readAndHandle(">", true);
                 failures = 0;
+                continue;
             } catch (const std::exception& e) {
-                if (stopped) {
-                    break;
-                }
-                if (failures++ == 0) {
+                if (!stopped && failures == 0) {
                     log::warn("bus", "consumer read failed; retrying",
                               {{"group", opts.group}, {"error", e.what()}});
                 }
-                recovered_own = false;
-                co_await sleepFor(timer, jittered(std::chrono::milliseconds(50), failures,
-                                                  std::chrono::seconds(2)));
             }
+            if (stopped) {
+                break;
+            }
+            ++failures;
+            recovered_own = false;
+            co_await sleepFor(
+                timer, jittered(std::chrono::milliseconds(50), failures, std::chrono::seconds(2)));
         }
         running = false;
     }
@@ -631,7 +666,9 @@ EventConsumer::EventConsumer(IoContext& io, PgPool& pool, ConsumerOptions opts,
                              EventHandler handler, MetricsRegistry* metrics)
     : impl_(std::make_shared<Impl>(io, pool, std::move(opts), std::move(handler), metrics)) {}
 
-EventConsumer::~EventConsumer() { stop(); }
+EventConsumer::~EventConsumer() {
+    stop();
+}
 
 void EventConsumer::start() {
     if (impl_->running) {
@@ -652,9 +689,15 @@ void EventConsumer::stop() {
     impl_->redis.close();
 }
 
-std::uint64_t EventConsumer::handled() const { return impl_->handled_count; }
-std::uint64_t EventConsumer::duplicates() const { return impl_->duplicate_count; }
-std::uint64_t EventConsumer::deadLettered() const { return impl_->dead_count; }
+std::uint64_t EventConsumer::handled() const {
+    return impl_->handled_count;
+}
+std::uint64_t EventConsumer::duplicates() const {
+    return impl_->duplicate_count;
+}
+std::uint64_t EventConsumer::deadLettered() const {
+    return impl_->dead_count;
+}
 
 // ------------------------------------------------------------------------------------------
 // Operator tooling
@@ -664,8 +707,8 @@ Task<std::vector<StreamInfo>> listStreams(Redis& redis) {
     for (const char* pattern : {"events:*", "replay:*", "deadletter:*"}) {
         std::string cursor = "0";
         do {
-            auto r = co_await redis.call("SCAN", cursor, "MATCH", pattern, "COUNT", "200",
-                                         "TYPE", "stream");
+            auto r = co_await redis.call("SCAN", cursor, "MATCH", pattern, "COUNT", "200", "TYPE",
+                                         "stream");
             if (r.isError() || r.elements.size() < 2) {
                 throw std::runtime_error("SCAN: " + r.str);
             }
@@ -746,8 +789,8 @@ Task<std::size_t> replayDeadLetters(Redis& redis, std::string_view group,
             std::find(entry_ids.begin(), entry_ids.end(), d.entry_id) == entry_ids.end()) {
             continue;
         }
-        auto add = co_await redis.command(
-            xaddCommand(replayStreamFor(group), 0, toFields(d.event)));
+        auto add =
+            co_await redis.command(xaddCommand(replayStreamFor(group), 0, toFields(d.event)));
         if (add.isError()) {
             throw std::runtime_error("XADD replay: " + add.str);
         }
@@ -767,8 +810,8 @@ Task<std::size_t> replayRange(Redis& redis, std::string_view group, std::string_
     std::size_t n = 0;
     std::string start(from);
     for (;;) {
-        auto r = co_await redis.call("XRANGE", std::string(stream), start, std::string(to),
-                                     "COUNT", "500");
+        auto r = co_await redis.call("XRANGE", std::string(stream), start, std::string(to), "COUNT",
+                                     "500");
         if (r.isError()) {
             throw std::runtime_error("XRANGE: " + r.str);
         }

@@ -148,9 +148,9 @@ Event fromFields(const std::vector<std::pair<std::string, std::string>>& fields)
             seen[7] = true;
         }
     }
-    static constexpr const char* kNames[] = {"id",           "type",           "schema_version",
-                                             "occurred_at",  "aggregate_type", "aggregate_id",
-                                             "trace_id",     "data"};
+    static constexpr const char* kNames[] = {
+        "id",       "type", "schema_version", "occurred_at", "aggregate_type", "aggregate_id",
+        "trace_id", "data"};
     for (int i = 0; i < 8; ++i) {
         if (!seen[i]) {
             throw std::invalid_argument(std::string("event entry lacks a valid ") + kNames[i]);

@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <boost/asio.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>

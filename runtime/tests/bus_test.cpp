@@ -6,7 +6,6 @@
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -37,8 +36,8 @@ std::string randomSuffix() {
 // The runtime's own migrations, read from the source tree (the app embeds the same files).
 std::vector<std::string> runtimeMigrationTexts() {
     std::vector<std::filesystem::path> files;
-    for (const auto& f :
-         std::filesystem::directory_iterator(std::string(RESTINU_SOURCE_DIR) + "/runtime/migrations")) {
+    for (const auto& f : std::filesystem::directory_iterator(std::string(RESTINU_SOURCE_DIR) +
+                                                             "/runtime/migrations")) {
         files.push_back(f.path());
     }
     std::sort(files.begin(), files.end());
@@ -133,7 +132,8 @@ protected:
 
     std::int64_t effects(const std::string& extra = "") {
         return runBlocking(io_, writers_->query("SELECT count(*) FROM bus_effects "
-                                                "WHERE consumer_group = $1" + extra,
+                                                "WHERE consumer_group = $1" +
+                                                    extra,
                                                 group_))
             .getInt(0, 0);
     }
@@ -175,12 +175,15 @@ TEST_F(BusTest, TenThousandEventsFromConcurrentTransactionsAndTwoRelaysTakeEffec
 
     int finished_writers = 0;
     for (int w = 0; w < kWriters; ++w) {
-        net::co_spawn(io_, [&, w]() -> Task<void> {
-            for (int i = 0; i < kPerWriter; ++i) {
-                co_await writeEvent(*writers_, "a" + std::to_string((w * 7 + i) % kAggregates));
-            }
-            ++finished_writers;
-        }, net::detached);
+        net::co_spawn(
+            io_,
+            [&, w]() -> Task<void> {
+                for (int i = 0; i < kPerWriter; ++i) {
+                    co_await writeEvent(*writers_, "a" + std::to_string((w * 7 + i) % kAggregates));
+                }
+                ++finished_writers;
+            },
+            net::detached);
     }
     ASSERT_TRUE(runUntil([&] { return consumer.handled() >= kWriters * kPerWriter; },
                          std::chrono::seconds(180)))
@@ -248,13 +251,9 @@ TEST_F(BusTest, ConsumerKilledAfterCommitBeforeAckHasItsEntriesClaimedAndApplied
     ASSERT_TRUE(runUntil([&] { return relay.published() >= kEvents; }, std::chrono::seconds(20)));
 
     // The victim: its own process, SIGKILLed by itself after its 5th commit, before XACK.
-    std::vector<std::string> args{BUS_HELPER_PATH,
-                                  conninfo(),
-                                  std::to_string(testenv::redisPort()),
-                                  group_,
-                                  type_,
-                                  "victim",
-                                  "5"};
+    std::vector<std::string> args{
+        BUS_HELPER_PATH, conninfo(), std::to_string(testenv::redisPort()), group_, type_,
+        "victim",        "5"};
     std::vector<char*> argv;
     for (auto& a : args) {
         argv.push_back(a.data());
@@ -302,12 +301,15 @@ TEST_F(BusTest, RedisRestartWhileEventsFlowLosesNothing) {
     relay.start();
     consumer.start();
     int written = 0;
-    net::co_spawn(io_, [&]() -> Task<void> {
-        for (int i = 0; i < kEvents; ++i) {
-            co_await writeEvent(*writers_, "r" + std::to_string(i % 10));
-            ++written;
-        }
-    }, net::detached);
+    net::co_spawn(
+        io_,
+        [&]() -> Task<void> {
+            for (int i = 0; i < kEvents; ++i) {
+                co_await writeEvent(*writers_, "r" + std::to_string(i % 10));
+                ++written;
+            }
+        },
+        net::detached);
     ASSERT_TRUE(runUntil([&] { return consumer.handled() >= 300; }, std::chrono::seconds(60)));
     std::thread restart([] { EXPECT_EQ(testenv::restartRedis(), 0); });
     // Keep the loop running (writers go on) while Redis restarts.
@@ -336,13 +338,13 @@ TEST_F(BusTest, AlwaysFailingHandlerDeadLettersAndReplayBringsItBackAfterTheFix)
     opts.backoff_base = std::chrono::milliseconds(10);
     opts.backoff_max = std::chrono::milliseconds(50);
     auto consumer_pool = makePool("consumer", 2);
-    EventConsumer consumer(
-        io_, *consumer_pool, opts, [&](PgConn& tx, const Event& e) -> Task<void> {
-            if (broken && e.aggregate_id == "poison") {
-                throw std::runtime_error("cannot handle poison yet");
-            }
-            co_await effect(tx, e);
-        });
+    EventConsumer consumer(io_, *consumer_pool, opts,
+                           [&](PgConn& tx, const Event& e) -> Task<void> {
+                               if (broken && e.aggregate_id == "poison") {
+                                   throw std::runtime_error("cannot handle poison yet");
+                               }
+                               co_await effect(tx, e);
+                           });
     relay.start();
     consumer.start();
     runBlocking(io_, writeEvent(*writers_, "poison"));

@@ -3,7 +3,6 @@
 // Shared by bus_test.cpp and bus_consumer_helper.cpp (the consumer that a test SIGKILLs).
 
 #include <boost/json.hpp>
-
 #include <string>
 
 #include "restinu/rt/bus.hpp"

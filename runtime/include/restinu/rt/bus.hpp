@@ -64,17 +64,17 @@ private:
 };
 
 struct ConsumerOptions {
-    std::string group;                       ///< the consumer group, e.g. "property-projection"
+    std::string group;                         ///< the consumer group, e.g. "property-projection"
     std::vector<std::string> aggregate_types;  ///< streams events:<type> it reads
-    std::string consumer = "consumer-1";     ///< this instance's name within the group
+    std::string consumer = "consumer-1";       ///< this instance's name within the group
     std::size_t batch = 100;
-    std::chrono::milliseconds block{1000};   ///< XREADGROUP BLOCK
+    std::chrono::milliseconds block{1000};  ///< XREADGROUP BLOCK
     /// Pending entries idle this long (their consumer crashed) are claimed (XAUTOCLAIM).
     std::chrono::milliseconds claim_idle{30'000};
-    int max_attempts = 5;                    ///< then the event goes to the dead-letter stream
+    int max_attempts = 5;  ///< then the event goes to the dead-letter stream
     std::chrono::milliseconds backoff_base{100};
     std::chrono::milliseconds backoff_max{10'000};
-    RedisOptions redis;                      ///< its own connection (XREADGROUP blocks)
+    RedisOptions redis;  ///< its own connection (XREADGROUP blocks)
     /// For tests only: runs after the effect committed and before XACK.
     std::function<void(const Event&)> after_commit_for_test;
 };
@@ -103,8 +103,8 @@ public:
 
     void start();
     void stop();
-    std::uint64_t handled() const;      ///< effects applied
-    std::uint64_t duplicates() const;   ///< deliveries the inbox recognised
+    std::uint64_t handled() const;     ///< effects applied
+    std::uint64_t duplicates() const;  ///< deliveries the inbox recognised
     std::uint64_t deadLettered() const;
 
 private:

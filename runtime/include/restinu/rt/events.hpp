@@ -22,8 +22,8 @@ struct Event {
     std::string occurred_at;     ///< RFC 3339 UTC with microseconds
     std::string aggregate_type;  ///< e.g. "property"; also names the stream events:<type>
     std::string aggregate_id;
-    std::string trace_id;        ///< W3C traceparent of the request that caused it, or ""
-    std::string data;            ///< a JSON object, as text
+    std::string trace_id;  ///< W3C traceparent of the request that caused it, or ""
+    std::string data;      ///< a JSON object, as text
 };
 
 /// A new event with a fresh UUIDv7 id and the current time.
