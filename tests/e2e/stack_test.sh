@@ -34,7 +34,11 @@ export RESTINU_HTTP__THREADS=2 RESTINU_WORKERS__THREADS=1
 # --- migrations -----------------------------------------------------------------------------
 out=$("$bin" migrate all --create-database 2>&1)
 check "migrate all creates and migrates every service database" \
-  grep -q "migrate property: .*2 in all (properties_db)" <<<"$out"
+  bash -c 'for db in users_db properties_db notifications_db payments_db chain_db; do
+             grep -qE "migrations? applied, [0-9]+ in all \($db\)" <<<"$0" || exit 1; done' "$out"
+has_outbox=$(psql "$RESTINU_PG__URL dbname=users_db" -tAc \
+  "select count(*) from pg_tables where tablename in ('restinu_outbox','restinu_inbox')")
+check "every service database has the event bus tables" test "$has_outbox" = 2
 out=$("$bin" migrate all 2>&1)
 check "a second migrate applies nothing" grep -q "migrate user: 0 migrations applied" <<<"$out"
 has_postgis=$(psql "$RESTINU_PG__URL dbname=properties_db" -tAc \
@@ -138,6 +142,9 @@ check "as problem+json with Retry-After" bash -c \
   'grep -qi "^content-type: application/problem+json" <<<"$0" && grep -qi "^retry-after: 1" <<<"$0"' "$headers"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$gw/readyz")
 check "and its /readyz answers 503" test "$code" = 503
+
+out=$("$bin" events streams 2>&1)
+check "restinu events streams lists the streams" grep -q "^STREAM" <<<"$out"
 
 kill -TERM "${pid[gateway]}"
 wait "${pid[gateway]}"

@@ -1,0 +1,134 @@
+// End-to-end event bus throughput and delay: concurrent transactions write events to the
+// outbox, one relay publishes them, one consumer group applies them (inbox + a one-row effect),
+// all on one loop thread as in one service instance. Prints events/s and the commit → handled
+// delay; bench/events_bench.sh runs pgbench beside it for the ratio.
+//   events_bench CONNINFO REDIS_PORT SOURCE_DIR [SECONDS] [WRITERS]
+#include <boost/asio.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "restinu/rt/blocking.hpp"
+#include "restinu/rt/bus.hpp"
+#include "restinu/rt/migrate.hpp"
+#include "restinu/rt/pg.hpp"
+#include "restinu/rt/redis.hpp"
+
+namespace net = boost::asio;
+using namespace restinu;
+
+int main(int argc, char** argv) {
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: events_bench CONNINFO REDIS_PORT SOURCE_DIR [SECONDS] [WRITERS]\n");
+        return 2;
+    }
+    std::string conninfo = argv[1];
+    auto redis_port = static_cast<std::uint16_t>(std::atoi(argv[2]));
+    std::string source = argv[3];
+    int seconds = argc > 4 ? std::atoi(argv[4]) : 10;
+    int writers = argc > 5 ? std::atoi(argv[5]) : 16;
+
+    net::io_context io;
+    rt::PgOptions po;
+    po.conninfo = conninfo;
+    po.size = static_cast<std::size_t>(writers);
+    po.name = "writers";
+    rt::PgPool pool(io, po);
+
+    // The runtime's migrations, straight from the source tree.
+    std::vector<std::filesystem::path> files;
+    for (const auto& f : std::filesystem::directory_iterator(source + "/runtime/migrations")) {
+        files.push_back(f.path());
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> texts;
+    std::vector<rt::Migration> ms;
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        texts.push_back(ss.str());
+    }
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        ms.push_back({"runtime", static_cast<int>(i + 1), "m", texts[i]});
+    }
+    rt::runBlocking(io, rt::applyMigrations(pool, "runtime", ms));
+
+    rt::PgOptions ro = po;
+    ro.size = 2;
+    ro.name = "relay";
+    rt::PgPool relay_pool(io, ro);
+    rt::RedisOptions redis_opts;
+    redis_opts.port = redis_port;
+    rt::Redis redis(io, redis_opts);
+    rt::OutboxRelay relay(io, relay_pool, redis, conninfo);
+    ro.name = "consumer";
+    rt::PgPool consumer_pool(io, ro);
+    rt::ConsumerOptions co;
+    co.group = "bench";
+    co.aggregate_types = {"bench"};
+    co.redis = redis_opts;
+    co.block = std::chrono::milliseconds(100);
+    std::vector<std::int64_t> delays;
+    delays.reserve(1 << 20);
+    rt::EventConsumer consumer(
+        io, consumer_pool, co, [&](rt::PgConn&, const rt::Event& e) -> rt::Task<void> {
+            if (auto t = rt::parseTimestampMicros(e.occurred_at)) {
+                delays.push_back(rt::nowMicros() - *t);
+            }
+            co_return;
+        });
+    relay.start();
+    consumer.start();
+
+    std::uint64_t written = 0;
+    bool writing = true;
+    auto started = std::chrono::steady_clock::now();
+    for (int w = 0; w < writers; ++w) {
+        net::co_spawn(io, [&, w]() -> rt::Task<void> {
+            int i = 0;
+            while (writing) {
+                co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+                    co_await rt::enqueueEvent(
+                        tx, rt::makeEvent("bench.happened", "bench",
+                                          std::to_string(w) + "-" + std::to_string(i++ % 50),
+                                          R"({"n":1})"));
+                });
+                ++written;
+            }
+        }, net::detached);
+    }
+    io.run_for(std::chrono::seconds(seconds));
+    writing = false;
+    auto write_end = std::chrono::steady_clock::now();
+    // Drain: everything written must be handled.
+    auto drain_deadline = write_end + std::chrono::seconds(60);
+    while (consumer.handled() < written && std::chrono::steady_clock::now() < drain_deadline) {
+        io.run_for(std::chrono::milliseconds(20));
+    }
+    auto end = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(end - started).count();
+    std::sort(delays.begin(), delays.end());
+    auto pct = [&](double p) {
+        if (delays.empty()) {
+            return 0.0;
+        }
+        auto idx = static_cast<std::size_t>(p * static_cast<double>(delays.size() - 1));
+        return static_cast<double>(delays[idx]) / 1000.0;
+    };
+    std::printf("written %llu handled %llu in %.2f s\n",
+                static_cast<unsigned long long>(written),
+                static_cast<unsigned long long>(consumer.handled()), elapsed);
+    std::printf("events_per_second %.0f\n", static_cast<double>(consumer.handled()) / elapsed);
+    std::printf("delay_ms p50 %.2f p99 %.2f max %.2f\n", pct(0.5), pct(0.99), pct(1.0));
+    consumer.stop();
+    relay.stop();
+    io.run_for(std::chrono::milliseconds(300));
+    pool.close();
+    relay_pool.close();
+    consumer_pool.close();
+    return consumer.handled() == written ? 0 : 1;
+}
