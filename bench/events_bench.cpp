@@ -3,9 +3,8 @@
 // all on one loop thread as in one service instance. Prints events/s and the commit → handled
 // delay; bench/events_bench.sh runs pgbench beside it for the ratio.
 //   events_bench CONNINFO REDIS_PORT SOURCE_DIR [SECONDS] [WRITERS]
-#include <boost/asio.hpp>
-
 #include <algorithm>
+#include <boost/asio.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,7 +21,8 @@ using namespace restinu;
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: events_bench CONNINFO REDIS_PORT SOURCE_DIR [SECONDS] [WRITERS]\n");
+        std::fprintf(stderr,
+                     "usage: events_bench CONNINFO REDIS_PORT SOURCE_DIR [SECONDS] [WRITERS]\n");
         return 2;
     }
     std::string conninfo = argv[1];
@@ -74,13 +74,13 @@ int main(int argc, char** argv) {
     co.block = std::chrono::milliseconds(100);
     std::vector<std::int64_t> delays;
     delays.reserve(1 << 20);
-    rt::EventConsumer consumer(
-        io, consumer_pool, co, [&](rt::PgConn&, const rt::Event& e) -> rt::Task<void> {
-            if (auto t = rt::parseTimestampMicros(e.occurred_at)) {
-                delays.push_back(rt::nowMicros() - *t);
-            }
-            co_return;
-        });
+    rt::EventConsumer consumer(io, consumer_pool, co,
+                               [&](rt::PgConn&, const rt::Event& e) -> rt::Task<void> {
+                                   if (auto t = rt::parseTimestampMicros(e.occurred_at)) {
+                                       delays.push_back(rt::nowMicros() - *t);
+                                   }
+                                   co_return;
+                               });
     relay.start();
     consumer.start();
 
@@ -88,18 +88,21 @@ int main(int argc, char** argv) {
     bool writing = true;
     auto started = std::chrono::steady_clock::now();
     for (int w = 0; w < writers; ++w) {
-        net::co_spawn(io, [&, w]() -> rt::Task<void> {
-            int i = 0;
-            while (writing) {
-                co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-                    co_await rt::enqueueEvent(
-                        tx, rt::makeEvent("bench.happened", "bench",
-                                          std::to_string(w) + "-" + std::to_string(i++ % 50),
-                                          R"({"n":1})"));
-                });
-                ++written;
-            }
-        }, net::detached);
+        net::co_spawn(
+            io,
+            [&, w]() -> rt::Task<void> {
+                int i = 0;
+                while (writing) {
+                    co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+                        co_await rt::enqueueEvent(
+                            tx, rt::makeEvent("bench.happened", "bench",
+                                              std::to_string(w) + "-" + std::to_string(i++ % 50),
+                                              R"({"n":1})"));
+                    });
+                    ++written;
+                }
+            },
+            net::detached);
     }
     io.run_for(std::chrono::seconds(seconds));
     writing = false;
@@ -119,8 +122,7 @@ int main(int argc, char** argv) {
         auto idx = static_cast<std::size_t>(p * static_cast<double>(delays.size() - 1));
         return static_cast<double>(delays[idx]) / 1000.0;
     };
-    std::printf("written %llu handled %llu in %.2f s\n",
-                static_cast<unsigned long long>(written),
+    std::printf("written %llu handled %llu in %.2f s\n", static_cast<unsigned long long>(written),
                 static_cast<unsigned long long>(consumer.handled()), elapsed);
     std::printf("events_per_second %.0f\n", static_cast<double>(consumer.handled()) / elapsed);
     std::printf("delay_ms p50 %.2f p99 %.2f max %.2f\n", pct(0.5), pct(0.99), pct(1.0));

@@ -480,21 +480,7 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                 error = std::current_exception();
             }
             if (!error) {
-                if (applied) {
-                    ++handled_count;
-                    if (applied_metric != nullptr) {
-                        applied_metric->inc();
-                        if (auto t = parseTimestampMicros(event.occurred_at)) {
-                            delay_metric->observe(static_cast<double>(nowMicros() - *t) / 1e6);
-                        }
-                    }
-                } else {
-                    ++duplicate_count;
-                    if (duplicate_metric != nullptr) {
-                        duplicate_metric->inc();
-                        retry_metric->inc();
-                    }
-                }
+                countOutcome(applied, event, nowMicros());
                 if (opts.after_commit_for_test) {
                     opts.after_commit_for_test(event);
                 }
@@ -587,13 +573,108 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                 collectEntries(s.elements[0].str, s.elements[1], entries);
             }
         }
-        for (const auto& e : entries) {
-            if (stopped) {
-                break;
-            }
-            co_await handleEntry(e);
-        }
+        co_await handleBatch(entries);
         co_return entries.size();
+    }
+
+    // The common case: the whole batch in one transaction (one commit) and one XACK per stream.
+    // Anything unusual (a trimmed or malformed entry, any failure) rolls the batch back and
+    // falls back to one entry at a time, which isolates the failing event.
+    Task<void> handleBatch(const std::vector<Entry>& entries) {
+        bool regular = entries.size() > 1;
+        std::vector<Event> events;
+        if (regular) {
+            events.reserve(entries.size());
+            try {
+                for (const auto& e : entries) {
+                    if (e.deleted) {
+                        regular = false;
+                        break;
+                    }
+                    events.push_back(fromFields(e.fields));
+                }
+            } catch (const std::exception&) {
+                regular = false;
+            }
+        }
+        bool done = false;
+        if (regular) {
+            std::vector<bool> applied(entries.size(), false);
+            try {
+                co_await pool.transaction([&](PgConn& tx) -> Task<void> {
+                    for (std::size_t i = 0; i < events.size(); ++i) {
+                        auto r = co_await tx.execute(
+                            "restinu_inbox_insert",
+                            "INSERT INTO restinu_inbox (consumer_group, event_id) "
+                            "VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            opts.group, events[i].id);
+                        if (r.affected() == 1) {
+                            co_await handler(tx, events[i]);
+                            applied[i] = true;
+                        }
+                    }
+                });
+                done = true;
+            } catch (const std::exception&) {
+                done = false;  // handled one by one below, with retries and dead letters
+            }
+            if (done) {
+                auto now = nowMicros();
+                for (std::size_t i = 0; i < events.size(); ++i) {
+                    countOutcome(applied[i], events[i], now);
+                    if (opts.after_commit_for_test) {
+                        opts.after_commit_for_test(events[i]);
+                    }
+                }
+                co_await ackAll(entries);
+            }
+        }
+        if (!done) {
+            for (const auto& e : entries) {
+                if (stopped) {
+                    break;
+                }
+                co_await handleEntry(e);
+            }
+        }
+    }
+
+    void countOutcome(bool applied, const Event& event, std::int64_t now) {
+        if (applied) {
+            ++handled_count;
+            if (applied_metric != nullptr) {
+                applied_metric->inc();
+                if (auto t = parseTimestampMicros(event.occurred_at)) {
+                    delay_metric->observe(static_cast<double>(now - *t) / 1e6);
+                }
+            }
+        } else {
+            ++duplicate_count;
+            if (duplicate_metric != nullptr) {
+                duplicate_metric->inc();
+                retry_metric->inc();
+            }
+        }
+    }
+
+    Task<void> ackAll(const std::vector<Entry>& entries) {
+        for (const auto& stream : streams) {
+            std::vector<std::string> cmd{"XACK", stream, opts.group};
+            for (const auto& e : entries) {
+                if (e.stream == stream) {
+                    cmd.push_back(e.id);
+                }
+            }
+            if (cmd.size() == 3) {
+                continue;
+            }
+            try {
+                co_await redis.command(std::move(cmd));
+            } catch (const std::exception& ex) {
+                log::warn("bus", "ack failed; the entries will be redelivered",
+                          {{"group", opts.group}, {"error", ex.what()}});
+            }
+        }
     }
 
     // Takes over entries another (crashed) consumer left pending for longer than claim_idle.
@@ -609,12 +690,10 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                 }
                 std::vector<Entry> entries;
                 collectEntries(s, r.elements[1], entries);
-                for (const auto& e : entries) {
-                    if (retry_metric != nullptr) {
-                        retry_metric->inc();
-                    }
-                    co_await handleEntry(e);
+                if (retry_metric != nullptr) {
+                    retry_metric->inc(entries.size());
                 }
+                co_await handleBatch(entries);
                 cursor = r.elements[0].str;
                 if (cursor == "0-0") {
                     break;

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     co.aggregate_types = {argv[4]};
     co.consumer = argv[5];
     co.block = std::chrono::milliseconds(200);
+    co.batch = 1;  // one commit per event, so "after the 5th commit" is well defined
     co.redis.port = static_cast<std::uint16_t>(std::atoi(argv[2]));
     int die_after = std::atoi(argv[6]);
     int committed = 0;

@@ -83,13 +83,15 @@ struct ConsumerOptions {
 using EventHandler = std::function<Task<void>(PgConn& tx, const Event& event)>;
 
 /// Reads a consumer group and applies each event once in effect: the handler and the inbox row
-/// commit together, and only then is the entry acknowledged. Events are handled one at a time
-/// in stream order (per aggregate order holds with one active consumer per group; with several,
-/// an aggregate's events may interleave across them). A failing event is retried in place with
-/// exponential backoff and jitter; after `max_attempts` (counted in restinu_event_failures,
-/// so crashes count too) it moves to the dead-letter stream `deadletter:<group>` with its error.
-/// On start the consumer first re-handles its own pending entries, and it periodically claims
-/// entries left pending by crashed consumers.
+/// commit together, and only then is the entry acknowledged. A batch read at once is applied in
+/// one transaction (one commit for up to `batch` events); if anything in it fails, it is rolled
+/// back and its events are handled one at a time. Events are handled in stream order (per aggregate
+/// order holds with one active consumer per group; with several, an aggregate's events may
+/// interleave across them). A failing event is retried in place with exponential backoff and
+/// jitter; after `max_attempts` (counted in restinu_event_failures, so crashes count too) it moves
+/// to the dead-letter stream `deadletter:<group>` with its error. On start the consumer first
+/// re-handles its own pending entries, and it periodically claims entries left pending by crashed
+/// consumers.
 ///
 /// @par Thread safety
 /// Bound to one io_context.
