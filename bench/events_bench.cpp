@@ -84,37 +84,52 @@ int main(int argc, char** argv) {
     relay.start();
     consumer.start();
 
+    // Phase 1, throughput: writers as fast as they can for `seconds`, then drain.
     std::uint64_t written = 0;
     bool writing = true;
-    auto started = std::chrono::steady_clock::now();
-    for (int w = 0; w < writers; ++w) {
-        net::co_spawn(
-            io,
-            [&, w]() -> rt::Task<void> {
-                int i = 0;
-                while (writing) {
-                    co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-                        co_await rt::enqueueEvent(
-                            tx, rt::makeEvent("bench.happened", "bench",
-                                              std::to_string(w) + "-" + std::to_string(i++ % 50),
-                                              R"({"n":1})"));
-                    });
-                    ++written;
-                }
-            },
-            net::detached);
-    }
-    io.run_for(std::chrono::seconds(seconds));
-    writing = false;
-    auto write_end = std::chrono::steady_clock::now();
-    // Drain: everything written must be handled.
-    auto drain_deadline = write_end + std::chrono::seconds(60);
-    while (consumer.handled() < written && std::chrono::steady_clock::now() < drain_deadline) {
-        io.run_for(std::chrono::milliseconds(20));
-    }
-    auto end = std::chrono::steady_clock::now();
-    double elapsed = std::chrono::duration<double>(end - started).count();
-    std::sort(delays.begin(), delays.end());
+    std::uint64_t rate_per_writer = 0;  // events/s each writer aims at; 0: as fast as it can
+    auto writer = [&](int w) -> rt::Task<void> {
+        net::steady_timer pace(co_await net::this_coro::executor);
+        auto next = std::chrono::steady_clock::now();
+        int i = 0;
+        while (writing) {
+            if (rate_per_writer > 0) {
+                next += std::chrono::microseconds(1'000'000 / rate_per_writer);
+                pace.expires_at(next);
+                co_await pace.async_wait(net::use_awaitable);
+            }
+            co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+                co_await rt::enqueueEvent(
+                    tx, rt::makeEvent("bench.happened", "bench",
+                                      std::to_string(w) + "-" + std::to_string(i++ % 50),
+                                      R"({"n":1})"));
+            });
+            ++written;
+        }
+    };
+    auto phase = [&](int secs) {
+        written = 0;
+        delays.clear();
+        auto handled_before = consumer.handled();
+        writing = true;
+        auto started = std::chrono::steady_clock::now();
+        for (int w = 0; w < writers; ++w) {
+            net::co_spawn(io, writer(w), net::detached);
+        }
+        io.run_for(std::chrono::seconds(secs));
+        writing = false;
+        auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (consumer.handled() - handled_before < written &&
+               std::chrono::steady_clock::now() < drain_deadline) {
+            io.run_for(std::chrono::milliseconds(20));
+        }
+        io.run_for(std::chrono::milliseconds(200));  // let the writers see `writing` is over
+        auto handled = consumer.handled() - handled_before;
+        double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::sort(delays.begin(), delays.end());
+        return std::pair{handled, elapsed};
+    };
     auto pct = [&](double p) {
         if (delays.empty()) {
             return 0.0;
@@ -122,15 +137,31 @@ int main(int argc, char** argv) {
         auto idx = static_cast<std::size_t>(p * static_cast<double>(delays.size() - 1));
         return static_cast<double>(delays[idx]) / 1000.0;
     };
-    std::printf("written %llu handled %llu in %.2f s\n", static_cast<unsigned long long>(written),
-                static_cast<unsigned long long>(consumer.handled()), elapsed);
-    std::printf("events_per_second %.0f\n", static_cast<double>(consumer.handled()) / elapsed);
-    std::printf("delay_ms p50 %.2f p99 %.2f max %.2f\n", pct(0.5), pct(0.99), pct(1.0));
+
+    auto [handled, elapsed] = phase(seconds);
+    bool all = handled == written;
+    double eps = static_cast<double>(handled) / elapsed;
+    std::printf("saturated: written %llu handled %llu in %.2f s (until drained)\n",
+                static_cast<unsigned long long>(written), static_cast<unsigned long long>(handled),
+                elapsed);
+    std::printf("events_per_second %.0f\n", eps);
+
+    // Phase 2, delay: a steady load at half that rate, where queues stay short.
+    rate_per_writer = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(eps / 2 / static_cast<double>(writers)));
+    auto [handled2, elapsed2] = phase(std::max(3, seconds / 2));
+    all = all && handled2 == written;
+    std::printf(
+        "steady load %llu events/s: handled %llu, commit -> handled delay ms p50 %.2f "
+        "p99 %.2f max %.2f\n",
+        static_cast<unsigned long long>(rate_per_writer * writers),
+        static_cast<unsigned long long>(handled2), pct(0.5), pct(0.99), pct(1.0));
+    (void)elapsed2;
     consumer.stop();
     relay.stop();
     io.run_for(std::chrono::milliseconds(300));
     pool.close();
     relay_pool.close();
     consumer_pool.close();
-    return consumer.handled() == written ? 0 : 1;
+    return all ? 0 : 1;
 }

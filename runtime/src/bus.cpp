@@ -2,6 +2,7 @@
 
 #include <boost/asio.hpp>
 #include <random>
+#include <unordered_set>
 
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
@@ -601,16 +602,30 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
         if (regular) {
             std::vector<bool> applied(entries.size(), false);
             try {
+                // One round trip records the whole batch in the inbox and says which events
+                // are new; only those reach the handler.
+                std::string ids = "{";
+                for (std::size_t i = 0; i < events.size(); ++i) {
+                    ids += i == 0 ? "" : ",";
+                    ids += events[i].id;
+                }
+                ids += '}';
                 co_await pool.transaction([&](PgConn& tx) -> Task<void> {
+                    auto fresh =
+                        co_await tx.execute("restinu_inbox_insert_batch",
+                                            "INSERT INTO restinu_inbox (consumer_group, event_id) "
+                                            "SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING "
+                                            "RETURNING event_id::text",
+                                            opts.group, ids);
+                    std::unordered_set<std::string_view> is_new;
+                    for (std::size_t r = 0; r < fresh.rows(); ++r) {
+                        is_new.insert(fresh.get(r, 0));
+                    }
                     for (std::size_t i = 0; i < events.size(); ++i) {
-                        auto r = co_await tx.execute(
-                            "restinu_inbox_insert",
-                            "INSERT INTO restinu_inbox (consumer_group, event_id) "
-                            "VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            opts.group, events[i].id);
-                        if (r.affected() == 1) {
-                            co_await handler(tx, events[i]);
+                        // erase: an event published twice may sit twice in one batch
+                        if (is_new.erase(events[i].id) != 0) {
                             applied[i] = true;
+                            co_await handler(tx, events[i]);
                         }
                     }
                 });
