@@ -36,8 +36,7 @@ format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 tidy:
-	@git ls-files 'runtime/src/*.cpp' 'services/*.cpp' 'app/*.cpp' | grep -v _test.cpp | \
-	  xargs clang-tidy -p $(ASAN_DIR) --quiet
+	@bash scripts/tidy.sh
 
 clean:
 	rm -rf build

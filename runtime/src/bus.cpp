@@ -915,6 +915,7 @@ Task<std::size_t> replayRange(Redis& redis, std::string_view group, std::string_
             break;
         }
         std::vector<std::vector<std::string>> cmds;
+        cmds.reserve(entries.size());
         for (const auto& e : entries) {
             cmds.push_back(xaddCommand(replayStreamFor(group), 0, e.fields));
         }

@@ -29,7 +29,7 @@ void flatten(const YAML::Node& node, const std::string& prefix,
     if (node.IsMap()) {
         for (const auto& kv : node) {
             auto k = kv.first.as<std::string>();
-            flatten(kv.second, prefix.empty() ? k : prefix + "." + k, out);
+            flatten(kv.second, prefix.empty() ? k : prefix + '.' + k, out);
         }
     } else if (node.IsSequence()) {
         std::string joined;

@@ -52,10 +52,10 @@ std::string newRequestId() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out(32, '0');
-    for (int half = 0; half < 2; ++half) {
+    for (std::size_t half = 0; half < 2; ++half) {
         auto v = rng();
-        for (int i = 0; i < 16; ++i) {
-            out[static_cast<std::size_t>(half * 16 + i)] = kHex[(v >> (i * 4)) & 0xf];
+        for (std::size_t i = 0; i < 16; ++i) {
+            out[half * 16 + i] = kHex[(v >> (i * 4)) & 0xf];
         }
     }
     return out;

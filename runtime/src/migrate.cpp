@@ -51,7 +51,7 @@ std::string migrationChecksum(std::string_view sql) {
     EVP_Digest(sql.data(), sql.size(), digest, &len, EVP_sha256(), nullptr);
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
-    out.reserve(len * 2);
+    out.reserve(static_cast<std::size_t>(len) * 2);
     for (unsigned int i = 0; i < len; ++i) {
         out += kHex[digest[i] >> 4];
         out += kHex[digest[i] & 0xf];

@@ -15,7 +15,7 @@ std::string problemJson(const Problem& p, std::string_view instance, std::string
         out += '"';
     };
     out += '{';
-    out += "\"type\":\"";
+    out += R"("type":")";
     out += problems::kBaseUri;
     out += p.type.slug;
     out += "\",";

@@ -131,7 +131,7 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
         auto db = c.str("pg.database", spec.database);
         s.pg_conninfo = url + " dbname=" + db;
         for (auto& r : c.list("pg.replicas", std::vector<std::string>{})) {
-            s.pg_replicas.push_back(r + " dbname=" + db);
+            s.pg_replicas.push_back(r.append(" dbname=").append(db));
         }
         s.pg_pool_size = static_cast<std::size_t>(c.integer("pg.pool_size", 8, 1, 1000));
         s.pg_acquire_timeout = c.duration("pg.acquire_timeout", std::chrono::seconds(5));

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <future>
 
+#include "async_test.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/problem.hpp"
@@ -20,11 +21,7 @@ namespace {
 namespace net = boost::asio;
 using testing::RawClient;
 using testing::ServerThread;
-
-Task<void> sleepFor(std::chrono::milliseconds d) {
-    net::steady_timer t(co_await net::this_coro::executor, d);
-    co_await t.async_wait(net::use_awaitable);
-}
+using testing::sleepFor;
 
 Router testRouter() {
     Router r;

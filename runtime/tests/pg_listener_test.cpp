@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "async_test.hpp"
 #include "restinu/rt/pg.hpp"
 #include "test_env.hpp"
 
@@ -25,6 +26,8 @@ namespace restinu::rt {
 namespace {
 
 namespace net = boost::asio;
+using testing::runAsync;
+using testing::sleepFor;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Received = std::vector<std::pair<std::string, std::string>>;
@@ -43,41 +46,6 @@ PgOptions poolOptions(const std::string& app_name) {
     o.acquire_timeout = 5s;
     o.query_timeout = 10s;
     return o;
-}
-
-/// Runs `body` on a fresh io_context on this thread. run() returns only when nothing is left
-/// on the loop, so a listener coroutine that outlived its listener would hang the test (and
-/// trip the watchdog).
-void runAsync(std::function<Task<void>(net::io_context&)> body, std::chrono::seconds limit = 60s) {
-    net::io_context io;
-    bool finished = false;
-    std::exception_ptr failure;
-    net::steady_timer watchdog(io, limit);
-    watchdog.async_wait([&](boost::system::error_code ec) {
-        if (!ec) {
-            ADD_FAILURE() << "test body did not finish within " << limit.count() << " s";
-            io.stop();
-        }
-    });
-    net::co_spawn(io, body(io), [&](std::exception_ptr e) {
-        failure = e;
-        finished = true;
-        watchdog.cancel();
-    });
-    io.run();
-    EXPECT_TRUE(finished);
-    if (failure) {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << "uncaught exception: " << e.what();
-        }
-    }
-}
-
-Task<void> sleepFor(std::chrono::milliseconds d) {
-    net::steady_timer t(co_await net::this_coro::executor, d);
-    co_await t.async_wait(net::use_awaitable);
 }
 
 /// Polls `cond` every 5 ms until it holds or `limit` passes; returns whether it held.

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "async_test.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/pg.hpp"
 #include "test_env.hpp"
@@ -24,6 +25,8 @@ namespace restinu::rt {
 namespace {
 
 namespace net = boost::asio;
+using testing::runAsync;
+using testing::sleepFor;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -41,40 +44,6 @@ PgOptions options(std::size_t size, const std::string& app_name) {
     o.acquire_timeout = 5s;
     o.query_timeout = 10s;
     return o;
-}
-
-/// Runs `body` on a fresh io_context on this thread until everything it started is done.
-/// Pools live inside the body, so they close (and stop their idle watches) before run() ends.
-void runAsync(std::function<Task<void>(net::io_context&)> body, std::chrono::seconds limit = 90s) {
-    net::io_context io;
-    bool finished = false;
-    std::exception_ptr failure;
-    net::steady_timer watchdog(io, limit);
-    watchdog.async_wait([&](boost::system::error_code ec) {
-        if (!ec) {
-            ADD_FAILURE() << "test body did not finish within " << limit.count() << " s";
-            io.stop();
-        }
-    });
-    net::co_spawn(io, body(io), [&](std::exception_ptr e) {
-        failure = e;
-        finished = true;
-        watchdog.cancel();
-    });
-    io.run();
-    EXPECT_TRUE(finished);
-    if (failure) {
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << "uncaught exception: " << e.what();
-        }
-    }
-}
-
-Task<void> sleepFor(std::chrono::milliseconds d) {
-    net::steady_timer t(co_await net::this_coro::executor, d);
-    co_await t.async_wait(net::use_awaitable);
 }
 
 /// Counts spawned coroutines down to zero.

@@ -18,7 +18,7 @@ struct ServerOptions {
     std::string address = "127.0.0.1";
     std::uint16_t port = 0;  ///< 0: any free port (tests); listen() returns the one bound
     std::size_t body_limit = 1 << 20;
-    std::size_t header_limit = 16 * 1024;
+    std::size_t header_limit = std::size_t{16} * 1024;
     /// The whole request head must arrive within this, counted from its first byte: a client
     /// that trickles headers (slowloris) is cut off.
     std::chrono::milliseconds header_timeout{10'000};
