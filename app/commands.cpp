@@ -63,9 +63,9 @@ int migrateOne(std::string_view name, bool create_database, rt::Config& config) 
         mo.size = 1;
         mo.name = "maintenance";
         rt::PgPool maintenance(io, mo);
-        if (rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, spec.database))) {
-            std::printf("migrate %s: created database %s\n", spec.name.c_str(),
-                        spec.database.c_str());
+        auto database = config.str("pg.database", spec.database);
+        if (rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, database))) {
+            std::printf("migrate %s: created database %s\n", spec.name.c_str(), database.c_str());
         }
         maintenance.close();
     }

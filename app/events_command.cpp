@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -101,7 +102,12 @@ int runEvents(int argc, char** argv) {
         } else if (s == "--since" && i + 1 < argc) {
             a.since = argv[++i];
         } else if (s == "--limit" && i + 1 < argc) {
-            a.limit = static_cast<std::size_t>(std::stoul(argv[++i]));
+            char* end = nullptr;
+            a.limit = static_cast<std::size_t>(std::strtoul(argv[++i], &end, 10));
+            if (end == nullptr || *end != '\0' || a.limit == 0) {
+                std::fprintf(stderr, "restinu events: --limit takes a positive number\n");
+                return 2;
+            }
         } else if (s == "--all") {
             a.all = true;
         } else {

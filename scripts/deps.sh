@@ -30,9 +30,19 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 echo "deps: installing ${#missing[@]} missing package(s): ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-# The server packages start system-wide daemons on install; we never use those (the stack
-# runs project-local instances), so keep policy-rc.d from starting them.
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The server packages would start system-wide PostgreSQL, Redis and nginx on install; the
+# stack runs project-local instances only, so a temporary policy-rc.d (exit 101) stops
+# invoke-rc.d from starting them. One that already exists is left alone.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+  "${SUDO[@]}" chmod 755 "$policy"
+  own_policy=1
+fi
+remove_policy() { [[ -n $own_policy ]] && "${SUDO[@]}" rm -f "$policy"; return 0; }
+trap remove_policy EXIT
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done"

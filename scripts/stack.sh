@@ -43,7 +43,8 @@ cleanup() {
   [[ -n "$pg_started" ]] && pg_stop "$pg_dir" fast
   echo "stack: stopped"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'exit 130' INT TERM  # Ctrl-C: leave through the EXIT trap, with the usual status
 
 # 1. PostgreSQL (kept between runs, so demo data survives a restart of the stack).
 pg_port=$(pick_port "${RESTINU_PG_PORT:-55432}")

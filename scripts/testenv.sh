@@ -18,8 +18,12 @@ case $cmd in
   start)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    pg_port=$(free_port)
+        pg_port=$(free_port)
     redis_port=$(free_port)
+    while [[ $redis_port == "$pg_port" ]]; do redis_port=$(free_port); done
+    # The ports first, so that `stop` finds whatever did start if a later step fails.
+    printf 'export RESTINU_TEST_PG_PORT=%s\nexport RESTINU_TEST_REDIS_PORT=%s\n' \
+      "$pg_port" "$redis_port" >"$dir/env.sh"
     pg_init "$dir/pg"
     pg_start "$dir/pg" "$pg_port" "${PG_TEST_OPTS[@]}"
     redis_start "$dir/redis" "$redis_port"

@@ -247,10 +247,12 @@ struct OutboxRelay::Impl : std::enable_shared_from_this<OutboxRelay::Impl> {
             try {
                 auto n = co_await publishOnce();
                 failures = 0;
-                if (n >= opts.batch) {
-                    continue;  // more is waiting
-                }
                 co_await housekeeping();
+                if (n > 0) {
+                    // More may wait: a batch holds one row per aggregate, so an aggregate's
+                    // next event becomes eligible only now.
+                    continue;
+                }
             } catch (const std::exception& e) {
                 error = e.what();
             }
@@ -445,7 +447,12 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
 
     Task<void> handleEntry(const Entry& entry) {
         if (entry.deleted) {
-            co_await ack(entry);  // trimmed from the stream while pending: nothing to handle
+            // Trimmed (MAXLEN) while still pending: the event is gone from the stream. Leave a
+            // trace instead of acknowledging silently; the outbox still has it for republish.
+            co_await deadLetter(entry,
+                                "trimmed from the stream before it was handled; raise "
+                                "bus.stream_maxlen and republish it from the outbox",
+                                0);
             co_return;
         }
         Event event;
@@ -883,15 +890,21 @@ Task<std::size_t> replayDeadLetters(Redis& redis, std::string_view group,
             std::find(entry_ids.begin(), entry_ids.end(), d.entry_id) == entry_ids.end()) {
             continue;
         }
-        auto add =
-            co_await redis.command(xaddCommand(replayStreamFor(group), 0, toFields(d.event)));
-        if (add.isError()) {
-            throw std::runtime_error("XADD replay: " + add.str);
+        if (d.event.id.empty()) {
+            // Malformed or trimmed: nothing a consumer could handle; it stays for a human.
+            log::warn("bus", "dead letter without a valid event is not replayed",
+                      {{"group", group}, {"entry", d.entry_id}, {"error", d.error}});
+            continue;
         }
         if (failures_db != nullptr) {
             co_await failures_db->query(
                 "DELETE FROM restinu_event_failures WHERE consumer_group = $1 AND event_id = $2",
                 std::string(group), d.event.id);
+        }
+        auto add =
+            co_await redis.command(xaddCommand(replayStreamFor(group), 0, toFields(d.event)));
+        if (add.isError()) {
+            throw std::runtime_error("XADD replay: " + add.str);
         }
         co_await redis.call("XDEL", deadLetterStreamFor(group), d.entry_id);
         ++n;
@@ -901,6 +914,9 @@ Task<std::size_t> replayDeadLetters(Redis& redis, std::string_view group,
 
 Task<std::size_t> replayRange(Redis& redis, std::string_view group, std::string_view stream,
                               std::string_view from, std::string_view to) {
+    if (stream == replayStreamFor(group)) {
+        throw std::invalid_argument("replaying a group's replay stream into itself never ends");
+    }
     std::size_t n = 0;
     std::string start(from);
     for (;;) {

@@ -73,6 +73,26 @@ bool isSecretKey(std::string_view key) {
     return false;
 }
 
+// A libpq conninfo or URL may carry a password: "password=..." or "user:pass@".
+std::string redactConninfo(const std::string& v) {
+    std::string out = v;
+    for (std::size_t pos = out.find("password="); pos != std::string::npos;
+         pos = out.find("password=", pos + 1)) {
+        auto start = pos + 9;
+        auto end = out.find(' ', start);
+        out.replace(start, (end == std::string::npos ? out.size() : end) - start, "<redacted>");
+    }
+    auto scheme = out.find("://");
+    auto at = out.find('@');
+    if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+        auto colon = out.find(':', scheme + 3);
+        if (colon != std::string::npos && colon < at) {
+            out.replace(colon + 1, at - colon - 1, "<redacted>");
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string Config::envName(std::string_view key) {
@@ -377,7 +397,7 @@ std::string Config::dump() const {
     for (const auto& [k, v] : effective_) {
         out += k;
         out += ": ";
-        out += isSecretKey(k) ? "<redacted>" : v;
+        out += isSecretKey(k) ? "<redacted>" : redactConninfo(v);
         out += '\n';
     }
     return out;

@@ -85,6 +85,17 @@ TEST(Config, SecretFromFileAndRedactedInDump) {
     std::remove(path.c_str());
 }
 
+TEST(Config, PasswordsInsideConninfoAreRedactedInDump) {
+    auto c = Config::fromText("", {"RESTINU_PG__URL=host=db port=5432 password=hunter2 user=app",
+                                   "RESTINU_OTHER__URL=postgresql://app:hunter3@db/x"});
+    c.str("pg.url");
+    c.str("other.url");
+    auto dump = c.dump();
+    EXPECT_EQ(dump.find("hunter2"), std::string::npos) << dump;
+    EXPECT_EQ(dump.find("hunter3"), std::string::npos) << dump;
+    EXPECT_NE(dump.find("host=db port=5432 password=<redacted> user=app"), std::string::npos);
+}
+
 TEST(Config, MalformedYamlIsAProblemNotACrash) {
     auto c = Config::fromText("a: [unclosed\n", {});
     EXPECT_THROW(c.check(), ConfigError);

@@ -1,8 +1,11 @@
 #include "restinu/rt/http_client.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <deque>
 #include <map>
 
@@ -61,6 +64,17 @@ struct HttpClient::Impl {
         }
     }
 
+    // An idle keep-alive connection the server has closed meanwhile reads as end-of-stream
+    // (or has unexpected bytes); peeking without blocking tells, before a request is lost on it.
+    static bool alive(beast::tcp_stream& s) {
+        if (!s.socket().is_open()) {
+            return false;
+        }
+        char c = 0;
+        auto n = ::recv(s.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+
     std::unique_ptr<beast::tcp_stream> takeIdle(const Key& key) {
         auto it = idle.find(key);
         if (it == idle.end()) {
@@ -70,7 +84,7 @@ struct HttpClient::Impl {
         while (!it->second.empty()) {
             auto entry = std::move(it->second.back());
             it->second.pop_back();
-            if (now - entry.since < opts.idle_timeout && entry.stream->socket().is_open()) {
+            if (now - entry.since < opts.idle_timeout && alive(*entry.stream)) {
                 return std::move(entry.stream);
             }
         }
@@ -101,10 +115,11 @@ struct HttpClient::Impl {
         stream->expires_at(connect_deadline);
         auto [ec, ep] = co_await stream->async_connect(results, kTok);
         if (ec) {
-            auto kind = ec == beast::error::timeout ? HttpClientError::Kind::Timeout
-                                                    : HttpClientError::Kind::Connect;
-            throw HttpClientError(kind, "cannot connect to " + req.host + ":" +
-                                            std::to_string(req.port) + ": " + ec.message());
+            // A connect that timed out sent nothing either: it is a Connect error, so a caller
+            // (the gateway) may safely try another instance.
+            throw HttpClientError(HttpClientError::Kind::Connect,
+                                  "cannot connect to " + req.host + ":" + std::to_string(req.port) +
+                                      ": " + ec.message());
         }
         boost::system::error_code ignored;
         stream->socket().set_option(tcp::no_delay(true), ignored);

@@ -158,12 +158,18 @@ bool bodyless(int status) {
     return status < 200 || status == 204 || status == 304;
 }
 
+bool framingHeader(std::string_view name) {
+    return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+           iequals(name, "Connection") || iequals(name, "X-Request-Id");
+}
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     struct Session {
         tcp::socket* socket = nullptr;
         State state = State::Idle;
+        bool lingering = false;  ///< answered early (400/413/431): drain before closing
     };
     using Clock = std::chrono::steady_clock;
     static constexpr std::size_t kReadChunk = 8192;
@@ -306,12 +312,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         std::string h;
         h.reserve(160 + res.content_type.size() + request_id.size());
         appendStatusLine(h, res.status);
-        if (!res.content_type.empty()) {
+        if (!res.content_type.empty() && safeHeader("Content-Type", res.content_type)) {
             h += "Content-Type: ";
             h += res.content_type;
             h += "\r\n";
         }
         for (const auto& [k, v] : res.headers) {
+            if (framingHeader(k)) {
+                continue;  // the server frames the message itself
+            }
             if (!safeHeader(k, v)) {
                 log::error("http", "dropped a response header with forbidden characters",
                            {{"header", k}, {"request_id", request_id}});
@@ -375,9 +384,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         } catch (const std::exception& e) {
             log::warn("http", "connection ended by error", {{"error", e.what()}});
         }
-        wd->stop();
         boost::system::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_send, ignored);
+        if (me.lingering) {
+            // The client may still be sending the body we refused; closing with unread input
+            // would reset the connection and could destroy our answer in flight. Read and
+            // drop for a short while first (a "lingering close", as nginx and Apache do).
+            wd->set(Clock::now() + std::chrono::seconds(2));
+            std::array<char, 16384> sink{};
+            std::size_t drained = 0;
+            while (drained < (std::size_t{4} << 20)) {
+                auto [ec, n] = co_await socket.async_read_some(net::buffer(sink), kTok);
+                if (ec) {
+                    break;
+                }
+                drained += n;
+            }
+        }
+        wd->stop();
         socket.close(ignored);
         sessions.erase(&me);
         active_connections.dec();
@@ -419,6 +443,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 auto used = parser.put(buffer.data(), ec);
                 buffer.consume(used);
                 if (ec && ec != http::error::need_more) {
+                    me.lingering = true;
                     co_await onReadError(socket, wd, ec);
                     co_return;
                 }
@@ -428,6 +453,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 if (in_header && parser.is_header_done()) {
                     in_header = false;
                     wd.set(Clock::now() + opts.body_timeout);
+                    auto expect = parser.get()[http::field::expect];
+                    if (!parser.is_done() && iequals(expect, "100-continue")) {
+                        // The head passed the limits: ask for the body now rather than let
+                        // the client wait (curl waits a second) for an answer.
+                        static constexpr std::string_view kContinue =
+                            "HTTP/1.1 100 Continue\r\n\r\n";
+                        auto [cec, cn] = co_await net::async_write(
+                            socket, net::buffer(kContinue.data(), kContinue.size()), kTok);
+                        if (cec) {
+                            co_return;
+                        }
+                    }
                 }
                 if (used > 0 && buffer.size() > 0) {
                     continue;
@@ -578,6 +615,13 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
             boost::system::error_code ign;
             for (auto* s : impl->sessions) {
                 s->socket->close(ign);
+            }
+            // A handler still waiting (on a slow query) keeps its session alive; the grace
+            // period is over, so report drained anyway: the process stops its loop now.
+            if (impl->on_drained) {
+                auto done = std::move(impl->on_drained);
+                impl->on_drained = nullptr;
+                done();
             }
         });
         impl->maybeDrained();

@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -113,9 +114,12 @@ void Shard::addReadinessCheck(std::string name, ReadinessCheck check) {
 RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
     RuntimeSettings s;
     s.service = spec.name;
-    s.instance = c.str("instance", spec.name + "-" + std::to_string(::getpid()));
     s.address = c.str("http.address", "127.0.0.1");
     s.port = c.port("http.port", spec.default_port);
+    // Stable across restarts (consumer names in Redis groups derive from it): host and port.
+    char host[256] = "localhost";
+    ::gethostname(host, sizeof host - 1);
+    s.instance = c.str("instance", spec.name + "@" + host + ":" + std::to_string(s.port));
     auto cores = static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency()));
     s.threads = static_cast<int>(c.integer("http.threads", cores, 1, 256));
     s.body_limit = static_cast<std::size_t>(
@@ -165,19 +169,26 @@ void printUsage(const ServiceSpec& spec) {
         spec.name.c_str(), spec.name.c_str());
 }
 
-// Runs one readiness check with a deadline; returns the failure text or "".
-Task<std::string> runCheck(const Shard::ReadinessCheck& check) {
-    using namespace net::experimental::awaitable_operators;
-    net::steady_timer timer(co_await net::this_coro::executor, kReadyCheckTimeout);
+// The check's failure text, or "" when it passed; never throws.
+Task<std::string> checkOutcome(const Shard::ReadinessCheck& check) {
     try {
-        auto result = co_await (check() || timer.async_wait(net::use_awaitable));
-        if (result.index() == 1) {
-            co_return "no answer within 2s";
-        }
+        co_await check();
         co_return "";
     } catch (const std::exception& e) {
         co_return e.what();
     }
+}
+
+// Runs one readiness check with a deadline; returns the failure text or "". (`||` waits for
+// the first operation to *succeed*, so the check must not throw: checkOutcome catches.)
+Task<std::string> runCheck(const Shard::ReadinessCheck& check) {
+    using namespace net::experimental::awaitable_operators;
+    net::steady_timer timer(co_await net::this_coro::executor, kReadyCheckTimeout);
+    auto result = co_await (checkOutcome(check) || timer.async_wait(net::use_awaitable));
+    if (result.index() == 1) {
+        co_return "no answer within 2s";
+    }
+    co_return std::get<0>(result);
 }
 
 void addBuiltinRoutes(Shard& shard) {
@@ -349,6 +360,9 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
         return 1;
     }
 
+    // Signals first, so that a SIGTERM right after start is a graceful stop, not a kill.
+    net::io_context main_io;
+    net::signal_set signals(main_io, SIGINT, SIGTERM);
     for (auto& l : loops) {
         l.server->start();
         l.thread = std::thread([io = l.io.get()] {
@@ -362,14 +376,21 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
                {"threads", settings.threads},
                {"workers", settings.worker_threads}});
 
-    net::io_context main_io;
-    net::signal_set signals(main_io, SIGINT, SIGTERM);
     std::atomic<std::size_t> drained{0};
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
         if (ec) {
             return;
         }
         log::info("shutdown", "draining", {{"signal", signo}});
+        // A second signal while draining means "now".
+        signals.async_wait([](const boost::system::error_code& ec2, int signo2) {
+            if (!ec2) {
+                log::warn("shutdown", "second signal: exiting without waiting",
+                          {{"signal", signo2}});
+                log::flush();
+                std::_Exit(128 + signo2);
+            }
+        });
         for (auto& l : loops) {
             l.server->shutdown(settings.shutdown_grace, [&drained, &l, &main_io, &loops] {
                 l.io->stop();

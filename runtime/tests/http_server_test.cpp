@@ -104,8 +104,11 @@ TEST(HttpServer, OversizedBodyGets413) {
     o.body_limit = 1000;
     ServerThread s(testRouter(), o);
     RawClient c(s.port());
-    std::string body(5000, 'x');
-    c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + body);
+    // Far over the limit: the server answers after the head and must still deliver the 413
+    // while the client keeps sending (a plain close would reset the connection).
+    std::string body(2 << 20, 'x');
+    c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
     auto r = c.readAll();
     EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 413") << r;
     EXPECT_NE(r.find("payload-too-large"), std::string::npos);
@@ -135,6 +138,19 @@ TEST(HttpServer, MalformedJsonBodyGets400ProblemAndTheConnectionStaysUsable) {
     r = c.readResponses(1);
     EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 201") << r;
     EXPECT_EQ(bodyOf(r), good);
+}
+
+TEST(HttpServer, ExpectContinueGetsA100BeforeTheBody) {
+    ServerThread s(testRouter());
+    RawClient c(s.port());
+    c.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    std::string got;
+    for (int i = 0; i < 50 && got.find("\r\n\r\n") == std::string::npos; ++i) {
+        got += c.readSome();
+    }
+    EXPECT_EQ(got, "HTTP/1.1 100 Continue\r\n\r\n");
+    c.send("abcd");
+    EXPECT_EQ(bodyOf(c.readResponses(1)), "got 4");
 }
 
 TEST(HttpServer, OversizedHeadersGet431) {

@@ -111,6 +111,13 @@ public:
         return out;
     }
 
+    /// One recv (up to the receive timeout); "" when nothing came.
+    std::string readSome() {
+        char buf[4096];
+        auto n = ::recv(fd_, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{};
+    }
+
     /// Reads until `count` complete responses (by Content-Length) have arrived.
     std::string readResponses(int count) {
         std::string out;

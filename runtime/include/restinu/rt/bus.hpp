@@ -80,6 +80,9 @@ struct ConsumerOptions {
 };
 
 /// Applies an event inside the consumer's transaction `tx`; throwing rolls the effect back.
+/// Every effect must go through `tx` (a row, or an outbox event for anything outside the
+/// database such as an e-mail): a handler may run again after a rollback, and only what `tx`
+/// commits happens exactly once.
 using EventHandler = std::function<Task<void>(PgConn& tx, const Event& event)>;
 
 /// Reads a consumer group and applies each event once in effect: the handler and the inbox row
