@@ -131,6 +131,7 @@ Services (each also serves /healthz, /readyz, /metrics):
   payment       127.0.0.1:${ports[payment]}
   blockchain    127.0.0.1:${ports[blockchain]}
   PostgreSQL    $RESTINU_PG__URL   Redis 127.0.0.1:$redis_port
+Event bus:  RESTINU_REDIS__PORT=$redis_port $bin events streams
 Logs: $run/logs/   Press Ctrl-C to stop everything.
 INFO
 
