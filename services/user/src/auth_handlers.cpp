@@ -1,0 +1,411 @@
+#include "auth_handlers.hpp"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cctype>
+#include <cstring>
+
+#include "password_policy.hpp"
+#include "passwords.hpp"
+#include "restinu/rt/events.hpp"
+#include "restinu/rt/json.hpp"
+#include "restinu/rt/pg.hpp"
+#include "restinu/rt/problem.hpp"
+#include "restinu/rt/worker_pool.hpp"
+
+namespace restinu::user {
+namespace {
+
+namespace json = boost::json;
+using rt::ApiError;
+namespace problems = rt::problems;
+
+constexpr rt::ProblemType kInvalidCredentials{"invalid-credentials",
+                                              "E-mail or password is wrong", 401};
+constexpr rt::ProblemType kTooManyAttempts{"too-many-login-attempts",
+                                           "Too many failed logins", 429};
+constexpr rt::ProblemType kEmailTaken{"email-taken", "An account with this e-mail exists", 409};
+constexpr rt::ProblemType kInvalidRefresh{"invalid-refresh-token",
+                                          "The refresh token is not valid", 401};
+
+bool isUuid(std::string_view s) {
+    if (s.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash != (s[i] == '-') || (!dash && !std::isxdigit(static_cast<unsigned char>(s[i])))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::int64_t nowUnix() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+json::object bodyObject(const rt::Request& req) {
+    auto v = rt::parseJsonBody(req);
+    if (!v.is_object()) {
+        throw ApiError(problems::kValidation, "the body must be a JSON object");
+    }
+    return v.as_object();
+}
+
+std::string stringField(const json::object& o, std::string_view key,
+                        std::vector<rt::FieldError>& errors, bool required = true) {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) {
+        if (required) {
+            errors.push_back({std::string(key), "is required"});
+        }
+        return {};
+    }
+    if (!it->value().is_string()) {
+        errors.push_back({std::string(key), "must be a string"});
+        return {};
+    }
+    return std::string(it->value().as_string());
+}
+
+std::string base64url(const unsigned char* data, std::size_t len) {
+    std::string out(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+    sodium_bin2base64(out.data(), out.size(), data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    out.resize(std::strlen(out.c_str()));
+    return out;
+}
+
+// The refresh token is 256 random bits; only its SHA-256 is stored (as hex, bound as text).
+std::string newRefreshToken() {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    return base64url(raw, sizeof raw);
+}
+
+std::string sha256Hex(std::string_view s) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(s.data(), s.size(), digest, &len, EVP_sha256(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += kHex[digest[i] >> 4];
+        out += kHex[digest[i] & 0xf];
+    }
+    return out;
+}
+
+Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
+                 std::string_view entity_id, const rt::Request& req) {
+    co_await tx.query(
+        "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id) "
+        "VALUES ($1, $2, 'user', $3, $4)",
+        actor, action, entity_id, req.request_id);
+}
+
+}  // namespace
+
+AuthHandlers::AuthHandlers(rt::PgPool& pool, rt::WorkerPool& workers, const KeyRing& keys,
+                           AuthSettings settings)
+    : pool_(pool), workers_(workers), keys_(keys), settings_(settings) {}
+
+AuthHandlers::Caller AuthHandlers::authenticate(const rt::Request& req) const {
+    auto h = req.header("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() <= kBearer.size() || !rt::iequals(h.substr(0, kBearer.size()), kBearer)) {
+        throw ApiError(rt::Problem{problems::kUnauthorized,
+                                   "send an access token: Authorization: Bearer <token>",
+                                   {},
+                                   {{"WWW-Authenticate", "Bearer"}}});
+    }
+    std::string why;
+    auto claims = keys_.verifier().verify(h.substr(kBearer.size()), nowUnix(), &why);
+    if (!claims) {
+        throw ApiError(rt::Problem{problems::kUnauthorized,
+                                   "the access token is not valid: " + why,
+                                   {},
+                                   {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}});
+    }
+    return {claims->subject, claims->session_id,
+            claims->roles.empty() ? std::string{} : claims->roles.front()};
+}
+
+Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
+    auto body = bodyObject(req);
+    std::vector<rt::FieldError> errors;
+    auto email_in = stringField(body, "email", errors);
+    auto password = stringField(body, "password", errors);
+    auto name = stringField(body, "name", errors, false);
+    auto email = domain::normaliseEmail(email_in);
+    if (!email_in.empty() && !email) {
+        errors.push_back({"email", "is not a valid e-mail address"});
+    }
+    if (!password.empty() && email) {
+        auto check = domain::checkPassword(password, *email);
+        if (!check.ok) {
+            errors.push_back({"password", check.reason});
+        }
+    }
+    if (!errors.empty()) {
+        throw ApiError(problems::kValidation, "the registration has invalid fields", errors);
+    }
+    auto hash = co_await workers_.run([password] { return hashPassword(password); });
+    auto id = rt::newUuidV7();
+    bool created = false;
+    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+        auto r = co_await tx.query(
+            "INSERT INTO users (id, email, password_hash, name) VALUES ($1::uuid, $2, $3, $4) "
+            "ON CONFLICT ((lower(email))) DO NOTHING",
+            id, *email, hash, name);
+        if (r.affected() == 0) {
+            co_return;
+        }
+        created = true;
+        json::object data{{"user_id", id}, {"email", *email}, {"role", "investor"}};
+        co_await rt::enqueueEvent(tx, rt::makeEvent("user.registered", "user", id,
+                                                    json::serialize(data),
+                                                    std::string(req.header("traceparent"))));
+        co_await audit(tx, id, "user.register", id, req);
+    });
+    if (!created) {
+        throw ApiError(kEmailTaken, "sign in instead, or reset the password");
+    }
+    json::object out{{"id", id}, {"email", *email}, {"name", name}, {"role", "investor"}};
+    co_return rt::jsonResponse(201, out).header("Location", "/api/v1/users/me");
+}
+
+Task<rt::Response> AuthHandlers::login(rt::Request& req) {
+    auto body = bodyObject(req);
+    std::vector<rt::FieldError> errors;
+    auto email_in = stringField(body, "email", errors);
+    auto password = stringField(body, "password", errors);
+    if (!errors.empty()) {
+        throw ApiError(problems::kValidation, "e-mail and password are required", errors);
+    }
+    auto email = domain::normaliseEmail(email_in).value_or(email_in);
+    auto account_key = "account:" + email;
+    auto ip_key = "ip:" + req.remote_ip;
+
+    auto locked = co_await pool_.query(
+        "SELECT ceil(extract(epoch FROM max(locked_until) - now()))::bigint FROM login_throttle "
+        "WHERE key IN ($1, $2) AND locked_until > now()",
+        account_key, ip_key);
+    if (!locked.isNull(0, 0)) {
+        auto secs = std::max<std::int64_t>(1, locked.getInt(0, 0));
+        throw ApiError(rt::Problem{kTooManyAttempts,
+                                   "wait " + std::to_string(secs) + " s before trying again",
+                                   {},
+                                   {{"Retry-After", std::to_string(secs)}}});
+    }
+
+    auto found = co_await pool_.query(
+        "SELECT id::text, password_hash, role FROM users WHERE lower(email) = lower($1)", email);
+    // An unknown account costs the same hash as a wrong password: no account enumeration.
+    std::string hash = found.rows() == 1 ? std::string(found.get(0, 1)) : decoyHash();
+    bool ok = co_await workers_.run([hash, password] { return verifyPassword(hash, password); });
+    if (found.rows() != 1 || !ok) {
+        std::string user_id = found.rows() == 1 ? std::string(found.get(0, 0)) : std::string{};
+        co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+            for (const auto& key : {account_key, ip_key}) {
+                co_await tx.execute(
+                    "user_throttle_fail",
+                    "INSERT INTO login_throttle AS t (key, failures) VALUES ($1, 1) "
+                    "ON CONFLICT (key) DO UPDATE SET "
+                    "failures = CASE WHEN t.last_failure < now() - interval '1 hour' THEN 1 "
+                    "ELSE t.failures + 1 END, last_failure = now(), "
+                    "locked_until = CASE "
+                    "WHEN t.failures + 1 >= $2 THEN now() + make_interval(mins => $3) "
+                    "WHEN t.failures + 1 > $4 THEN now() + make_interval(secs => "
+                    "power(2, t.failures + 1 - $4)) ELSE NULL END",
+                    key, settings_.throttle_lock_failures,
+                    static_cast<int>(settings_.lock_duration.count()),
+                    settings_.throttle_free_failures);
+            }
+            json::object data{{"user_id", user_id.empty() ? json::value(nullptr)
+                                                          : json::value(user_id)},
+                              {"ip", req.remote_ip},
+                              {"reason", user_id.empty() ? "unknown account" : "wrong password"}};
+            co_await rt::enqueueEvent(
+                tx, rt::makeEvent("user.login_failed", "user",
+                                  user_id.empty() ? "unknown" : user_id, json::serialize(data),
+                                  std::string(req.header("traceparent"))));
+        });
+        throw ApiError(kInvalidCredentials, "check the e-mail and the password");
+    }
+    std::string user_id(found.get(0, 0));
+    std::string role(found.get(0, 2));
+    auto session_id = rt::newUuidV7();
+    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+        co_await tx.query("DELETE FROM login_throttle WHERE key = $1", account_key);
+        co_await tx.query(
+            "INSERT INTO sessions (id, user_id, device, ip) VALUES ($1::uuid, $2::uuid, $3, $4)",
+            session_id, user_id, std::string(req.header("User-Agent")).substr(0, 200),
+            req.remote_ip);
+        co_await audit(tx, user_id, "user.login", user_id, req);
+    });
+    co_return co_await issueTokens(user_id, role, session_id, 200);
+}
+
+Task<rt::Response> AuthHandlers::issueTokens(const std::string& user_id, const std::string& role,
+                                             const std::string& session_id, int status) {
+    auto refresh = newRefreshToken();
+    auto ttl_secs = std::chrono::duration_cast<std::chrono::seconds>(settings_.refresh_ttl).count();
+    co_await pool_.query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) "
+        "VALUES (decode($1, 'hex'), $2::uuid, now() + make_interval(secs => $3))",
+        sha256Hex(refresh), session_id, static_cast<double>(ttl_secs));
+    auto access = keys_.signer().sign(user_id, {role}, session_id, nowUnix());
+    json::object out{{"access_token", access},
+                     {"token_type", "Bearer"},
+                     {"expires_in", keys_.ttl().count()},
+                     {"refresh_token", refresh}};
+    co_return rt::jsonResponse(status, out).header("Cache-Control", "no-store");
+}
+
+Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
+    auto body = bodyObject(req);
+    std::vector<rt::FieldError> errors;
+    auto token = stringField(body, "refresh_token", errors);
+    if (!errors.empty()) {
+        throw ApiError(problems::kValidation, "refresh_token is required", errors);
+    }
+    enum class Outcome { Unknown, Reused, Dead, Rotated } outcome = Outcome::Unknown;
+    std::string user_id;
+    std::string role;
+    std::string session_id;
+    auto fresh = newRefreshToken();
+    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+        auto r = co_await tx.query(
+            "SELECT t.session_id::text, t.used_at IS NOT NULL, t.expires_at < now(), "
+            "s.revoked_at IS NOT NULL, s.user_id::text, u.role "
+            "FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
+            "JOIN users u ON u.id = s.user_id WHERE t.token_hash = decode($1, 'hex') "
+            "FOR UPDATE OF t, s",
+            sha256Hex(token));
+        if (r.rows() == 0) {
+            co_return;
+        }
+        session_id = r.get(0, 0);
+        if (r.get(0, 1) == "t") {
+            // A used token presented again: it was stolen or replayed. End the whole family.
+            co_await tx.query(
+                "UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh token reuse' "
+                "WHERE id = $1::uuid AND revoked_at IS NULL",
+                session_id);
+            co_await audit(tx, r.get(0, 4), "session.revoke_reuse", session_id, req);
+            outcome = Outcome::Reused;
+            co_return;
+        }
+        if (r.get(0, 2) == "t" || r.get(0, 3) == "t") {
+            outcome = Outcome::Dead;
+            co_return;
+        }
+        user_id = r.get(0, 4);
+        role = r.get(0, 5);
+        co_await tx.query("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = "
+                          "decode($1, 'hex')",
+                          sha256Hex(token));
+        co_await tx.query("UPDATE sessions SET last_used_at = now() WHERE id = $1::uuid",
+                          session_id);
+        outcome = Outcome::Rotated;
+    });
+    if (outcome != Outcome::Rotated) {
+        throw ApiError(kInvalidRefresh, outcome == Outcome::Reused
+                                            ? "this refresh token was used before; the session "
+                                              "is revoked, sign in again"
+                                            : "sign in again");
+    }
+    co_return co_await issueTokens(user_id, role, session_id, 200);
+}
+
+Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
+    auto body = bodyObject(req);
+    std::vector<rt::FieldError> errors;
+    auto token = stringField(body, "refresh_token", errors);
+    if (!errors.empty()) {
+        throw ApiError(problems::kValidation, "refresh_token is required", errors);
+    }
+    co_await pool_.query(
+        "UPDATE sessions SET revoked_at = now(), revoke_reason = 'logout' "
+        "WHERE revoked_at IS NULL AND id = (SELECT session_id FROM refresh_tokens "
+        "WHERE token_hash = decode($1, 'hex'))",
+        sha256Hex(token));
+    co_return rt::Response::noContent();
+}
+
+Task<rt::Response> AuthHandlers::me(rt::Request& req) {
+    auto caller = authenticate(req);
+    auto r = co_await pool_.query(
+        "SELECT id::text, email, name, phone, language, role, "
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "FROM users WHERE id = $1::uuid",
+        caller.user_id);
+    if (r.rows() == 0) {
+        throw ApiError(problems::kNotFound, "the account no longer exists");
+    }
+    json::object out{{"id", r.get(0, 0)},       {"email", r.get(0, 1)},
+                     {"name", r.get(0, 2)},     {"phone", nullptr},
+                     {"language", r.get(0, 4)}, {"role", r.get(0, 5)},
+                     {"created_at", r.get(0, 6)}};
+    if (auto phone = r.opt(0, 3)) {
+        out["phone"] = *phone;
+    }
+    co_return rt::jsonResponse(200, out);
+}
+
+Task<rt::Response> AuthHandlers::sessions(rt::Request& req) {
+    auto caller = authenticate(req);
+    auto r = co_await pool_.query(
+        "SELECT id::text, device, ip, "
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "FROM sessions WHERE user_id = $1::uuid AND revoked_at IS NULL ORDER BY created_at",
+        caller.user_id);
+    json::array items;
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        items.push_back(json::object{{"id", r.get(i, 0)},
+                                     {"device", r.get(i, 1)},
+                                     {"ip", r.get(i, 2)},
+                                     {"created_at", r.get(i, 3)},
+                                     {"last_used_at", r.get(i, 4)},
+                                     {"current", r.get(i, 0) == caller.session_id}});
+    }
+    co_return rt::jsonResponse(200, json::object{{"items", items}});
+}
+
+Task<rt::Response> AuthHandlers::revokeSession(rt::Request& req) {
+    auto caller = authenticate(req);
+        auto id = std::string(req.param("id"));
+    if (!isUuid(id)) {
+        throw ApiError(problems::kNotFound, "no such session");
+    }
+    bool revoked = false;
+    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+        // Scoped to the caller: another user's session id is "not found", never revoked.
+        auto r = co_await tx.query(
+            "UPDATE sessions SET revoked_at = now(), revoke_reason = 'revoked by user' "
+            "WHERE id = $1::uuid AND user_id = $2::uuid AND revoked_at IS NULL",
+            id, caller.user_id);
+        revoked = r.affected() == 1;
+        if (revoked) {
+            co_await audit(tx, caller.user_id, "session.revoke", id, req);
+        }
+    });
+    if (!revoked) {
+        throw ApiError(problems::kNotFound, "no such session");
+    }
+    co_return rt::Response::noContent();
+}
+
+Task<rt::Response> AuthHandlers::jwks(rt::Request&) {
+    co_return rt::Response::json(200, keys_.jwks()).header("Cache-Control", "public, max-age=300");
+}
+
+}  // namespace restinu::user

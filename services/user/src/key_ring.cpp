@@ -1,0 +1,39 @@
+#include "key_ring.hpp"
+
+#include "restinu/rt/events.hpp"
+#include "restinu/rt/pg.hpp"
+
+namespace restinu::user {
+
+KeyRing::KeyRing(std::string issuer, std::string audience, std::chrono::seconds ttl)
+    : issuer_(std::move(issuer)), audience_(std::move(audience)), ttl_(ttl) {}
+
+Task<void> KeyRing::load(rt::PgPool& pool) {
+    auto rows = co_await pool.query(
+        "SELECT kid, private_pem, public_pem FROM signing_keys "
+        "WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1::double "
+        "precision) ORDER BY created_at DESC",
+        std::to_string(ttl_.count()));
+    if (rows.rows() == 0) {
+        auto key = rt::generateSigningKey(rt::newUuidV7());
+        // Two instances starting together may both create one; both keys are valid.
+        co_await pool.query(
+            "INSERT INTO signing_keys (kid, private_pem, public_pem) VALUES ($1, $2, $3)",
+            key.kid, key.private_pem, key.public_pem);
+        rows = co_await pool.query(
+            "SELECT kid, private_pem, public_pem FROM signing_keys WHERE retired_at IS NULL "
+            "ORDER BY created_at DESC");
+    }
+    std::vector<std::pair<std::string, std::string>> publics;
+    for (std::size_t i = 0; i < rows.rows(); ++i) {
+        publics.emplace_back(std::string(rows.get(i, 0)), std::string(rows.get(i, 2)));
+    }
+    rt::SigningKey newest{std::string(rows.get(0, 0)), std::string(rows.get(0, 1)),
+                          std::string(rows.get(0, 2))};
+    signer_ = std::make_unique<rt::TokenSigner>(newest, issuer_, audience_, ttl_);
+    verifier_ = std::make_unique<rt::TokenVerifier>(issuer_, audience_, std::chrono::seconds(30));
+    verifier_->setKeys(publics);
+    jwks_ = rt::jwksJson(publics);
+}
+
+}  // namespace restinu::user

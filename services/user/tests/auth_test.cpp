@@ -1,0 +1,320 @@
+#include "auth_handlers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "restinu/rt/blocking.hpp"
+#include "restinu/rt/migrate.hpp"
+#include "restinu/rt/pg.hpp"
+#include "restinu/rt/problem.hpp"
+#include "restinu/rt/worker_pool.hpp"
+#include "test_env.hpp"
+
+namespace restinu::user {
+namespace {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+
+std::vector<rt::Migration> migrationsFrom(const std::vector<std::string>& dirs,
+                                          std::vector<std::string>& texts) {
+    std::vector<std::pair<std::string, std::filesystem::path>> files;
+    for (const auto& d : dirs) {
+        std::vector<std::filesystem::path> in_dir;
+        for (const auto& f : std::filesystem::directory_iterator(std::string(RESTINU_SOURCE_DIR) +
+                                                                 "/" + d)) {
+            in_dir.push_back(f.path());
+        }
+        std::sort(in_dir.begin(), in_dir.end());
+        for (auto& f : in_dir) {
+            files.emplace_back(d, f);
+        }
+    }
+    texts.clear();
+    texts.reserve(files.size());
+    std::vector<rt::Migration> out;
+    int i = 0;
+    for (const auto& [d, f] : files) {
+        std::ifstream in(f);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        texts.push_back(ss.str());
+    }
+    for (const auto& [d, f] : files) {
+        out.push_back({d == "runtime/migrations" ? "runtime" : "user", ++i, "m", texts[out.size()]});
+    }
+    return out;
+}
+
+// The handlers against a fresh users database, called as the router would call them.
+class AuthTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        std::mt19937_64 rng{std::random_device{}()};
+        db_ = "users_" + std::to_string(rng() % 1000000000);
+        net::io_context io;
+        rt::PgOptions mo;
+        mo.conninfo = testenv::pgConninfo();
+        mo.size = 1;
+        rt::PgPool maintenance(io, mo);
+        rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, db_));
+        maintenance.close();
+        rt::PgOptions o;
+        o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
+        rt::PgPool pool(io, o);
+        auto ms = migrationsFrom({"runtime/migrations", "services/user/migrations"}, texts_);
+        rt::runBlocking(io, rt::applyMigrations(pool, "user", ms));
+        pool.close();
+    }
+
+    void SetUp() override {
+        rt::PgOptions o;
+        o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
+        o.size = 8;
+        pool_ = std::make_unique<rt::PgPool>(io_, o);
+        keys_ = std::make_unique<KeyRing>("restinu", "restinu-api", std::chrono::seconds(900));
+        rt::runBlocking(io_, keys_->load(*pool_));
+        AuthSettings s;
+        s.throttle_free_failures = 3;
+        s.throttle_lock_failures = 6;
+        handlers_ = std::make_unique<AuthHandlers>(*pool_, workers_, *keys_, s);
+    }
+    void TearDown() override { pool_->close(); }
+
+    struct Reply {
+        int status;
+        json::value body;
+        rt::Response raw;
+    };
+
+    // Runs one handler with a JSON body (and a bearer token when given).
+    Reply call(Task<rt::Response> (AuthHandlers::*fn)(rt::Request&), const std::string& body,
+               const std::string& token = "", const std::string& ip = "10.0.0.1",
+               const std::string& param = "") {
+        rt::Request req;
+        req.body = body;
+        req.remote_ip = ip;
+        req.request_id = "test";
+        std::string auth = "Bearer " + token;
+        req.headers = {{"Content-Type", "application/json"}};
+        if (!token.empty()) {
+            req.headers.emplace_back("Authorization", auth);
+        }
+        if (!param.empty()) {
+            req.params = {{"id", param}};
+        }
+        rt::Response res;
+        try {
+            res = rt::runBlocking(io_, (handlers_.get()->*fn)(req));
+        } catch (const rt::ApiError& e) {
+            res = rt::problemResponse(e.problem(), "/x", "test");
+        }
+        json::value v;
+        if (!res.body.empty()) {
+            v = json::parse(res.body);
+        }
+        return {res.status, v, res};
+    }
+
+    static std::string creds(const std::string& email, const std::string& password) {
+        return json::serialize(json::object{{"email", email}, {"password", password}});
+    }
+    std::string unique(const std::string& name) {
+        static std::mt19937_64 rng{std::random_device{}()};
+        return name + std::to_string(rng() % 100000000) + "@example.com";
+    }
+    std::string loginToken(const std::string& email, const std::string& pw, std::string* refresh) {
+        auto r = call(&AuthHandlers::login, creds(email, pw));
+        EXPECT_EQ(r.status, 200) << json::serialize(r.body);
+        if (refresh != nullptr) {
+            *refresh = std::string(r.body.at("refresh_token").as_string());
+        }
+        return std::string(r.body.at("access_token").as_string());
+    }
+
+    static inline std::string db_;
+    static inline std::vector<std::string> texts_;
+    net::io_context io_;
+    rt::WorkerPool workers_{2};
+    std::unique_ptr<rt::PgPool> pool_;
+    std::unique_ptr<KeyRing> keys_;
+    std::unique_ptr<AuthHandlers> handlers_;
+    static constexpr const char* kPassword = "a long enough passphrase";
+};
+
+TEST_F(AuthTest, RegisterNormalisesTheEmailAndRefusesTheSameAddressInAnotherCase) {
+    auto email = unique("Ana.Rao");
+    auto r = call(&AuthHandlers::registerUser, creds("  " + email + " ", kPassword));
+    ASSERT_EQ(r.status, 201) << json::serialize(r.body);
+    std::string lower = email;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    EXPECT_EQ(r.body.at("email").as_string(), lower);
+    EXPECT_EQ(r.body.at("role").as_string(), "investor");
+    std::string upper = email;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    auto again = call(&AuthHandlers::registerUser, creds(upper, kPassword));
+    EXPECT_EQ(again.status, 409);
+    EXPECT_EQ(again.body.at("type").as_string(), "https://restinu.dev/problems/email-taken");
+}
+
+TEST_F(AuthTest, ConcurrentRegistrationsInDifferentCaseMakeOneAccount) {
+    auto email = unique("race");
+    std::string upper = email;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    std::vector<int> statuses;
+    auto one = [&](std::string e) -> Task<void> {
+        rt::Request req;
+        std::string body = creds(e, kPassword);
+        req.body = body;
+        req.headers = {{"Content-Type", "application/json"}};
+        try {
+            auto res = co_await handlers_->registerUser(req);
+            statuses.push_back(res.status);
+        } catch (const rt::ApiError& err) {
+            statuses.push_back(err.problem().type.status);
+        }
+    };
+    net::co_spawn(io_, one(email), net::detached);
+    net::co_spawn(io_, one(upper), net::detached);
+    while (statuses.size() < 2) {
+        io_.restart();
+        io_.run_one();
+    }
+    std::sort(statuses.begin(), statuses.end());
+    EXPECT_EQ(statuses, (std::vector<int>{201, 409}));
+    auto count = rt::runBlocking(
+        io_, pool_->query("SELECT count(*) FROM users WHERE lower(email) = lower($1)", email));
+    EXPECT_EQ(count.getInt(0, 0), 1);
+}
+
+TEST_F(AuthTest, WeakPasswordsAndBadEmailsAre422NamingTheField) {
+    auto r = call(&AuthHandlers::registerUser, creds(unique("weak"), "short"));
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(r.body.at("errors").as_array()[0].at("field").as_string(), "password");
+    r = call(&AuthHandlers::registerUser, creds(unique("common"), "password1234"));
+    EXPECT_EQ(r.status, 422);
+    r = call(&AuthHandlers::registerUser, creds("not-an-email", kPassword));
+    EXPECT_EQ(r.status, 422);
+    EXPECT_EQ(r.body.at("errors").as_array()[0].at("field").as_string(), "email");
+    r = call(&AuthHandlers::registerUser, "{\"email\": ");
+    EXPECT_EQ(r.status, 400);
+}
+
+TEST_F(AuthTest, UnknownEmailAndWrongPasswordGetTheSameAnswer) {
+    auto email = unique("same");
+    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    auto wrong = call(&AuthHandlers::login, creds(email, "not the passphrase"), "", "10.1.0.1");
+    auto unknown = call(&AuthHandlers::login, creds(unique("nobody"), kPassword), "", "10.1.0.2");
+    EXPECT_EQ(wrong.status, 401);
+    EXPECT_EQ(unknown.status, 401);
+    auto strip = [](json::value v) {
+        v.as_object().erase("request_id");
+        return json::serialize(v);
+    };
+    EXPECT_EQ(strip(wrong.body), strip(unknown.body));
+    auto failed = rt::runBlocking(
+        io_, pool_->query("SELECT count(*) FROM restinu_outbox WHERE type = 'user.login_failed'"));
+    EXPECT_GE(failed.getInt(0, 0), 2);
+}
+
+TEST_F(AuthTest, RepeatedFailuresSlowDownThenLockTheAccount) {
+    auto email = unique("throttle");
+    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    int statuses429 = 0;
+    for (int i = 0; i < 5; ++i) {
+        auto r = call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "",
+                      "10.2.0." + std::to_string(i));  // other IPs: the account key throttles
+        if (r.status == 429) {
+            ++statuses429;
+            EXPECT_FALSE(r.raw.header("Retry-After").empty());
+        }
+    }
+    EXPECT_GE(statuses429, 1);
+    // Even the right password is refused while locked.
+    auto r = call(&AuthHandlers::login, creds(email, kPassword), "", "10.2.1.1");
+    EXPECT_EQ(r.status, 429);
+}
+
+TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheWholeFamily) {
+    auto email = unique("rotate");
+    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    std::string first;
+    loginToken(email, kPassword, &first);
+    auto body = [](const std::string& t) {
+        return json::serialize(json::object{{"refresh_token", t}});
+    };
+    auto r1 = call(&AuthHandlers::refresh, body(first));
+    ASSERT_EQ(r1.status, 200);
+    std::string second(r1.body.at("refresh_token").as_string());
+    EXPECT_NE(second, first);
+    // The first token again: reuse. Its family (the session) is revoked, so the second dies too.
+    auto reuse = call(&AuthHandlers::refresh, body(first));
+    EXPECT_EQ(reuse.status, 401);
+    EXPECT_EQ(call(&AuthHandlers::refresh, body(second)).status, 401);
+    EXPECT_EQ(call(&AuthHandlers::refresh, body("garbage")).status, 401);
+}
+
+TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
+    auto email = unique("me");
+    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    auto token = loginToken(email, kPassword, nullptr);
+    auto me = call(&AuthHandlers::me, "", token);
+    ASSERT_EQ(me.status, 200);
+    EXPECT_EQ(me.body.at("role").as_string(), "investor");
+    EXPECT_EQ(call(&AuthHandlers::me, "").status, 401);
+    auto tampered = token;
+    tampered[tampered.find('.') + 5] ^= 1;
+    EXPECT_EQ(call(&AuthHandlers::me, "", tampered).status, 401);
+    // alg "none" with the same claims
+    auto payload = token.substr(token.find('.') + 1);
+    payload = payload.substr(0, payload.find('.'));
+    EXPECT_EQ(call(&AuthHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".")
+                  .status,
+              401);
+}
+
+TEST_F(AuthTest, OneUserCannotSeeOrRevokeAnothersSessions) {
+    auto a = unique("alice");
+    auto b = unique("bob");
+    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(a, kPassword)).status, 201);
+    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(b, kPassword)).status, 201);
+    std::string b_refresh;
+    auto ta = loginToken(a, kPassword, nullptr);
+    auto tb = loginToken(b, kPassword, &b_refresh);
+    auto bs = call(&AuthHandlers::sessions, "", tb);
+    ASSERT_EQ(bs.status, 200);
+    ASSERT_EQ(bs.body.at("items").as_array().size(), 1u);
+    std::string b_session(bs.body.at("items").as_array()[0].at("id").as_string());
+    auto as = call(&AuthHandlers::sessions, "", ta);
+    for (const auto& s : as.body.at("items").as_array()) {
+        EXPECT_NE(s.at("id").as_string(), b_session);
+    }
+    EXPECT_EQ(call(&AuthHandlers::revokeSession, "", ta, "10.0.0.1", b_session).status, 404);
+    auto refresh_b = json::serialize(json::object{{"refresh_token", b_refresh}});
+    auto still = call(&AuthHandlers::refresh, refresh_b);
+    ASSERT_EQ(still.status, 200);
+    // B revokes its own session: its refresh token stops working at once.
+    EXPECT_EQ(call(&AuthHandlers::revokeSession, "", tb, "10.0.0.1", b_session).status, 204);
+    auto after = json::serialize(json::object{{"refresh_token", still.body.at("refresh_token")}});
+    EXPECT_EQ(call(&AuthHandlers::refresh, after).status, 401);
+    EXPECT_EQ(call(&AuthHandlers::revokeSession, "", tb, "10.0.0.1", "not-a-uuid").status, 404);
+}
+
+TEST_F(AuthTest, JwksListsTheSigningKey) {
+    auto r = call(&AuthHandlers::jwks, "");
+    ASSERT_EQ(r.status, 200);
+    auto keys = r.body.at("keys").as_array();
+    ASSERT_FALSE(keys.empty());
+    EXPECT_EQ(keys[0].at("kty").as_string(), "EC");
+    EXPECT_EQ(keys[0].at("alg").as_string(), "ES256");
+}
+
+}  // namespace
+}  // namespace restinu::user
