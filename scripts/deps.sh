@@ -7,7 +7,8 @@ PACKAGES=(
   build-essential cmake pkg-config ccache git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpq-dev libhiredis-dev libsodium-dev libssl-dev
-  libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libjwt-dev
+  python3 python3-jwt python3-cryptography
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-15-postgis-3 redis-server
   wrk nginx-light procps iproute2
