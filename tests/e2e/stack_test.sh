@@ -114,6 +114,21 @@ check "and reached the service" bash -c "grep -h e2e-trace-1 '$work/property-a.l
 code=$(curl -s -o /dev/null -w '%{http_code}' "$gw/api/v1/nowhere")
 check "an unknown public path is 404 at the gateway" test "$code" = 404
 
+# The user service through the gateway: register, log in, read the profile with the token.
+email="e2e-$RANDOM$RANDOM@example.com"
+code=$(curl -s -o "$work/reg" -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$email\",\"password\":\"an e2e passphrase\"}" "$gw/api/v1/auth/register")
+check "register through the gateway answers 201" test "$code" = 201
+token=$(curl -s -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$email\",\"password\":\"an e2e passphrase\"}" "$gw/api/v1/auth/login" |
+  sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+check "login through the gateway returns an access token" test -n "$token"
+me=$(curl -s -H "Authorization: Bearer $token" "$gw/api/v1/users/me")
+check "the token reads the caller's profile" grep -q "\"email\":\"$email\"" <<<"$me"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${token}x" "$gw/api/v1/users/me")
+check "a tampered token is 401" test "$code" = 401
+check "the JWKS is public" bash -c "curl -s '$gw/.well-known/jwks.json' | grep -q '\"alg\":\"ES256\"'"
+
 # Balancing: both property instances get requests.
 for i in $(seq 1 20); do curl -s -o /dev/null "$gw/api/v1/properties/$i"; done
 sleep 0.3

@@ -3,10 +3,10 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <array>
 #include <boost/json.hpp>
-
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 
 #include "password_policy.hpp"
@@ -24,13 +24,13 @@ namespace json = boost::json;
 using rt::ApiError;
 namespace problems = rt::problems;
 
-constexpr rt::ProblemType kInvalidCredentials{"invalid-credentials",
-                                              "E-mail or password is wrong", 401};
-constexpr rt::ProblemType kTooManyAttempts{"too-many-login-attempts",
-                                           "Too many failed logins", 429};
+constexpr rt::ProblemType kInvalidCredentials{"invalid-credentials", "E-mail or password is wrong",
+                                              401};
+constexpr rt::ProblemType kTooManyAttempts{"too-many-login-attempts", "Too many failed logins",
+                                           429};
 constexpr rt::ProblemType kEmailTaken{"email-taken", "An account with this e-mail exists", 409};
-constexpr rt::ProblemType kInvalidRefresh{"invalid-refresh-token",
-                                          "The refresh token is not valid", 401};
+constexpr rt::ProblemType kInvalidRefresh{"invalid-refresh-token", "The refresh token is not valid",
+                                          401};
 
 bool isUuid(std::string_view s) {
     if (s.size() != 36) {
@@ -102,8 +102,8 @@ std::string sha256Hex(std::string_view s) {
     return out;
 }
 
-Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
-                 std::string_view entity_id, const rt::Request& req) {
+rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
+                     std::string_view entity_id, const rt::Request& req) {
     co_await tx.query(
         "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id) "
         "VALUES ($1, $2, 'user', $3, $4)",
@@ -137,7 +137,7 @@ AuthHandlers::Caller AuthHandlers::authenticate(const rt::Request& req) const {
             claims->roles.empty() ? std::string{} : claims->roles.front()};
 }
 
-Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
+rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
     auto body = bodyObject(req);
     std::vector<rt::FieldError> errors;
     auto email_in = stringField(body, "email", errors);
@@ -156,10 +156,12 @@ Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
     if (!errors.empty()) {
         throw ApiError(problems::kValidation, "the registration has invalid fields", errors);
     }
-    auto hash = co_await workers_.run([password] { return hashPassword(password); });
+    // Named, not a temporary: g++ 12 destroys a capturing lambda temporary in a co_await twice.
+    auto hash_job = [password] { return hashPassword(password); };
+    auto hash = co_await workers_.run(std::move(hash_job));
     auto id = rt::newUuidV7();
     bool created = false;
-    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         auto r = co_await tx.query(
             "INSERT INTO users (id, email, password_hash, name) VALUES ($1::uuid, $2, $3, $4) "
             "ON CONFLICT ((lower(email))) DO NOTHING",
@@ -169,9 +171,9 @@ Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
         }
         created = true;
         json::object data{{"user_id", id}, {"email", *email}, {"role", "investor"}};
-        co_await rt::enqueueEvent(tx, rt::makeEvent("user.registered", "user", id,
-                                                    json::serialize(data),
-                                                    std::string(req.header("traceparent"))));
+        auto event = rt::makeEvent("user.registered", "user", id, json::serialize(data),
+                                   std::string(req.header("traceparent")));
+        co_await rt::enqueueEvent(tx, event);
         co_await audit(tx, id, "user.register", id, req);
     });
     if (!created) {
@@ -181,7 +183,7 @@ Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
     co_return rt::jsonResponse(201, out).header("Location", "/api/v1/users/me");
 }
 
-Task<rt::Response> AuthHandlers::login(rt::Request& req) {
+rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
     auto body = bodyObject(req);
     std::vector<rt::FieldError> errors;
     auto email_in = stringField(body, "email", errors);
@@ -209,11 +211,14 @@ Task<rt::Response> AuthHandlers::login(rt::Request& req) {
         "SELECT id::text, password_hash, role FROM users WHERE lower(email) = lower($1)", email);
     // An unknown account costs the same hash as a wrong password: no account enumeration.
     std::string hash = found.rows() == 1 ? std::string(found.get(0, 1)) : decoyHash();
-    bool ok = co_await workers_.run([hash, password] { return verifyPassword(hash, password); });
+    auto verify_job = [hash, password] { return verifyPassword(hash, password); };
+    bool ok = co_await workers_.run(std::move(verify_job));
     if (found.rows() != 1 || !ok) {
         std::string user_id = found.rows() == 1 ? std::string(found.get(0, 0)) : std::string{};
-        co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
-            for (const auto& key : {account_key, ip_key}) {
+        co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+            // Named values only across co_await (g++ 12 double-destroys some temporaries).
+            const std::array<std::string, 2> keys{account_key, ip_key};
+            for (const auto& key : keys) {
                 co_await tx.execute(
                     "user_throttle_fail",
                     "INSERT INTO login_throttle AS t (key, failures) VALUES ($1, 1) "
@@ -228,21 +233,21 @@ Task<rt::Response> AuthHandlers::login(rt::Request& req) {
                     static_cast<int>(settings_.lock_duration.count()),
                     settings_.throttle_free_failures);
             }
-            json::object data{{"user_id", user_id.empty() ? json::value(nullptr)
-                                                          : json::value(user_id)},
-                              {"ip", req.remote_ip},
-                              {"reason", user_id.empty() ? "unknown account" : "wrong password"}};
-            co_await rt::enqueueEvent(
-                tx, rt::makeEvent("user.login_failed", "user",
-                                  user_id.empty() ? "unknown" : user_id, json::serialize(data),
-                                  std::string(req.header("traceparent"))));
+            json::object data{
+                {"user_id", user_id.empty() ? json::value(nullptr) : json::value(user_id)},
+                {"ip", req.remote_ip},
+                {"reason", user_id.empty() ? "unknown account" : "wrong password"}};
+            auto event =
+                rt::makeEvent("user.login_failed", "user", user_id.empty() ? "unknown" : user_id,
+                              json::serialize(data), std::string(req.header("traceparent")));
+            co_await rt::enqueueEvent(tx, event);
         });
         throw ApiError(kInvalidCredentials, "check the e-mail and the password");
     }
     std::string user_id(found.get(0, 0));
     std::string role(found.get(0, 2));
     auto session_id = rt::newUuidV7();
-    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         co_await tx.query("DELETE FROM login_throttle WHERE key = $1", account_key);
         co_await tx.query(
             "INSERT INTO sessions (id, user_id, device, ip) VALUES ($1::uuid, $2::uuid, $3, $4)",
@@ -253,8 +258,9 @@ Task<rt::Response> AuthHandlers::login(rt::Request& req) {
     co_return co_await issueTokens(user_id, role, session_id, 200);
 }
 
-Task<rt::Response> AuthHandlers::issueTokens(const std::string& user_id, const std::string& role,
-                                             const std::string& session_id, int status) {
+rt::Task<rt::Response> AuthHandlers::issueTokens(const std::string& user_id,
+                                                 const std::string& role,
+                                                 const std::string& session_id, int status) {
     auto refresh = newRefreshToken();
     auto ttl_secs = std::chrono::duration_cast<std::chrono::seconds>(settings_.refresh_ttl).count();
     co_await pool_.query(
@@ -269,7 +275,7 @@ Task<rt::Response> AuthHandlers::issueTokens(const std::string& user_id, const s
     co_return rt::jsonResponse(status, out).header("Cache-Control", "no-store");
 }
 
-Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
+rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
     auto body = bodyObject(req);
     std::vector<rt::FieldError> errors;
     auto token = stringField(body, "refresh_token", errors);
@@ -281,7 +287,7 @@ Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
     std::string role;
     std::string session_id;
     auto fresh = newRefreshToken();
-    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         auto r = co_await tx.query(
             "SELECT t.session_id::text, t.used_at IS NOT NULL, t.expires_at < now(), "
             "s.revoked_at IS NOT NULL, s.user_id::text, u.role "
@@ -309,9 +315,10 @@ Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
         }
         user_id = r.get(0, 4);
         role = r.get(0, 5);
-        co_await tx.query("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = "
-                          "decode($1, 'hex')",
-                          sha256Hex(token));
+        co_await tx.query(
+            "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = "
+            "decode($1, 'hex')",
+            sha256Hex(token));
         co_await tx.query("UPDATE sessions SET last_used_at = now() WHERE id = $1::uuid",
                           session_id);
         outcome = Outcome::Rotated;
@@ -325,7 +332,7 @@ Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
     co_return co_await issueTokens(user_id, role, session_id, 200);
 }
 
-Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
+rt::Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
     auto body = bodyObject(req);
     std::vector<rt::FieldError> errors;
     auto token = stringField(body, "refresh_token", errors);
@@ -340,7 +347,7 @@ Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
     co_return rt::Response::noContent();
 }
 
-Task<rt::Response> AuthHandlers::me(rt::Request& req) {
+rt::Task<rt::Response> AuthHandlers::me(rt::Request& req) {
     auto caller = authenticate(req);
     auto r = co_await pool_.query(
         "SELECT id::text, email, name, phone, language, role, "
@@ -350,9 +357,8 @@ Task<rt::Response> AuthHandlers::me(rt::Request& req) {
     if (r.rows() == 0) {
         throw ApiError(problems::kNotFound, "the account no longer exists");
     }
-    json::object out{{"id", r.get(0, 0)},       {"email", r.get(0, 1)},
-                     {"name", r.get(0, 2)},     {"phone", nullptr},
-                     {"language", r.get(0, 4)}, {"role", r.get(0, 5)},
+    json::object out{{"id", r.get(0, 0)},        {"email", r.get(0, 1)},    {"name", r.get(0, 2)},
+                     {"phone", nullptr},         {"language", r.get(0, 4)}, {"role", r.get(0, 5)},
                      {"created_at", r.get(0, 6)}};
     if (auto phone = r.opt(0, 3)) {
         out["phone"] = *phone;
@@ -360,7 +366,7 @@ Task<rt::Response> AuthHandlers::me(rt::Request& req) {
     co_return rt::jsonResponse(200, out);
 }
 
-Task<rt::Response> AuthHandlers::sessions(rt::Request& req) {
+rt::Task<rt::Response> AuthHandlers::sessions(rt::Request& req) {
     auto caller = authenticate(req);
     auto r = co_await pool_.query(
         "SELECT id::text, device, ip, "
@@ -380,14 +386,14 @@ Task<rt::Response> AuthHandlers::sessions(rt::Request& req) {
     co_return rt::jsonResponse(200, json::object{{"items", items}});
 }
 
-Task<rt::Response> AuthHandlers::revokeSession(rt::Request& req) {
+rt::Task<rt::Response> AuthHandlers::revokeSession(rt::Request& req) {
     auto caller = authenticate(req);
-        auto id = std::string(req.param("id"));
+    auto id = std::string(req.param("id"));
     if (!isUuid(id)) {
         throw ApiError(problems::kNotFound, "no such session");
     }
     bool revoked = false;
-    co_await pool_.transaction([&](rt::PgConn& tx) -> Task<void> {
+    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         // Scoped to the caller: another user's session id is "not found", never revoked.
         auto r = co_await tx.query(
             "UPDATE sessions SET revoked_at = now(), revoke_reason = 'revoked by user' "
@@ -404,7 +410,7 @@ Task<rt::Response> AuthHandlers::revokeSession(rt::Request& req) {
     co_return rt::Response::noContent();
 }
 
-Task<rt::Response> AuthHandlers::jwks(rt::Request&) {
+rt::Task<rt::Response> AuthHandlers::jwks(rt::Request&) {
     co_return rt::Response::json(200, keys_.jwks()).header("Cache-Control", "public, max-age=300");
 }
 

@@ -15,8 +15,8 @@ namespace restinu::user {
 
 struct AuthSettings {
     std::chrono::hours refresh_ttl{24 * 30};
-    int throttle_free_failures = 3;      ///< failures before delays start
-    int throttle_lock_failures = 10;     ///< failures that lock for `lock_duration`
+    int throttle_free_failures = 3;   ///< failures before delays start
+    int throttle_lock_failures = 10;  ///< failures that lock for `lock_duration`
     std::chrono::minutes lock_duration{15};
 };
 
@@ -28,14 +28,14 @@ public:
     AuthHandlers(rt::PgPool& pool, rt::WorkerPool& workers, const KeyRing& keys,
                  AuthSettings settings);
 
-    Task<rt::Response> registerUser(rt::Request& req);   // POST /api/v1/auth/register
-    Task<rt::Response> login(rt::Request& req);          // POST /api/v1/auth/login
-    Task<rt::Response> refresh(rt::Request& req);        // POST /api/v1/auth/refresh
-    Task<rt::Response> logout(rt::Request& req);         // POST /api/v1/auth/logout
-    Task<rt::Response> me(rt::Request& req);             // GET /api/v1/users/me
-    Task<rt::Response> sessions(rt::Request& req);       // GET /api/v1/users/me/sessions
-    Task<rt::Response> revokeSession(rt::Request& req);  // DELETE .../sessions/{id}
-    Task<rt::Response> jwks(rt::Request& req);           // GET /.well-known/jwks.json
+    rt::Task<rt::Response> registerUser(rt::Request& req);   // POST /api/v1/auth/register
+    rt::Task<rt::Response> login(rt::Request& req);          // POST /api/v1/auth/login
+    rt::Task<rt::Response> refresh(rt::Request& req);        // POST /api/v1/auth/refresh
+    rt::Task<rt::Response> logout(rt::Request& req);         // POST /api/v1/auth/logout
+    rt::Task<rt::Response> me(rt::Request& req);             // GET /api/v1/users/me
+    rt::Task<rt::Response> sessions(rt::Request& req);       // GET /api/v1/users/me/sessions
+    rt::Task<rt::Response> revokeSession(rt::Request& req);  // DELETE .../sessions/{id}
+    rt::Task<rt::Response> jwks(rt::Request& req);           // GET /.well-known/jwks.json
 
 private:
     struct Caller {
@@ -45,8 +45,8 @@ private:
     };
     /// The verified bearer token's caller; throws 401 otherwise.
     Caller authenticate(const rt::Request& req) const;
-    Task<rt::Response> issueTokens(const std::string& user_id, const std::string& role,
-                                   const std::string& session_id, int status);
+    rt::Task<rt::Response> issueTokens(const std::string& user_id, const std::string& role,
+                                       const std::string& session_id, int status);
 
     rt::PgPool& pool_;
     rt::WorkerPool& workers_;

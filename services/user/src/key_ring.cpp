@@ -8,7 +8,7 @@ namespace restinu::user {
 KeyRing::KeyRing(std::string issuer, std::string audience, std::chrono::seconds ttl)
     : issuer_(std::move(issuer)), audience_(std::move(audience)), ttl_(ttl) {}
 
-Task<void> KeyRing::load(rt::PgPool& pool) {
+rt::Task<void> KeyRing::load(rt::PgPool& pool) {
     auto rows = co_await pool.query(
         "SELECT kid, private_pem, public_pem FROM signing_keys "
         "WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1::double "
@@ -18,8 +18,8 @@ Task<void> KeyRing::load(rt::PgPool& pool) {
         auto key = rt::generateSigningKey(rt::newUuidV7());
         // Two instances starting together may both create one; both keys are valid.
         co_await pool.query(
-            "INSERT INTO signing_keys (kid, private_pem, public_pem) VALUES ($1, $2, $3)",
-            key.kid, key.private_pem, key.public_pem);
+            "INSERT INTO signing_keys (kid, private_pem, public_pem) VALUES ($1, $2, $3)", key.kid,
+            key.private_pem, key.public_pem);
         rows = co_await pool.query(
             "SELECT kid, private_pem, public_pem FROM signing_keys WHERE retired_at IS NULL "
             "ORDER BY created_at DESC");

@@ -1,13 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "restinu/rt/jwt.hpp"
 #include "restinu/rt/task.hpp"
-
-#include <chrono>
 
 namespace restinu::rt {
 class PgPool;
@@ -23,7 +22,7 @@ public:
     KeyRing(std::string issuer, std::string audience, std::chrono::seconds ttl);
 
     /// Loads the keys, creating the first one when there is none.
-    Task<void> load(rt::PgPool& pool);
+    rt::Task<void> load(rt::PgPool& pool);
 
     const rt::TokenSigner& signer() const { return *signer_; }
     const rt::TokenVerifier& verifier() const { return *verifier_; }

@@ -1,8 +1,7 @@
 #include "restinu/user/service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-
+#include <boost/asio/io_context.hpp>
 #include <memory>
 
 #include "auth_handlers.hpp"
@@ -50,7 +49,7 @@ rt::ServiceSpec spec() {
             auto& st = shard.keep(std::make_unique<ShardState>(shard, *settings));
             boost::asio::co_spawn(
                 shard.io(),
-                [&st, &shard]() -> Task<void> {
+                [&st, &shard]() -> rt::Task<void> {
                     co_await st.keys.load(shard.pg());
                     st.keys_loaded = true;
                 },
@@ -64,15 +63,15 @@ rt::ServiceSpec spec() {
                         }
                     }
                 });
-            shard.addReadinessCheck("signing_keys", [&st]() -> Task<void> {
+            shard.addReadinessCheck("signing_keys", [&st]() -> rt::Task<void> {
                 if (!st.keys_loaded) {
                     throw std::runtime_error("signing keys not loaded yet");
                 }
                 co_return;
             });
             // Until the keys are loaded, token routes answer 503 rather than crash.
-            auto guarded = [&st](Task<rt::Response> (AuthHandlers::*fn)(rt::Request&)) {
-                return [&st, fn](rt::Request& req) -> Task<rt::Response> {
+            auto guarded = [&st](rt::Task<rt::Response> (AuthHandlers::*fn)(rt::Request&)) {
+                return [&st, fn](rt::Request& req) -> rt::Task<rt::Response> {
                     if (!st.keys_loaded) {
                         throw rt::ApiError(rt::Problem{rt::problems::kUnavailable,
                                                        "starting up; try again in a second",

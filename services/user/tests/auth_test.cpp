@@ -1,15 +1,13 @@
-#include "auth_handlers.hpp"
-
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "auth_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
@@ -28,8 +26,8 @@ std::vector<rt::Migration> migrationsFrom(const std::vector<std::string>& dirs,
     std::vector<std::pair<std::string, std::filesystem::path>> files;
     for (const auto& d : dirs) {
         std::vector<std::filesystem::path> in_dir;
-        for (const auto& f : std::filesystem::directory_iterator(std::string(RESTINU_SOURCE_DIR) +
-                                                                 "/" + d)) {
+        for (const auto& f :
+             std::filesystem::directory_iterator(std::string(RESTINU_SOURCE_DIR) + "/" + d)) {
             in_dir.push_back(f.path());
         }
         std::sort(in_dir.begin(), in_dir.end());
@@ -48,7 +46,8 @@ std::vector<rt::Migration> migrationsFrom(const std::vector<std::string>& dirs,
         texts.push_back(ss.str());
     }
     for (const auto& [d, f] : files) {
-        out.push_back({d == "runtime/migrations" ? "runtime" : "user", ++i, "m", texts[out.size()]});
+        out.push_back(
+            {d == "runtime/migrations" ? "runtime" : "user", ++i, "m", texts[out.size()]});
     }
     return out;
 }
@@ -95,7 +94,7 @@ protected:
     };
 
     // Runs one handler with a JSON body (and a bearer token when given).
-    Reply call(Task<rt::Response> (AuthHandlers::*fn)(rt::Request&), const std::string& body,
+    Reply call(rt::Task<rt::Response> (AuthHandlers::*fn)(rt::Request&), const std::string& body,
                const std::string& token = "", const std::string& ip = "10.0.0.1",
                const std::string& param = "") {
         rt::Request req;
@@ -169,7 +168,7 @@ TEST_F(AuthTest, ConcurrentRegistrationsInDifferentCaseMakeOneAccount) {
     std::string upper = email;
     std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
     std::vector<int> statuses;
-    auto one = [&](std::string e) -> Task<void> {
+    auto one = [&](std::string e) -> rt::Task<void> {
         rt::Request req;
         std::string body = creds(e, kPassword);
         req.body = body;
@@ -275,9 +274,9 @@ TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
     // alg "none" with the same claims
     auto payload = token.substr(token.find('.') + 1);
     payload = payload.substr(0, payload.find('.'));
-    EXPECT_EQ(call(&AuthHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".")
-                  .status,
-              401);
+    EXPECT_EQ(
+        call(&AuthHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".").status,
+        401);
 }
 
 TEST_F(AuthTest, OneUserCannotSeeOrRevokeAnothersSessions) {

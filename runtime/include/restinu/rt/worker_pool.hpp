@@ -1,9 +1,13 @@
 #pragma once
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstddef>
+#include <exception>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -14,6 +18,11 @@ namespace restinu::rt {
 /// Threads for CPU-heavy work (password hashing, image resizing, PDF) so that loop threads
 /// never run it. `co_await pool.run(fn)` runs `fn` on a worker and resumes the caller on its
 /// own loop thread with the result, or with the exception `fn` threw.
+///
+/// g++ 12 bug: a lambda *temporary* that captures by value (a std::string, say) written inside
+/// a co_await expression is destroyed twice. Name it first:
+///     auto job = [password] { return hashPassword(password); };
+///     auto hash = co_await workers.run(std::move(job));
 ///
 /// @par Thread safety
 /// run() may be called from any thread.
@@ -26,10 +35,47 @@ public:
 
     template <class Fn>
     Task<std::invoke_result_t<Fn>> run(Fn fn) {
+        // Not a coroutine itself, and no coroutine lambda on the pool: g++ 12 destroys some
+        // coroutine temporaries twice. A callback chain through async_initiate is plain.
         using R = std::invoke_result_t<Fn>;
-        co_return co_await boost::asio::co_spawn(
-            pool_.get_executor(), [f = std::move(fn)]() mutable -> Task<R> { co_return f(); },
-            boost::asio::use_awaitable);
+        if constexpr (std::is_void_v<R>) {
+            return boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                               void(std::exception_ptr)>(
+                [this](auto handler, Fn f) {
+                    boost::asio::post(pool_, [h = std::move(handler), f = std::move(f)]() mutable {
+                        std::exception_ptr error;
+                        try {
+                            f();
+                        } catch (...) {
+                            error = std::current_exception();
+                        }
+                        auto ex = boost::asio::get_associated_executor(h);
+                        boost::asio::dispatch(
+                            ex, [h = std::move(h), error]() mutable { std::move(h)(error); });
+                    });
+                },
+                boost::asio::use_awaitable, std::move(fn));
+        } else {
+            return boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
+                                               void(std::exception_ptr, R)>(
+                [this](auto handler, Fn f) {
+                    boost::asio::post(pool_, [h = std::move(handler), f = std::move(f)]() mutable {
+                        std::exception_ptr error;
+                        std::optional<R> value;
+                        try {
+                            value.emplace(f());
+                        } catch (...) {
+                            error = std::current_exception();
+                        }
+                        auto ex = boost::asio::get_associated_executor(h);
+                        boost::asio::dispatch(
+                            ex, [h = std::move(h), error, value = std::move(value)]() mutable {
+                                std::move(h)(error, value ? std::move(*value) : R{});
+                            });
+                    });
+                },
+                boost::asio::use_awaitable, std::move(fn));
+        }
     }
 
     /// Waits for queued work to finish and joins the threads.
