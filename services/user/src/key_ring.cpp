@@ -15,11 +15,16 @@ rt::Task<void> KeyRing::load(rt::PgPool& pool) {
         "precision) ORDER BY created_at DESC",
         std::to_string(ttl_.count()));
     if (rows.rows() == 0) {
+        // Every shard of every instance may get here at first start: an advisory lock makes
+        // exactly one of them create the key, so all of them sign and verify with the same.
         auto key = rt::generateSigningKey(rt::newUuidV7());
-        // Two instances starting together may both create one; both keys are valid.
-        co_await pool.query(
-            "INSERT INTO signing_keys (kid, private_pem, public_pem) VALUES ($1, $2, $3)", key.kid,
-            key.private_pem, key.public_pem);
+        co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+            co_await tx.query("SELECT pg_advisory_xact_lock(hashtext('restinu.signing_keys'))");
+            co_await tx.query(
+                "INSERT INTO signing_keys (kid, private_pem, public_pem) SELECT $1, $2, $3 "
+                "WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)",
+                key.kid, key.private_pem, key.public_pem);
+        });
         rows = co_await pool.query(
             "SELECT kid, private_pem, public_pem FROM signing_keys WHERE retired_at IS NULL "
             "ORDER BY created_at DESC");
