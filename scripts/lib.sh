@@ -4,15 +4,20 @@
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
-# free_port: prints a TCP port nobody listens on (random in 20000-59999).
+# free_port: prints a TCP port no socket uses, below the kernel's ephemeral range (outgoing
+# connections take ports from that range and would make a later bind fail), e.g. 15000-32767.
 free_port() {
-  local port
+  local port low=15000 high
+  high=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
+  ((high > low + 1000)) || high=32767
   while :; do
-    port=$((20000 + RANDOM % 40000))
-    if ! ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
-      # Also avoid ports handed out earlier by this shell.
-      if [[ " ${_RESTINU_PORTS:-} " != *" $port "* ]]; then
-        _RESTINU_PORTS="${_RESTINU_PORTS:-} $port"
+    port=$((low + RANDOM % (high - low)))
+    if ! ss -Htan "sport = :$port" 2>/dev/null | grep -q .; then
+            # Also avoid ports this script handed out before but nothing has bound yet. Callers
+      # run us in $(...) subshells, so the memory is a file named after the script's PID.
+      local used=${TMPDIR:-/tmp}/restinu-ports.$$
+      if ! grep -qx "$port" "$used" 2>/dev/null; then
+        echo "$port" >>"$used"
         echo "$port"
         return
       fi

@@ -41,6 +41,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [[ -n "$redis_port" ]] && redis_stop "$run/redis" "$redis_port"
   [[ -n "$pg_started" ]] && pg_stop "$pg_dir" fast
+    rm -f "${TMPDIR:-/tmp}/restinu-ports.$$"
   echo "stack: stopped"
 }
 trap cleanup EXIT

@@ -35,6 +35,7 @@ export RESTINU_TEST_PG_RESTART='$here/testenv.sh restart-pg $dir'
 export RESTINU_TEST_REDIS_PORT=$redis_port
 export RESTINU_TEST_REDIS_RESTART='$here/testenv.sh restart-redis $dir'
 ENV
+        rm -f "${TMPDIR:-/tmp}/restinu-ports.$$"
     echo "testenv: PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port ($dir)"
     ;;
   stop)

@@ -15,7 +15,7 @@ failures=0
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
+    rm -rf "$work" "${TMPDIR:-/tmp}/restinu-ports.$$"
 }
 trap cleanup EXIT
 
