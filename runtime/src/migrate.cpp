@@ -1,9 +1,8 @@
 #include "restinu/rt/migrate.hpp"
 
-#include <openssl/evp.h>
-
 #include <map>
 
+#include "restinu/rt/digest.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 
@@ -46,17 +45,7 @@ bool validIdentifier(std::string_view name) {
 }  // namespace
 
 std::string migrationChecksum(std::string_view sql) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(sql.data(), sql.size(), digest, &len, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(static_cast<std::size_t>(len) * 2);
-    for (unsigned int i = 0; i < len; ++i) {
-        out += kHex[digest[i] >> 4];
-        out += kHex[digest[i] & 0xf];
-    }
-    return out;
+    return sha256Hex(sql);
 }
 
 Task<int> applyMigrations(PgPool& pool, std::string_view service,

@@ -1,6 +1,5 @@
 #include "auth_handlers.hpp"
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <array>
@@ -11,6 +10,7 @@
 
 #include "password_policy.hpp"
 #include "passwords.hpp"
+#include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/pg.hpp"
@@ -87,19 +87,6 @@ std::string newRefreshToken() {
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
     return base64url(raw, sizeof raw);
-}
-
-std::string sha256Hex(std::string_view s) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(s.data(), s.size(), digest, &len, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += kHex[digest[i] >> 4];
-        out += kHex[digest[i] & 0xf];
-    }
-    return out;
 }
 
 rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
@@ -266,7 +253,7 @@ rt::Task<rt::Response> AuthHandlers::issueTokens(const std::string& user_id,
     co_await pool_.query(
         "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) "
         "VALUES (decode($1, 'hex'), $2::uuid, now() + make_interval(secs => $3))",
-        sha256Hex(refresh), session_id, static_cast<double>(ttl_secs));
+        rt::sha256Hex(refresh), session_id, static_cast<double>(ttl_secs));
     auto access = keys_.signer().sign(user_id, {role}, session_id, nowUnix());
     json::object out{{"access_token", access},
                      {"token_type", "Bearer"},
@@ -294,7 +281,7 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
             "FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id "
             "JOIN users u ON u.id = s.user_id WHERE t.token_hash = decode($1, 'hex') "
             "FOR UPDATE OF t, s",
-            sha256Hex(token));
+            rt::sha256Hex(token));
         if (r.rows() == 0) {
             co_return;
         }
@@ -318,7 +305,7 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
         co_await tx.query(
             "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = "
             "decode($1, 'hex')",
-            sha256Hex(token));
+            rt::sha256Hex(token));
         co_await tx.query("UPDATE sessions SET last_used_at = now() WHERE id = $1::uuid",
                           session_id);
         outcome = Outcome::Rotated;
@@ -343,7 +330,7 @@ rt::Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
         "UPDATE sessions SET revoked_at = now(), revoke_reason = 'logout' "
         "WHERE revoked_at IS NULL AND id = (SELECT session_id FROM refresh_tokens "
         "WHERE token_hash = decode($1, 'hex'))",
-        sha256Hex(token));
+        rt::sha256Hex(token));
     co_return rt::Response::noContent();
 }
 
