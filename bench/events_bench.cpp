@@ -39,23 +39,9 @@ int main(int argc, char** argv) {
     rt::PgPool pool(io, po);
 
     // The runtime's migrations, straight from the source tree.
-    std::vector<std::filesystem::path> files;
-    for (const auto& f : std::filesystem::directory_iterator(source + "/runtime/migrations")) {
-        files.push_back(f.path());
-    }
-    std::sort(files.begin(), files.end());
-    std::vector<std::string> texts;
-    std::vector<rt::Migration> ms;
-    for (const auto& f : files) {
-        std::ifstream in(f);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        texts.push_back(ss.str());
-    }
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        ms.push_back({"runtime", static_cast<int>(i + 1), "m", texts[i]});
-    }
-    rt::runBlocking(io, rt::applyMigrations(pool, "runtime", ms));
+    rt::MigrationSet ms;
+    ms.addDir("runtime", source + "/runtime/migrations");
+    rt::runBlocking(io, rt::applyMigrations(pool, "runtime", ms.list()));
 
     rt::PgOptions ro = po;
     ro.size = 2;

@@ -80,21 +80,12 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string_view Request::header(std::string_view name) const {
-    for (const auto& [k, v] : headers) {
-        if (iequals(k, name)) {
-            return v;
-        }
-    }
-    return {};
+    const auto* v = findHeader(headers, name);
+    return v != nullptr ? *v : std::string_view{};
 }
 
 bool Request::hasHeader(std::string_view name) const {
-    for (const auto& [k, v] : headers) {
-        if (iequals(k, name)) {
-            return true;
-        }
-    }
-    return false;
+    return findHeader(headers, name) != nullptr;
 }
 
 std::string_view Request::param(std::string_view name) const {
@@ -126,12 +117,8 @@ std::optional<std::string> Request::queryParam(std::string_view name) const {
 }
 
 std::string_view Response::header(std::string_view name) const {
-    for (const auto& [k, v] : headers) {
-        if (iequals(k, name)) {
-            return v;
-        }
-    }
-    return {};
+    const auto* v = findHeader(headers, name);
+    return v != nullptr ? std::string_view{*v} : std::string_view{};
 }
 
 std::optional<std::string> percentDecode(std::string_view in, bool plus_is_space) {

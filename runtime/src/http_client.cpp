@@ -28,12 +28,8 @@ bool idempotent(Method m) {
 }  // namespace
 
 std::string_view ClientResponse::header(std::string_view name) const {
-    for (const auto& [k, v] : headers) {
-        if (iequals(k, name)) {
-            return v;
-        }
-    }
-    return {};
+    const auto* v = findHeader(headers, name);
+    return v != nullptr ? std::string_view{*v} : std::string_view{};
 }
 
 struct HttpClient::Impl {

@@ -1,6 +1,11 @@
 #include "restinu/rt/migrate.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/log.hpp"
@@ -46,6 +51,31 @@ bool validIdentifier(std::string_view name) {
 
 std::string migrationChecksum(std::string_view sql) {
     return sha256Hex(sql);
+}
+
+void MigrationSet::addDir(std::string_view scope, const std::string& dir) {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+        if (f.path().extension() == ".sql") {
+            files.push_back(f.path());
+        }
+    }
+    if (ec) {
+        throw MigrationError("cannot read the migrations in " + dir + ": " + ec.message());
+    }
+    std::sort(files.begin(), files.end());
+    const auto& scope_ref = scopes_.emplace_back(scope);
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        if (!in) {
+            throw MigrationError("cannot read " + f.string());
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        const auto& name = names_.emplace_back(f.stem().string());
+        list_.push_back({scope_ref, std::atoi(name.c_str()), name, texts_.emplace_back(ss.str())});
+    }
 }
 
 Task<int> applyMigrations(PgPool& pool, std::string_view service,

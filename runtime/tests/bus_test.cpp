@@ -33,24 +33,6 @@ std::string randomSuffix() {
     return std::to_string(rng() % 1000000000);
 }
 
-// The runtime's own migrations, read from the source tree (the app embeds the same files).
-std::vector<std::string> runtimeMigrationTexts() {
-    std::vector<std::filesystem::path> files;
-    for (const auto& f : std::filesystem::directory_iterator(std::string(RESTINU_SOURCE_DIR) +
-                                                             "/runtime/migrations")) {
-        files.push_back(f.path());
-    }
-    std::sort(files.begin(), files.end());
-    std::vector<std::string> out;
-    for (const auto& f : files) {
-        std::ifstream in(f);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        out.push_back(ss.str());
-    }
-    return out;
-}
-
 class BusTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -66,12 +48,9 @@ protected:
         o.conninfo = conninfo();
         o.size = 1;
         PgPool pool(io, o);
-        texts_ = runtimeMigrationTexts();
-        std::vector<Migration> ms;
-        for (std::size_t i = 0; i < texts_.size(); ++i) {
-            ms.push_back({"runtime", static_cast<int>(i + 1), "m", texts_[i]});
-        }
-        runBlocking(io, applyMigrations(pool, "runtime", ms));
+        MigrationSet ms;  // the runtime's own, from the source tree (the app embeds the same)
+        ms.addDir("runtime", std::string(RESTINU_SOURCE_DIR) + "/runtime/migrations");
+        runBlocking(io, applyMigrations(pool, "runtime", ms.list()));
         runBlocking(io, [&]() -> Task<void> {
             auto c = co_await pool.acquire();
             co_await c.script(kTestSchema);
@@ -149,7 +128,7 @@ protected:
     }
 
     static inline std::string db_;
-    static inline std::vector<std::string> texts_;
+
     net::io_context io_;
     std::string type_;
     std::string group_;

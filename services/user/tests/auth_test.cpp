@@ -21,37 +21,6 @@ namespace {
 namespace net = boost::asio;
 namespace json = boost::json;
 
-std::vector<rt::Migration> migrationsFrom(const std::vector<std::string>& dirs,
-                                          std::vector<std::string>& texts) {
-    std::vector<std::pair<std::string, std::filesystem::path>> files;
-    for (const auto& d : dirs) {
-        std::vector<std::filesystem::path> in_dir;
-        for (const auto& f :
-             std::filesystem::directory_iterator(std::string(RESTINU_SOURCE_DIR) + "/" + d)) {
-            in_dir.push_back(f.path());
-        }
-        std::sort(in_dir.begin(), in_dir.end());
-        for (auto& f : in_dir) {
-            files.emplace_back(d, f);
-        }
-    }
-    texts.clear();
-    texts.reserve(files.size());
-    std::vector<rt::Migration> out;
-    int i = 0;
-    for (const auto& [d, f] : files) {
-        std::ifstream in(f);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        texts.push_back(ss.str());
-    }
-    for (const auto& [d, f] : files) {
-        out.push_back(
-            {d == "runtime/migrations" ? "runtime" : "user", ++i, "m", texts[out.size()]});
-    }
-    return out;
-}
-
 // The handlers against a fresh users database, called as the router would call them.
 class AuthTest : public ::testing::Test {
 protected:
@@ -68,8 +37,10 @@ protected:
         rt::PgOptions o;
         o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
         rt::PgPool pool(io, o);
-        auto ms = migrationsFrom({"runtime/migrations", "services/user/migrations"}, texts_);
-        rt::runBlocking(io, rt::applyMigrations(pool, "user", ms));
+        rt::MigrationSet ms;
+        ms.addDir("runtime", std::string(RESTINU_SOURCE_DIR) + "/runtime/migrations");
+        ms.addDir("user", std::string(RESTINU_SOURCE_DIR) + "/services/user/migrations");
+        rt::runBlocking(io, rt::applyMigrations(pool, "user", ms.list()));
         pool.close();
     }
 
@@ -139,7 +110,7 @@ protected:
     }
 
     static inline std::string db_;
-    static inline std::vector<std::string> texts_;
+
     net::io_context io_;
     rt::WorkerPool workers_{2};
     std::unique_ptr<rt::PgPool> pool_;

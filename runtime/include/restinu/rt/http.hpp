@@ -19,6 +19,17 @@ Method parseMethod(std::string_view name);
 /// Case-insensitive ASCII comparison, as HTTP field names need.
 bool iequals(std::string_view a, std::string_view b);
 
+/// The first value of header `name` in a list of (name, value) pairs, or nullptr.
+template <class Fields>
+const auto* findHeader(const Fields& fields, std::string_view name) {
+    for (const auto& field : fields) {
+        if (iequals(field.first, name)) {
+            return &field.second;
+        }
+    }
+    return static_cast<decltype(&fields.begin()->second)>(nullptr);
+}
+
 class Request {
 public:
     using Fields = std::vector<std::pair<std::string_view, std::string_view>>;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,6 +28,22 @@ struct Migration {
 class MigrationError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+/// Migrations read from a folder of NNNN_name.sql files at run time (tests, benchmarks; the
+/// binary embeds its own at build time). Owns the texts its Migration views point into.
+class MigrationSet {
+public:
+    /// Appends every *.sql file of `dir` in name order under `scope`, its version taken from
+    /// the file name's leading digits. Throws MigrationError on an unreadable folder or file.
+    void addDir(std::string_view scope, const std::string& dir);
+    const std::vector<Migration>& list() const { return list_; }
+
+private:
+    std::deque<std::string> texts_;  // stable addresses for the views in list_
+    std::deque<std::string> names_;
+    std::deque<std::string> scopes_;
+    std::vector<Migration> list_;
 };
 
 /// SHA-256 of the migration text, hex.
