@@ -6,9 +6,6 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/bus.hpp"

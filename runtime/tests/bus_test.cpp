@@ -6,14 +6,12 @@
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "bus_test_support.hpp"
 #include "restinu/rt/blocking.hpp"
+#include "restinu/rt/metrics.hpp"
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/redis.hpp"
@@ -189,6 +187,35 @@ TEST_F(BusTest, TenThousandEventsFromConcurrentTransactionsAndTwoRelaysTakeEffec
     runUntil([] { return false; }, std::chrono::seconds(1));
     relay_pool1->close();
     relay_pool2->close();
+    consumer_pool->close();
+}
+
+TEST_F(BusTest, MetricsCountPublishedAndHandledEventsAndTheBacklog) {
+    MetricsRegistry metrics;
+    auto relay_pool = makePool("relay", 2);
+    OutboxRelay relay(io_, *relay_pool, *redis_, conninfo(), {.name = "m"}, &metrics);
+    auto consumer_pool = makePool("consumer", 2);
+    EventConsumer consumer(io_, *consumer_pool, consumerOptions(), recordEffect(group_), &metrics);
+    relay.start();
+    consumer.start();
+    runBlocking(io_, writeEvent(*writers_, "metered"));
+    runBlocking(io_, writeEvent(*writers_, "metered"));
+    ASSERT_TRUE(runUntil([&] { return consumer.handled() == 2; }, std::chrono::seconds(20)));
+    runUntil([] { return false; }, std::chrono::seconds(2));  // the backlog gauge refreshes
+    auto text = metrics.render();
+    EXPECT_NE(text.find("restinu_bus_published_total{relay=\"m\"} 2\n"), std::string::npos) << text;
+    EXPECT_NE(
+        text.find("restinu_bus_handled_total{group=\"" + group_ + "\",outcome=\"applied\"} 2\n"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find("restinu_bus_handle_delay_seconds_count{group=\"" + group_ + "\"} 2\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("restinu_bus_outbox_backlog{relay=\"m\"} 0\n"), std::string::npos) << text;
+    consumer.stop();
+    relay.stop();
+    runUntil([] { return false; }, std::chrono::seconds(1));
+    relay_pool->close();
     consumer_pool->close();
 }
 

@@ -2,10 +2,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "auth_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
