@@ -14,6 +14,7 @@
 #include "restinu/rt/bus.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/http_server.hpp"
+#include "restinu/rt/identity.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/migrate.hpp"
@@ -141,6 +142,9 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
         s.pg_acquire_timeout = c.duration("pg.acquire_timeout", std::chrono::seconds(5));
         s.pg_query_timeout = c.duration("pg.query_timeout", std::chrono::seconds(30));
     }
+    s.identity_secret = c.str("identity.secret", "");
+    s.identity_max_age = std::chrono::duration_cast<std::chrono::seconds>(
+        c.duration("identity.max_age", std::chrono::seconds(60)));
     if (spec.uses_redis || !spec.database.empty()) {
         s.redis_host = c.str("redis.host", "127.0.0.1");
         s.redis_port = c.port("redis.port", 6379);
@@ -167,6 +171,73 @@ void printUsage(const ServiceSpec& spec) {
         "Settings come from FILE (YAML) and RESTINU_* environment variables, which win;\n"
         "see docs/configuration.md.\n",
         spec.name.c_str(), spec.name.c_str());
+    if (!spec.commands.empty()) {
+        std::printf("\ncommands (restinu %s <command> [--config FILE] [args]):\n",
+                    spec.name.c_str());
+        for (const auto& c : spec.commands) {
+            std::printf("  %-20s %s\n", c.name.c_str(), c.summary.c_str());
+        }
+    }
+}
+
+// `restinu <service> <command> ...`: loads the config like the server does, then runs it.
+int runCommand(const ServiceSpec& spec, const ServiceCommand& command, int argc, char** argv) {
+    std::string config_file;
+    std::vector<std::string> args;
+    for (int i = 2; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--config" && i + 1 < argc) {
+            config_file = argv[++i];
+        } else {
+            args.emplace_back(a);
+        }
+    }
+    try {
+        auto config = Config::load(config_file);
+        auto settings = readRuntimeSettings(config, spec);
+        log::Level level = log::Level::Warn;
+        log::parseLevel(config.oneOf("log.level", "warn", {"debug", "info", "warn", "error"}),
+                        level);
+        log::init(spec.name, settings.instance, level, false);
+        int rc = command.run(args, config, settings);
+        log::flush();
+        return rc;
+    } catch (const ConfigError& e) {
+        std::fprintf(stderr, "restinu %s %s: %s\n", spec.name.c_str(), command.name.c_str(),
+                     e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "restinu %s %s: %s\n", spec.name.c_str(), command.name.c_str(),
+                     e.what());
+        return 1;
+    }
+}
+
+// Every service but the edge: the gateway's signed identity headers become `req.identity`; a
+// request with identity headers that do not verify is refused before any handler runs.
+void useIdentity(Router& router, const RuntimeSettings& settings) {
+    router.use([&settings](Request& req, const Handler& next) -> Task<Response> {
+        Identity who;
+        std::string why;
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        switch (verifyIdentity(req, settings.identity_secret, now, settings.identity_max_age,
+                               &who, &why)) {
+            case IdentityCheck::Absent:
+                break;
+            case IdentityCheck::Valid:
+                req.identity = std::move(who);
+                break;
+            case IdentityCheck::Invalid:
+                log::warn("identity", "refused identity headers",
+                          {{"error", why}, {"request_id", req.request_id},
+                           {"remote", req.remote_ip}});
+                throw ApiError(problems::kInvalidIdentity,
+                               "identity headers are accepted only from the gateway");
+        }
+        co_return co_await next(req);
+    });
 }
 
 // The check's failure text, or "" when it passed; never throws.
@@ -258,6 +329,16 @@ bool checkSchema(const RuntimeSettings& s, const ServiceSpec& spec) {
 }  // namespace
 
 int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
+    if (argc > 1 && argv[1][0] != '-') {
+        for (const auto& c : spec.commands) {
+            if (c.name == argv[1]) {
+                return runCommand(spec, c, argc, argv);
+            }
+        }
+        std::fprintf(stderr, "restinu %s: unknown command %s (try --help)\n", spec.name.c_str(),
+                     argv[1]);
+        return 2;
+    }
     std::string config_file;
     bool print_config = false;
     for (int i = 1; i < argc; ++i) {
@@ -339,6 +420,9 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
                 relay.start();
             }
             addBuiltinRoutes(*l.shard);
+            if (!spec.edge) {
+                useIdentity(l.shard->router(), l.shard->settings());
+            }
             if (wire) {
                 wire(*l.shard);
             }

@@ -126,6 +126,7 @@ rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "gateway";
     s.default_port = 8080;
+    s.edge = true;  // strips client identity headers; never trusts them
     s.configure = [](rt::Config& config) -> rt::WireFn {
         auto settings = std::make_shared<Settings>();
         settings->upstream_timeout =

@@ -30,6 +30,22 @@ const auto* findHeader(const Fields& fields, std::string_view name) {
     return static_cast<decltype(&fields.begin()->second)>(nullptr);
 }
 
+/// The caller of a request, as the gateway vouches for it (see identity.hpp).
+struct Identity {
+    std::string user_id;
+    std::vector<std::string> roles;
+    std::string session_id;
+
+    bool hasRole(std::string_view role) const {
+        for (const auto& r : roles) {
+            if (r == role) {
+                return true;
+            }
+        }
+        return false;
+    }
+};
+
 class Request {
 public:
     using Fields = std::vector<std::pair<std::string_view, std::string_view>>;
@@ -45,6 +61,9 @@ public:
     std::string_view route;  ///< the matched route template, e.g. /api/v1/properties/{id}
     std::string remote_ip;
     Fields params;  ///< path parameters by name
+    /// Set by the runtime when the gateway's signed identity headers verified; empty for an
+    /// anonymous request (a request with bad identity headers never reaches a handler).
+    std::optional<Identity> identity;
 
     /// First value of a header, or empty.
     std::string_view header(std::string_view name) const;

@@ -25,6 +25,8 @@ inline constexpr ProblemType kBadRequest{"bad-request", "Bad request", 400};
 inline constexpr ProblemType kMalformedJson{"malformed-json", "Malformed JSON body", 400};
 inline constexpr ProblemType kValidation{"validation-failed", "Request failed validation", 422};
 inline constexpr ProblemType kUnauthorized{"unauthorized", "Authentication required", 401};
+inline constexpr ProblemType kInvalidIdentity{"invalid-identity",
+                                              "Identity headers not signed by the gateway", 401};
 inline constexpr ProblemType kForbidden{"forbidden", "Not allowed", 403};
 inline constexpr ProblemType kNotFound{"not-found", "Resource not found", 404};
 inline constexpr ProblemType kMethodNotAllowed{"method-not-allowed", "Method not allowed", 405};

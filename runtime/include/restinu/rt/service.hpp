@@ -57,6 +57,9 @@ struct RuntimeSettings {
     std::chrono::milliseconds bus_outbox_retention{std::chrono::hours(24)};
     std::chrono::milliseconds bus_claim_idle{30'000};
     int bus_max_attempts = 5;
+    // Identity headers from the gateway (identity.hpp)
+    std::string identity_secret;  ///< shared with the gateway; empty: no identity accepted
+    std::chrono::seconds identity_max_age{60};
 };
 
 /// One loop thread's view of the service: its io_context, its clients, its router.
@@ -120,12 +123,28 @@ private:
 
 using WireFn = std::function<void(Shard&)>;
 
+/// A one-shot command run instead of the server (`restinu user create-admin --email E`). It gets
+/// its arguments after the command's name (`--config FILE` already taken out), the loaded
+/// config and the runtime settings, and returns the process's exit code.
+struct ServiceCommand {
+    std::string name;
+    std::string summary;  ///< one line for --help
+    std::function<int(const std::vector<std::string>& args, Config& config,
+                      const RuntimeSettings& settings)>
+        run;
+};
+
 struct ServiceSpec {
     std::string name;      ///< "user"; also the `service` label and log field
     std::string database;  ///< "users_db"; empty when the service has none. A service with a
                            ///< database also publishes its outbox, so it uses Redis too.
     bool uses_redis = false;
     std::uint16_t default_port = 0;
+    /// The public edge (the gateway): it strips identity headers itself. Every other service
+    /// checks their signature before any handler runs and answers 401 to a forged one.
+    bool edge = false;
+    /// One-shot commands of the service: `restinu <service> <command> [args]`.
+    std::vector<ServiceCommand> commands;
     /// The database's migrations; the service refuses to start until they are all applied.
     std::vector<Migration> migrations;
     /// Reads the service's own config keys (before validation) and returns the function that

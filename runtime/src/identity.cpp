@@ -1,0 +1,148 @@
+#include "restinu/rt/identity.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <charconv>
+
+namespace restinu::rt {
+namespace {
+
+constexpr std::string_view kPrefix = "x-restinu-";
+
+std::string joinRoles(const std::vector<std::string>& roles) {
+    std::string out;
+    for (const auto& r : roles) {
+        if (!out.empty()) {
+            out += ',';
+        }
+        out += r;
+    }
+    return out;
+}
+
+// What the MAC covers: a version, the time, the request line and every identity field, each on
+// its own line (none of them may hold a newline: header values cannot).
+std::string canonical(std::int64_t ts, std::string_view method, std::string_view target,
+                      std::string_view user, std::string_view roles, std::string_view session) {
+    std::string s = "v1\n" + std::to_string(ts) + '\n';
+    s.append(method).append("\n").append(target).append("\n");
+    s.append(user).append("\n").append(roles).append("\n").append(session);
+    return s;
+}
+
+std::string hmacHex(std::string_view secret, std::string_view data) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(static_cast<std::size_t>(len) * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+        out += kHex[mac[i] >> 4];
+        out += kHex[mac[i] & 0xf];
+    }
+    return out;
+}
+
+std::vector<std::string> splitRoles(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        auto part = text.substr(0, comma);
+        if (!part.empty()) {
+            out.emplace_back(part);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+IdentityCheck fail(std::string* why, std::string reason) {
+    if (why != nullptr) {
+        *why = std::move(reason);
+    }
+    return IdentityCheck::Invalid;
+}
+
+}  // namespace
+
+bool isIdentityHeader(std::string_view name) {
+    return name.size() >= kPrefix.size() && iequals(name.substr(0, kPrefix.size()), kPrefix);
+}
+
+std::vector<std::pair<std::string, std::string>> signIdentity(const Identity& who,
+                                                              std::string_view method,
+                                                              std::string_view target,
+                                                              std::string_view secret,
+                                                              std::int64_t now_unix) {
+    auto roles = joinRoles(who.roles);
+    auto mac = hmacHex(secret,
+                       canonical(now_unix, method, target, who.user_id, roles, who.session_id));
+    return {{std::string(kIdentityUserHeader), who.user_id},
+            {std::string(kIdentityRolesHeader), roles},
+            {std::string(kIdentitySessionHeader), who.session_id},
+            {std::string(kIdentitySignatureHeader),
+             "t=" + std::to_string(now_unix) + ",v1=" + mac}};
+}
+
+IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::int64_t now_unix,
+                             std::chrono::seconds max_age, Identity* out, std::string* why) {
+    bool any = false;
+    for (const auto& [name, value] : req.headers) {
+        if (isIdentityHeader(name)) {
+            any = true;
+            break;
+        }
+    }
+    if (!any) {
+        return IdentityCheck::Absent;
+    }
+    if (secret.empty()) {
+        return fail(why, "identity headers sent, but this service has no identity.secret");
+    }
+    auto sig = req.header(kIdentitySignatureHeader);
+    // "t=<unix seconds>,v1=<64 hex>"
+    if (sig.size() < 2 || sig.substr(0, 2) != "t=") {
+        return fail(why, "identity signature missing or malformed");
+    }
+    auto comma = sig.find(",v1=");
+    if (comma == std::string_view::npos) {
+        return fail(why, "identity signature malformed");
+    }
+    std::int64_t ts = 0;
+    auto ts_text = sig.substr(2, comma - 2);
+    auto [end, ec] = std::from_chars(ts_text.data(), ts_text.data() + ts_text.size(), ts);
+    if (ec != std::errc{} || end != ts_text.data() + ts_text.size()) {
+        return fail(why, "identity timestamp malformed");
+    }
+    if (ts < now_unix - max_age.count() || ts > now_unix + max_age.count()) {
+        return fail(why, "identity signature is stale");
+    }
+    auto given = sig.substr(comma + 4);
+    auto user = req.header(kIdentityUserHeader);
+    auto roles = req.header(kIdentityRolesHeader);
+    auto session = req.header(kIdentitySessionHeader);
+    auto expected = hmacHex(secret, canonical(ts, req.method_name, req.target, user, roles,
+                                              session));
+    if (given.size() != expected.size() ||
+        CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+        return fail(why, "identity signature does not match");
+    }
+    if (user.empty()) {
+        return fail(why, "identity without a user id");
+    }
+    if (out != nullptr) {
+        out->user_id = std::string(user);
+        out->roles = splitRoles(roles);
+        out->session_id = std::string(session);
+    }
+    return IdentityCheck::Valid;
+}
+
+}  // namespace restinu::rt
