@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstring>
 
+#include "handler_support.hpp"
 #include "password_policy.hpp"
 #include "passwords.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
+#include "restinu/rt/jwt.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/worker_pool.hpp"
@@ -32,69 +34,11 @@ constexpr rt::ProblemType kEmailTaken{"email-taken", "An account with this e-mai
 constexpr rt::ProblemType kInvalidRefresh{"invalid-refresh-token", "The refresh token is not valid",
                                           401};
 
-bool isUuid(std::string_view s) {
-    if (s.size() != 36) {
-        return false;
-    }
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash != (s[i] == '-') || (!dash && !std::isxdigit(static_cast<unsigned char>(s[i])))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::int64_t nowUnix() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-json::object bodyObject(const rt::Request& req) {
-    auto v = rt::parseJsonBody(req);
-    if (!v.is_object()) {
-        throw ApiError(problems::kValidation, "the body must be a JSON object");
-    }
-    return v.as_object();
-}
-
-std::string stringField(const json::object& o, std::string_view key,
-                        std::vector<rt::FieldError>& errors, bool required = true) {
-    auto it = o.find(key);
-    if (it == o.end() || it->value().is_null()) {
-        if (required) {
-            errors.push_back({std::string(key), "is required"});
-        }
-        return {};
-    }
-    if (!it->value().is_string()) {
-        errors.push_back({std::string(key), "must be a string"});
-        return {};
-    }
-    return std::string(it->value().as_string());
-}
-
-std::string base64url(const unsigned char* data, std::size_t len) {
-    std::string out(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-    sodium_bin2base64(out.data(), out.size(), data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    out.resize(std::strlen(out.c_str()));
-    return out;
-}
-
 // The refresh token is 256 random bits; only its SHA-256 is stored (as hex, bound as text).
 std::string newRefreshToken() {
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    return base64url(raw, sizeof raw);
-}
-
-rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
-                     std::string_view entity_id, const rt::Request& req) {
-    co_await tx.query(
-        "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id) "
-        "VALUES ($1, $2, 'user', $3, $4)",
-        actor, action, entity_id, req.request_id);
+    std::string raw(32, '\0');
+    randombytes_buf(raw.data(), raw.size());
+    return rt::base64UrlEncode(raw);
 }
 
 }  // namespace
@@ -102,27 +46,6 @@ rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view ac
 AuthHandlers::AuthHandlers(rt::PgPool& pool, rt::WorkerPool& workers, const KeyRing& keys,
                            AuthSettings settings)
     : pool_(pool), workers_(workers), keys_(keys), settings_(settings) {}
-
-AuthHandlers::Caller AuthHandlers::authenticate(const rt::Request& req) const {
-    auto h = req.header("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (h.size() <= kBearer.size() || !rt::iequals(h.substr(0, kBearer.size()), kBearer)) {
-        throw ApiError(rt::Problem{problems::kUnauthorized,
-                                   "send an access token: Authorization: Bearer <token>",
-                                   {},
-                                   {{"WWW-Authenticate", "Bearer"}}});
-    }
-    std::string why;
-    auto claims = keys_.verifier().verify(h.substr(kBearer.size()), nowUnix(), &why);
-    if (!claims) {
-        throw ApiError(rt::Problem{problems::kUnauthorized,
-                                   "the access token is not valid: " + why,
-                                   {},
-                                   {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}});
-    }
-    return {claims->subject, claims->session_id,
-            claims->roles.empty() ? std::string{} : claims->roles.front()};
-}
 
 rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
     auto body = bodyObject(req);
@@ -161,7 +84,7 @@ rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
         auto event = rt::makeEvent("user.registered", "user", id, json::serialize(data),
                                    std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
-        co_await audit(tx, id, "user.register", id, req);
+        co_await audit(tx, id, "user.register", "user", id, req);
     });
     if (!created) {
         throw ApiError(kEmailTaken, "sign in instead, or reset the password");
@@ -240,7 +163,7 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
             "INSERT INTO sessions (id, user_id, device, ip) VALUES ($1::uuid, $2::uuid, $3, $4)",
             session_id, user_id, std::string(req.header("User-Agent")).substr(0, 200),
             req.remote_ip);
-        co_await audit(tx, user_id, "user.login", user_id, req);
+        co_await audit(tx, user_id, "user.login", "user", user_id, req);
     });
     co_return co_await issueTokens(user_id, role, session_id, 200);
 }
@@ -292,7 +215,7 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
                 "UPDATE sessions SET revoked_at = now(), revoke_reason = 'refresh token reuse' "
                 "WHERE id = $1::uuid AND revoked_at IS NULL",
                 session_id);
-            co_await audit(tx, r.get(0, 4), "session.revoke_reuse", session_id, req);
+            co_await audit(tx, r.get(0, 4), "session.revoke_reuse", "session", session_id, req);
             outcome = Outcome::Reused;
             co_return;
         }
@@ -326,39 +249,26 @@ rt::Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
     if (!errors.empty()) {
         throw ApiError(problems::kValidation, "refresh_token is required", errors);
     }
-    co_await pool_.query(
-        "UPDATE sessions SET revoked_at = now(), revoke_reason = 'logout' "
-        "WHERE revoked_at IS NULL AND id = (SELECT session_id FROM refresh_tokens "
-        "WHERE token_hash = decode($1, 'hex'))",
-        rt::sha256Hex(token));
+    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        auto r = co_await tx.query(
+            "UPDATE sessions SET revoked_at = now(), revoke_reason = 'logout' "
+            "WHERE revoked_at IS NULL AND id = (SELECT session_id FROM refresh_tokens "
+            "WHERE token_hash = decode($1, 'hex')) RETURNING id::text, user_id::text",
+            rt::sha256Hex(token));
+        if (r.rows() == 1) {
+            co_await audit(tx, r.get(0, 1), "session.logout", "session", r.get(0, 0), req);
+        }
+    });
+    // The same answer for an unknown token: logging out is idempotent.
     co_return rt::Response::noContent();
 }
 
-rt::Task<rt::Response> AuthHandlers::me(rt::Request& req) {
-    auto caller = authenticate(req);
-    auto r = co_await pool_.query(
-        "SELECT id::text, email, name, phone, language, role, "
-        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        "FROM users WHERE id = $1::uuid",
-        caller.user_id);
-    if (r.rows() == 0) {
-        throw ApiError(problems::kNotFound, "the account no longer exists");
-    }
-    json::object out{{"id", r.get(0, 0)},        {"email", r.get(0, 1)},    {"name", r.get(0, 2)},
-                     {"phone", nullptr},         {"language", r.get(0, 4)}, {"role", r.get(0, 5)},
-                     {"created_at", r.get(0, 6)}};
-    if (auto phone = r.opt(0, 3)) {
-        out["phone"] = *phone;
-    }
-    co_return rt::jsonResponse(200, out);
-}
-
 rt::Task<rt::Response> AuthHandlers::sessions(rt::Request& req) {
-    auto caller = authenticate(req);
+    auto caller = authenticate(keys_.verifier(), req);
     auto r = co_await pool_.query(
         "SELECT id::text, device, ip, "
-        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+        "restinu_iso(created_at), "
+        "restinu_iso(last_used_at) "
         "FROM sessions WHERE user_id = $1::uuid AND revoked_at IS NULL ORDER BY created_at",
         caller.user_id);
     json::array items;
@@ -374,7 +284,7 @@ rt::Task<rt::Response> AuthHandlers::sessions(rt::Request& req) {
 }
 
 rt::Task<rt::Response> AuthHandlers::revokeSession(rt::Request& req) {
-    auto caller = authenticate(req);
+    auto caller = authenticate(keys_.verifier(), req);
     auto id = std::string(req.param("id"));
     if (!isUuid(id)) {
         throw ApiError(problems::kNotFound, "no such session");
@@ -388,7 +298,7 @@ rt::Task<rt::Response> AuthHandlers::revokeSession(rt::Request& req) {
             id, caller.user_id);
         revoked = r.affected() == 1;
         if (revoked) {
-            co_await audit(tx, caller.user_id, "session.revoke", id, req);
+            co_await audit(tx, caller.user_id, "session.revoke", "session", id, req);
         }
     });
     if (!revoked) {

@@ -20,7 +20,7 @@ struct AuthSettings {
     std::chrono::minutes lock_duration{15};
 };
 
-/// Registration, login, refresh-token rotation, logout, the caller's profile and sessions,
+/// Registration, login, refresh-token rotation, logout, the caller's sessions,
 /// and the JWKS. Each handler parses and validates, calls SQL through `pool`, and maps the
 /// result to a response; hashing runs on `workers`.
 class AuthHandlers {
@@ -32,19 +32,11 @@ public:
     rt::Task<rt::Response> login(rt::Request& req);          // POST /api/v1/auth/login
     rt::Task<rt::Response> refresh(rt::Request& req);        // POST /api/v1/auth/refresh
     rt::Task<rt::Response> logout(rt::Request& req);         // POST /api/v1/auth/logout
-    rt::Task<rt::Response> me(rt::Request& req);             // GET /api/v1/users/me
     rt::Task<rt::Response> sessions(rt::Request& req);       // GET /api/v1/users/me/sessions
     rt::Task<rt::Response> revokeSession(rt::Request& req);  // DELETE .../sessions/{id}
     rt::Task<rt::Response> jwks(rt::Request& req);           // GET /.well-known/jwks.json
 
 private:
-    struct Caller {
-        std::string user_id;
-        std::string session_id;
-        std::string role;
-    };
-    /// The verified bearer token's caller; throws 401 otherwise.
-    Caller authenticate(const rt::Request& req) const;
     rt::Task<rt::Response> issueTokens(const std::string& user_id, const std::string& role,
                                        const std::string& session_id, int status);
 

@@ -2,33 +2,143 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <iostream>
 #include <memory>
+#include <optional>
 
+#include "account_handlers.hpp"
 #include "auth_handlers.hpp"
+#include "commands.hpp"
 #include "key_ring.hpp"
+#include "kyc_handlers.hpp"
+#include "restinu/rt/blocking.hpp"
 #include "restinu/rt/log.hpp"
+#include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 
 namespace restinu::user {
 namespace {
 
+namespace net = boost::asio;
+
 struct Settings {
     std::string issuer;
     std::string audience;
     std::chrono::seconds access_ttl{900};
+    std::chrono::milliseconds key_reload{30'000};
     AuthSettings auth;
+    std::optional<KycVault> vault;
 };
 
-// One shard's state: its key ring (loaded from the database at start) and its handlers.
+// One shard's state: its key ring (loaded from the database at start, reloaded every
+// auth.key_reload so a rotation reaches every instance) and its handlers.
 struct ShardState {
     KeyRing keys;
-    AuthHandlers handlers;
+    AuthHandlers auth;
+    AccountHandlers accounts;
+    KycHandlers kyc;
     bool keys_loaded = false;
 
     ShardState(rt::Shard& shard, const Settings& s)
         : keys(s.issuer, s.audience, s.access_ttl),
-          handlers(shard.pg(), shard.workers(), keys, s.auth) {}
+          auth(shard.pg(), shard.workers(), keys, s.auth),
+          accounts(shard.pg(), keys.verifier()),
+          kyc(shard.pg(), keys.verifier(), *s.vault) {}
 };
+
+rt::Task<void> keepKeysLoaded(ShardState& st, rt::Shard& shard, std::chrono::milliseconds every) {
+    net::steady_timer timer(shard.io());
+    for (;;) {
+        try {
+            co_await st.keys.load(shard.pg());
+            st.keys_loaded = true;
+        } catch (const std::exception& e) {
+            // Keep serving with the keys we have; a first load retries every second.
+            rt::log::error("user", "cannot load signing keys", {{"error", e.what()}});
+        }
+        timer.expires_after(st.keys_loaded ? every : std::chrono::milliseconds(1000));
+        co_await timer.async_wait(net::use_awaitable);
+    }
+}
+
+// `restinu user create-admin --email E` (password on standard input) and
+// `restinu user rotate-key [--activate-in SECONDS]`: a private pool on this thread.
+template <class Fn>
+int withDatabase(const rt::RuntimeSettings& settings, Fn fn) {
+    net::io_context io;
+    rt::PgOptions o;
+    o.conninfo = settings.pg_conninfo;
+    o.size = 1;
+    o.name = "cli";
+    rt::PgPool pool(io, o);
+    int rc = fn(io, pool);
+    pool.close();
+    return rc;
+}
+
+int createAdminCommand(const std::vector<std::string>& args, rt::Config& config,
+                       const rt::RuntimeSettings& settings) {
+    std::string email;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--email" && i + 1 < args.size()) {
+            email = args[++i];
+        } else {
+            std::fprintf(stderr, "usage: restinu user create-admin --email E < password-file\n");
+            return 2;
+        }
+    }
+    if (email.empty()) {
+        std::fprintf(stderr, "restinu user create-admin: --email is required\n");
+        return 2;
+    }
+    config.check();
+    auto password = readPasswordLine(std::cin);
+    return withDatabase(settings, [&](net::io_context& io, rt::PgPool& pool) {
+        std::string why;
+        auto result = rt::runBlocking(io, createAdmin(pool, email, password, why));
+        switch (result) {
+            case CreateAdminResult::Created:
+                std::printf("created admin %s\n", email.c_str());
+                return 0;
+            case CreateAdminResult::Exists:
+                std::fprintf(stderr, "restinu user create-admin: %s already has an account\n",
+                             email.c_str());
+                return 3;
+            case CreateAdminResult::BadEmail:
+            case CreateAdminResult::WeakPassword:
+                std::fprintf(stderr, "restinu user create-admin: %s\n", why.c_str());
+                return 2;
+        }
+        return 1;
+    });
+}
+
+int rotateKeyCommand(const std::vector<std::string>& args, rt::Config& config,
+                     const rt::RuntimeSettings& settings) {
+    // Longer than every instance's reload interval and the gateway's JWKS cache.
+    auto reload = std::chrono::duration_cast<std::chrono::seconds>(
+        config.duration("auth.key_reload", std::chrono::seconds(30)));
+    std::chrono::seconds activate_in = 3 * reload;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--activate-in" && i + 1 < args.size()) {
+            activate_in = std::chrono::seconds(std::stoll(args[++i]));
+        } else {
+            std::fprintf(stderr, "usage: restinu user rotate-key [--activate-in SECONDS]\n");
+            return 2;
+        }
+    }
+    config.check();
+    return withDatabase(settings, [&](net::io_context& io, rt::PgPool& pool) {
+        auto kid = rt::runBlocking(io, rotateSigningKey(pool, activate_in));
+        std::printf("new signing key %s signs in %llds; the current key is published until its "
+                    "last tokens expire\n",
+                    kid.c_str(), static_cast<long long>(activate_in.count()));
+        return 0;
+    });
+}
 
 }  // namespace
 
@@ -37,6 +147,12 @@ rt::ServiceSpec spec() {
     s.name = "user";
     s.database = "users_db";
     s.default_port = 8101;
+    s.commands = {
+        {"create-admin", "create an admin account; the password is read from standard input",
+         &createAdminCommand},
+        {"rotate-key", "add a new access-token signing key (activates after a delay)",
+         &rotateKeyCommand},
+    };
     s.configure = [](rt::Config& config) -> rt::WireFn {
         auto settings = std::make_shared<Settings>();
         settings->issuer = config.str("auth.issuer", "restinu");
@@ -45,51 +161,57 @@ rt::ServiceSpec spec() {
             config.duration("auth.access_ttl", std::chrono::minutes(15)));
         settings->auth.refresh_ttl = std::chrono::duration_cast<std::chrono::hours>(
             config.duration("auth.refresh_ttl", std::chrono::hours(24 * 30)));
+        settings->key_reload = config.duration("auth.key_reload", std::chrono::seconds(30));
+        auto key = config.str("kyc.encryption_key");
+        if (!key.empty()) {
+            std::string why;
+            settings->vault = KycVault::fromBase64(key, &why);
+            if (!settings->vault) {
+                config.reject("kyc.encryption_key", why);
+            }
+        }
         return [settings](rt::Shard& shard) {
             auto& st = shard.keep(std::make_unique<ShardState>(shard, *settings));
-            boost::asio::co_spawn(
-                shard.io(),
-                [&st, &shard]() -> rt::Task<void> {
-                    co_await st.keys.load(shard.pg());
-                    st.keys_loaded = true;
-                },
-                [](const std::exception_ptr& e) {
-                    if (e) {
-                        try {
-                            std::rethrow_exception(e);
-                        } catch (const std::exception& ex) {
-                            rt::log::error("user", "cannot load signing keys",
-                                           {{"error", ex.what()}});
-                        }
-                    }
-                });
+            net::co_spawn(shard.io(), keepKeysLoaded(st, shard, settings->key_reload),
+                          [](const std::exception_ptr&) {});
             shard.addReadinessCheck("signing_keys", [&st]() -> rt::Task<void> {
                 if (!st.keys_loaded) {
                     throw std::runtime_error("signing keys not loaded yet");
                 }
                 co_return;
             });
-            // Until the keys are loaded, token routes answer 503 rather than crash.
-            auto guarded = [&st](rt::Task<rt::Response> (AuthHandlers::*fn)(rt::Request&)) {
-                return [&st, fn](rt::Request& req) -> rt::Task<rt::Response> {
+            // Until the keys are loaded, every route answers 503 rather than guess.
+            auto guarded = [&st](auto* handlers, auto fn) {
+                return [&st, handlers, fn](rt::Request& req) -> rt::Task<rt::Response> {
                     if (!st.keys_loaded) {
                         throw rt::ApiError(rt::Problem{rt::problems::kUnavailable,
                                                        "starting up; try again in a second",
                                                        {},
                                                        {{"Retry-After", "1"}}});
                     }
-                    co_return co_await (st.handlers.*fn)(req);
+                    co_return co_await (handlers->*fn)(req);
                 };
             };
+            auto* auth = &st.auth;
+            auto* acc = &st.accounts;
+            auto* kyc = &st.kyc;
             auto& r = shard.router();
-            r.post("/api/v1/auth/register", guarded(&AuthHandlers::registerUser));
-            r.post("/api/v1/auth/login", guarded(&AuthHandlers::login));
-            r.post("/api/v1/auth/refresh", guarded(&AuthHandlers::refresh));
-            r.post("/api/v1/auth/logout", guarded(&AuthHandlers::logout));
-            r.get("/api/v1/users/me", guarded(&AuthHandlers::me));
-            r.get("/api/v1/users/me/sessions", guarded(&AuthHandlers::sessions));
-            r.del("/api/v1/users/me/sessions/{id}", guarded(&AuthHandlers::revokeSession));
-            r.get("/.well-known/jwks.json", guarded(&AuthHandlers::jwks));
+            r.post("/api/v1/auth/register", guarded(auth, &AuthHandlers::registerUser));
+            r.post("/api/v1/auth/login", guarded(auth, &AuthHandlers::login));
+            r.post("/api/v1/auth/refresh", guarded(auth, &AuthHandlers::refresh));
+            r.post("/api/v1/auth/logout", guarded(auth, &AuthHandlers::logout));
+            r.get("/api/v1/users/me", guarded(acc, &AccountHandlers::me));
+            r.patch("/api/v1/users/me", guarded(acc, &AccountHandlers::updateMe));
+            r.get("/api/v1/users/me/sessions", guarded(auth, &AuthHandlers::sessions));
+            r.del("/api/v1/users/me/sessions/{id}", guarded(auth, &AuthHandlers::revokeSession));
+            r.get("/api/v1/users/me/kyc", guarded(kyc, &KycHandlers::mine));
+            r.post("/api/v1/users/me/kyc", guarded(kyc, &KycHandlers::submit));
+            r.get("/api/v1/admin/users", guarded(acc, &AccountHandlers::listUsers));
+            r.patch("/api/v1/admin/users/{id}", guarded(acc, &AccountHandlers::changeRole));
+            r.get("/api/v1/admin/kyc", guarded(kyc, &KycHandlers::list));
+            r.post("/api/v1/admin/kyc/{user_id}/approve", guarded(kyc, &KycHandlers::approve));
+            r.post("/api/v1/admin/kyc/{user_id}/reject", guarded(kyc, &KycHandlers::reject));
+            r.get("/.well-known/jwks.json", guarded(auth, &AuthHandlers::jwks));
         };
     };
     return s;

@@ -4,13 +4,7 @@
 #include <boost/json.hpp>
 #include <random>
 
-#include "auth_handlers.hpp"
-#include "restinu/rt/blocking.hpp"
-#include "restinu/rt/migrate.hpp"
-#include "restinu/rt/pg.hpp"
-#include "restinu/rt/problem.hpp"
-#include "restinu/rt/worker_pool.hpp"
-#include "test_env.hpp"
+#include "user_fixture.hpp"
 
 namespace restinu::user {
 namespace {
@@ -18,103 +12,7 @@ namespace {
 namespace net = boost::asio;
 namespace json = boost::json;
 
-// The handlers against a fresh users database, called as the router would call them.
-class AuthTest : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        std::mt19937_64 rng{std::random_device{}()};
-        db_ = "users_" + std::to_string(rng() % 1000000000);
-        net::io_context io;
-        rt::PgOptions mo;
-        mo.conninfo = testenv::pgConninfo();
-        mo.size = 1;
-        rt::PgPool maintenance(io, mo);
-        rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, db_));
-        maintenance.close();
-        rt::PgOptions o;
-        o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
-        rt::PgPool pool(io, o);
-        rt::MigrationSet ms;
-        ms.addDir("runtime", std::string(RESTINU_SOURCE_DIR) + "/runtime/migrations");
-        ms.addDir("user", std::string(RESTINU_SOURCE_DIR) + "/services/user/migrations");
-        rt::runBlocking(io, rt::applyMigrations(pool, "user", ms.list()));
-        pool.close();
-    }
-
-    void SetUp() override {
-        rt::PgOptions o;
-        o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
-        o.size = 8;
-        pool_ = std::make_unique<rt::PgPool>(io_, o);
-        keys_ = std::make_unique<KeyRing>("restinu", "restinu-api", std::chrono::seconds(900));
-        rt::runBlocking(io_, keys_->load(*pool_));
-        AuthSettings s;
-        s.throttle_free_failures = 3;
-        s.throttle_lock_failures = 6;
-        handlers_ = std::make_unique<AuthHandlers>(*pool_, workers_, *keys_, s);
-    }
-    void TearDown() override { pool_->close(); }
-
-    struct Reply {
-        int status;
-        json::value body;
-        rt::Response raw;
-    };
-
-    // Runs one handler with a JSON body (and a bearer token when given).
-    Reply call(rt::Task<rt::Response> (AuthHandlers::*fn)(rt::Request&), const std::string& body,
-               const std::string& token = "", const std::string& ip = "10.0.0.1",
-               const std::string& param = "") {
-        rt::Request req;
-        req.body = body;
-        req.remote_ip = ip;
-        req.request_id = "test";
-        std::string auth = "Bearer " + token;
-        req.headers = {{"Content-Type", "application/json"}};
-        if (!token.empty()) {
-            req.headers.emplace_back("Authorization", auth);
-        }
-        if (!param.empty()) {
-            req.params = {{"id", param}};
-        }
-        rt::Response res;
-        try {
-            res = rt::runBlocking(io_, (handlers_.get()->*fn)(req));
-        } catch (const rt::ApiError& e) {
-            res = rt::problemResponse(e.problem(), "/x", "test");
-        }
-        json::value v;
-        if (!res.body.empty()) {
-            v = json::parse(res.body);
-        }
-        return {res.status, v, res};
-    }
-
-    static std::string creds(const std::string& email, const std::string& password) {
-        return json::serialize(json::object{{"email", email}, {"password", password}});
-    }
-    std::string unique(const std::string& name) {
-        static std::mt19937_64 rng{std::random_device{}()};
-        return name + std::to_string(rng() % 100000000) + "@example.com";
-    }
-    std::string loginToken(const std::string& email, const std::string& pw, std::string* refresh) {
-        auto r = call(&AuthHandlers::login, creds(email, pw));
-        EXPECT_EQ(r.status, 200) << json::serialize(r.body);
-        if (refresh != nullptr) {
-            *refresh = std::string(r.body.at("refresh_token").as_string());
-        }
-        return std::string(r.body.at("access_token").as_string());
-    }
-
-    static inline std::string db_;
-
-    net::io_context io_;
-    rt::WorkerPool workers_{2};
-    std::unique_ptr<rt::PgPool> pool_;
-    std::unique_ptr<KeyRing> keys_;
-    std::unique_ptr<AuthHandlers> handlers_;
-    static constexpr const char* kPassword = "a long enough passphrase";
-};
+using AuthTest = UserServiceTest;
 
 TEST_F(AuthTest, RegisterNormalisesTheEmailAndRefusesTheSameAddressInAnotherCase) {
     auto email = unique("Ana.Rao");
@@ -232,18 +130,18 @@ TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
     auto email = unique("me");
     ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
     auto token = loginToken(email, kPassword, nullptr);
-    auto me = call(&AuthHandlers::me, "", token);
+    auto me = call(&AccountHandlers::me, "", token);
     ASSERT_EQ(me.status, 200);
     EXPECT_EQ(me.body.at("role").as_string(), "investor");
-    EXPECT_EQ(call(&AuthHandlers::me, "").status, 401);
+    EXPECT_EQ(call(&AccountHandlers::me, "").status, 401);
     auto tampered = token;
     tampered[tampered.find('.') + 5] ^= 1;
-    EXPECT_EQ(call(&AuthHandlers::me, "", tampered).status, 401);
+    EXPECT_EQ(call(&AccountHandlers::me, "", tampered).status, 401);
     // alg "none" with the same claims
     auto payload = token.substr(token.find('.') + 1);
     payload = payload.substr(0, payload.find('.'));
     EXPECT_EQ(
-        call(&AuthHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".").status,
+        call(&AccountHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".").status,
         401);
 }
 

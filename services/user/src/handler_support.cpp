@@ -1,0 +1,94 @@
+#include "handler_support.hpp"
+
+#include <boost/json.hpp>
+#include <cctype>
+#include <chrono>
+
+#include "restinu/rt/json.hpp"
+#include "restinu/rt/jwt.hpp"
+#include "restinu/rt/pg.hpp"
+
+namespace restinu::user {
+
+namespace json = boost::json;
+using rt::ApiError;
+namespace problems = rt::problems;
+
+Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req) {
+    if (req.identity) {
+        const auto& who = *req.identity;
+        return {who.user_id, who.session_id, who.roles.empty() ? std::string{} : who.roles[0]};
+    }
+    auto h = req.header("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() <= kBearer.size() || !rt::iequals(h.substr(0, kBearer.size()), kBearer)) {
+        throw ApiError(rt::Problem{problems::kUnauthorized,
+                                   "send an access token: Authorization: Bearer <token>",
+                                   {},
+                                   {{"WWW-Authenticate", "Bearer"}}});
+    }
+    std::string why;
+    auto claims = verifier.verify(h.substr(kBearer.size()), nowUnix(), &why);
+    if (!claims) {
+        throw ApiError(rt::Problem{problems::kUnauthorized,
+                                   "the access token is not valid: " + why,
+                                   {},
+                                   {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}}});
+    }
+    return {claims->subject, claims->session_id,
+            claims->roles.empty() ? std::string{} : claims->roles.front()};
+}
+
+std::int64_t nowUnix() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+bool isUuid(std::string_view s) {
+    if (s.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash != (s[i] == '-') || (!dash && !std::isxdigit(static_cast<unsigned char>(s[i])))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+json::object bodyObject(const rt::Request& req) {
+    auto v = rt::parseJsonBody(req);
+    if (!v.is_object()) {
+        throw ApiError(problems::kValidation, "the body must be a JSON object");
+    }
+    return v.as_object();
+}
+
+std::string stringField(const json::object& o, std::string_view key,
+                        std::vector<rt::FieldError>& errors, bool required) {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) {
+        if (required) {
+            errors.push_back({std::string(key), "is required"});
+        }
+        return {};
+    }
+    if (!it->value().is_string()) {
+        errors.push_back({std::string(key), "must be a string"});
+        return {};
+    }
+    return std::string(it->value().as_string());
+}
+
+rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
+                     std::string_view entity_type, std::string_view entity_id,
+                     const rt::Request& req, std::string details_json) {
+    co_await tx.query(
+        "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id, details) "
+        "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+        actor, action, entity_type, entity_id, req.request_id, details_json);
+}
+
+}  // namespace restinu::user

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "restinu/rt/http.hpp"
+#include "restinu/rt/problem.hpp"
+#include "restinu/rt/task.hpp"
+
+namespace restinu::rt {
+class PgConn;
+class TokenVerifier;
+}  // namespace restinu::rt
+
+/// What every user-service handler needs: the caller, the JSON body, field errors, the audit
+/// trail. One place, so every endpoint answers the same way to the same mistake.
+namespace restinu::user {
+
+struct Caller {
+    std::string user_id;
+    std::string session_id;
+    std::string role;  ///< as the token says; admin actions re-read it from the database
+};
+
+/// The caller: from the gateway's signed identity (`req.identity`, checked by the runtime) or,
+/// for a request that did not come through the gateway, from its bearer access token. Throws a
+/// 401 problem when there is neither or the token does not verify.
+Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req);
+
+std::int64_t nowUnix();
+bool isUuid(std::string_view s);
+
+/// The body as a JSON object; 400 (malformed) or 422 (not an object) otherwise.
+boost::json::object bodyObject(const rt::Request& req);
+
+/// A string member; records "is required" / "must be a string" in `errors`.
+std::string stringField(const boost::json::object& o, std::string_view key,
+                        std::vector<rt::FieldError>& errors, bool required = true);
+
+/// Appends one row to the service's audit_log in the caller's transaction.
+rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
+                     std::string_view entity_type, std::string_view entity_id,
+                     const rt::Request& req, std::string details_json = "{}");
+
+}  // namespace restinu::user
