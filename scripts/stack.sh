@@ -69,6 +69,19 @@ export RESTINU_PG__URL="host=127.0.0.1 port=$pg_port user=postgres"
 export RESTINU_REDIS__HOST=127.0.0.1 RESTINU_REDIS__PORT=$redis_port
 export RESTINU_LOG__FORMAT=${RESTINU_LOG__FORMAT:-json}
 
+# Secrets, made once and kept in .run/ (git-ignored) so that data encrypted with them stays
+# readable across restarts. Production passes them with *_file settings (docs/configuration.md).
+secrets="$run/secrets.env"
+if [[ ! -f "$secrets" ]]; then
+  umask 077
+  echo "RESTINU_KYC__ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)" >"$secrets"
+  umask 022
+fi
+set -a
+# shellcheck source=/dev/null
+source "$secrets"
+set +a
+
 # 3. Databases and migrations.
 "$bin" migrate all --create-database
 
@@ -118,6 +131,29 @@ env "${upstream_env[@]}" RESTINU_HTTP__PORT="$gateway_port" RESTINU_INSTANCE=gat
 pids+=($!)
 wait_ready gateway-1 "$gateway_port"
 
+# 5. Demo accounts (kept between runs): an admin from the CLI, an agent and an investor through
+#    the API, the agent promoted by the admin, as an operator would do it.
+demo_password="demo passphrase 2026"
+api() {  # method path [token] [json]
+  curl -sS -X "$1" "http://127.0.0.1:$gateway_port$2" -H 'Content-Type: application/json' \
+    ${3:+-H "Authorization: Bearer $3"} ${4:+-d "$4"}
+}
+jget() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
+login() { api POST /api/v1/auth/login "" "{\"email\":\"$1\",\"password\":\"$demo_password\"}" | jget access_token; }
+rc=0
+printf '%s\n' "$demo_password" | "$bin" user create-admin --email admin@restinu.local >/dev/null || rc=$?
+if [[ $rc -ne 0 && $rc -ne 3 ]]; then echo "stack: cannot create the demo admin" >&2; exit 1; fi
+for who in agent investor; do
+  api POST /api/v1/auth/register "" \
+    "{\"email\":\"$who@restinu.local\",\"password\":\"$demo_password\",\"name\":\"Demo ${who^}\"}" >/dev/null
+done
+admin_token=$(login admin@restinu.local || true)
+agent_id=$(api GET /api/v1/users/me "$(login agent@restinu.local || true)" | jget id || true)
+api PATCH "/api/v1/admin/users/$agent_id" "$admin_token" '{"role":"agent"}' >/dev/null
+if [[ -z "$admin_token" || -z "$agent_id" ]]; then
+  echo "stack: demo accounts could not be set up; see $run/logs/" >&2
+fi
+
 cat <<INFO
 
 REST-iN-U is up. The gateway is the one public entry:
@@ -132,6 +168,10 @@ Services (each also serves /healthz, /readyz, /metrics):
   payment       127.0.0.1:${ports[payment]}
   blockchain    127.0.0.1:${ports[blockchain]}
   PostgreSQL    $RESTINU_PG__URL   Redis 127.0.0.1:$redis_port
+Demo accounts (password for each: "$demo_password"):
+  admin@restinu.local (admin)   agent@restinu.local (agent)   investor@restinu.local (investor)
+  curl -s http://127.0.0.1:$gateway_port/api/v1/auth/login -H 'Content-Type: application/json' \\
+    -d '{"email":"investor@restinu.local","password":"$demo_password"}'
 Event bus:  RESTINU_REDIS__PORT=$redis_port $bin events streams
 Logs: $run/logs/   Press Ctrl-C to stop everything.
 INFO

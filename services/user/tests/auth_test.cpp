@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "handler_support.hpp"
+#include "restinu/rt/jwt.hpp"
 #include "user_fixture.hpp"
 
 namespace restinu::user {
@@ -143,6 +145,18 @@ TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
     EXPECT_EQ(
         call(&AccountHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".").status,
         401);
+    // Signed an hour ago (expired), and signed by a key the service never published.
+    auto claims = keys_->verifier().verify(token, nowUnix());
+    ASSERT_TRUE(claims);
+    auto expired = keys_->signer().sign(claims->subject, claims->roles, claims->session_id,
+                                        nowUnix() - 3600);
+    EXPECT_EQ(call(&AccountHandlers::me, "", expired).status, 401);
+    rt::TokenSigner stranger(rt::generateSigningKey("stranger"), "restinu", "restinu-api",
+                             std::chrono::seconds(900));
+    auto unknown_kid = stranger.sign(claims->subject, claims->roles, claims->session_id, nowUnix());
+    auto refused = call(&AccountHandlers::me, "", unknown_kid);
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_EQ(refused.body.at("type").as_string(), "https://restinu.dev/problems/unauthorized");
 }
 
 TEST_F(AuthTest, OneUserCannotSeeOrRevokeAnothersSessions) {
