@@ -82,13 +82,13 @@ std::vector<std::pair<std::string, std::string>> signIdentity(const Identity& wh
                                                               std::string_view secret,
                                                               std::int64_t now_unix) {
     auto roles = joinRoles(who.roles);
-    auto mac = hmacHex(secret,
-                       canonical(now_unix, method, target, who.user_id, roles, who.session_id));
-    return {{std::string(kIdentityUserHeader), who.user_id},
-            {std::string(kIdentityRolesHeader), roles},
-            {std::string(kIdentitySessionHeader), who.session_id},
-            {std::string(kIdentitySignatureHeader),
-             "t=" + std::to_string(now_unix) + ",v1=" + mac}};
+    auto mac =
+        hmacHex(secret, canonical(now_unix, method, target, who.user_id, roles, who.session_id));
+    return {
+        {std::string(kIdentityUserHeader), who.user_id},
+        {std::string(kIdentityRolesHeader), roles},
+        {std::string(kIdentitySessionHeader), who.session_id},
+        {std::string(kIdentitySignatureHeader), "t=" + std::to_string(now_unix) + ",v1=" + mac}};
 }
 
 IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::int64_t now_unix,
@@ -128,8 +128,8 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
     auto user = req.header(kIdentityUserHeader);
     auto roles = req.header(kIdentityRolesHeader);
     auto session = req.header(kIdentitySessionHeader);
-    auto expected = hmacHex(secret, canonical(ts, req.method_name, req.target, user, roles,
-                                              session));
+    auto expected =
+        hmacHex(secret, canonical(ts, req.method_name, req.target, user, roles, session));
     if (given.size() != expected.size() ||
         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
         return fail(why, "identity signature does not match");

@@ -24,7 +24,9 @@ struct SignedRequest {
     }
 };
 
-Identity alice() { return {"0190a0d2-0000-7000-8000-000000000001", {"agent", "admin"}, "s-1"}; }
+Identity alice() {
+    return {"0190a0d2-0000-7000-8000-000000000001", {"agent", "admin"}, "s-1"};
+}
 
 TEST(Identity, ASignedIdentityVerifiesAndCarriesUserRolesAndSession) {
     SignedRequest r("GET", "/api/v1/users/me?x=1",
@@ -92,8 +94,7 @@ TEST(Identity, AStaleOrFutureSignatureIsRefused) {
 
 TEST(Identity, MalformedSignatureHeadersAreInvalidNotCrashes) {
     for (std::string sig : {"", "t=", "t=abc,v1=00", "v1=00,t=1", "t=1790000000", "t=1,v1="}) {
-        SignedRequest r("GET", "/x",
-                        {{"X-Restinu-User-Id", "u"}, {"X-Restinu-Identity", sig}});
+        SignedRequest r("GET", "/x", {{"X-Restinu-User-Id", "u"}, {"X-Restinu-Identity", sig}});
         EXPECT_EQ(verifyIdentity(r.req, kSecret, kNow, std::chrono::seconds(60), nullptr),
                   IdentityCheck::Invalid)
             << sig;

@@ -222,17 +222,17 @@ void useIdentity(Router& router, const RuntimeSettings& settings) {
         auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-        switch (verifyIdentity(req, settings.identity_secret, now, settings.identity_max_age,
-                               &who, &why)) {
+        switch (verifyIdentity(req, settings.identity_secret, now, settings.identity_max_age, &who,
+                               &why)) {
             case IdentityCheck::Absent:
                 break;
             case IdentityCheck::Valid:
                 req.identity = std::move(who);
                 break;
             case IdentityCheck::Invalid:
-                log::warn("identity", "refused identity headers",
-                          {{"error", why}, {"request_id", req.request_id},
-                           {"remote", req.remote_ip}});
+                log::warn(
+                    "identity", "refused identity headers",
+                    {{"error", why}, {"request_id", req.request_id}, {"remote", req.remote_ip}});
                 throw ApiError(problems::kInvalidIdentity,
                                "identity headers are accepted only from the gateway");
         }

@@ -24,11 +24,10 @@ constexpr std::string_view kProfileColumns =
     "restinu_iso(u.updated_at), coalesce(k.status, 'none')";
 
 json::object profileJson(const rt::PgResult& r, std::size_t i) {
-    json::object out{{"id", r.get(i, 0)},         {"email", r.get(i, 1)},
-                     {"name", r.get(i, 2)},       {"phone", nullptr},
-                     {"language", r.get(i, 4)},   {"role", r.get(i, 5)},
-                     {"created_at", r.get(i, 6)}, {"updated_at", r.get(i, 7)},
-                     {"kyc_status", r.get(i, 8)}};
+    json::object out{
+        {"id", r.get(i, 0)},         {"email", r.get(i, 1)},      {"name", r.get(i, 2)},
+        {"phone", nullptr},          {"language", r.get(i, 4)},   {"role", r.get(i, 5)},
+        {"created_at", r.get(i, 6)}, {"updated_at", r.get(i, 7)}, {"kyc_status", r.get(i, 8)}};
     if (auto phone = r.opt(i, 3)) {
         out["phone"] = *phone;
     }
@@ -38,8 +37,8 @@ json::object profileJson(const rt::PgResult& r, std::size_t i) {
 }  // namespace
 
 rt::Task<void> requireAdmin(rt::PgPool& pool, const Caller& caller) {
-    auto r = co_await pool.query("SELECT role = 'admin' FROM users WHERE id = $1::uuid",
-                                 caller.user_id);
+    auto r =
+        co_await pool.query("SELECT role = 'admin' FROM users WHERE id = $1::uuid", caller.user_id);
     if (r.rows() != 1 || r.get(0, 0) != "t") {
         throw ApiError(problems::kForbidden, "this needs the admin role");
     }
@@ -112,8 +111,7 @@ rt::Task<rt::Response> AccountHandlers::updateMe(rt::Request& req) {
                 "phone = CASE WHEN $3 THEN $4 ELSE phone END, "
                 "language = coalesce($5, language), updated_at = now() "
                 "WHERE id = $1::uuid",
-                caller.user_id, name, phone.has_value(), phone.value_or(std::nullopt),
-                language);
+                caller.user_id, name, phone.has_value(), phone.value_or(std::nullopt), language);
             found = r.affected() == 1;
             if (found) {
                 json::object changed;
@@ -226,7 +224,9 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
         if (before == role) {
             co_return;
         }
-        json::object data{{"user_id", id}, {"role", role}, {"previous_role", before},
+        json::object data{{"user_id", id},
+                          {"role", role},
+                          {"previous_role", before},
                           {"changed_by", caller.user_id}};
         auto event = rt::makeEvent("user.role_changed", "user", id, json::serialize(data),
                                    std::string(req.header("traceparent")));

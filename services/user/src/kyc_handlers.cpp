@@ -21,8 +21,7 @@ namespace problems = rt::problems;
 
 constexpr rt::ProblemType kKycPending{"kyc-pending", "A KYC submission is awaiting review", 409};
 constexpr rt::ProblemType kKycApproved{"kyc-already-approved", "KYC is already approved", 409};
-constexpr rt::ProblemType kKycNotPending{"kyc-not-pending", "No KYC submission awaits review",
-                                         409};
+constexpr rt::ProblemType kKycNotPending{"kyc-not-pending", "No KYC submission awaits review", 409};
 constexpr rt::ProblemType kDocumentInUse{"kyc-document-in-use",
                                          "This document is used by another account", 409};
 
@@ -32,10 +31,10 @@ constexpr std::string_view kViewColumns =
     "k.rejection_reason";
 
 json::object viewJson(const rt::PgResult& r, std::size_t i) {
-    json::object out{{"user_id", r.get(i, 0)},         {"status", r.get(i, 1)},
-                     {"document_type", r.get(i, 2)},   {"document_number", r.get(i, 3)},
-                     {"full_name", r.get(i, 4)},       {"date_of_birth", r.get(i, 5)},
-                     {"submitted_at", r.get(i, 6)},    {"decided_at", nullptr},
+    json::object out{{"user_id", r.get(i, 0)},       {"status", r.get(i, 1)},
+                     {"document_type", r.get(i, 2)}, {"document_number", r.get(i, 3)},
+                     {"full_name", r.get(i, 4)},     {"date_of_birth", r.get(i, 5)},
+                     {"submitted_at", r.get(i, 6)},  {"decided_at", nullptr},
                      {"rejection_reason", nullptr}};
     if (auto d = r.opt(i, 7)) {
         out["decided_at"] = *d;
@@ -83,7 +82,8 @@ KycHandlers::KycHandlers(rt::PgPool& pool, const rt::TokenVerifier& verifier, Ky
       today_(today ? std::move(today) : Today(&systemToday)) {}
 
 rt::Task<rt::Response> KycHandlers::view(const std::string& user_id) {
-    std::string sql = "SELECT " + std::string(kViewColumns) + " FROM kyc k WHERE k.user_id = $1::uuid";
+    std::string sql =
+        "SELECT " + std::string(kViewColumns) + " FROM kyc k WHERE k.user_id = $1::uuid";
     auto r = co_await pool_.query(sql, user_id);
     if (r.rows() == 0) {
         co_return rt::jsonResponse(200, json::object{{"user_id", user_id}, {"status", "none"}});
@@ -175,13 +175,13 @@ rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
                 auto s = co_await tx.query("SELECT status FROM kyc WHERE user_id = $1::uuid",
                                            caller.user_id);
                 outcome = s.rows() == 1 && s.get(0, 0) == "approved" ? Outcome::Approved
-                                                                      : Outcome::Pending;
+                                                                     : Outcome::Pending;
                 co_return;
             }
             json::object data{{"user_id", caller.user_id}, {"document_type", type}};
-            auto event = rt::makeEvent("user.kyc.submitted", "user", caller.user_id,
-                                       json::serialize(data),
-                                       std::string(req.header("traceparent")));
+            auto event =
+                rt::makeEvent("user.kyc.submitted", "user", caller.user_id, json::serialize(data),
+                              std::string(req.header("traceparent")));
             co_await rt::enqueueEvent(tx, event);
             json::object details;
             details["document_type"] = type;
@@ -268,8 +268,12 @@ rt::Task<rt::Response> KycHandlers::list(rt::Request& req) {
     co_return rt::jsonResponse(200, out);
 }
 
-rt::Task<rt::Response> KycHandlers::approve(rt::Request& req) { return decide(req, true); }
-rt::Task<rt::Response> KycHandlers::reject(rt::Request& req) { return decide(req, false); }
+rt::Task<rt::Response> KycHandlers::approve(rt::Request& req) {
+    return decide(req, true);
+}
+rt::Task<rt::Response> KycHandlers::reject(rt::Request& req) {
+    return decide(req, false);
+}
 
 rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
     auto caller = authenticate(verifier_, req);
@@ -286,8 +290,8 @@ rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
         auto body = bodyObject(req);
         std::vector<rt::FieldError> errors;
         reason = stringField(body, "reason", errors);
-        if (errors.empty() && (reason.find_first_not_of(" \t\r\n") == std::string::npos ||
-                               reason.size() > 500)) {
+        if (errors.empty() &&
+            (reason.find_first_not_of(" \t\r\n") == std::string::npos || reason.size() > 500)) {
             errors.push_back({"reason", "must say why, in at most 500 characters"});
         }
         if (!errors.empty()) {
@@ -314,17 +318,17 @@ rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
         if (!approve) {
             data["reason"] = reason;
         }
-        auto event = rt::makeEvent(approve ? "user.kyc.approved" : "user.kyc.rejected", "user",
-                                   user_id, json::serialize(data),
-                                   std::string(req.header("traceparent")));
+        auto event =
+            rt::makeEvent(approve ? "user.kyc.approved" : "user.kyc.rejected", "user", user_id,
+                          json::serialize(data), std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
         json::object details;
         if (!approve) {
             details["reason"] = reason;
         }
         auto details_text = json::serialize(details);
-        co_await audit(tx, caller.user_id, approve ? "kyc.approve" : "kyc.reject", "kyc",
-                       user_id, req, details_text);
+        co_await audit(tx, caller.user_id, approve ? "kyc.approve" : "kyc.reject", "kyc", user_id,
+                       req, details_text);
     });
     if (!exists) {
         throw ApiError(problems::kNotFound, "this user has not submitted KYC");

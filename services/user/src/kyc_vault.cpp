@@ -63,8 +63,8 @@ std::string KycVault::seal(std::string_view plain) const {
     unsigned char* nonce = bytes + 1;
     randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
     crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES,
-                          reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
-                          nonce, box_key_.data());
+                          reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), nonce,
+                          box_key_.data());
     return out;
 }
 
@@ -76,10 +76,9 @@ std::optional<std::string> KycVault::open(std::string_view sealed) const {
     const auto* bytes = reinterpret_cast<const unsigned char*>(sealed.data());
     const unsigned char* nonce = bytes + 1;
     std::string plain(sealed.size() - kOverhead, '\0');
-    if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()),
-                                   nonce + crypto_secretbox_NONCEBYTES,
-                                   sealed.size() - 1 - crypto_secretbox_NONCEBYTES, nonce,
-                                   box_key_.data()) != 0) {
+    if (crypto_secretbox_open_easy(
+            reinterpret_cast<unsigned char*>(plain.data()), nonce + crypto_secretbox_NONCEBYTES,
+            sealed.size() - 1 - crypto_secretbox_NONCEBYTES, nonce, box_key_.data()) != 0) {
         return std::nullopt;
     }
     return plain;

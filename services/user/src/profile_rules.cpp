@@ -86,8 +86,8 @@ std::optional<std::string> normaliseLanguage(std::string_view tag) {
             for (char c : sub.substr(1)) {
                 piece += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             }
-        } else if (!had_region && ((sub.size() == 2 && allAlpha(sub)) ||
-                                   (sub.size() == 3 && allDigits(sub)))) {
+        } else if (!had_region &&
+                   ((sub.size() == 2 && allAlpha(sub)) || (sub.size() == 3 && allDigits(sub)))) {
             had_region = true;
             for (char c : sub) {
                 piece += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

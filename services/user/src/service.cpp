@@ -133,9 +133,10 @@ int rotateKeyCommand(const std::vector<std::string>& args, rt::Config& config,
     config.check();
     return withDatabase(settings, [&](net::io_context& io, rt::PgPool& pool) {
         auto kid = rt::runBlocking(io, rotateSigningKey(pool, activate_in));
-        std::printf("new signing key %s signs in %llds; the current key is published until its "
-                    "last tokens expire\n",
-                    kid.c_str(), static_cast<long long>(activate_in.count()));
+        std::printf(
+            "new signing key %s signs in %llds; the current key is published until its "
+            "last tokens expire\n",
+            kid.c_str(), static_cast<long long>(activate_in.count()));
         return 0;
     });
 }

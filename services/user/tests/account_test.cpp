@@ -12,15 +12,17 @@ namespace {
 namespace json = boost::json;
 using AccountTest = UserServiceTest;
 
-std::string jsonText(json::object o) { return json::serialize(o); }
+std::string jsonText(json::object o) {
+    return json::serialize(o);
+}
 
 TEST_F(AccountTest, PatchMeChangesNameE164PhoneAndLanguageAndAuditsIt) {
     std::string id;
     auto token = account("profile", "investor", &id);
-    auto r = call(&AccountHandlers::updateMe,
-                  jsonText({{"name", "  Asha Rao "}, {"phone", "+91 98765-43210"},
-                            {"language", "hi_in"}}),
-                  token);
+    auto r = call(
+        &AccountHandlers::updateMe,
+        jsonText({{"name", "  Asha Rao "}, {"phone", "+91 98765-43210"}, {"language", "hi_in"}}),
+        token);
     ASSERT_EQ(r.status, 200) << json::serialize(r.body);
     EXPECT_EQ(r.body.at("name").as_string(), "Asha Rao");
     EXPECT_EQ(r.body.at("phone").as_string(), "+919876543210");
@@ -42,7 +44,9 @@ TEST_F(AccountTest, BadProfileFieldsAre422NamingEachAndNothingChanges) {
     std::string id;
     auto token = account("badprofile", "investor", &id);
     auto r = call(&AccountHandlers::updateMe,
-                  jsonText({{"name", "ok name"}, {"phone", "98765 43210"}, {"language", "english"},
+                  jsonText({{"name", "ok name"},
+                            {"phone", "98765 43210"},
+                            {"language", "english"},
                             {"email", "new@example.com"}}),
                   token);
     ASSERT_EQ(r.status, 422);
@@ -61,8 +65,7 @@ TEST_F(AccountTest, NobodyChangesTheirOwnRole) {
     auto r = call(&AccountHandlers::updateMe, jsonText({{"role", "admin"}}), token);
     EXPECT_EQ(r.status, 403);
     EXPECT_EQ(r.body.at("type").as_string(), "https://restinu.dev/problems/forbidden");
-    EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = $1::uuid AND role = 'investor'", id),
-              1);
+    EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = $1::uuid AND role = 'investor'", id), 1);
 }
 
 TEST_F(AccountTest, OnlyAdminsListUsersAndPagesNeverRepeat) {
@@ -114,8 +117,8 @@ TEST_F(AccountTest, AnAdminChangesARoleWhichTheNextRefreshCarries) {
             .get(0, 0));
     std::string admin_id;
     auto admin = account("promoter", "admin", &admin_id);
-    auto r = call(&AccountHandlers::changeRole, jsonText({{"role", "agent"}}), admin, "10.0.0.1",
-                  id);
+    auto r =
+        call(&AccountHandlers::changeRole, jsonText({{"role", "agent"}}), admin, "10.0.0.1", id);
     ASSERT_EQ(r.status, 200) << json::serialize(r.body);
     EXPECT_EQ(r.body.at("role").as_string(), "agent");
     EXPECT_EQ(count("SELECT count(*) FROM restinu_outbox WHERE type = 'user.role_changed' AND "
@@ -132,10 +135,10 @@ TEST_F(AccountTest, AnAdminChangesARoleWhichTheNextRefreshCarries) {
     ASSERT_TRUE(claims);
     EXPECT_EQ(claims->roles, std::vector<std::string>{"agent"});
     // Validation and not-found.
-    EXPECT_EQ(call(&AccountHandlers::changeRole, jsonText({{"role", "root"}}), admin, "10.0.0.1",
-                   id)
-                  .status,
-              422);
+    EXPECT_EQ(
+        call(&AccountHandlers::changeRole, jsonText({{"role", "root"}}), admin, "10.0.0.1", id)
+            .status,
+        422);
     EXPECT_EQ(call(&AccountHandlers::changeRole, jsonText({{"role", "agent"}}), admin, "10.0.0.1",
                    "00000000-0000-7000-8000-000000000000")
                   .status,
@@ -146,14 +149,14 @@ TEST_F(AccountTest, ANonAdminCannotChangeRolesAndAnAdminCannotDemoteThemselves) 
     std::string victim;
     account("victim", "investor", &victim);
     auto agent = account("wannabe", "agent", nullptr);
-    EXPECT_EQ(call(&AccountHandlers::changeRole, jsonText({{"role", "admin"}}), agent,
-                   "10.0.0.1", victim)
-                  .status,
-              403);
+    EXPECT_EQ(
+        call(&AccountHandlers::changeRole, jsonText({{"role", "admin"}}), agent, "10.0.0.1", victim)
+            .status,
+        403);
     std::string admin_id;
     auto admin = account("selfdemote", "admin", &admin_id);
-    auto r = call(&AccountHandlers::changeRole, jsonText({{"role", "investor"}}), admin,
-                  "10.0.0.1", admin_id);
+    auto r = call(&AccountHandlers::changeRole, jsonText({{"role", "investor"}}), admin, "10.0.0.1",
+                  admin_id);
     EXPECT_EQ(r.status, 409);
     EXPECT_EQ(count("SELECT count(*) FROM users WHERE id = $1::uuid AND role = 'admin'", admin_id),
               1);
@@ -163,7 +166,8 @@ TEST_F(AccountTest, ADemotedAdminLosesAdminRightsAtOnceDespiteTheirToken) {
     std::string id;
     auto token = account("demoted", "admin", &id);
     ASSERT_EQ(call(&AccountHandlers::listUsers, "", token).status, 200);
-    rt::runBlocking(io_, pool_->query("UPDATE users SET role = 'investor' WHERE id = $1::uuid", id));
+    rt::runBlocking(io_,
+                    pool_->query("UPDATE users SET role = 'investor' WHERE id = $1::uuid", id));
     EXPECT_EQ(call(&AccountHandlers::listUsers, "", token).status, 403);
 }
 

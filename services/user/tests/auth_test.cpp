@@ -142,14 +142,14 @@ TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
     // alg "none" with the same claims
     auto payload = token.substr(token.find('.') + 1);
     payload = payload.substr(0, payload.find('.'));
-    EXPECT_EQ(
-        call(&AccountHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".").status,
-        401);
+    EXPECT_EQ(call(&AccountHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".")
+                  .status,
+              401);
     // Signed an hour ago (expired), and signed by a key the service never published.
     auto claims = keys_->verifier().verify(token, nowUnix());
     ASSERT_TRUE(claims);
-    auto expired = keys_->signer().sign(claims->subject, claims->roles, claims->session_id,
-                                        nowUnix() - 3600);
+    auto expired =
+        keys_->signer().sign(claims->subject, claims->roles, claims->session_id, nowUnix() - 3600);
     EXPECT_EQ(call(&AccountHandlers::me, "", expired).status, 401);
     rt::TokenSigner stranger(rt::generateSigningKey("stranger"), "restinu", "restinu-api",
                              std::chrono::seconds(900));

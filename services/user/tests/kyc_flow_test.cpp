@@ -64,9 +64,9 @@ TEST_F(KycFlowTest, ASubmissionIsPendingMaskedAndEncryptedAtRest) {
                     "aggregate_id = $1",
                     id),
               1);
-    EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'kyc.submit' AND entity_id = $1",
-                    id),
-              1);
+    EXPECT_EQ(
+        count("SELECT count(*) FROM audit_log WHERE action = 'kyc.submit' AND entity_id = $1", id),
+        1);
     // A second submission while pending is refused and changes nothing.
     auto again = call(&KycHandlers::submit,
                       json::serialize(json::object{{"document_type", "pan"},
@@ -173,8 +173,7 @@ TEST_F(KycFlowTest, OnlyAnotherAdminDecidesAndADecisionIsFinalUntilResubmission)
     EXPECT_TRUE(listed);
     // A rejection needs a reason.
     EXPECT_EQ(call(&KycHandlers::reject, "{}", admin, "10.0.0.1", id).status, 422);
-    EXPECT_EQ(call(&KycHandlers::reject, R"({"reason":"  "})", admin, "10.0.0.1", id).status,
-              422);
+    EXPECT_EQ(call(&KycHandlers::reject, R"({"reason":"  "})", admin, "10.0.0.1", id).status, 422);
     auto rejected =
         call(&KycHandlers::reject, R"({"reason":"photo unreadable"})", admin, "10.0.0.1", id);
     ASSERT_EQ(rejected.status, 200) << json::serialize(rejected.body);
@@ -198,10 +197,10 @@ TEST_F(KycFlowTest, OnlyAnotherAdminDecidesAndADecisionIsFinalUntilResubmission)
                     id),
               2);
     // Unknown user, and an admin's own submission.
-    EXPECT_EQ(call(&KycHandlers::approve, "", admin, "10.0.0.1",
-                   "00000000-0000-7000-8000-000000000000")
-                  .status,
-              404);
+    EXPECT_EQ(
+        call(&KycHandlers::approve, "", admin, "10.0.0.1", "00000000-0000-7000-8000-000000000000")
+            .status,
+        404);
     ASSERT_EQ(call(&KycHandlers::submit, aadhaar("2000 0000 0009", "1980-01-01"), admin).status,
               202);
     EXPECT_EQ(call(&KycHandlers::approve, "", admin, "10.0.0.1", admin_id).status, 403);

@@ -136,8 +136,8 @@ protected:
         EXPECT_EQ(r.status, 201) << boost::json::serialize(r.body);
         std::string uid(r.body.at("id").as_string());
         if (role != "investor") {
-            rt::runBlocking(io_, pool_->query("UPDATE users SET role = $2 WHERE id = $1::uuid",
-                                              uid, role));
+            rt::runBlocking(
+                io_, pool_->query("UPDATE users SET role = $2 WHERE id = $1::uuid", uid, role));
         }
         if (id != nullptr) {
             *id = uid;
@@ -150,8 +150,8 @@ protected:
     }
 
     static inline std::string db_;
-    static inline std::chrono::year_month_day today_{std::chrono::year{2026}, std::chrono::month{11},
-                                                     std::chrono::day{25}};
+    static inline std::chrono::year_month_day today_{std::chrono::year{2026},
+                                                     std::chrono::month{11}, std::chrono::day{25}};
 
     boost::asio::io_context io_;
     rt::WorkerPool workers_{2};

@@ -19,7 +19,7 @@
 namespace restinu::rt {
 
 inline constexpr std::string_view kIdentityUserHeader = "X-Restinu-User-Id";
-inline constexpr std::string_view kIdentityRolesHeader = "X-Restinu-Roles";        // a,b
+inline constexpr std::string_view kIdentityRolesHeader = "X-Restinu-Roles";  // a,b
 inline constexpr std::string_view kIdentitySessionHeader = "X-Restinu-Session-Id";
 inline constexpr std::string_view kIdentitySignatureHeader = "X-Restinu-Identity";  // t=..,v1=..
 
@@ -35,9 +35,9 @@ std::vector<std::pair<std::string, std::string>> signIdentity(const Identity& wh
                                                               std::int64_t now_unix);
 
 enum class IdentityCheck {
-    Absent,    ///< no identity headers at all: an anonymous request
-    Valid,     ///< signed by the secret, fresh, for this method and target
-    Invalid,   ///< present but unsigned, badly signed, stale or for another request
+    Absent,   ///< no identity headers at all: an anonymous request
+    Valid,    ///< signed by the secret, fresh, for this method and target
+    Invalid,  ///< present but unsigned, badly signed, stale or for another request
 };
 
 /// Checks the identity headers of `req`. On Valid, `*out` is the caller; otherwise `*why` (if
