@@ -6,6 +6,7 @@
 
 #include "events_command.hpp"
 #include "migrations.hpp"
+#include "seed_command.hpp"
 #include "restinu/blockchain/service.hpp"
 #include "restinu/gateway/service.hpp"
 #include "restinu/notification/service.hpp"
@@ -159,6 +160,8 @@ const std::vector<Command>& commands() {
         {"blockchain", "contracts, transactions and the chain indexer (chain_db)",
          &runService<&blockchain::spec>},
         {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all", &runMigrate},
+        {"seed", "fill the databases with realistic demo data: restinu seed --listings N --users M",
+         &runSeed},
         {"events", "the event bus: streams and lag, dead letters, replay, republish", &runEvents},
         {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
     };

@@ -1,5 +1,6 @@
 #include "restinu/rt/events.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <ctime>
 #include <random>
@@ -42,6 +43,20 @@ std::int64_t nowMicros() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+bool isUuid(std::string_view s) {
+    if (s.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash != (s[i] == '-') ||
+            (!dash && std::isxdigit(static_cast<unsigned char>(s[i])) == 0)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::string newUuidV7() {

@@ -97,6 +97,28 @@ std::string_view Request::param(std::string_view name) const {
     return {};
 }
 
+std::optional<std::vector<std::pair<std::string, std::string>>> Request::queryParams() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string_view q = query;
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        auto pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        if (pair.empty()) {
+            continue;
+        }
+        auto eq = pair.find('=');
+        auto key = percentDecode(pair.substr(0, eq), true);
+        auto value = eq == std::string_view::npos ? std::optional<std::string>(std::string{})
+                                                  : percentDecode(pair.substr(eq + 1), true);
+        if (!key || !value) {
+            return std::nullopt;
+        }
+        out.emplace_back(std::move(*key), std::move(*value));
+    }
+    return out;
+}
+
 std::optional<std::string> Request::queryParam(std::string_view name) const {
     std::string_view q = query;
     while (!q.empty()) {

@@ -18,6 +18,18 @@ TEST(Http, QueryParamsAreDecoded) {
     EXPECT_FALSE(r.queryParam("missing").has_value());
 }
 
+TEST(Http, AllQueryParamsInOrderDecoded) {
+    Request r;
+    r.query = "q=sea+view&&city=Pune&type=villa&type=plot&flag";
+    auto all = r.queryParams();
+    ASSERT_TRUE(all.has_value());
+    std::vector<std::pair<std::string, std::string>> want{
+        {"q", "sea view"}, {"city", "Pune"}, {"type", "villa"}, {"type", "plot"}, {"flag", ""}};
+    EXPECT_EQ(*all, want);
+    r.query = "ok=1&bad=%zz";
+    EXPECT_FALSE(r.queryParams().has_value());
+}
+
 TEST(Http, MalformedEscapeIsNullopt) {
     EXPECT_FALSE(percentDecode("%4", false).has_value());
     EXPECT_FALSE(percentDecode("%zz", false).has_value());

@@ -1,15 +1,69 @@
 #include "restinu/property/service.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "listing_handlers.hpp"
+#include "restinu/rt/blocking.hpp"
+#include "restinu/rt/events.hpp"
+#include "restinu/rt/pg.hpp"
+
 namespace restinu::property {
+namespace {
+
+namespace net = boost::asio;
+
+// `restinu property rebuild-read-model`: the search table from the write model, at once.
+int rebuildCommand(const std::vector<std::string>& args, rt::Config& config,
+                   const rt::RuntimeSettings& settings) {
+    if (!args.empty()) {
+        std::fprintf(stderr, "usage: restinu property rebuild-read-model [--config FILE]\n");
+        return 2;
+    }
+    config.check();
+    net::io_context io;
+    rt::PgOptions o;
+    o.conninfo = settings.pg_conninfo;
+    o.size = 1;
+    o.name = "cli";
+    o.query_timeout = std::chrono::minutes(30);
+    rt::PgPool pool(io, o);
+    std::int64_t n = 0;
+    auto started = std::chrono::steady_clock::now();
+    rt::runBlocking(io, pool.transaction([&n](rt::PgConn& tx) -> rt::Task<void> {
+        n = co_await rebuildReadModel(tx);
+    }));
+    pool.close();
+    auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::printf("rebuilt the search read model: %lld listings in %.1fs\n",
+                static_cast<long long>(n), secs);
+    return 0;
+}
+
+}  // namespace
 
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "property";
     s.database = "properties_db";
     s.default_port = 8102;
-    // The service's own routes arrive with its issue; until then it serves the runtime's
-    // /healthz, /readyz (its database answers) and /metrics.
-    s.configure = [](rt::Config&) { return rt::WireFn{[](rt::Shard&) {}}; };
+    s.commands = {
+        {"rebuild-read-model", "rebuild the search read model from the listings", &rebuildCommand},
+    };
+    s.configure = [](rt::Config&) {
+        return rt::WireFn{[](rt::Shard& shard) {
+            auto& h = shard.keep(std::make_unique<ListingHandlers>(shard.pg(), shard.pgRead()));
+            auto& r = shard.router();
+            r.post("/api/v1/properties", [&h](rt::Request& req) { return h.create(req); });
+            r.get("/api/v1/properties", [&h](rt::Request& req) { return h.search(req); });
+            r.get("/api/v1/properties/{id}", [&h](rt::Request& req) { return h.get(req); });
+            r.patch("/api/v1/properties/{id}", [&h](rt::Request& req) { return h.update(req); });
+            r.del("/api/v1/properties/{id}", [&h](rt::Request& req) { return h.withdraw(req); });
+            // The search projection: every instance in one group shares the events.
+            shard.consume("property-search", {"property"}, &applyToReadModel);
+        }};
+    };
     return s;
 }
 

@@ -45,19 +45,6 @@ std::int64_t nowUnix() {
         .count();
 }
 
-bool isUuid(std::string_view s) {
-    if (s.size() != 36) {
-        return false;
-    }
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash != (s[i] == '-') || (!dash && !std::isxdigit(static_cast<unsigned char>(s[i])))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 json::object bodyObject(const rt::Request& req) {
     auto v = rt::parseJsonBody(req);
     if (!v.is_object()) {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "restinu/rt/events.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/task.hpp"
@@ -31,7 +32,7 @@ struct Caller {
 Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req);
 
 std::int64_t nowUnix();
-bool isUuid(std::string_view s);
+using rt::isUuid;
 
 /// The body as a JSON object; 400 (malformed) or 422 (not an object) otherwise.
 boost::json::object bodyObject(const rt::Request& req);

@@ -32,6 +32,9 @@ Event makeEvent(std::string type, std::string aggregate_type, std::string aggreg
 
 /// A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits; sorts by creation time.
 std::string newUuidV7();
+
+/// True for the canonical 8-4-4-4-12 hex form of a UUID (any version, either case).
+bool isUuid(std::string_view s);
 /// The Unix milliseconds in a UUIDv7, or nullopt when `id` is not one.
 std::optional<std::int64_t> uuidV7Millis(std::string_view id);
 

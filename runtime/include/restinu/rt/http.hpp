@@ -72,6 +72,8 @@ public:
     std::string_view param(std::string_view name) const;
     /// A query parameter, percent-decoded ('+' is a space); nullopt when absent.
     std::optional<std::string> queryParam(std::string_view name) const;
+    /// Every query parameter in order, percent-decoded; nullopt if an escape is malformed.
+    std::optional<std::vector<std::pair<std::string, std::string>>> queryParams() const;
 };
 
 class Response {

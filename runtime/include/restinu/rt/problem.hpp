@@ -31,6 +31,11 @@ inline constexpr ProblemType kForbidden{"forbidden", "Not allowed", 403};
 inline constexpr ProblemType kNotFound{"not-found", "Resource not found", 404};
 inline constexpr ProblemType kMethodNotAllowed{"method-not-allowed", "Method not allowed", 405};
 inline constexpr ProblemType kConflict{"conflict", "Conflict", 409};
+inline constexpr ProblemType kInvalidQuery{"invalid-query", "Invalid query parameters", 400};
+inline constexpr ProblemType kPreconditionFailed{"precondition-failed",
+                                                 "The resource changed since you read it", 412};
+inline constexpr ProblemType kPreconditionRequired{"precondition-required",
+                                                   "Send If-Match with the ETag you read", 428};
 inline constexpr ProblemType kPayloadTooLarge{"payload-too-large", "Request body too large", 413};
 inline constexpr ProblemType kUnsupportedMediaType{"unsupported-media-type",
                                                    "Unsupported media type", 415};

@@ -4,7 +4,7 @@
 
 namespace restinu::property {
 
-/// Property:\ listings,\ search,\ images\ and\ Vastu. Only `restinu property` (app/main.cpp) calls
+/// Property: listings, search, images and Vastu. Only `restinu property` (app/main.cpp) calls
 /// this.
 rt::ServiceSpec spec();
 

@@ -1,0 +1,8 @@
+#pragma once
+
+namespace restinu::app {
+
+/// `restinu seed --listings N --users M [--seed S] [--config FILE]`.
+int runSeed(int argc, char** argv);
+
+}  // namespace restinu::app

@@ -1,0 +1,501 @@
+#include "listing_handlers.hpp"
+
+#include <boost/json.hpp>
+
+#include "listing.hpp"
+#include "restinu/rt/events.hpp"
+#include "restinu/rt/json.hpp"
+#include "restinu/rt/pg.hpp"
+#include "restinu/rt/problem.hpp"
+#include "search_query.hpp"
+
+namespace restinu::property {
+namespace {
+
+namespace json = boost::json;
+using rt::ApiError;
+namespace problems = rt::problems;
+
+constexpr rt::ProblemType kBadTransition{"invalid-status-transition",
+                                         "The listing cannot move to that status", 409};
+
+// The write model's columns, in the order listingFrom() reads them.
+constexpr std::string_view kWriteColumns =
+    "id::text, owner_id::text, title, description, property_type, listing_type, status, "
+    "price_minor, currency, bedrooms, bathrooms, area_sqft, address_line, locality, city, state, "
+    "postal_code, country, latitude, longitude, facing, array_to_json(amenities)::text, version, "
+    "restinu_iso(created_at), restinu_iso(updated_at), to_jsonb(p)::text";
+
+// The read model's columns that the projection replaces on a newer version.
+constexpr std::string_view kReadModelUpdate =
+    "owner_id = EXCLUDED.owner_id, title = EXCLUDED.title, description = EXCLUDED.description, "
+    "property_type = EXCLUDED.property_type, listing_type = EXCLUDED.listing_type, "
+    "status = EXCLUDED.status, price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency, "
+    "bedrooms = EXCLUDED.bedrooms, bathrooms = EXCLUDED.bathrooms, "
+    "area_sqft = EXCLUDED.area_sqft, locality = EXCLUDED.locality, city = EXCLUDED.city, "
+    "city_key = EXCLUDED.city_key, state = EXCLUDED.state, country = EXCLUDED.country, "
+    "latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, geog = EXCLUDED.geog, "
+    "facing = EXCLUDED.facing, amenities = EXCLUDED.amenities, version = EXCLUDED.version, "
+    "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
+    "document = EXCLUDED.document";
+
+struct Stored {
+    std::string id;
+    std::string owner_id;
+    domain::Listing listing;
+    int version = 0;
+    std::string created_at;
+    std::string updated_at;
+    std::string row_json;  ///< the write-model row as JSON, for events
+};
+
+Stored storedFrom(const rt::PgResult& r, std::size_t i) {
+    Stored s;
+    s.id = r.get(i, 0);
+    s.owner_id = r.get(i, 1);
+    auto& l = s.listing;
+    l.title = r.get(i, 2);
+    l.description = r.get(i, 3);
+    l.property_type = r.get(i, 4);
+    l.listing_type = r.get(i, 5);
+    l.status = r.get(i, 6);
+    l.price_minor = r.getInt(i, 7);
+    l.currency = r.get(i, 8);
+    l.bedrooms = static_cast<int>(r.getInt(i, 9));
+    l.bathrooms = static_cast<int>(r.getInt(i, 10));
+    l.area_sqft = static_cast<int>(r.getInt(i, 11));
+    l.address_line = r.get(i, 12);
+    l.locality = r.get(i, 13);
+    l.city = r.get(i, 14);
+    l.state = r.get(i, 15);
+    l.postal_code = r.get(i, 16);
+    l.country = r.get(i, 17);
+    l.latitude = std::stod(std::string(r.get(i, 18)));
+    l.longitude = std::stod(std::string(r.get(i, 19)));
+    if (auto f = r.opt(i, 20)) {
+        l.facing = std::string(*f);
+    }
+    auto amenities = json::parse(r.get(i, 21));
+    for (const auto& a : amenities.as_array()) {
+        l.amenities.emplace_back(a.as_string());
+    }
+    s.version = static_cast<int>(r.getInt(i, 22));
+    s.created_at = r.get(i, 23);
+    s.updated_at = r.get(i, 24);
+    s.row_json = r.get(i, 25);
+    return s;
+}
+
+std::string etagOf(int version) {
+    return "\"" + std::to_string(version) + "\"";
+}
+
+rt::Response listingResponse(int status, const Stored& s) {
+    json::object out{{"id", s.id}, {"owner_id", s.owner_id}};
+    for (auto& [k, v] : domain::toJson(s.listing)) {
+        out[k] = v;
+    }
+    out["version"] = s.version;
+    out["created_at"] = s.created_at;
+    out["updated_at"] = s.updated_at;
+    auto res = rt::jsonResponse(status, out);
+    res.header("ETag", etagOf(s.version));
+    return res;
+}
+
+const rt::Identity& requireCaller(const rt::Request& req) {
+    if (!req.identity) {
+        throw ApiError(rt::Problem{problems::kUnauthorized,
+                                   "sign in first: send an access token through the gateway",
+                                   {},
+                                   {{"WWW-Authenticate", "Bearer"}}});
+    }
+    return *req.identity;
+}
+
+bool isPublic(std::string_view status) {
+    return status == "active" || status == "reserved" || status == "sold";
+}
+
+json::object bodyObject(const rt::Request& req) {
+    auto v = rt::parseJsonBody(req);
+    if (!v.is_object()) {
+        throw ApiError(problems::kValidation, "the body must be a JSON object");
+    }
+    return v.as_object();
+}
+
+// Whether If-Match (a list of entity tags, or *) matches `version`. Weak tags compare weakly.
+bool ifMatch(std::string_view header, int version) {
+    auto want = etagOf(version);
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        auto tag = header.substr(0, comma);
+        while (!tag.empty() && tag.front() == ' ') {
+            tag.remove_prefix(1);
+        }
+        while (!tag.empty() && tag.back() == ' ') {
+            tag.remove_suffix(1);
+        }
+        if (tag.substr(0, 2) == "W/") {
+            tag.remove_prefix(2);
+        }
+        if (tag == "*" || tag == want) {
+            return true;
+        }
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    }
+    return false;
+}
+
+std::string eventData(const Stored& s, const std::string& from_status) {
+    json::object data{{"listing", json::parse(s.row_json)}, {"version", s.version}};
+    if (!from_status.empty()) {
+        data["from"] = from_status;
+        data["to"] = s.listing.status;
+    }
+    return json::serialize(data);
+}
+
+rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
+                     std::string_view id, const rt::Request& req) {
+    co_await tx.query(
+        "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id) "
+        "VALUES ($1, $2, 'property', $3, $4)",
+        actor, action, id, req.request_id);
+}
+
+}  // namespace
+
+ListingHandlers::ListingHandlers(rt::PgPool& primary, rt::PgPool& reads)
+    : primary_(primary), reads_(reads) {}
+
+rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
+    const auto& who = requireCaller(req);
+    if (!who.hasRole("agent") && !who.hasRole("admin")) {
+        throw ApiError(problems::kForbidden, "only agents and admins list properties");
+    }
+    auto body = bodyObject(req);
+    std::vector<rt::FieldError> errors;
+    domain::Listing l;
+    domain::applyFields(body, l, true, errors);
+    if (!errors.empty()) {
+        throw ApiError(problems::kValidation, "the listing has invalid fields", errors);
+    }
+    auto id = rt::newUuidV7();
+    Stored stored;
+    co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        const std::string sql =
+            "INSERT INTO properties AS p (id, owner_id, title, description, property_type, "
+            "listing_type, status, price_minor, currency, bedrooms, bathrooms, area_sqft, "
+            "address_line, locality, city, state, postal_code, country, latitude, longitude, "
+            "facing, amenities) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8::bigint, $9, "
+            "$10::int, $11::int, $12::int, $13, $14, $15, $16, $17, $18, $19::float8, "
+            "$20::float8, $21, ARRAY(SELECT json_array_elements_text($22::json))) RETURNING " +
+            std::string(kWriteColumns);
+        json::array amenities;
+        for (const auto& a : l.amenities) {
+            amenities.emplace_back(a);
+        }
+        const std::string amenities_json = json::serialize(amenities);
+        std::vector<rt::PgParam> params{id,
+                                        who.user_id,
+                                        l.title,
+                                        l.description,
+                                        l.property_type,
+                                        l.listing_type,
+                                        l.status,
+                                        l.price_minor,
+                                        l.currency,
+                                        l.bedrooms,
+                                        l.bathrooms,
+                                        l.area_sqft,
+                                        l.address_line,
+                                        l.locality,
+                                        l.city,
+                                        l.state,
+                                        l.postal_code,
+                                        l.country,
+                                        l.latitude,
+                                        l.longitude,
+                                        l.facing,
+                                        amenities_json};
+        auto r = co_await tx.query(sql, std::move(params));
+        stored = storedFrom(r, 0);
+        auto event = rt::makeEvent("property.created", "property", id, eventData(stored, ""),
+                                   std::string(req.header("traceparent")));
+        co_await rt::enqueueEvent(tx, event);
+        co_await audit(tx, who.user_id, "property.create", id, req);
+    });
+    auto res = listingResponse(201, stored);
+    res.header("Location", "/api/v1/properties/" + id);
+    co_return res;
+}
+
+rt::Task<rt::Response> ListingHandlers::get(rt::Request& req) {
+    auto id = std::string(req.param("id"));
+    if (!rt::isUuid(id)) {
+        throw ApiError(problems::kNotFound, "no such listing");
+    }
+    const std::string sql =
+        "SELECT " + std::string(kWriteColumns) + " FROM properties p WHERE id = $1::uuid";
+    auto r = co_await reads_.query(sql, id);
+    if (r.rows() == 0) {
+        throw ApiError(problems::kNotFound, "no such listing");
+    }
+    auto s = storedFrom(r, 0);
+    // Drafts and withdrawn listings are visible to their owner and admins only.
+    if (!isPublic(s.listing.status) && (!req.identity || (req.identity->user_id != s.owner_id &&
+                                                          !req.identity->hasRole("admin")))) {
+        throw ApiError(problems::kNotFound, "no such listing");
+    }
+    co_return listingResponse(200, s);
+}
+
+rt::Task<rt::Response> ListingHandlers::update(rt::Request& req) {
+    return change(req, false);
+}
+rt::Task<rt::Response> ListingHandlers::withdraw(rt::Request& req) {
+    return change(req, true);
+}
+
+rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawing) {
+    const auto& who = requireCaller(req);
+    auto id = std::string(req.param("id"));
+    if (!rt::isUuid(id)) {
+        throw ApiError(problems::kNotFound, "no such listing");
+    }
+    auto if_match = req.header("If-Match");
+    if (!withdrawing && if_match.empty()) {
+        throw ApiError(problems::kPreconditionRequired,
+                       "send If-Match with the ETag of the version you changed");
+    }
+    json::object body;
+    if (!withdrawing) {
+        body = bodyObject(req);
+    }
+    enum class Outcome { Done, NotFound, Forbidden, Stale, Invalid, BadTransition };
+    Outcome outcome = Outcome::Done;
+    std::vector<rt::FieldError> errors;
+    std::string current_etag;
+    std::string transition;
+    Stored stored;
+    co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        const std::string select = "SELECT " + std::string(kWriteColumns) +
+                                   " FROM properties p WHERE id = $1::uuid FOR UPDATE";
+        auto r = co_await tx.query(select, id);
+        if (r.rows() == 0) {
+            outcome = Outcome::NotFound;
+            co_return;
+        }
+        auto before = storedFrom(r, 0);
+        bool may = before.owner_id == who.user_id || who.hasRole("admin");
+        if (!may) {
+            outcome = isPublic(before.listing.status) ? Outcome::Forbidden : Outcome::NotFound;
+            co_return;
+        }
+        if (!if_match.empty() && !ifMatch(if_match, before.version)) {
+            outcome = Outcome::Stale;
+            current_etag = etagOf(before.version);
+            co_return;
+        }
+        auto l = before.listing;
+        std::string to_status = l.status;
+        if (withdrawing) {
+            to_status = "withdrawn";
+        } else {
+            domain::applyFields(body, l, false, errors);
+            if (auto it = body.find("status"); it != body.end()) {
+                if (!it->value().is_string() ||
+                    !domain::oneOf(it->value().as_string(), domain::kStatuses)) {
+                    errors.push_back(
+                        {"status", "must be one of draft, active, reserved, sold, withdrawn"});
+                } else {
+                    to_status = std::string(it->value().as_string());
+                }
+            }
+            if (!errors.empty()) {
+                outcome = Outcome::Invalid;
+                co_return;
+            }
+        }
+        if (!domain::canTransition(before.listing.status, to_status)) {
+            outcome = Outcome::BadTransition;
+            transition = before.listing.status + " → " + to_status;
+            co_return;
+        }
+        l.status = to_status;
+        json::array amenities;
+        for (const auto& a : l.amenities) {
+            amenities.emplace_back(a);
+        }
+        const std::string amenities_json = json::serialize(amenities);
+        const std::string sql =
+            "UPDATE properties p SET title = $2, description = $3, property_type = $4, "
+            "listing_type = $5, status = $6, price_minor = $7::bigint, currency = $8, "
+            "bedrooms = $9::int, bathrooms = $10::int, area_sqft = $11::int, address_line = $12, "
+            "locality = $13, city = $14, state = $15, postal_code = $16, country = $17, "
+            "latitude = $18::float8, longitude = $19::float8, facing = $20, "
+            "amenities = ARRAY(SELECT json_array_elements_text($21::json)), "
+            "version = version + 1, updated_at = now() WHERE id = $1::uuid RETURNING " +
+            std::string(kWriteColumns);
+        std::vector<rt::PgParam> params{id,
+                                        l.title,
+                                        l.description,
+                                        l.property_type,
+                                        l.listing_type,
+                                        l.status,
+                                        l.price_minor,
+                                        l.currency,
+                                        l.bedrooms,
+                                        l.bathrooms,
+                                        l.area_sqft,
+                                        l.address_line,
+                                        l.locality,
+                                        l.city,
+                                        l.state,
+                                        l.postal_code,
+                                        l.country,
+                                        l.latitude,
+                                        l.longitude,
+                                        l.facing,
+                                        amenities_json};
+        auto u = co_await tx.query(sql, std::move(params));
+        stored = storedFrom(u, 0);
+        bool status_changed = before.listing.status != to_status;
+        std::string type = !status_changed            ? "property.updated"
+                           : to_status == "withdrawn" ? "property.withdrawn"
+                                                      : "property.status_changed";
+        auto event = rt::makeEvent(type, "property", id,
+                                   eventData(stored, status_changed ? before.listing.status : ""),
+                                   std::string(req.header("traceparent")));
+        co_await rt::enqueueEvent(tx, event);
+        co_await audit(tx, who.user_id, withdrawing ? "property.withdraw" : "property.update", id,
+                       req);
+    });
+    switch (outcome) {
+        case Outcome::NotFound:
+            throw ApiError(problems::kNotFound, "no such listing");
+        case Outcome::Forbidden:
+            throw ApiError(problems::kForbidden, "only the owner or an admin changes a listing");
+        case Outcome::Stale:
+            throw ApiError(rt::Problem{problems::kPreconditionFailed,
+                                       "the listing is at version " + current_etag +
+                                           "; read it again and reapply your change",
+                                       {},
+                                       {{"ETag", current_etag}}});
+        case Outcome::Invalid:
+            throw ApiError(problems::kValidation, "the change has invalid fields", errors);
+        case Outcome::BadTransition:
+            throw ApiError(kBadTransition, "a listing cannot go " + transition);
+        case Outcome::Done:
+            break;
+    }
+    co_return listingResponse(200, stored);
+}
+
+rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
+    auto query = req.queryParams();
+    if (!query) {
+        throw ApiError(problems::kInvalidQuery, "the query string has a malformed %-escape");
+    }
+    std::vector<rt::FieldError> errors;
+    auto params = search::parse(*query, errors);
+    if (!errors.empty()) {
+        throw ApiError(problems::kInvalidQuery, "some search parameters are invalid", errors);
+    }
+    auto page = search::pageQuery(params);
+    auto r = co_await reads_.query(page.text, std::move(page.params));
+    json::array items;
+    auto n = std::min<std::size_t>(r.rows(), static_cast<std::size_t>(params.limit));
+    for (std::size_t i = 0; i < n; ++i) {
+        json::array amenities = json::parse(r.get(i, 18)).as_array();
+        json::object item{
+            {"id", r.get(i, 0)},
+            {"owner_id", r.get(i, 1)},
+            {"title", r.get(i, 2)},
+            {"property_type", r.get(i, 3)},
+            {"listing_type", r.get(i, 4)},
+            {"status", r.get(i, 5)},
+            {"price", json::object{{"amount", r.getInt(i, 6)}, {"currency", r.get(i, 7)}}},
+            {"bedrooms", r.getInt(i, 8)},
+            {"bathrooms", r.getInt(i, 9)},
+            {"area_sqft", r.getInt(i, 10)},
+            {"address", json::object{{"locality", r.get(i, 11)},
+                                     {"city", r.get(i, 12)},
+                                     {"state", r.get(i, 13)},
+                                     {"country", r.get(i, 14)}}},
+            {"location", json::object{{"lat", std::stod(std::string(r.get(i, 15)))},
+                                      {"lng", std::stod(std::string(r.get(i, 16)))}}},
+            {"facing", r.isNull(i, 17) ? json::value(nullptr) : json::value(r.get(i, 17))},
+            {"amenities", std::move(amenities)},
+            {"version", r.getInt(i, 19)},
+            {"created_at", r.get(i, 20)},
+        };
+        if (params.sort == search::Sort::Distance) {
+            item["distance_m"] = std::stod(std::string(r.get(i, search::kColumnCount)));
+        }
+        items.push_back(std::move(item));
+    }
+    json::object out{{"items", std::move(items)}, {"next_cursor", nullptr}};
+    if (r.rows() > n && n > 0) {
+        out["next_cursor"] =
+            search::encodeCursor(params.sort, r.get(n - 1, search::kColumnCount), r.get(n - 1, 0));
+    }
+    if (!params.facets.empty()) {
+        json::object facets;
+        for (const auto& f : params.facets) {
+            auto q = search::facetQuery(params, f);
+            auto fr = co_await reads_.query(q.text, std::move(q.params));
+            json::object counts;
+            for (std::size_t i = 0; i < fr.rows(); ++i) {
+                counts[fr.get(i, 0)] = fr.getInt(i, 1);
+            }
+            facets[f] = std::move(counts);
+        }
+        out["facets"] = std::move(facets);
+    }
+    co_return rt::jsonResponse(200, out);
+}
+
+rt::Task<void> applyToReadModel(rt::PgConn& tx, const rt::Event& event) {
+    auto data = json::parse(event.data);
+    const auto* listing = data.as_object().if_contains("listing");
+    if (listing == nullptr || !listing->is_object()) {
+        throw std::runtime_error("property event without a listing: " + event.type);
+    }
+    const std::string row = json::serialize(*listing);
+    const std::string sql =
+        "INSERT INTO property_search SELECT (property_search_row(jsonb_populate_record("
+        "NULL::properties, $1::jsonb))).* ON CONFLICT (id) DO UPDATE SET " +
+        std::string(kReadModelUpdate) + " WHERE property_search.version < EXCLUDED.version";
+    co_await tx.query(sql, row);
+}
+
+rt::Task<std::int64_t> rebuildReadModel(rt::PgConn& tx, bool bulk) {
+    // Writers wait (their events would race the copy); searches go on against the old rows.
+    co_await tx.query("LOCK TABLE properties IN SHARE MODE");
+    co_await tx.query("DELETE FROM property_search");
+    std::vector<std::string> indexes;
+    if (bulk) {
+        co_await tx.query("SET LOCAL maintenance_work_mem = '256MB'");
+        // The migration's own definitions, read back, so nothing here repeats them.
+        auto defs = co_await tx.query(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = 'property_search'::regclass AND NOT indisprimary");
+        for (std::size_t i = 0; i < defs.rows(); ++i) {
+            indexes.emplace_back(defs.get(i, 1));
+            const std::string drop = "DROP INDEX " + std::string(defs.get(i, 0));
+            co_await tx.query(drop);
+        }
+    }
+    auto r = co_await tx.query(
+        "INSERT INTO property_search SELECT (property_search_row(p)).* FROM properties p");
+    for (const auto& def : indexes) {
+        co_await tx.query(def);
+    }
+    co_await tx.query("ANALYZE property_search");
+    co_return static_cast<std::int64_t>(r.affected());
+}
+
+}  // namespace restinu::property

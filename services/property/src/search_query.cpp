@@ -1,0 +1,433 @@
+#include "search_query.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <set>
+
+#include "listing.hpp"
+#include "restinu/rt/events.hpp"
+#include "restinu/rt/jwt.hpp"
+
+namespace restinu::property::search {
+namespace {
+
+constexpr std::string_view kPublicStatuses[] = {"active", "reserved", "sold"};
+constexpr std::string_view kFacetNames[] = {"type", "bedrooms", "city"};
+constexpr std::string_view kKnown[] = {
+    "q",         "city",      "type",     "listing_type", "status",
+    "min_price", "max_price", "currency", "min_bedrooms", "min_bathrooms",
+    "min_area",  "max_area",  "near",     "radius_km",    "bbox",
+    "sort",      "limit",     "cursor",   "facets"};
+
+std::vector<std::string> splitComma(std::string_view s) {
+    std::vector<std::string> out;
+    while (true) {
+        auto comma = s.find(',');
+        out.emplace_back(s.substr(0, comma));
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        s.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+template <class T>
+std::optional<T> parseNumber(std::string_view s) {
+    T v{};
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
+        return std::nullopt;
+    }
+    if constexpr (std::is_floating_point_v<T>) {
+        if (!std::isfinite(v)) {
+            return std::nullopt;
+        }
+    }
+    return v;
+}
+
+std::optional<std::vector<double>> numbers(std::string_view s, std::size_t n) {
+    auto parts = splitComma(s);
+    if (parts.size() != n) {
+        return std::nullopt;
+    }
+    std::vector<double> out;
+    for (const auto& p : parts) {
+        auto d = parseNumber<double>(p);
+        if (!d) {
+            return std::nullopt;
+        }
+        out.push_back(*d);
+    }
+    return out;
+}
+
+std::string arrayLiteral(const std::vector<std::string>& values) {
+    // Only ever called with values checked against a fixed vocabulary.
+    std::string out = "{";
+    for (const auto& v : values) {
+        out += out.size() > 1 ? "," : "";
+        out += v;
+    }
+    return out + "}";
+}
+
+// Whether a cursor key is well-formed for its sort (so a forged cursor is a 400, never a
+// server error).
+bool validKey(Sort sort, std::string_view key) {
+    switch (sort) {
+        case Sort::PriceAsc:
+        case Sort::PriceDesc:
+            return parseNumber<std::int64_t>(key).has_value();
+        case Sort::Distance:
+        case Sort::Relevance:
+            return parseNumber<double>(key).has_value();
+        case Sort::Newest:
+            return !key.empty() && key.size() < 40 &&
+                   key.find_first_not_of("0123456789-:. +") == std::string_view::npos;
+    }
+    return false;
+}
+
+std::optional<Sort> sortFrom(std::string_view s) {
+    for (auto v :
+         {Sort::Relevance, Sort::Newest, Sort::PriceAsc, Sort::PriceDesc, Sort::Distance}) {
+        if (sortName(v) == s) {
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+// The WHERE clause of the filters (no cursor), appending bound parameters to `sql`.
+std::string filters(const Params& p, Sql& sql) {
+    auto bind = [&sql](rt::PgParam v) {
+        sql.params.push_back(std::move(v));
+        return "$" + std::to_string(sql.params.size());
+    };
+    // The literal IN (...) lets the planner use the partial indexes.
+    std::string w = "status IN ('active', 'reserved', 'sold') AND status = ANY(" +
+                    bind(arrayLiteral(p.statuses)) + "::text[])";
+    if (p.text) {
+        w += " AND document @@ websearch_to_tsquery('english', " + bind(*p.text) + ")";
+    }
+    if (p.city) {
+        w += " AND city_key = lower(" + bind(*p.city) + ")";
+    }
+    if (!p.property_types.empty()) {
+        w += " AND property_type = ANY(" + bind(arrayLiteral(p.property_types)) + "::text[])";
+    }
+    if (p.listing_type) {
+        w += " AND listing_type = " + bind(*p.listing_type);
+    }
+    if (p.min_price || p.max_price) {
+        w += " AND currency = " + bind(p.currency);
+    }
+    if (p.min_price) {
+        w += " AND price_minor >= " + bind(*p.min_price) + "::bigint";
+    }
+    if (p.max_price) {
+        w += " AND price_minor <= " + bind(*p.max_price) + "::bigint";
+    }
+    if (p.min_bedrooms) {
+        w += " AND bedrooms >= " + bind(*p.min_bedrooms) + "::int";
+    }
+    if (p.min_bathrooms) {
+        w += " AND bathrooms >= " + bind(*p.min_bathrooms) + "::int";
+    }
+    if (p.min_area) {
+        w += " AND area_sqft >= " + bind(*p.min_area) + "::int";
+    }
+    if (p.max_area) {
+        w += " AND area_sqft <= " + bind(*p.max_area) + "::int";
+    }
+    if (p.near && p.radius_km) {
+        // Great-circle distance on the sphere (use_spheroid false): within 0.3% of the
+        // ellipsoid, and what the distance sort shows.
+        w += " AND ST_DWithin(geog, ST_SetSRID(ST_MakePoint(" + bind(p.near->second) +
+             "::float8, " + bind(p.near->first) + "::float8), 4326)::geography, " +
+             bind(*p.radius_km * 1000.0) + "::float8, false)";
+    }
+    if (p.bbox) {
+        auto a = bind(p.bbox->min_lng);
+        auto b = bind(p.bbox->min_lat);
+        auto c = bind(p.bbox->max_lng);
+        auto d = bind(p.bbox->max_lat);
+        w += " AND geog::geometry && ST_MakeEnvelope(" + a + "::float8, " + b + "::float8, " + c +
+             "::float8, " + d + "::float8, 4326) AND longitude BETWEEN " + a + "::float8 AND " + c +
+             "::float8 AND latitude BETWEEN " + b + "::float8 AND " + d + "::float8";
+    }
+    return w;
+}
+
+}  // namespace
+
+std::string_view sortName(Sort s) {
+    switch (s) {
+        case Sort::Relevance:
+            return "relevance";
+        case Sort::Newest:
+            return "newest";
+        case Sort::PriceAsc:
+            return "price_asc";
+        case Sort::PriceDesc:
+            return "price_desc";
+        case Sort::Distance:
+            return "distance";
+    }
+    return "newest";
+}
+
+std::string encodeCursor(Sort sort, std::string_view key, std::string_view id) {
+    std::string raw(sortName(sort));
+    raw += '\n';
+    raw += key;
+    raw += '\n';
+    raw += id;
+    return rt::base64UrlEncode(raw);
+}
+
+Params parse(const std::vector<std::pair<std::string, std::string>>& query,
+             std::vector<rt::FieldError>& errors) {
+    Params p;
+    std::set<std::string> seen;
+    std::optional<std::string> sort_text;
+    std::optional<std::string> cursor_text;
+    auto err = [&errors](const std::string& name, std::string reason) {
+        errors.push_back({name, std::move(reason)});
+    };
+    auto intParam = [&](const std::string& name, const std::string& v, std::int64_t min,
+                        std::int64_t max) -> std::optional<std::int64_t> {
+        auto n = parseNumber<std::int64_t>(v);
+        if (!n || *n < min || *n > max) {
+            err(name, "must be a whole number from " + std::to_string(min) + " to " +
+                          std::to_string(max));
+            return std::nullopt;
+        }
+        return n;
+    };
+    for (const auto& [name, value] : query) {
+        if (!domain::oneOf(name, kKnown)) {
+            err(name, "is not a search parameter");
+            continue;
+        }
+        if (!seen.insert(name).second) {
+            err(name, "is given more than once (use a comma-separated list)");
+            continue;
+        }
+        if (name == "q") {
+            auto t = value.find_first_not_of(' ') == std::string::npos ? std::string{} : value;
+            if (t.empty() || t.size() > 200) {
+                err(name, "must be 1 to 200 characters");
+            } else {
+                p.text = t;
+            }
+        } else if (name == "city") {
+            if (value.empty() || value.size() > 100) {
+                err(name, "must be 1 to 100 characters");
+            } else {
+                p.city = value;
+            }
+        } else if (name == "type") {
+            for (auto& t : splitComma(value)) {
+                if (!domain::oneOf(t, domain::kPropertyTypes)) {
+                    err(name,
+                        "must be a comma-separated list of apartment, independent_house, "
+                        "villa, plot, commercial");
+                    p.property_types.clear();
+                    break;
+                }
+                p.property_types.push_back(t);
+            }
+        } else if (name == "listing_type") {
+            if (!domain::oneOf(value, domain::kListingTypes)) {
+                err(name, "must be sale or fractional");
+            } else {
+                p.listing_type = value;
+            }
+        } else if (name == "status") {
+            p.statuses.clear();
+            for (auto& s : splitComma(value)) {
+                if (!domain::oneOf(s, kPublicStatuses)) {
+                    err(name, "must be a comma-separated list of active, reserved, sold");
+                    p.statuses = {"active"};
+                    break;
+                }
+                p.statuses.push_back(s);
+            }
+        } else if (name == "min_price" || name == "max_price") {
+            auto n = intParam(name, value, 0, std::int64_t{1'000'000'000'000'000});
+            (name == "min_price" ? p.min_price : p.max_price) = n;
+        } else if (name == "currency") {
+            if (!domain::oneOf(value, domain::kCurrencies)) {
+                err(name, "must be one of INR, USD, EUR, GBP, AED, SGD");
+            } else {
+                p.currency = value;
+            }
+        } else if (name == "min_bedrooms" || name == "min_bathrooms") {
+            if (auto n = intParam(name, value, 0, 50)) {
+                (name == "min_bedrooms" ? p.min_bedrooms : p.min_bathrooms) = static_cast<int>(*n);
+            }
+        } else if (name == "min_area" || name == "max_area") {
+            if (auto n = intParam(name, value, 1, 10'000'000)) {
+                (name == "min_area" ? p.min_area : p.max_area) = static_cast<int>(*n);
+            }
+        } else if (name == "near") {
+            auto v = numbers(value, 2);
+            if (!v || std::abs((*v)[0]) > 90 || std::abs((*v)[1]) > 180) {
+                err(name, "must be LAT,LNG in degrees, e.g. 19.076,72.8777");
+            } else {
+                p.near = std::make_pair((*v)[0], (*v)[1]);
+            }
+        } else if (name == "radius_km") {
+            auto d = parseNumber<double>(value);
+            if (!d || *d <= 0 || *d > 100) {
+                err(name, "must be a number of kilometres above 0 and at most 100");
+            } else {
+                p.radius_km = *d;
+            }
+        } else if (name == "bbox") {
+            auto v = numbers(value, 4);
+            if (!v || (*v)[0] >= (*v)[2] || (*v)[1] >= (*v)[3] || std::abs((*v)[0]) > 180 ||
+                std::abs((*v)[2]) > 180 || std::abs((*v)[1]) > 90 || std::abs((*v)[3]) > 90) {
+                err(name, "must be MIN_LNG,MIN_LAT,MAX_LNG,MAX_LAT with min below max");
+            } else {
+                p.bbox = Params::Box{(*v)[0], (*v)[1], (*v)[2], (*v)[3]};
+            }
+        } else if (name == "sort") {
+            sort_text = value;
+        } else if (name == "limit") {
+            if (auto n = intParam(name, value, 1, kMaxLimit)) {
+                p.limit = static_cast<int>(*n);
+            }
+        } else if (name == "cursor") {
+            cursor_text = value;
+        } else if (name == "facets") {
+            for (auto& f : splitComma(value)) {
+                if (!domain::oneOf(f, kFacetNames)) {
+                    err(name, "must be a comma-separated list of type, bedrooms, city");
+                    p.facets.clear();
+                    break;
+                }
+                p.facets.push_back(f);
+            }
+        }
+    }
+    if (p.min_price && p.max_price && *p.min_price > *p.max_price) {
+        err("max_price", "must not be below min_price");
+    }
+    if (p.min_area && p.max_area && *p.min_area > *p.max_area) {
+        err("max_area", "must not be below min_area");
+    }
+    if (p.radius_km && !p.near) {
+        err("radius_km", "needs near=LAT,LNG");
+    }
+    p.sort = p.text ? Sort::Relevance : Sort::Newest;
+    if (sort_text) {
+        auto s = sortFrom(*sort_text);
+        if (!s) {
+            err("sort", "must be relevance, newest, price_asc, price_desc or distance");
+        } else if (*s == Sort::Relevance && !p.text) {
+            err("sort", "relevance needs q");
+        } else if (*s == Sort::Distance && !p.near) {
+            err("sort", "distance needs near=LAT,LNG");
+        } else {
+            p.sort = *s;
+        }
+    }
+    if (cursor_text) {
+        auto raw = rt::base64UrlDecode(*cursor_text);
+        std::vector<std::string> parts;
+        if (raw) {
+            std::string_view r = *raw;
+            while (true) {
+                auto nl = r.find('\n');
+                parts.emplace_back(r.substr(0, nl));
+                if (nl == std::string_view::npos) {
+                    break;
+                }
+                r.remove_prefix(nl + 1);
+            }
+        }
+        if (parts.size() != 3 || !rt::isUuid(parts[2])) {
+            err("cursor", "is not a cursor this search gave out");
+        } else if (parts[0] != sortName(p.sort)) {
+            err("cursor", "belongs to another sort order; start again without it");
+        } else if (!validKey(p.sort, parts[1])) {
+            err("cursor", "is not a cursor this search gave out");
+        } else {
+            p.after = std::make_pair(parts[1], parts[2]);
+        }
+    }
+    return p;
+}
+
+Sql pageQuery(const Params& p) {
+    Sql sql;
+    auto where = filters(p, sql);
+    auto bind = [&sql](rt::PgParam v) {
+        sql.params.push_back(std::move(v));
+        return "$" + std::to_string(sql.params.size());
+    };
+    std::string key;
+    std::string key_type;
+    bool descending = false;
+    switch (p.sort) {
+        case Sort::Newest:
+            key = "created_at";
+            key_type = "timestamptz";
+            descending = true;
+            break;
+        case Sort::PriceAsc:
+        case Sort::PriceDesc:
+            key = "price_minor";
+            key_type = "bigint";
+            descending = p.sort == Sort::PriceDesc;
+            break;
+        case Sort::Distance:
+            key = "ST_Distance(geog, ST_SetSRID(ST_MakePoint(" + bind(p.near->second) +
+                  "::float8, " + bind(p.near->first) + "::float8), 4326)::geography, false)";
+            key_type = "float8";
+            break;
+        case Sort::Relevance:
+            key = "ts_rank_cd(document, websearch_to_tsquery('english', " + bind(*p.text) + "))";
+            key_type = "real";
+            descending = true;
+            break;
+    }
+    std::string keyset;
+    if (p.after) {
+        auto k = bind(p.after->first) + "::" + key_type;
+        auto id = bind(p.after->second) + "::uuid";
+        if (p.sort == Sort::Relevance) {
+            // Best first, then by id: a mixed direction, so spelled out.
+            keyset = " AND (sort_key < " + k + " OR (sort_key = " + k + " AND id > " + id + "))";
+        } else {
+            keyset = std::string(" AND (sort_key, id) ") + (descending ? "<" : ">") + " (" + k +
+                     ", " + id + ")";
+        }
+    }
+    std::string order = p.sort == Sort::Relevance ? "sort_key DESC, id ASC"
+                        : descending              ? "sort_key DESC, id DESC"
+                                                  : "sort_key ASC, id ASC";
+    sql.text = "SELECT " + std::string(kColumns) +
+               ", sort_key::text AS cursor_key FROM (SELECT *, " + key +
+               " AS sort_key FROM property_search WHERE " + where + ") s WHERE true" + keyset +
+               " ORDER BY " + order + " LIMIT " + bind(p.limit + 1) + "::int";
+    return sql;
+}
+
+Sql facetQuery(const Params& p, std::string_view facet) {
+    Sql sql;
+    auto where = filters(p, sql);
+    std::string column = facet == "type"       ? "property_type"
+                         : facet == "bedrooms" ? "bedrooms::text"
+                                               : "city";
+    std::string order = facet == "bedrooms" ? "min(bedrooms)" : "count(*) DESC, 1";
+    sql.text = "SELECT " + column + ", count(*) FROM property_search WHERE " + where +
+               " GROUP BY 1 ORDER BY " + order + (facet == "city" ? " LIMIT 20" : "");
+    return sql;
+}
+
+}  // namespace restinu::property::search
