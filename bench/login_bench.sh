@@ -34,7 +34,7 @@ export RESTINU_KYC__ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 export RESTINU_LOG__ACCESS=false RESTINU_LOG__LEVEL=warn
 port=$(free_port)
 psql "$RESTINU_PG__URL dbname=postgres" -qc "CREATE DATABASE bench_users" >/dev/null
-"$bin" migrate user >/dev/null
+"$bin" migrate user >/dev/null 2>&1
 RESTINU_HTTP__PORT=$port RESTINU_HTTP__THREADS=1 RESTINU_WORKERS__THREADS=$workers \
   RESTINU_PG__POOL_SIZE=16 "$bin" user >"$dir/user.log" 2>&1 &
 svc_pid=$!

@@ -7,3 +7,4 @@ build=$(cd "${1:-$here/../build/release}" && pwd)
 bash "$here/http_bench.sh" "$build/app/restinu"
 bash "$here/events_bench.sh" "$build"
 bash "$here/login_bench.sh" "$build/app/restinu"
+bash "$here/search_bench.sh" "$build"

@@ -153,13 +153,19 @@ api PATCH "/api/v1/admin/users/$agent_id" "$admin_token" '{"role":"agent"}' >/de
 if [[ -z "$admin_token" || -z "$agent_id" ]]; then
   echo "stack: demo accounts could not be set up; see $run/logs/" >&2
 fi
+# 6. Demo listings, once (kept between runs): 2,000 in 24 cities, searchable at once.
+listings=$(psql "$RESTINU_PG__URL dbname=properties_db" -tAc "SELECT count(*) FROM properties" 2>/dev/null || echo 0)
+if [[ "$listings" == 0 ]]; then
+  "$bin" seed --listings "${RESTINU_DEMO_LISTINGS:-2000}" --users 100 2>&1 | tail -1
+fi
 
 cat <<INFO
 
 REST-iN-U is up. The gateway is the one public entry:
   curl http://127.0.0.1:$gateway_port/readyz
   curl http://127.0.0.1:$gateway_port/metrics
-  curl -i http://127.0.0.1:$gateway_port/api/v1/properties
+  curl -s 'http://127.0.0.1:$gateway_port/api/v1/properties?city=Pune&min_bedrooms=2&limit=3'
+  curl -s 'http://127.0.0.1:$gateway_port/api/v1/properties?near=19.076,72.8777&radius_km=5&sort=distance&limit=3'
 
 Services (each also serves /healthz, /readyz, /metrics):
   user          127.0.0.1:${ports[user]}

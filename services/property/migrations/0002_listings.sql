@@ -74,6 +74,8 @@ CREATE INDEX property_search_price_idx ON property_search (price_minor, id)
     WHERE status IN ('active', 'reserved', 'sold');
 CREATE INDEX property_search_geog_idx ON property_search USING gist (geog)
     WHERE status IN ('active', 'reserved', 'sold');
+CREATE INDEX property_search_box_idx ON property_search USING gist ((geog::geometry))
+    WHERE status IN ('active', 'reserved', 'sold');
 CREATE INDEX property_search_document_idx ON property_search USING gin (document)
     WHERE status IN ('active', 'reserved', 'sold');
 

@@ -439,8 +439,17 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     }
     json::object out{{"items", std::move(items)}, {"next_cursor", nullptr}};
     if (r.rows() > n && n > 0) {
-        out["next_cursor"] =
-            search::encodeCursor(params.sort, r.get(n - 1, search::kColumnCount), r.get(n - 1, 0));
+        auto last_key = r.get(n - 1, search::kColumnCount);
+        std::string ids(r.get(n - 1, 0));
+        if (params.sort == search::Sort::Distance) {
+            ids.clear();
+            for (std::size_t i = 0; i < n; ++i) {
+                if (r.get(i, search::kColumnCount) == last_key) {
+                    ids += (ids.empty() ? "" : ",") + std::string(r.get(i, 0));
+                }
+            }
+        }
+        out["next_cursor"] = search::encodeCursor(params.sort, last_key, ids);
     }
     if (!params.facets.empty()) {
         json::object facets;
@@ -489,8 +498,12 @@ rt::Task<std::int64_t> rebuildReadModel(rt::PgConn& tx, bool bulk) {
             co_await tx.query(drop);
         }
     }
+    // Stored by city, then by place (geohash): a city's or an area's rows share pages, so a
+    // search reads a few hundred pages instead of one per hit.
     auto r = co_await tx.query(
-        "INSERT INTO property_search SELECT (property_search_row(p)).* FROM properties p");
+        "INSERT INTO property_search SELECT (property_search_row(p)).* FROM properties p "
+        "ORDER BY lower(p.city), ST_GeoHash(ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), "
+        "4326), 7)");
     for (const auto& def : indexes) {
         co_await tx.query(def);
     }

@@ -323,7 +323,8 @@ Params parse(const std::vector<std::pair<std::string, std::string>>& query,
     if (p.radius_km && !p.near) {
         err("radius_km", "needs near=LAT,LNG");
     }
-    p.sort = p.text ? Sort::Relevance : Sort::Newest;
+    // Words sort by relevance, a place by distance, anything else newest first.
+    p.sort = p.text ? Sort::Relevance : p.near ? Sort::Distance : Sort::Newest;
     if (sort_text) {
         auto s = sortFrom(*sort_text);
         if (!s) {
@@ -350,7 +351,17 @@ Params parse(const std::vector<std::pair<std::string, std::string>>& query,
                 r.remove_prefix(nl + 1);
             }
         }
-        if (parts.size() != 3 || !rt::isUuid(parts[2])) {
+        bool ids_ok = parts.size() == 3 && !parts[2].empty();
+        if (ids_ok) {
+            // One id, or for the distance sort the ids shown at the page's last distance.
+            auto ids = splitComma(parts[2]);
+            ids_ok = ids.size() <= static_cast<std::size_t>(kMaxLimit) &&
+                     (ids.size() == 1 || p.sort == Sort::Distance);
+            for (const auto& id : ids) {
+                ids_ok = ids_ok && rt::isUuid(id);
+            }
+        }
+        if (!ids_ok) {
             err("cursor", "is not a cursor this search gave out");
         } else if (parts[0] != sortName(p.sort)) {
             err("cursor", "belongs to another sort order; start again without it");
@@ -386,8 +397,10 @@ Sql pageQuery(const Params& p) {
             descending = p.sort == Sort::PriceDesc;
             break;
         case Sort::Distance:
-            key = "ST_Distance(geog, ST_SetSRID(ST_MakePoint(" + bind(p.near->second) +
-                  "::float8, " + bind(p.near->first) + "::float8), 4326)::geography, false)";
+            // The GiST index's own distance (the sphere), so the scan comes in distance order
+            // and stops after a page (KNN).
+            key = "(geog <-> ST_SetSRID(ST_MakePoint(" + bind(p.near->second) + "::float8, " +
+                  bind(p.near->first) + "::float8), 4326)::geography)";
             key_type = "float8";
             break;
         case Sort::Relevance:
@@ -399,14 +412,28 @@ Sql pageQuery(const Params& p) {
     std::string keyset;
     if (p.after) {
         auto k = bind(p.after->first) + "::" + key_type;
-        auto id = bind(p.after->second) + "::uuid";
-        if (p.sort == Sort::Relevance) {
+        if (p.sort == Sort::Distance) {
+            // PostgreSQL 15 orders a KNN scan by the distance alone, so ties are broken by
+            // remembering the ids already shown at the last distance (see encodeCursor).
+            keyset = " AND (" + key + " > " + k + " OR (" + key + " = " + k + " AND id <> ALL(" +
+                     bind("{" + p.after->second + "}") + "::uuid[])))";
+        } else if (p.sort == Sort::Relevance) {
             // Best first, then by id: a mixed direction, so spelled out.
+            auto id = bind(p.after->second) + "::uuid";
             keyset = " AND (sort_key < " + k + " OR (sort_key = " + k + " AND id > " + id + "))";
         } else {
+            auto id = bind(p.after->second) + "::uuid";
             keyset = std::string(" AND (sort_key, id) ") + (descending ? "<" : ">") + " (" + k +
                      ", " + id + ")";
         }
+    }
+    auto limit = bind(p.limit + 1) + "::int";
+    if (p.sort == Sort::Distance) {
+        sql.text = "SELECT " + std::string(kColumns) +
+                   ", sort_key::text AS cursor_key FROM (SELECT *, " + key +
+                   " AS sort_key FROM property_search WHERE " + where + keyset +
+                   " ORDER BY sort_key LIMIT " + limit + ") s ORDER BY sort_key, id";
+        return sql;
     }
     std::string order = p.sort == Sort::Relevance ? "sort_key DESC, id ASC"
                         : descending              ? "sort_key DESC, id DESC"
@@ -414,7 +441,7 @@ Sql pageQuery(const Params& p) {
     sql.text = "SELECT " + std::string(kColumns) +
                ", sort_key::text AS cursor_key FROM (SELECT *, " + key +
                " AS sort_key FROM property_search WHERE " + where + ") s WHERE true" + keyset +
-               " ORDER BY " + order + " LIMIT " + bind(p.limit + 1) + "::int";
+               " ORDER BY " + order + " LIMIT " + limit;
     return sql;
 }
 

@@ -67,7 +67,8 @@ inline constexpr std::string_view kColumns =
     "longitude, facing, array_to_json(amenities)::text, version, restinu_iso(created_at)";
 inline constexpr int kColumnCount = 21;
 
-/// The opaque cursor for the row after which the next page starts.
+/// The opaque cursor for the row after which the next page starts: its sort key and id. For the
+/// distance sort `id` lists every id on the page whose key equals the last one, comma-separated.
 std::string encodeCursor(Sort sort, std::string_view key, std::string_view id);
 
 std::string_view sortName(Sort s);

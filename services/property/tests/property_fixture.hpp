@@ -23,6 +23,7 @@ protected:
     static void SetUpTestSuite() {
         std::mt19937_64 rng{std::random_device{}()};
         db_ = "properties_" + std::to_string(rng() % 1000000000);
+        projected_ = 0;  // a new database: its outbox starts again
         boost::asio::io_context io;
         rt::PgOptions mo;
         mo.conninfo = testenv::pgConninfo();
