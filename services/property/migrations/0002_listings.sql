@@ -33,12 +33,13 @@ CREATE TABLE properties (
 CREATE INDEX properties_owner_idx ON properties (owner_id, created_at);
 
 -- The read model: what search needs, denormalised, with its own indexes. Only the projection
--- (and `restinu property rebuild-read-model`) writes it.
+-- (and `restinu property rebuild-read-model`) writes it. The description is only in the text
+-- document, not a column: search answers do not show it, and narrow rows mean fewer pages.
+CREATE EXTENSION IF NOT EXISTS btree_gin;  -- (city_key, document) in one GIN index
 CREATE TABLE property_search (
     id             uuid        PRIMARY KEY,
     owner_id       uuid        NOT NULL,
     title          text        NOT NULL,
-    description    text        NOT NULL,
     property_type  text        NOT NULL,
     listing_type   text        NOT NULL,
     status         text        NOT NULL,
@@ -78,12 +79,14 @@ CREATE INDEX property_search_box_idx ON property_search USING gist ((geog::geome
     WHERE status IN ('active', 'reserved', 'sold');
 CREATE INDEX property_search_document_idx ON property_search USING gin (document)
     WHERE status IN ('active', 'reserved', 'sold');
+CREATE INDEX property_search_city_document_idx ON property_search USING gin (city_key, document)
+    WHERE status IN ('active', 'reserved', 'sold');
 
 -- The one mapping from a listing to its search row, used by the projection (a listing taken
 -- from an event) and by the rebuild (every listing in the write model), so both give the same.
 CREATE FUNCTION property_search_row(p properties) RETURNS property_search
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ROW(p.id, p.owner_id, p.title, p.description, p.property_type, p.listing_type,
+    RETURN ROW(p.id, p.owner_id, p.title, p.property_type, p.listing_type,
                p.status, p.price_minor, p.currency, p.bedrooms, p.bathrooms, p.area_sqft,
                p.locality, p.city, lower(p.city), p.state, p.country, p.latitude, p.longitude,
                ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), 4326)::geography,

@@ -28,7 +28,7 @@ constexpr std::string_view kWriteColumns =
 
 // The read model's columns that the projection replaces on a newer version.
 constexpr std::string_view kReadModelUpdate =
-    "owner_id = EXCLUDED.owner_id, title = EXCLUDED.title, description = EXCLUDED.description, "
+    "owner_id = EXCLUDED.owner_id, title = EXCLUDED.title, "
     "property_type = EXCLUDED.property_type, listing_type = EXCLUDED.listing_type, "
     "status = EXCLUDED.status, price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency, "
     "bedrooms = EXCLUDED.bedrooms, bathrooms = EXCLUDED.bathrooms, "

@@ -404,7 +404,7 @@ Sql pageQuery(const Params& p) {
             key_type = "float8";
             break;
         case Sort::Relevance:
-            key = "ts_rank_cd(document, websearch_to_tsquery('english', " + bind(*p.text) + "))";
+            key = "ts_rank(document, websearch_to_tsquery('english', " + bind(*p.text) + "))";
             key_type = "real";
             descending = true;
             break;

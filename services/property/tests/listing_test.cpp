@@ -184,7 +184,7 @@ TEST_F(ListingTest, TheProjectionFollowsEveryChangeAndARebuildGivesTheSameReadMo
         co_await rebuildReadModel(tx, true);
     }));
     EXPECT_EQ(std::string(rt::runBlocking(io_, pool_->query(dump, "x")).get(0, 0)), events_text);
-    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 8);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 9);
 }
 
 }  // namespace

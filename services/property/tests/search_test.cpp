@@ -259,7 +259,7 @@ TEST_F(SearchTest, EveryFilterAndSortMatchesABruteForceOracle) {
         if (sort == "relevance") {
             // Ranks from the read model, checked for order (best first, then by id).
             auto ranks = rt::runBlocking(
-                io_, pool_->query("SELECT id::text, ts_rank_cd(document, websearch_to_tsquery("
+                io_, pool_->query("SELECT id::text, ts_rank(document, websearch_to_tsquery("
                                   "'english', $1))::float8 FROM property_search",
                                   *text));
             std::map<std::string, double> rank;
