@@ -132,6 +132,7 @@ TEST(Settings, RefusesAShortIdentitySecretAndReadsPolicies) {
 gateway:
   rate_policies:
     tight: {limit: 3, window: 2s}
+    bursty: {limit: 60, window: 60s, burst: 10}
   routes:
     reg: {prefix: /api/v1/auth/register, methods: [POST], rate_policy: tight, idempotency: required}
   upstreams:
@@ -142,6 +143,8 @@ gateway:
     EXPECT_THROW(c.check(), rt::ConfigError);
     EXPECT_EQ(s.rate_policies.at("tight").limit, 3);
     EXPECT_EQ(s.rate_policies.at("tight").window.count(), 2);
+    EXPECT_EQ(s.rate_policies.at("tight").burst, 0);
+    EXPECT_EQ(s.rate_policies.at("bursty").burst, 10);
     ASSERT_EQ(s.routes.size(), 1u);
     EXPECT_EQ(s.routes[0].idempotency, IdempotencyMode::Required);
     EXPECT_EQ(s.upstreams.at("property").size(), 2u);

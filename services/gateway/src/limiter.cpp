@@ -29,6 +29,43 @@ RateDecision windowDecision(const RatePolicy& p, std::int64_t limit, bool allowe
     return d;
 }
 
+RateDecision bucketDecision(const RatePolicy& p, std::int64_t limit, bool allowed,
+                            std::int64_t tokens_milli) {
+    RateDecision d;
+    d.allowed = allowed;
+    d.remaining = tokens_milli / 1000;
+    // Milliseconds per token: window / limit. With a token left, t is when the bucket is full
+    // again; without, when the next token arrives (Retry-After).
+    auto window_ms = p.window.count() * 1000;
+    auto missing_milli = d.remaining > 0 ? p.burst * 1000 - tokens_milli : 1000 - tokens_milli;
+    auto wait_ms = limit > 0 ? (missing_milli * window_ms + limit * 1000 - 1) / (limit * 1000) : 0;
+    d.reset_s = std::max<std::int64_t>(d.remaining > 0 ? 0 : 1, (wait_ms + 999) / 1000);
+    return d;
+}
+
+std::string_view tokenBucketScript() {
+    return R"lua(
+local cap = tonumber(ARGV[1]) * 1000
+local limit = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local v = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(v[1] or cap)
+local ts = tonumber(v[2] or now)
+if now > ts then
+  tokens = math.min(cap, tokens + math.floor((now - ts) * limit * 1000 / window))
+end
+local allowed = 0
+if tokens >= 1000 then
+  allowed = 1
+  tokens = tokens - 1000
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', math.max(now, ts))
+redis.call('PEXPIRE', KEYS[1], math.ceil(cap * window / (limit * 1000)) + 1000)
+return {allowed, tokens}
+)lua";
+}
+
 std::string rateLimitPolicyHeader(const RatePolicy& p) {
     return '"' + p.name + "\";q=" + std::to_string(p.limit) +
            ";w=" + std::to_string(p.window.count());
@@ -76,6 +113,28 @@ return out
 )lua";
 }
 
+RateDecision LocalLimiter::checkBucket(const RatePolicy& p, std::int64_t limit,
+                                       const std::string& key, std::int64_t now_ms) {
+    auto& c = counters_[key];
+    auto cap = p.burst * 1000;
+    auto window_ms = p.window.count() * 1000;
+    if (c.tokens_milli < 0) {
+        c.tokens_milli = cap;
+        c.tokens_ts = now_ms;
+    }
+    if (now_ms > c.tokens_ts && limit > 0) {
+        c.tokens_milli =
+            std::min(cap, c.tokens_milli + (now_ms - c.tokens_ts) * limit * 1000 / window_ms);
+    }
+    c.tokens_ts = std::max(c.tokens_ts, now_ms);
+    c.last_bucket = now_ms / p.bucketMs();
+    bool ok = c.tokens_milli >= 1000;
+    if (ok) {
+        c.tokens_milli -= 1000;
+    }
+    return bucketDecision(p, limit, ok, c.tokens_milli);
+}
+
 RateDecision LocalLimiter::check(const RatePolicy& p, std::int64_t limit, const std::string& key,
                                  std::int64_t now_ms) {
     auto bms = p.bucketMs();
@@ -86,6 +145,9 @@ RateDecision LocalLimiter::check(const RatePolicy& p, std::int64_t limit, const 
         if (counters_.size() >= max_keys_) {
             counters_.clear();
         }
+    }
+    if (p.burst > 0) {
+        return checkBucket(p, limit, key, now_ms);
     }
     auto& c = counters_[key];
     std::erase_if(c.buckets, [&](const auto& b) { return b.first < cur - n; });

@@ -23,6 +23,9 @@ struct RatePolicy {
     std::int64_t limit = 0;           ///< requests per window (q)
     std::chrono::seconds window{60};  ///< w
     int buckets = 10;                 ///< sub-windows per window
+    /// When set, a token bucket instead: `burst` tokens at most, refilled at limit per window
+    /// (so bursts up to `burst`, and `limit` per window in the long run).
+    std::int64_t burst = 0;
     bool enabled() const { return limit > 0; }
     std::int64_t bucketMs() const { return window.count() * 1000 / buckets; }
 };
@@ -38,6 +41,15 @@ struct RateDecision {
 /// oldest first, the current last (already counting this request when it was admitted).
 RateDecision windowDecision(const RatePolicy& p, std::int64_t limit, bool allowed,
                             const std::vector<std::int64_t>& counts, std::int64_t now_ms);
+
+/// A token bucket's decision: `tokens_milli` thousandths of a token left after this request
+/// (which took one when admitted).
+RateDecision bucketDecision(const RatePolicy& p, std::int64_t limit, bool allowed,
+                            std::int64_t tokens_milli);
+
+/// Lua: KEYS[1] a hash {tokens (thousandths), ts (ms)}; ARGV capacity, limit, window ms, now
+/// ms. Refills, takes a token if there is one, and returns {allowed 0/1, tokens thousandths}.
+std::string_view tokenBucketScript();
 
 /// `RateLimit-Policy: "name";q=100;w=60` and `RateLimit: "name";r=42;t=17`
 /// (draft-ietf-httpapi-ratelimit-headers).
@@ -62,9 +74,14 @@ public:
     std::size_t size() const { return counters_.size(); }
 
 private:
+    RateDecision checkBucket(const RatePolicy& p, std::int64_t limit, const std::string& key,
+                             std::int64_t now_ms);
+
     struct Counters {
         std::int64_t last_bucket = 0;
         std::vector<std::pair<std::int64_t, std::int64_t>> buckets;  // (index, count)
+        std::int64_t tokens_milli = -1;                              // token bucket; -1: full
+        std::int64_t tokens_ts = 0;
     };
     std::size_t max_keys_;
     std::unordered_map<std::string, Counters> counters_;

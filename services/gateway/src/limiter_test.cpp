@@ -116,5 +116,33 @@ TEST(LocalLimiter, KeysAreIndependentAndBounded) {
     EXPECT_LE(l.size(), 4u);
 }
 
+TEST(TokenBucket, AllowsABurstThenTheSustainedRate) {
+    LocalLimiter l;
+    RatePolicy p{"b", 10, 10s};  // one token per second
+    p.burst = 5;
+    std::int64_t t = 1'000'000'000;
+    for (int i = 4; i >= 0; --i) {
+        auto d = l.check(p, 10, "k", t);
+        EXPECT_TRUE(d.allowed);
+        EXPECT_EQ(d.remaining, i);
+    }
+    auto d = l.check(p, 10, "k", t);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.reset_s, 1);  // the next token in one second
+    EXPECT_FALSE(l.check(p, 10, "k", t + 999).allowed);
+    EXPECT_TRUE(l.check(p, 10, "k", t + 1000).allowed);
+    // Over a long run: the burst plus the rate, never more.
+    int ok = 0;
+    for (std::int64_t ms = 1001; ms <= 60'000; ms += 100) {
+        ok += l.check(p, 10, "k", t + ms).allowed ? 1 : 0;
+    }
+    EXPECT_EQ(ok, 58);  // a token a second: at 2.001 s, 3.001 s ... 59.001 s
+    // Idle for long enough, the bucket is full again, and no fuller.
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_TRUE(l.check(p, 10, "k", t + 600'000).allowed);
+    }
+    EXPECT_FALSE(l.check(p, 10, "k", t + 600'000).allowed);
+}
+
 }  // namespace
 }  // namespace restinu::gateway

@@ -87,6 +87,7 @@ public:
           health_timer_(shard.io()),
           jwks_timer_(shard.io()),
           limiter_script_(std::string(slidingWindowScript())),
+          bucket_script_(std::string(tokenBucketScript())),
           begin_script_(std::string(idempotencyBeginScript())),
           finish_script_(std::string(idempotencyFinishScript())) {
         auto& m = shard.metrics();
@@ -379,23 +380,35 @@ private:
 
     rt::Task<RateDecision> rateCheck(const RatePolicy& policy, const std::string& caller) {
         auto now_ms = unixNowMs();
+        bool bucket = policy.burst > 0;
         if (Clock::now() >= redis_down_until_) {
-            std::vector<std::string> keys{"rl:{" + policy.name + ":" + caller + "}"};
-            std::vector<std::string> args{std::to_string(policy.limit),
-                                          std::to_string(policy.bucketMs()),
-                                          std::to_string(policy.buckets), std::to_string(now_ms)};
+            auto window_ms = static_cast<std::int64_t>(policy.window.count()) * 1000;
+            std::vector<std::string> keys{(bucket ? "tb:{" : "rl:{") + policy.name + ":" + caller +
+                                          "}"};
+            std::vector<std::string> args =
+                bucket ? std::vector<std::string>{std::to_string(policy.burst),
+                                                  std::to_string(policy.limit),
+                                                  std::to_string(window_ms), std::to_string(now_ms)}
+                       : std::vector<std::string>{
+                             std::to_string(policy.limit), std::to_string(policy.bucketMs()),
+                             std::to_string(policy.buckets), std::to_string(now_ms)};
+            const auto& script = bucket ? bucket_script_ : limiter_script_;
             bool failed = false;
             std::string error;
             rt::RedisReply reply;
             try {
-                reply = co_await redis_->eval(limiter_script_, std::move(keys), std::move(args));
+                reply = co_await redis_->eval(script, std::move(keys), std::move(args));
             } catch (const std::exception& e) {
                 failed = true;
                 error = e.what();
             }
+            bool is_array = !failed && reply.type == rt::RedisReply::Type::Array;
+            if (is_array && bucket && reply.elements.size() == 2) {
+                co_return bucketDecision(policy, policy.limit, reply.elements[0].integer == 1,
+                                         reply.elements[1].integer);
+            }
             auto expected = static_cast<std::size_t>(policy.buckets) + 2;
-            if (!failed && reply.type == rt::RedisReply::Type::Array &&
-                reply.elements.size() == expected) {
+            if (is_array && !bucket && reply.elements.size() == expected) {
                 std::vector<std::int64_t> counts;
                 counts.reserve(expected - 1);
                 for (std::size_t i = 1; i < expected; ++i) {
@@ -415,7 +428,9 @@ private:
         fallback_->inc();
         // Each loop thread counts its own share of the limit.
         auto share = (policy.limit + threads_ - 1) / threads_;
-        co_return local_.check(policy, share, policy.name + ":" + caller, now_ms);
+        auto local_policy = policy;
+        local_policy.burst = (policy.burst + threads_ - 1) / threads_;
+        co_return local_.check(local_policy, share, policy.name + ":" + caller, now_ms);
     }
 
     // --- idempotency ----------------------------------------------------------------------
@@ -732,6 +747,7 @@ private:
     net::steady_timer health_timer_;
     net::steady_timer jwks_timer_;
     rt::RedisScript limiter_script_;
+    rt::RedisScript bucket_script_;
     rt::RedisScript begin_script_;
     rt::RedisScript finish_script_;
     rt::Counter* limited_ = nullptr;

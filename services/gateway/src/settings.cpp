@@ -136,6 +136,7 @@ Settings readSettings(rt::Config& config) {
             config.reject(base + ".window", "must be a whole number of seconds");
         }
         p.window = std::chrono::duration_cast<seconds>(std::max<milliseconds>(w, seconds(1)));
+        p.burst = config.integer(base + ".burst", 0, 0, 1'000'000'000);
     }
 
     auto route_names = config.children("gateway.routes");

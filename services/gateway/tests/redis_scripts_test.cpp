@@ -110,5 +110,41 @@ TEST(IdempotencyScripts, LockStoreAndReleaseOnlyForTheOwner) {
     });
 }
 
+TEST(TokenBucketScript, DecidesLikeTheLocalBucket) {
+    runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
+        rt::Redis redis(io, options());
+        rt::RedisScript script{std::string(tokenBucketScript())};
+        RatePolicy p{"b", 6, 3s};
+        p.burst = 4;
+        LocalLimiter local;
+        auto key = uniqueKey("tb:{test}:");
+        std::mt19937 rng(3);
+        std::int64_t now = 1'700'000'000'000;
+        int admitted = 0;
+        for (int i = 0; i < 300; ++i) {
+            now += static_cast<std::int64_t>(rng() % 400);
+            std::vector<std::string> keys{key};
+            std::vector<std::string> args{std::to_string(p.burst), std::to_string(p.limit),
+                                          std::to_string(p.window.count() * 1000),
+                                          std::to_string(now)};
+            auto reply = co_await redis.eval(script, std::move(keys), std::move(args));
+            EXPECT_EQ(reply.elements.size(), 2u) << reply.str;
+            if (reply.elements.size() != 2u) {
+                co_return;
+            }
+            auto remote = bucketDecision(p, p.limit, reply.elements[0].integer == 1,
+                                         reply.elements[1].integer);
+            auto mine = local.check(p, p.limit, "k", now);
+            EXPECT_EQ(remote.allowed, mine.allowed) << "step " << i;
+            EXPECT_EQ(remote.remaining, mine.remaining) << "step " << i;
+            EXPECT_EQ(remote.reset_s, mine.reset_s) << "step " << i;
+            admitted += remote.allowed ? 1 : 0;
+        }
+        EXPECT_GT(admitted, 50);
+        auto ttl = co_await redis.call("PTTL", key);
+        EXPECT_GT(ttl.integer, 0);
+    });
+}
+
 }  // namespace
 }  // namespace restinu::gateway
