@@ -175,6 +175,12 @@ def main():
         subprocess.run(["bash", "-c", f"source {root}/scripts/lib.sh; redis_{cmd} {redis_dir} {redis_port}"],
                        check=True)
 
+    rotated_kid = None
+
+    def psql(sql):
+        subprocess.run(["psql", f"host=127.0.0.1 port={pg_port} user=postgres dbname=users_db", "-qAtc", sql],
+                       check=True, stdout=subprocess.DEVNULL)
+
     try:
         subprocess.run([binary, "migrate", "all", "--create-database"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -479,7 +485,34 @@ gateway:
               st == 204 and rh.get("access-control-allow-origin") == "https://app.example", (st, rh))
         st, rh, _ = gw.req("GET", "/api/v1/properties/1", headers={"Origin": "https://evil.example"})
         check("another origin gets no CORS headers", "access-control-allow-origin" not in rh, rh)
+
+        # --- key rotation -----------------------------------------------------------------
+        # A new signing key (newest signs) and a restarted user service: the gateway has the
+        # old JWKS, sees an unknown kid, fetches the JWKS once more and verifies.
+        new_key = ec.generate_private_key(ec.SECP256R1())
+        priv = new_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()).decode()
+        pub = new_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        rotated_kid = f"e2e-rotated-{random.randrange(10**9)}"
+        psql(f"INSERT INTO signing_keys (kid, private_pem, public_pem) "
+             f"VALUES ('{rotated_kid}', $pem${priv}$pem$, $pem${pub}$pem$)")
+        procs["user"].send_signal(signal.SIGTERM)
+        procs["user"].wait(timeout=15)
+        os.rename(os.path.join(work, "user.log"), os.path.join(work, "user-1.log"))
+        start("user", "user", ports["user"])
+        check("the user service restarts with the new key", wait_ready(ports["user"]))
+        st, _, body = gw.req("POST", "/api/v1/auth/login", cred)
+        token2 = json.loads(body).get("access_token", "") if st == 200 else ""
+        kid2 = b64url_json(token2.split(".")[0]).get("kid") if token2 else None
+        check("new tokens are signed with the new key", kid2 == rotated_kid, kid2)
+        st, _, _ = gw.req("GET", "/api/v1/notifications/who", headers={"Authorization": f"Bearer {token2}"})
+        h = echo_records()[-1]["headers"]
+        check("the gateway follows the rotation (refetches the JWKS for the unknown kid)",
+              st == 200 and h.get("x-restinu-user-id") == claims.get("sub"), (st, h.get("x-restinu-user-id")))
     finally:
+        if rotated_kid:
+            psql(f"DELETE FROM signing_keys WHERE kid = '{rotated_kid}'")
         for name, p in procs.items():
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
