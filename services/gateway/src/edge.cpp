@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <ranges>
 
 namespace restinu::gateway {
 namespace {
@@ -59,9 +60,9 @@ std::string clientIp(std::string_view remote_ip, std::string_view forwarded_for,
         return std::string(remote_ip);
     }
     auto chain = splitList(forwarded_for);
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-        if (!isTrusted(*it, trusted)) {
-            return std::string(*it);
+    for (auto ip : chain | std::views::reverse) {
+        if (!isTrusted(ip, trusted)) {
+            return std::string(ip);
         }
     }
     return chain.empty() ? std::string(remote_ip) : std::string(chain.front());

@@ -632,15 +632,14 @@ private:
                                {"error", error}});
             }
 
-            bool retryable = false;
-            if (kind == rt::HttpClientError::Kind::Connect) {
-                retryable = true;  // nothing was sent
-            } else if (kind == rt::HttpClientError::Kind::Closed ||
-                       kind == rt::HttpClientError::Kind::Protocol) {
-                retryable = idempotent;
-            } else if (res && (res->status == 502 || res->status == 503 || res->status == 504)) {
-                retryable = idempotent;
-            }
+            // Nothing was sent after a connect failure: any method may go elsewhere. A reset or a
+            // gateway-error answer may have had effects: only idempotent methods are retried.
+            bool reset = kind == rt::HttpClientError::Kind::Closed ||
+                         kind == rt::HttpClientError::Kind::Protocol;
+            bool gateway_error =
+                res && (res->status == 502 || res->status == 503 || res->status == 504);
+            bool retryable = kind == rt::HttpClientError::Kind::Connect ||
+                             (idempotent && (reset || gateway_error));
             if (retryable && attempt < max_retries && Clock::now() < deadline &&
                 sp.budget.tryRetry()) {
                 holding_retry = true;
