@@ -14,6 +14,9 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
+# For a breakdown: RATE=off (no rate limiting), TOKEN=off (no bearer token sent).
+rate=${RATE:-on}
+use_token=${TOKEN:-on}
 
 work=$(mktemp -d /tmp/restinu-bench-gw.XXXXXX)
 chmod 755 "$work"
@@ -32,7 +35,8 @@ wait_http() {  # port path
     curl -fsS -o /dev/null "http://127.0.0.1:$1${2:-/readyz}" 2>/dev/null && return 0
     sleep 0.05
   done
-  echo "bench: nothing ready on port $1; logs in $work" >&2
+  echo "bench: nothing ready on port $1" >&2
+  tail -n 5 "$work"/*.log >&2
   return 1
 }
 
@@ -43,7 +47,7 @@ source "$work/env/env.sh"
 export RESTINU_PG__URL="host=127.0.0.1 port=$RESTINU_TEST_PG_PORT user=postgres"
 export RESTINU_REDIS__PORT=$RESTINU_TEST_REDIS_PORT
 export RESTINU_LOG__ACCESS=false RESTINU_LOG__LEVEL=warn RESTINU_WORKERS__THREADS=1
-"$bin" migrate all --create-database >/dev/null
+"$bin" migrate all --create-database >/dev/null 2>&1
 
 user_port=$(free_port)
 prop_port=$(free_port)
@@ -63,14 +67,14 @@ gateway:
   rate_policies:
     bench: {limit: 1000000000, window: 60s}
   routes:
-    all: {prefix: /api/v1, rate_policy: bench}
+    all: {prefix: /api/v1, rate_policy: $([[ $rate == on ]] && echo bench || echo none)}
 YAML
 RESTINU_HTTP__PORT=$gw_port RESTINU_HTTP__THREADS=1 "$bin" gateway --config "$work/gateway.yaml" \
   >"$work/gateway.log" 2>&1 &
 pids+=($!)
-wait_http "$gw_port"
+wait_http "$gw_port" /healthz  # (its /readyz wants every service; only two run here)
 
-cred='{"email":"bench@example.com","password":"a bench passphrase"}'
+cred='{"email":"bench@example.com","password":"quiet lanterns over the harbour"}'
 curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$cred" \
   "http://127.0.0.1:$gw_port/api/v1/auth/register"
 token=$(curl -fsS -H 'Content-Type: application/json' -d "$cred" \
@@ -84,7 +88,12 @@ body=$(curl -sS -H "Authorization: Bearer $token" "http://127.0.0.1:$gw_port$pat
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
   "http://127.0.0.1:$gw_port$path")
 check=$(curl -sS -D - -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$gw_port$path")
-grep -qi '^ratelimit: "bench"' <<<"$check" || { echo "bench: the gateway does not rate limit" >&2; exit 1; }
+if [[ $rate == on ]] && ! grep -qi '^ratelimit: "bench"' <<<"$check"; then
+  echo "bench: the gateway does not rate limit" >&2
+  exit 1
+fi
+auth=(-H "Authorization: Bearer $token")
+[[ $use_token == on ]] || auth=()
 
 ng_back=$(free_port)
 ng_front=$(free_port)
@@ -144,17 +153,16 @@ for i in $(seq 1 100); do
 done
 
 run_wrk() {  # port -> "rate p99"
-  local out rate p99
-  wrk -t1 -c4 -d2s -H "Authorization: Bearer $token" "http://127.0.0.1:$1$path" >/dev/null
-  out=$(wrk -t1 -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $token" \
-    "http://127.0.0.1:$1$path")
-  rate=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  local out r p99
+  wrk -t1 -c4 -d2s "${auth[@]}" "http://127.0.0.1:$1$path" >/dev/null
+  out=$(wrk -t1 -c"$connections" -d"$duration" --latency "${auth[@]}" "http://127.0.0.1:$1$path")
+  r=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  echo "$rate $p99"
+  echo "$r $p99"
 }
 
 echo "bench gateway: wrk -t1 -c$connections -d$duration GET $path ($code, ${#body} bytes)"
-echo "  gateway: 1 loop thread, token verified (cached), Redis sliding-window limit, signed identity"
+echo "  gateway: 1 loop thread; rate limit in Redis: $rate; bearer token verified (cached): $use_token"
 read -r gw_rate gw_p99 <<<"$(run_wrk "$gw_port")"
 read -r ng_rate ng_p99 <<<"$(run_wrk "$ng_front")"
 ratio=$(awk -v a="$gw_rate" -v b="$ng_rate" 'BEGIN { printf "%.2f", a / b }')
