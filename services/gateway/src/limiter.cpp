@@ -96,11 +96,15 @@ local allowed = 0
 if sum + 1 <= limit then
   allowed = 1
   counts[#counts] = redis.call('HINCRBY', KEYS[1], fields[#fields], 1)
-  redis.call('PEXPIRE', KEYS[1], (n + 1) * bucket_ms)
-  if redis.call('HLEN', KEYS[1]) > n + 1 then
-    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-      if tonumber(f) < cur - n then
-        redis.call('HDEL', KEYS[1], f)
+  -- Once per sub-window (its first request): expire the hash when every counter in it has left
+  -- the window, and drop the counters that already have.
+  if counts[#counts] == 1 then
+    redis.call('PEXPIRE', KEYS[1], (n + 1) * bucket_ms)
+    if redis.call('HLEN', KEYS[1]) > n + 1 then
+      for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+        if tonumber(f) < cur - n then
+          redis.call('HDEL', KEYS[1], f)
+        end
       end
     end
   end
