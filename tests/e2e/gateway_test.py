@@ -287,6 +287,12 @@ gateway:
         check("an incoming traceparent keeps its trace id with a new parent",
               h.get("traceparent", "").startswith(tp[:36]) and h["traceparent"] != tp, h.get("traceparent"))
 
+        gw.req("GET", "/api/v1/notifications/hop", headers={"Connection": "keep-alive, X-Hop", "X-Hop": "1",
+                                                             "X-Kept": "1"})
+        h = echo_records()[-1]["headers"]
+        check("headers named by Connection are hop-by-hop and not forwarded",
+              "x-hop" not in h and h.get("x-kept") == "1", h)
+
         import jwt as pyjwt
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec

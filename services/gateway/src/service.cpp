@@ -530,10 +530,11 @@ private:
         out.target = std::string(req.target);
         out.body = std::string(req.body);
         out.headers.reserve(req.headers.size() + 8);
+        auto connection = req.header("Connection");
         for (const auto& [k, v] : req.headers) {
-            if (!isHopByHop(k) && !rt::isIdentityHeader(k) && !rt::iequals(k, "X-Request-Id") &&
-                !rt::iequals(k, "X-Forwarded-For") && !rt::iequals(k, "traceparent") &&
-                !rt::iequals(k, "tracestate")) {
+            if (!isHopByHop(k) && !namedByConnection(k, connection) && !rt::isIdentityHeader(k) &&
+                !rt::iequals(k, "X-Request-Id") && !rt::iequals(k, "X-Forwarded-For") &&
+                !rt::iequals(k, "traceparent") && !rt::iequals(k, "tracestate")) {
                 out.headers.emplace_back(std::string(k), std::string(v));
             }
         }
