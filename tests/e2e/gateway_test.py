@@ -57,6 +57,7 @@ def run_echo(port, log_path):
                           "body": body.decode("utf-8", "replace")}
                 with lock, open(log_path, "a") as f:
                     f.write(json.dumps(record) + "\n")
+                time.sleep(float(q.get("sleep", ["0"])[0]))
                 out = json.dumps({"echo": record, "n": random.random()}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -225,6 +226,7 @@ gateway:
     limited: {{prefix: /api/v1/notifications/limited, rate_policy: tight}}
     local: {{prefix: /api/v1/notifications/local, rate_policy: local}}
     keyed: {{prefix: /api/v1/notifications/keyed, methods: [POST], idempotency: required}}
+    slow: {{prefix: /api/v1/notifications/slow, timeout: 400ms}}
     register: {{prefix: /api/v1/auth/register, methods: [POST], rate_policy: default}}
 """)
         # The gateway refuses to start without a long enough secret.
@@ -483,6 +485,23 @@ gateway:
         check("keys are scoped to the caller: another caller's same key runs anew",
               a[0] == 200 and b[0] == 200 and "idempotent-replayed" not in b[1]
               and len(echo_records()) == n0 + 2, (a[0], b[0]))
+
+        # --- timeouts and retries ----------------------------------------------------------
+        t0 = time.time()
+        st, rh, body = gw.req("GET", "/api/v1/notifications/slow?sleep=2")
+        took = time.time() - t0
+        check(f"a route's deadline is kept: 504 gateway-timeout after {took:.2f}s (deadline 0.4s)",
+              st == 504 and b"gateway-timeout" in body and took < 1.5, (st, body))
+        n0 = len(echo_records())
+        st, _, _ = gw.req("GET", "/api/v1/notifications/flaky?status=503")
+        tries_get = len(echo_records()) - n0
+        check(f"a GET answered 503 is retried (tries: {tries_get}, at most 1 + 2 retries) and the last "
+              f"answer passed on", st == 503 and tries_get == 3, (st, tries_get))
+        n0 = len(echo_records())
+        st, _, _ = gw.req("POST", "/api/v1/notifications/flaky?status=503", {"x": 1})
+        tries_post = len(echo_records()) - n0
+        check(f"a POST answered 503 is not retried (tries: {tries_post})", st == 503 and tries_post == 1,
+              (st, tries_post))
 
         # --- CORS -------------------------------------------------------------------------
         st, rh, _ = gw.req("OPTIONS", "/api/v1/properties", headers={
