@@ -227,6 +227,8 @@ gateway:
     local: {{prefix: /api/v1/notifications/local, rate_policy: local}}
     keyed: {{prefix: /api/v1/notifications/keyed, methods: [POST], idempotency: required}}
     slow: {{prefix: /api/v1/notifications/slow, timeout: 400ms}}
+    reports: {{prefix: /api/v1/reports, service: notification}}
+    kyc: {{prefix: /api/v1/admin/kyc, service: notification}}
     register: {{prefix: /api/v1/auth/register, methods: [POST], rate_policy: default}}
 """)
         # The gateway refuses to start without a long enough secret.
@@ -485,6 +487,16 @@ gateway:
         check("keys are scoped to the caller: another caller's same key runs anew",
               a[0] == 200 and b[0] == 200 and "idempotent-replayed" not in b[1]
               and len(echo_records()) == n0 + 2, (a[0], b[0]))
+
+        # --- routes from config -----------------------------------------------------------
+        st, _, _ = gw.req("GET", "/api/v1/reports/monthly")
+        rec = echo_records()[-1]
+        check("a prefix only the config knows is routed to its service",
+              st == 200 and rec["path"] == "/api/v1/reports/monthly", (st, rec["path"]))
+        st, _, _ = gw.req("POST", "/api/v1/admin/kyc/7/approve", {"ok": True})
+        rec = echo_records()[-1]
+        check("part of a built-in prefix can go to another service",
+              st == 200 and rec["path"] == "/api/v1/admin/kyc/7/approve", (st, rec["path"]))
 
         # --- timeouts and retries ----------------------------------------------------------
         t0 = time.time()

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "auth.hpp"
 #include "idempotency.hpp"
 #include "settings.hpp"
@@ -152,6 +154,36 @@ gateway:
     auto ok = rt::Config::fromText("", {"RESTINU_IDENTITY__SECRET=" + std::string(32, 's')});
     (void)readSettings(ok);
     EXPECT_NO_THROW(ok.check());
+}
+
+TEST(Settings, RoutesMaySendPrefixesToServicesTheConfigNames) {
+    auto secret = "RESTINU_IDENTITY__SECRET=" + std::string(32, 's');
+    auto c = rt::Config::fromText(R"(
+gateway:
+  routes:
+    kyc: {prefix: /api/v1/admin/kyc, service: kyc}
+    reports: {prefix: /api/v1/reports, service: property}
+  upstreams:
+    kyc: [127.0.0.1:9001, 127.0.0.1:9002]
+)",
+                                  {secret});
+    auto s = readSettings(c);
+    EXPECT_NO_THROW(c.check());
+    EXPECT_EQ(s.upstreams.at("kyc").size(), 2u);
+    EXPECT_EQ(matchRule(s.routes, rt::Method::Post, "/api/v1/admin/kyc/7/approve")->service, "kyc");
+    EXPECT_EQ(matchRule(s.routes, rt::Method::Get, "/api/v1/reports")->service, "property");
+    auto services = forwardedServices(s.routes);
+    EXPECT_NE(std::find(services.begin(), services.end(), "kyc"), services.end());
+
+    // A service the config names needs its instances.
+    auto missing = rt::Config::fromText(R"(
+gateway:
+  routes:
+    kyc: {prefix: /api/v1/admin/kyc, service: kyc}
+)",
+                                        {secret});
+    (void)readSettings(missing);
+    EXPECT_THROW(missing.check(), rt::ConfigError);
 }
 
 }  // namespace

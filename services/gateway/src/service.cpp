@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 
 #include "auth.hpp"
 #include "balancer.hpp"
@@ -168,6 +169,9 @@ public:
                     origin, req.header("Access-Control-Request-Headers"), max_age.count());
             }
             co_return res;
+        }
+        if (rule != nullptr && !rule->service.empty()) {
+            service = rule->service;  // the config sends this prefix elsewhere
         }
         auto res = co_await handleInner(req, service, rule);
         if (cors) {
@@ -782,7 +786,23 @@ rt::ServiceSpec spec() {
                     });
                 }
             }
-            for (const auto& service : routedServices()) {
+            // Prefixes that only the config knows.
+            std::set<std::string> added;
+            for (const auto& rule : settings->routes) {
+                if (rule.service.empty() || serviceFor(rule.prefix) ||
+                    !added.insert(rule.prefix).second) {
+                    continue;  // under a built-in prefix (handle() redirects it), or done
+                }
+                auto service = rule.service;
+                auto pattern = rule.prefix + "/{rest...}";
+                for (auto m : {rt::Method::Get, rt::Method::Head, rt::Method::Post, rt::Method::Put,
+                               rt::Method::Patch, rt::Method::Delete, rt::Method::Options}) {
+                    shard.router().add(m, pattern, [&gw, service](rt::Request& req) {
+                        return gw.handle(req, service);
+                    });
+                }
+            }
+            for (const auto& service : forwardedServices(settings->routes)) {
                 shard.addReadinessCheck(service, [&gw, service] { return gw.ready(service); });
             }
             gw.start();

@@ -71,25 +71,21 @@ const RouteRule* matchRule(const std::vector<RouteRule>& rules, rt::Method metho
     return best;
 }
 
+std::vector<std::string> forwardedServices(const std::vector<RouteRule>& rules) {
+    auto out = routedServices();
+    for (const auto& r : rules) {
+        if (!r.service.empty() && std::find(out.begin(), out.end(), r.service) == out.end()) {
+            out.push_back(r.service);
+        }
+    }
+    return out;
+}
+
 Settings readSettings(rt::Config& config) {
     using std::chrono::milliseconds;
     using std::chrono::seconds;
     Settings s;
     s.upstream_timeout = config.duration("gateway.upstream_timeout", seconds(15));
-    for (const auto& service : routedServices()) {
-        auto key = "gateway.upstreams." + service;
-        auto list = config.list(key, std::vector<std::string>{kDefaultUpstreams.at(service)});
-        auto& parsed = s.upstreams[service];
-        for (const auto& text : list) {
-            if (auto u = parseUpstream(text)) {
-                parsed.push_back(*u);
-            }
-        }
-        if (parsed.empty() || parsed.size() != list.size()) {
-            config.reject(key, "must be a list of host:port");
-        }
-    }
-
     s.identity_secret = config.str("identity.secret", "");
     if (s.identity_secret.size() < kMinSecretLength) {
         config.reject("identity.secret",
@@ -146,6 +142,11 @@ Settings readSettings(rt::Config& config) {
         RouteRule r;
         r.name = name;
         r.prefix = config.str(base + ".prefix");
+        r.service = config.str(base + ".service", "");
+        if (!r.service.empty() && !serviceFor(r.prefix) && r.prefix.size() > 1 &&
+            r.prefix.back() == '/') {
+            config.reject(base + ".prefix", "a new prefix must not end with /");
+        }
         if (!r.prefix.empty() && r.prefix.front() != '/') {
             config.reject(base + ".prefix", "must start with /");
         }
@@ -168,6 +169,23 @@ Settings readSettings(rt::Config& config) {
                                              : IdempotencyMode::Optional;
         r.max_retries = static_cast<int>(config.integer(base + ".max_retries", -1, -1, 10));
         s.routes.push_back(std::move(r));
+    }
+
+    for (const auto& service : forwardedServices(s.routes)) {
+        auto key = "gateway.upstreams." + service;
+        auto fallback = kDefaultUpstreams.find(service);
+        auto list = fallback != kDefaultUpstreams.end()
+                        ? config.list(key, std::vector<std::string>{fallback->second})
+                        : config.list(key, std::nullopt);
+        auto& parsed = s.upstreams[service];
+        for (const auto& text : list) {
+            if (auto u = parseUpstream(text)) {
+                parsed.push_back(*u);
+            }
+        }
+        if (parsed.empty() || parsed.size() != list.size()) {
+            config.reject(key, "must be a list of host:port");
+        }
     }
 
     s.trusted_proxies = config.list("gateway.trusted_proxies", std::vector<std::string>{});

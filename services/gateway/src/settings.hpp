@@ -22,6 +22,9 @@ enum class IdempotencyMode { Off, Optional, Required };
 struct RouteRule {
     std::string name;
     std::string prefix;
+    /// The service these requests go to; empty: the built-in prefix table (route_table.hpp).
+    /// A rule may send part of a built-in prefix elsewhere, or add a prefix.
+    std::string service;
     std::vector<rt::Method> methods;
     std::chrono::milliseconds timeout{0};  ///< 0: gateway.upstream_timeout
     std::string rate_policy = "default";   ///< a name under gateway.rate_policies, or "none"
@@ -63,6 +66,9 @@ Settings readSettings(rt::Config& config);
 /// registration, looser on property search, the default elsewhere.
 std::vector<RouteRule> defaultRoutes();
 std::map<std::string, RatePolicy, std::less<>> defaultRatePolicies();
+
+/// Every service the gateway forwards to: the built-in ones and those named by rules.
+std::vector<std::string> forwardedServices(const std::vector<RouteRule>& rules);
 
 /// The rule for a request (the longest prefix matching on whole segments whose methods include
 /// `method`), or nullptr.
