@@ -5,6 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:-$here/../build/release}" && pwd)
 bash "$here/http_bench.sh" "$build/app/restinu"
+bash "$here/gateway_bench.sh" "$build/app/restinu"
 bash "$here/events_bench.sh" "$build"
 bash "$here/login_bench.sh" "$build/app/restinu"
 bash "$here/search_bench.sh" "$build"

@@ -68,6 +68,9 @@ echo "stack: Redis on 127.0.0.1:$redis_port"
 export RESTINU_PG__URL="host=127.0.0.1 port=$pg_port user=postgres"
 export RESTINU_REDIS__HOST=127.0.0.1 RESTINU_REDIS__PORT=$redis_port
 export RESTINU_LOG__FORMAT=${RESTINU_LOG__FORMAT:-json}
+# The gateway signs the caller's identity for the services with this; a new one every run
+# unless one is given (every process gets the same value).
+export RESTINU_IDENTITY__SECRET=${RESTINU_IDENTITY__SECRET:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
 
 # Secrets, made once and kept in .run/ (git-ignored) so that data encrypted with them stays
 # readable across restarts. Production passes them with *_file settings (docs/configuration.md).
@@ -123,9 +126,9 @@ wait_ready property-1 "${ports[property]}"
 wait_ready property-2 "${ports[property2]}"
 
 for svc in user notification payment blockchain; do
-  upstream_env+=("RESTINU_UPSTREAMS__${svc^^}=127.0.0.1:${ports[$svc]}")
+  upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__${svc^^}=127.0.0.1:${ports[$svc]}")
 done
-upstream_env+=("RESTINU_UPSTREAMS__PROPERTY=127.0.0.1:${ports[property]},127.0.0.1:${ports[property2]}")
+upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__PROPERTY=127.0.0.1:${ports[property]},127.0.0.1:${ports[property2]}")
 env "${upstream_env[@]}" RESTINU_HTTP__PORT="$gateway_port" RESTINU_INSTANCE=gateway-1 \
   "$bin" gateway >"$run/logs/gateway-1.log" 2>&1 &
 pids+=($!)

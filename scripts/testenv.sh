@@ -34,6 +34,10 @@ export RESTINU_TEST_PG_CONNINFO='host=127.0.0.1 port=$pg_port user=postgres dbna
 export RESTINU_TEST_PG_RESTART='$here/testenv.sh restart-pg $dir'
 export RESTINU_TEST_REDIS_PORT=$redis_port
 export RESTINU_TEST_REDIS_RESTART='$here/testenv.sh restart-redis $dir'
+# Identity headers between the gateway and the services (one random secret per run).
+export RESTINU_IDENTITY__SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+# The user service's key for KYC document numbers (one per run).
+export RESTINU_KYC__ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 ENV
         rm -f "${TMPDIR:-/tmp}/restinu-ports.$$"
     echo "testenv: PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port ($dir)"

@@ -5,6 +5,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -324,6 +325,110 @@ SigningKey generateSigningKey(std::string kid) {
 
 std::string jwkFromPublicPem(const std::string& kid, const std::string& public_pem) {
     return json::serialize(jwkObject(kid, public_pem));
+}
+
+namespace {
+
+struct ParamBldFree {
+    void operator()(OSSL_PARAM_BLD* b) const { OSSL_PARAM_BLD_free(b); }
+};
+struct ParamFree {
+    void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
+};
+struct PkeyCtxFree {
+    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+
+std::string_view jwkString(const json::object& jwk, std::string_view name) {
+    const auto* v = jwk.if_contains(name);
+    if (v == nullptr || !v->is_string()) {
+        return {};
+    }
+    return v->get_string();
+}
+
+std::string pemFromJwkObject(const json::object& jwk) {
+    if (jwkString(jwk, "kty") != "EC" || jwkString(jwk, "crv") != "P-256") {
+        throw std::invalid_argument("JWK: not an EC P-256 key");
+    }
+    auto x = base64UrlDecode(jwkString(jwk, "x"));
+    auto y = base64UrlDecode(jwkString(jwk, "y"));
+    if (!x || !y || x->size() != kCoordinateBytes || y->size() != kCoordinateBytes) {
+        throw std::invalid_argument("JWK: x and y must be 32 bytes of base64url");
+    }
+    // The uncompressed point (SEC 1 §2.3.3): 0x04 || x || y.
+    std::string point = "\x04" + *x + *y;
+    std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+    if (!bld ||
+        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
+            1 ||
+        OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                         point.size()) != 1) {
+        throw std::runtime_error("JWK: OpenSSL parameter building failed");
+    }
+    std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+        EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    EVP_PKEY* raw = nullptr;
+    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+        EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+        throw std::invalid_argument("JWK: the point is not on P-256");
+    }
+    PkeyPtr key(raw);
+    // fromdata does not always check the point; a public-key check does.
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check_ctx(
+        EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+    if (!check_ctx || EVP_PKEY_public_check(check_ctx.get()) != 1) {
+        throw std::invalid_argument("JWK: the point is not on P-256");
+    }
+    BioPtr pub(BIO_new(BIO_s_mem()));
+    if (!pub || PEM_write_bio_PUBKEY(pub.get(), key.get()) != 1) {
+        throw std::runtime_error("JWK: PEM encoding failed");
+    }
+    return bioContents(pub.get());
+}
+
+json::value parseJsonOrThrow(std::string_view text, const char* what) {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec) {
+        throw std::invalid_argument(std::string(what) + ": not JSON");
+    }
+    return v;
+}
+
+}  // namespace
+
+std::string publicPemFromJwk(std::string_view jwk_json) {
+    auto v = parseJsonOrThrow(jwk_json, "JWK");
+    if (!v.is_object()) {
+        throw std::invalid_argument("JWK: not an object");
+    }
+    return pemFromJwkObject(v.get_object());
+}
+
+std::vector<std::pair<std::string, std::string>> publicPemsFromJwks(std::string_view jwks_json) {
+    auto v = parseJsonOrThrow(jwks_json, "JWKS");
+    const auto* keys = v.is_object() ? v.get_object().if_contains("keys") : nullptr;
+    if (keys == nullptr || !keys->is_array()) {
+        throw std::invalid_argument("JWKS: no \"keys\" array");
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& k : keys->get_array()) {
+        if (!k.is_object()) {
+            continue;
+        }
+        const auto& jwk = k.get_object();
+        auto kid = jwkString(jwk, "kid");
+        auto use = jwkString(jwk, "use");
+        auto alg = jwkString(jwk, "alg");
+        if (kid.empty() || jwkString(jwk, "kty") != "EC" || jwkString(jwk, "crv") != "P-256" ||
+            (!use.empty() && use != "sig") || (!alg.empty() && alg != kAlg)) {
+            continue;
+        }
+        out.emplace_back(std::string(kid), pemFromJwkObject(jwk));
+    }
+    return out;
 }
 
 std::string jwksJson(const std::vector<std::pair<std::string, std::string>>& kid_public_pems) {

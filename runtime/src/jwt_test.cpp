@@ -387,5 +387,65 @@ TEST(JwtKeys, JwksListsEveryKeyAndRefusesNonP256) {
     EXPECT_THROW((void)jwkFromPublicPem("a", a.private_pem), std::invalid_argument);
 }
 
+TEST(JwtKeys, PemFromJwkIsTheInverseOfJwkFromPem) {
+    auto key = generateSigningKey("k1");
+    EXPECT_EQ(publicPemFromJwk(jwkFromPublicPem("k1", key.public_pem)), key.public_pem);
+}
+
+TEST(JwtKeys, TokensVerifyWithKeysReadFromTheJwks) {
+    Fixture f;
+    auto other = generateSigningKey("k2");
+    auto pems = publicPemsFromJwks(jwksJson({{"k1", f.key.public_pem}, {"k2", other.public_pem}}));
+    ASSERT_EQ(pems.size(), 2u);
+    TokenVerifier v{kIssuer, kAudience, kLeeway};
+    v.setKeys(pems);
+    EXPECT_TRUE(v.verify(f.signer.sign("u1", {"investor"}, "s1", kNow), kNow).has_value());
+}
+
+TEST(JwtKeys, PemFromJwkRefusesWhatIsNotAP256PublicKey) {
+    auto key = generateSigningKey("k1");
+    auto jwk = json::parse(jwkFromPublicPem("k1", key.public_pem)).as_object();
+    auto with = [&](std::string_view field, json::value v) {
+        auto copy = jwk;
+        copy[field] = std::move(v);
+        return json::serialize(copy);
+    };
+    EXPECT_THROW((void)publicPemFromJwk("junk"), std::invalid_argument);
+    EXPECT_THROW((void)publicPemFromJwk("[]"), std::invalid_argument);
+    EXPECT_THROW((void)publicPemFromJwk(with("kty", "RSA")), std::invalid_argument);
+    EXPECT_THROW((void)publicPemFromJwk(with("crv", "P-384")), std::invalid_argument);
+    EXPECT_THROW((void)publicPemFromJwk(with("x", "AAAA")), std::invalid_argument);
+    EXPECT_THROW((void)publicPemFromJwk(with("y", "not base64url!")), std::invalid_argument);
+    // 32 bytes each, but (1, 1) is not a point of P-256.
+    std::string one(31, '\0');
+    one += '\x01';
+    EXPECT_THROW((void)publicPemFromJwk(with("x", json::value(base64UrlEncode(one)))),
+                 std::invalid_argument);
+    auto off_curve = jwk;
+    off_curve["x"] = base64UrlEncode(one);
+    off_curve["y"] = base64UrlEncode(one);
+    EXPECT_THROW((void)publicPemFromJwk(json::serialize(off_curve)), std::invalid_argument);
+}
+
+TEST(JwtKeys, JwksSkipsKeysThatAreNotEs256SigningKeys) {
+    auto key = generateSigningKey("k1");
+    auto jwk = json::parse(jwkFromPublicPem("k1", key.public_pem)).as_object();
+    auto rsa = jwk;
+    rsa["kty"] = "RSA";
+    auto enc = jwk;
+    enc["use"] = "enc";
+    enc["kid"] = "k-enc";
+    auto no_kid = jwk;
+    no_kid.erase("kid");
+    json::object doc{{"keys", json::array{jwk, rsa, enc, no_kid}}};
+    auto pems = publicPemsFromJwks(json::serialize(doc));
+    ASSERT_EQ(pems.size(), 1u);
+    EXPECT_EQ(pems[0].first, "k1");
+    EXPECT_EQ(pems[0].second, key.public_pem);
+    EXPECT_THROW((void)publicPemsFromJwks("{}"), std::invalid_argument);
+    EXPECT_THROW((void)publicPemsFromJwks("nope"), std::invalid_argument);
+    EXPECT_TRUE(publicPemsFromJwks(R"({"keys":[]})").empty());
+}
+
 }  // namespace
 }  // namespace restinu::rt

@@ -4,7 +4,7 @@
 # Needs the servers of scripts/testenv.sh (RESTINU_TEST_* variables); run by `make test`.
 set -uo pipefail
 bin=${1:?usage: stack_test.sh path/to/restinu}
-: "${RESTINU_TEST_PG_PORT:?run through make test}" "${RESTINU_TEST_REDIS_PORT:?}"
+: "${RESTINU_TEST_PG_PORT:?run through make test}" "${RESTINU_TEST_REDIS_PORT:?}" "${RESTINU_IDENTITY__SECRET:?}"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../../scripts/lib.sh
 source "$root/scripts/lib.sh"
@@ -83,11 +83,11 @@ for i in user notification payment blockchain property-a property-b; do
   check "$i becomes ready" wait_ready "${port[$i]}"
 done
 port[gateway]=$(free_port)
-RESTINU_UPSTREAMS__USER=127.0.0.1:${port[user]} \
-  RESTINU_UPSTREAMS__NOTIFICATION=127.0.0.1:${port[notification]} \
-  RESTINU_UPSTREAMS__PAYMENT=127.0.0.1:${port[payment]} \
-  RESTINU_UPSTREAMS__BLOCKCHAIN=127.0.0.1:${port[blockchain]} \
-  RESTINU_UPSTREAMS__PROPERTY=127.0.0.1:${port[property-a]},127.0.0.1:${port[property-b]} \
+RESTINU_GATEWAY__UPSTREAMS__USER=127.0.0.1:${port[user]} \
+  RESTINU_GATEWAY__UPSTREAMS__NOTIFICATION=127.0.0.1:${port[notification]} \
+  RESTINU_GATEWAY__UPSTREAMS__PAYMENT=127.0.0.1:${port[payment]} \
+  RESTINU_GATEWAY__UPSTREAMS__BLOCKCHAIN=127.0.0.1:${port[blockchain]} \
+  RESTINU_GATEWAY__UPSTREAMS__PROPERTY=127.0.0.1:${port[property-a]},127.0.0.1:${port[property-b]} \
   RESTINU_HTTP__PORT=${port[gateway]} RESTINU_INSTANCE=gateway "$bin" gateway \
   >"$work/gateway.log" 2>&1 &
 pid[gateway]=$!

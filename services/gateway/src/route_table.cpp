@@ -80,4 +80,25 @@ bool isHopByHop(std::string_view h) {
     return false;
 }
 
+bool namedByConnection(std::string_view header, std::string_view connection) {
+    while (!connection.empty()) {
+        auto comma = connection.find(',');
+        auto token = connection.substr(0, comma);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+            token.remove_prefix(1);
+        }
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+            token.remove_suffix(1);
+        }
+        if (!token.empty() && rt::iequals(token, header)) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        connection.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
 }  // namespace restinu::gateway

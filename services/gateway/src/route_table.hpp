@@ -36,4 +36,8 @@ std::optional<Upstream> parseUpstream(std::string_view text);
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself: never forwarded.
 bool isHopByHop(std::string_view header);
 
+/// Whether `header` is one that the `Connection` field value `connection` names (its
+/// connection options, RFC 9110 §7.6.1): hop-by-hop too, never forwarded.
+bool namedByConnection(std::string_view header, std::string_view connection);
+
 }  // namespace restinu::gateway

@@ -41,5 +41,13 @@ TEST(RouteTable, HopByHopHeadersAreRecognised) {
     EXPECT_FALSE(isHopByHop("X-Request-Id"));
 }
 
+TEST(RouteTable, HeadersNamedByConnectionAreHopByHop) {
+    EXPECT_TRUE(namedByConnection("X-Secret", "keep-alive, x-secret"));
+    EXPECT_TRUE(namedByConnection("Keep-Alive", "Keep-Alive"));
+    EXPECT_FALSE(namedByConnection("X-Secret", "close"));
+    EXPECT_FALSE(namedByConnection("X-Secret", ""));
+    EXPECT_FALSE(namedByConnection("X-Sec", "x-secret"));
+}
+
 }  // namespace
 }  // namespace restinu::gateway

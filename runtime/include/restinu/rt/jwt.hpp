@@ -31,6 +31,18 @@ SigningKey generateSigningKey(std::string kid);
 /// the PEM is not a P-256 public key.
 std::string jwkFromPublicPem(const std::string& kid, const std::string& public_pem);
 
+/// The SubjectPublicKeyInfo PEM of a public JWK (RFC 7517/7518: "kty":"EC", "crv":"P-256", "x"
+/// and "y" as unpadded base64url of 32 bytes each); the inverse of jwkFromPublicPem. Throws
+/// std::invalid_argument for anything else (other curves, RSA, private keys are not looked at,
+/// a point not on the curve).
+std::string publicPemFromJwk(std::string_view jwk_json);
+
+/// The (kid, public PEM) pairs of a JWKS document ({"keys":[...]}), for TokenVerifier::setKeys.
+/// Keys that are not ES256 signing keys (another kty or crv, "use" other than "sig", "alg" other
+/// than "ES256") or lack a kid are skipped; a document that is not a JWKS throws
+/// std::invalid_argument, and so does a P-256 key whose point is invalid.
+std::vector<std::pair<std::string, std::string>> publicPemsFromJwks(std::string_view jwks_json);
+
 /// {"keys":[jwk, ...]} for the given (kid, public PEM) pairs, for /.well-known/jwks.json.
 std::string jwksJson(const std::vector<std::pair<std::string, std::string>>& kid_public_pems);
 

@@ -41,6 +41,13 @@ inline constexpr ProblemType kUnsupportedMediaType{"unsupported-media-type",
                                                    "Unsupported media type", 415};
 inline constexpr ProblemType kHeadersTooLarge{"headers-too-large", "Request headers too large",
                                               431};
+inline constexpr ProblemType kRateLimited{"rate-limited", "Too many requests", 429};
+inline constexpr ProblemType kIdempotencyKeyRequired{"idempotency-key-required",
+                                                     "Idempotency-Key header required", 400};
+inline constexpr ProblemType kIdempotencyKeyInUse{
+    "idempotency-key-in-use", "A request with this Idempotency-Key is still running", 409};
+inline constexpr ProblemType kIdempotencyKeyReused{
+    "idempotency-key-reused", "Idempotency-Key reused with a different request", 422};
 inline constexpr ProblemType kInternal{"internal", "Internal server error", 500};
 inline constexpr ProblemType kBadGateway{"bad-gateway", "Upstream failed", 502};
 inline constexpr ProblemType kUnavailable{"service-unavailable", "Service unavailable", 503};

@@ -1,0 +1,136 @@
+#include "edge.hpp"
+
+#include <algorithm>
+#include <random>
+#include <ranges>
+
+namespace restinu::gateway {
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+bool isTrusted(std::string_view ip, const std::vector<std::string>& trusted) {
+    return std::find(trusted.begin(), trusted.end(), ip) != trusted.end();
+}
+
+std::vector<std::string_view> splitList(std::string_view list) {
+    std::vector<std::string_view> out;
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto item = trim(list.substr(0, comma));
+        if (!item.empty()) {
+            out.push_back(item);
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        list.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+bool isLowerHex(std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string randomHex(std::size_t chars) {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(chars, '0');
+    for (auto& c : out) {
+        c = kHex[rng() & 15];
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string clientIp(std::string_view remote_ip, std::string_view forwarded_for,
+                     const std::vector<std::string>& trusted) {
+    if (!isTrusted(remote_ip, trusted)) {
+        return std::string(remote_ip);
+    }
+    auto chain = splitList(forwarded_for);
+    for (auto ip : chain | std::views::reverse) {
+        if (!isTrusted(ip, trusted)) {
+            return std::string(ip);
+        }
+    }
+    return chain.empty() ? std::string(remote_ip) : std::string(chain.front());
+}
+
+std::string forwardedFor(std::string_view remote_ip, std::string_view forwarded_for,
+                         const std::vector<std::string>& trusted) {
+    if (!isTrusted(remote_ip, trusted) || trim(forwarded_for).empty()) {
+        return std::string(remote_ip);
+    }
+    return std::string(trim(forwarded_for)) + ", " + std::string(remote_ip);
+}
+
+bool corsAllowed(std::string_view origin, const std::vector<std::string>& allowed) {
+    if (origin.empty()) {
+        return false;
+    }
+    return std::any_of(allowed.begin(), allowed.end(),
+                       [&](const std::string& a) { return a == "*" || a == origin; });
+}
+
+std::vector<std::pair<std::string, std::string>> corsPreflightHeaders(
+    std::string_view origin, std::string_view request_headers, long max_age_s) {
+    std::vector<std::pair<std::string, std::string>> h{
+        {"Access-Control-Allow-Origin", std::string(origin)},
+        {"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
+        {"Access-Control-Max-Age", std::to_string(max_age_s)},
+        {"Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"},
+    };
+    auto asked = trim(request_headers);
+    h.emplace_back("Access-Control-Allow-Headers",
+                   asked.empty() ? std::string("Authorization, Content-Type, Idempotency-Key, "
+                                               "X-Request-Id, traceparent")
+                                 : std::string(asked));
+    return h;
+}
+
+std::vector<std::pair<std::string, std::string>> corsHeaders(std::string_view origin) {
+    return {
+        {"Access-Control-Allow-Origin", std::string(origin)},
+        {"Vary", "Origin"},
+        {"Access-Control-Expose-Headers",
+         "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, Idempotent-Replayed, ETag, "
+         "Location"},
+    };
+}
+
+bool validTraceparent(std::string_view v) {
+    // 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>
+    if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') {
+        return false;
+    }
+    auto version = v.substr(0, 2);
+    auto trace = v.substr(3, 32);
+    auto parent = v.substr(36, 16);
+    auto flags = v.substr(53, 2);
+    if (version != "00" || !isLowerHex(trace) || !isLowerHex(parent) || !isLowerHex(flags)) {
+        return false;
+    }
+    return trace != std::string(32, '0') && parent != std::string(16, '0');
+}
+
+std::string nextTraceparent(std::string_view incoming) {
+    if (validTraceparent(incoming)) {
+        return "00-" + std::string(incoming.substr(3, 32)) + "-" + randomHex(16) + "-" +
+               std::string(incoming.substr(53, 2));
+    }
+    return "00-" + randomHex(32) + "-" + randomHex(16) + "-01";
+}
+
+}  // namespace restinu::gateway

@@ -1,0 +1,190 @@
+#include "edge.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "auth.hpp"
+#include "idempotency.hpp"
+#include "settings.hpp"
+
+namespace restinu::gateway {
+namespace {
+
+TEST(ClientIp, ForwardedForIsBelievedOnlyFromTrustedProxies) {
+    std::vector<std::string> trusted{"10.0.0.1", "10.0.0.2"};
+    EXPECT_EQ(clientIp("203.0.113.9", "1.2.3.4", trusted), "203.0.113.9");
+    EXPECT_EQ(clientIp("10.0.0.1", "198.51.100.7", trusted), "198.51.100.7");
+    // A client-made prefix is skipped: the rightmost untrusted address is the client.
+    EXPECT_EQ(clientIp("10.0.0.1", "6.6.6.6, 198.51.100.7, 10.0.0.2", trusted), "198.51.100.7");
+    EXPECT_EQ(clientIp("10.0.0.1", "", trusted), "10.0.0.1");
+    EXPECT_EQ(forwardedFor("203.0.113.9", "1.2.3.4", trusted), "203.0.113.9");
+    EXPECT_EQ(forwardedFor("10.0.0.1", "198.51.100.7", trusted), "198.51.100.7, 10.0.0.1");
+}
+
+TEST(Cors, OnlyConfiguredOrigins) {
+    std::vector<std::string> allowed{"https://app.restinu.dev"};
+    EXPECT_TRUE(corsAllowed("https://app.restinu.dev", allowed));
+    EXPECT_FALSE(corsAllowed("https://evil.example", allowed));
+    EXPECT_FALSE(corsAllowed("", allowed));
+    EXPECT_FALSE(corsAllowed("https://app.restinu.dev", {}));
+    EXPECT_TRUE(corsAllowed("https://any.example", {"*"}));
+    auto h = corsPreflightHeaders("https://app.restinu.dev", "content-type", 600);
+    EXPECT_EQ(h[0].second, "https://app.restinu.dev");
+    EXPECT_EQ(h.back().second, "content-type");
+}
+
+TEST(TraceContext, KeepsTheTraceIdWithANewParent) {
+    std::string in = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    EXPECT_TRUE(validTraceparent(in));
+    auto out = nextTraceparent(in);
+    EXPECT_TRUE(validTraceparent(out));
+    EXPECT_EQ(out.substr(0, 36), in.substr(0, 36));
+    EXPECT_NE(out.substr(36, 16), in.substr(36, 16));
+    EXPECT_EQ(out.substr(52), "-01");
+    EXPECT_FALSE(validTraceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
+    EXPECT_FALSE(validTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    EXPECT_FALSE(validTraceparent("garbage"));
+    EXPECT_TRUE(validTraceparent(nextTraceparent("garbage")));
+}
+
+TEST(Bearer, ParsesTheAuthorizationHeader) {
+    EXPECT_FALSE(bearerToken("").has_value());
+    EXPECT_EQ(bearerToken("Bearer abc.def.ghi"), "abc.def.ghi");
+    EXPECT_EQ(bearerToken("bearer  abc "), "abc");
+    EXPECT_EQ(bearerToken("Basic dXNlcjpwYXNz"), "");  // present but not a bearer token
+}
+
+TEST(TokenCache, KeepsTokensUntilTheyExpireAndStaysBounded) {
+    TokenCache c(2);
+    rt::AccessClaims a;
+    a.subject = "u1";
+    a.expires_at = 100;
+    c.put("t1", a, 50);
+    ASSERT_NE(c.find("t1", 99), nullptr);
+    EXPECT_EQ(c.find("t1", 99)->subject, "u1");
+    EXPECT_EQ(c.find("t1", 100), nullptr);
+    c.put("t1", a, 50);
+    c.put("t2", a, 50);
+    c.put("t3", a, 50);
+    EXPECT_LE(c.size(), 2u);
+}
+
+TEST(RefreshGate, AtMostOneFetchPerInterval) {
+    RefreshGate g(std::chrono::milliseconds(5000));
+    EXPECT_TRUE(g.tryAcquire(1000));
+    EXPECT_FALSE(g.tryAcquire(1001));
+    EXPECT_FALSE(g.tryAcquire(5999));
+    EXPECT_TRUE(g.tryAcquire(6000));
+}
+
+TEST(Idempotency, KeysAreSfStringsOrBareTokens) {
+    EXPECT_EQ(parseIdempotencyKey("\"8e03978e-40d5-43e8-bc93-6894a57f9324\""),
+              "8e03978e-40d5-43e8-bc93-6894a57f9324");
+    EXPECT_EQ(parseIdempotencyKey("abc"), "abc");
+    EXPECT_FALSE(parseIdempotencyKey("").has_value());
+    EXPECT_FALSE(parseIdempotencyKey("\"\"").has_value());
+    EXPECT_FALSE(parseIdempotencyKey("has space").has_value());
+    EXPECT_FALSE(parseIdempotencyKey(std::string(256, 'a')).has_value());
+}
+
+TEST(Idempotency, FingerprintBindsMethodTargetAndBody) {
+    auto f = requestFingerprint("POST", "/api/v1/auth/register", "{\"a\":1}");
+    EXPECT_EQ(f.size(), 64u);
+    EXPECT_EQ(f, requestFingerprint("POST", "/api/v1/auth/register", "{\"a\":1}"));
+    EXPECT_NE(f, requestFingerprint("POST", "/api/v1/auth/register", "{\"a\":2}"));
+    EXPECT_NE(f, requestFingerprint("PATCH", "/api/v1/auth/register", "{\"a\":1}"));
+    EXPECT_NE(f, requestFingerprint("POST", "/api/v1/auth/login", "{\"a\":1}"));
+    // Field boundaries count: moving bytes from target to body changes the fingerprint.
+    EXPECT_NE(requestFingerprint("POST", "/ab", "c"), requestFingerprint("POST", "/a", "bc"));
+    EXPECT_NE(idempotencyRedisKey("u:1", "k"), idempotencyRedisKey("u:2", "k"));
+}
+
+TEST(Idempotency, StoredAnswersRoundTripBinarySafe) {
+    StoredAnswer a{201,
+                   "application/json",
+                   {{"Location", "/x/1"}, {"ETag", "\"v1\""}},
+                   std::string("{\"id\":1}\0\n:9:", 14)};
+    auto back = decodeAnswer(encodeAnswer(a));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->status, 201);
+    EXPECT_EQ(back->content_type, "application/json");
+    EXPECT_EQ(back->headers, a.headers);
+    EXPECT_EQ(back->body, a.body);
+    EXPECT_FALSE(decodeAnswer("3:201").has_value());
+    EXPECT_FALSE(decodeAnswer(encodeAnswer(a) + "x").has_value());
+}
+
+TEST(Settings, DefaultRulesAreTightOnAuthAndRequireKeysOnPurchases) {
+    auto rules = defaultRoutes();
+    auto* login = matchRule(rules, rt::Method::Post, "/api/v1/auth/login");
+    ASSERT_NE(login, nullptr);
+    EXPECT_EQ(login->rate_policy, "auth");
+    EXPECT_EQ(matchRule(rules, rt::Method::Get, "/api/v1/auth/login"), nullptr);
+    EXPECT_EQ(matchRule(rules, rt::Method::Get, "/api/v1/properties/7")->rate_policy, "search");
+    EXPECT_EQ(matchRule(rules, rt::Method::Get, "/api/v1/propertiesx"), nullptr);
+    EXPECT_EQ(matchRule(rules, rt::Method::Post, "/api/v1/purchases")->idempotency,
+              IdempotencyMode::Required);
+    auto policies = defaultRatePolicies();
+    EXPECT_LT(policies.at("auth").limit, policies.at("search").limit);
+}
+
+TEST(Settings, RefusesAShortIdentitySecretAndReadsPolicies) {
+    auto c = rt::Config::fromText(R"(
+gateway:
+  rate_policies:
+    tight: {limit: 3, window: 2s}
+    bursty: {limit: 60, window: 60s, burst: 10}
+  routes:
+    reg: {prefix: /api/v1/auth/register, methods: [POST], rate_policy: tight, idempotency: required}
+  upstreams:
+    property: 127.0.0.1:1,127.0.0.1:2
+)",
+                                  {"RESTINU_IDENTITY__SECRET=short"});
+    auto s = readSettings(c);
+    EXPECT_THROW(c.check(), rt::ConfigError);
+    EXPECT_EQ(s.rate_policies.at("tight").limit, 3);
+    EXPECT_EQ(s.rate_policies.at("tight").window.count(), 2);
+    EXPECT_EQ(s.rate_policies.at("tight").burst, 0);
+    EXPECT_EQ(s.rate_policies.at("bursty").burst, 10);
+    ASSERT_EQ(s.routes.size(), 1u);
+    EXPECT_EQ(s.routes[0].idempotency, IdempotencyMode::Required);
+    EXPECT_EQ(s.upstreams.at("property").size(), 2u);
+
+    auto ok = rt::Config::fromText("", {"RESTINU_IDENTITY__SECRET=" + std::string(32, 's')});
+    (void)readSettings(ok);
+    EXPECT_NO_THROW(ok.check());
+}
+
+TEST(Settings, RoutesMaySendPrefixesToServicesTheConfigNames) {
+    auto secret = "RESTINU_IDENTITY__SECRET=" + std::string(32, 's');
+    auto c = rt::Config::fromText(R"(
+gateway:
+  routes:
+    kyc: {prefix: /api/v1/admin/kyc, service: kyc}
+    reports: {prefix: /api/v1/reports, service: property}
+  upstreams:
+    kyc: [127.0.0.1:9001, 127.0.0.1:9002]
+)",
+                                  {secret});
+    auto s = readSettings(c);
+    EXPECT_NO_THROW(c.check());
+    EXPECT_EQ(s.upstreams.at("kyc").size(), 2u);
+    EXPECT_EQ(matchRule(s.routes, rt::Method::Post, "/api/v1/admin/kyc/7/approve")->service, "kyc");
+    EXPECT_EQ(matchRule(s.routes, rt::Method::Get, "/api/v1/reports")->service, "property");
+    auto services = forwardedServices(s.routes);
+    EXPECT_NE(std::find(services.begin(), services.end(), "kyc"), services.end());
+
+    // A service the config names needs its instances.
+    auto missing = rt::Config::fromText(R"(
+gateway:
+  routes:
+    kyc: {prefix: /api/v1/admin/kyc, service: kyc}
+)",
+                                        {secret});
+    (void)readSettings(missing);
+    EXPECT_THROW(missing.check(), rt::ConfigError);
+}
+
+}  // namespace
+}  // namespace restinu::gateway

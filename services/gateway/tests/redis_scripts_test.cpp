@@ -1,0 +1,150 @@
+// The gateway's Lua scripts against a real Redis (scripts/testenv.sh): the sliding-window limiter
+// decides exactly as the in-process one does, and the idempotency scripts lock, store and
+// release only for their owner.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "async_test.hpp"
+#include "idempotency.hpp"
+#include "limiter.hpp"
+#include "restinu/rt/redis.hpp"
+#include "test_env.hpp"
+
+namespace restinu::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using restinu::testing::runAsync;
+
+rt::RedisOptions options() {
+    rt::RedisOptions o;
+    o.port = testenv::redisPort();
+    return o;
+}
+
+std::string uniqueKey(const std::string& prefix) {
+    static std::mt19937_64 rng{std::random_device{}()};
+    return prefix + std::to_string(rng());
+}
+
+TEST(LimiterScript, DecidesLikeTheLocalLimiterAndCleansUp) {
+    runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
+        rt::Redis redis(io, options());
+        rt::RedisScript script{std::string(slidingWindowScript())};
+        RatePolicy p{"t", 7, 2s};
+        LocalLimiter local;
+        auto key = uniqueKey("rl:{test}:");
+        std::mt19937 rng(11);
+        std::int64_t now = 1'700'000'000'000;
+        for (int i = 0; i < 400; ++i) {
+            now += static_cast<std::int64_t>(rng() % 250);
+            std::vector<std::string> keys{key};
+            std::vector<std::string> args{std::to_string(p.limit), std::to_string(p.bucketMs()),
+                                          std::to_string(p.buckets), std::to_string(now)};
+            auto reply = co_await redis.eval(script, std::move(keys), std::move(args));
+            EXPECT_EQ(reply.type, rt::RedisReply::Type::Array) << reply.str;
+            EXPECT_EQ(reply.elements.size(), 12u);
+            if (reply.elements.size() != 12u) {
+                co_return;
+            }
+            std::vector<std::int64_t> counts;
+            for (std::size_t j = 1; j < reply.elements.size(); ++j) {
+                counts.push_back(reply.elements[j].integer);
+            }
+            auto remote = windowDecision(p, p.limit, reply.elements[0].integer == 1, counts, now);
+            auto mine = local.check(p, p.limit, "k", now);
+            EXPECT_EQ(remote.allowed, mine.allowed) << "step " << i;
+            EXPECT_EQ(remote.remaining, mine.remaining) << "step " << i;
+            EXPECT_EQ(remote.reset_s, mine.reset_s) << "step " << i;
+        }
+        // Old sub-windows are dropped and the hash expires on its own.
+        auto len = co_await redis.call("HLEN", key);
+        EXPECT_LE(len.integer, 12);
+        auto ttl = co_await redis.call("PTTL", key);
+        EXPECT_GT(ttl.integer, 0);
+        EXPECT_LE(ttl.integer, 2200);
+    });
+}
+
+TEST(IdempotencyScripts, LockStoreAndReleaseOnlyForTheOwner) {
+    runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
+        rt::Redis redis(io, options());
+        rt::RedisScript begin{std::string(idempotencyBeginScript())};
+        rt::RedisScript finish{std::string(idempotencyFinishScript())};
+        auto key = uniqueKey("idem:{test}:");
+
+        std::vector<std::string> k1{key};
+        std::vector<std::string> a1{"Lmine", "60000"};
+        auto first = co_await redis.eval(begin, std::move(k1), std::move(a1));
+        EXPECT_EQ(first.str, "");  // free: we run
+        std::vector<std::string> k2{key};
+        std::vector<std::string> a2{"Lother", "60000"};
+        auto second = co_await redis.eval(begin, std::move(k2), std::move(a2));
+        EXPECT_EQ(second.str, "Lmine");  // taken: the caller sees whose lock
+
+        std::vector<std::string> k3{key};
+        std::vector<std::string> a3{"Lother", "Dstolen", "60000"};
+        auto stolen = co_await redis.eval(finish, std::move(k3), std::move(a3));
+        EXPECT_EQ(stolen.integer, 0);  // not the owner: nothing changes
+        std::vector<std::string> k4{key};
+        std::vector<std::string> a4{"Lmine", "Danswer", "86400000"};
+        auto stored = co_await redis.eval(finish, std::move(k4), std::move(a4));
+        EXPECT_EQ(stored.integer, 1);
+        auto value = co_await redis.call("GET", key);
+        EXPECT_EQ(value.str, "Danswer");
+        auto ttl = co_await redis.call("PTTL", key);
+        EXPECT_GT(ttl.integer, 86'000'000);
+
+        // A failed first request releases the key.
+        auto key2 = uniqueKey("idem:{test}:");
+        std::vector<std::string> k5{key2};
+        std::vector<std::string> a5{"Lmine", "60000"};
+        co_await redis.eval(begin, std::move(k5), std::move(a5));
+        std::vector<std::string> k6{key2};
+        std::vector<std::string> a6{"Lmine", "", "0"};
+        auto released = co_await redis.eval(finish, std::move(k6), std::move(a6));
+        EXPECT_EQ(released.integer, 1);
+        auto exists = co_await redis.call("EXISTS", key2);
+        EXPECT_EQ(exists.integer, 0);
+    });
+}
+
+TEST(TokenBucketScript, DecidesLikeTheLocalBucket) {
+    runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
+        rt::Redis redis(io, options());
+        rt::RedisScript script{std::string(tokenBucketScript())};
+        RatePolicy p{"b", 6, 3s};
+        p.burst = 4;
+        LocalLimiter local;
+        auto key = uniqueKey("tb:{test}:");
+        std::mt19937 rng(3);
+        std::int64_t now = 1'700'000'000'000;
+        int admitted = 0;
+        for (int i = 0; i < 300; ++i) {
+            now += static_cast<std::int64_t>(rng() % 400);
+            std::vector<std::string> keys{key};
+            std::vector<std::string> args{std::to_string(p.burst), std::to_string(p.limit),
+                                          std::to_string(p.window.count() * 1000),
+                                          std::to_string(now)};
+            auto reply = co_await redis.eval(script, std::move(keys), std::move(args));
+            EXPECT_EQ(reply.elements.size(), 2u) << reply.str;
+            if (reply.elements.size() != 2u) {
+                co_return;
+            }
+            auto remote = bucketDecision(p, p.limit, reply.elements[0].integer == 1,
+                                         reply.elements[1].integer);
+            auto mine = local.check(p, p.limit, "k", now);
+            EXPECT_EQ(remote.allowed, mine.allowed) << "step " << i;
+            EXPECT_EQ(remote.remaining, mine.remaining) << "step " << i;
+            EXPECT_EQ(remote.reset_s, mine.reset_s) << "step " << i;
+            admitted += remote.allowed ? 1 : 0;
+        }
+        EXPECT_GT(admitted, 50);
+        auto ttl = co_await redis.call("PTTL", key);
+        EXPECT_GT(ttl.integer, 0);
+    });
+}
+
+}  // namespace
+}  // namespace restinu::gateway
