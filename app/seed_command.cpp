@@ -65,11 +65,11 @@ int runSeed(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         bool has_value = i + 1 < argc;
-        if (a == "--listings" && has_value && parseCount(argv[i + 1], listings)) {
-            ++i;
-        } else if (a == "--users" && has_value && parseCount(argv[i + 1], users)) {
-            ++i;
-        } else if (a == "--seed" && has_value && parseCount(argv[i + 1], seed)) {
+        std::int64_t* target = a == "--listings" ? &listings
+                               : a == "--users"  ? &users
+                               : a == "--seed"   ? &seed
+                                                 : nullptr;
+        if (target != nullptr && has_value && parseCount(argv[i + 1], *target)) {
             ++i;
         } else if (a == "--config" && has_value) {
             config_file = argv[++i];

@@ -29,7 +29,7 @@ std::vector<Mix> makeMixes(std::size_t n) {
     std::mt19937_64 rng(99);
     const auto& cities = property::seed::cities();
     // Features people type; each is in about one seeded listing in ten.
-    const char* words[] = {"terrace+garden", "sea+view", "modular+kitchen", "gated+community",
+    const char* words[] = {"terrace+garden", "sea+view",     "modular+kitchen", "gated+community",
                            "penthouse",      "pet+friendly", "jogging+track"};
     Mix price{"city + price + bedrooms", {}};
     Mix radius{"within 5 km of a city centre", {}};
@@ -42,7 +42,8 @@ std::vector<Mix> makeMixes(std::size_t n) {
         }
         auto lakh = static_cast<std::int64_t>(c.inr_per_sqft) / 100;  // a 1,000 sq ft flat
         auto low = (lakh / 2 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(lakh)));
-        price.queries.push_back("city=" + city + "&min_price=" + std::to_string(low * 100'000 * 100) +
+        price.queries.push_back("city=" + city +
+                                "&min_price=" + std::to_string(low * 100'000 * 100) +
                                 "&max_price=" + std::to_string((low + lakh) * 100'000 * 100) +
                                 "&min_bedrooms=" + std::to_string(2 + rng() % 2));
         char near[96];  // the default sort with near= is by distance
@@ -79,8 +80,8 @@ property::search::Sql sqlFor(const std::string& query) {
 
 // Runs `one(query)` from `clients` coroutines for `seconds`; latencies in ms.
 template <class Fn>
-std::vector<double> drive(net::io_context& io, const std::vector<std::string>& queries,
-                          int clients, int seconds, Fn one) {
+std::vector<double> drive(net::io_context& io, const std::vector<std::string>& queries, int clients,
+                          int seconds, Fn one) {
     std::vector<double> ms;
     auto deadline = Clock::now() + std::chrono::seconds(seconds);
     int running = clients;
@@ -93,7 +94,8 @@ std::vector<double> drive(net::io_context& io, const std::vector<std::string>& q
                     const auto& q = queries[i++ % queries.size()];
                     auto t = Clock::now();
                     co_await one(q);
-                    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+                    ms.push_back(
+                        std::chrono::duration<double, std::milli>(Clock::now() - t).count());
                 }
                 --running;
             },
@@ -172,7 +174,8 @@ int main(int argc, char** argv) {
                 }
             }
         }
-        std::printf("  plan uses: %s\n", indexes.empty() ? "NO INDEX (sequential scan)" : indexes.c_str());
+        std::printf("  plan uses: %s\n",
+                    indexes.empty() ? "NO INDEX (sequential scan)" : indexes.c_str());
     }
     pool.close();
     if (failures > 0) {

@@ -1,10 +1,10 @@
 #include "restinu/rt/identity.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <charconv>
+
+#include "restinu/rt/digest.hpp"
 
 namespace restinu::rt {
 namespace {
@@ -30,21 +30,6 @@ std::string canonical(std::int64_t ts, std::string_view method, std::string_view
     s.append(method).append("\n").append(target).append("\n");
     s.append(user).append("\n").append(roles).append("\n").append(session);
     return s;
-}
-
-std::string hmacHex(std::string_view secret, std::string_view data) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(static_cast<std::size_t>(len) * 2);
-    for (unsigned int i = 0; i < len; ++i) {
-        out += kHex[mac[i] >> 4];
-        out += kHex[mac[i] & 0xf];
-    }
-    return out;
 }
 
 std::vector<std::string> splitRoles(std::string_view text) {
@@ -82,8 +67,8 @@ std::vector<std::pair<std::string, std::string>> signIdentity(const Identity& wh
                                                               std::string_view secret,
                                                               std::int64_t now_unix) {
     auto roles = joinRoles(who.roles);
-    auto mac =
-        hmacHex(secret, canonical(now_unix, method, target, who.user_id, roles, who.session_id));
+    auto mac = hmacSha256Hex(
+        secret, canonical(now_unix, method, target, who.user_id, roles, who.session_id));
     return {
         {std::string(kIdentityUserHeader), who.user_id},
         {std::string(kIdentityRolesHeader), roles},
@@ -129,7 +114,7 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
     auto roles = req.header(kIdentityRolesHeader);
     auto session = req.header(kIdentitySessionHeader);
     auto expected =
-        hmacHex(secret, canonical(ts, req.method_name, req.target, user, roles, session));
+        hmacSha256Hex(secret, canonical(ts, req.method_name, req.target, user, roles, session));
     if (given.size() != expected.size() ||
         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
         return fail(why, "identity signature does not match");

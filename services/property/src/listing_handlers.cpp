@@ -157,6 +157,37 @@ std::string eventData(const Stored& s, const std::string& from_status) {
     return json::serialize(data);
 }
 
+// The listing's columns as bound parameters, after `first`, in the order of the INSERT and
+// UPDATE below (title ... facing, then the amenities as a JSON array).
+std::vector<rt::PgParam> listingParams(std::vector<rt::PgParam> first, const domain::Listing& l) {
+    json::array amenities;
+    for (const auto& a : l.amenities) {
+        amenities.emplace_back(a);
+    }
+    auto add = [&first](rt::PgParam p) { first.push_back(std::move(p)); };
+    add(l.title);
+    add(l.description);
+    add(l.property_type);
+    add(l.listing_type);
+    add(l.status);
+    add(l.price_minor);
+    add(l.currency);
+    add(l.bedrooms);
+    add(l.bathrooms);
+    add(l.area_sqft);
+    add(l.address_line);
+    add(l.locality);
+    add(l.city);
+    add(l.state);
+    add(l.postal_code);
+    add(l.country);
+    add(l.latitude);
+    add(l.longitude);
+    add(l.facing);
+    add(json::serialize(amenities));
+    return first;
+}
+
 rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
                      std::string_view id, const rt::Request& req) {
     co_await tx.query(
@@ -193,33 +224,7 @@ rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
             "$10::int, $11::int, $12::int, $13, $14, $15, $16, $17, $18, $19::float8, "
             "$20::float8, $21, ARRAY(SELECT json_array_elements_text($22::json))) RETURNING " +
             std::string(kWriteColumns);
-        json::array amenities;
-        for (const auto& a : l.amenities) {
-            amenities.emplace_back(a);
-        }
-        const std::string amenities_json = json::serialize(amenities);
-        std::vector<rt::PgParam> params{id,
-                                        who.user_id,
-                                        l.title,
-                                        l.description,
-                                        l.property_type,
-                                        l.listing_type,
-                                        l.status,
-                                        l.price_minor,
-                                        l.currency,
-                                        l.bedrooms,
-                                        l.bathrooms,
-                                        l.area_sqft,
-                                        l.address_line,
-                                        l.locality,
-                                        l.city,
-                                        l.state,
-                                        l.postal_code,
-                                        l.country,
-                                        l.latitude,
-                                        l.longitude,
-                                        l.facing,
-                                        amenities_json};
+        auto params = listingParams({rt::PgParam(id), rt::PgParam(who.user_id)}, l);
         auto r = co_await tx.query(sql, std::move(params));
         stored = storedFrom(r, 0);
         auto event = rt::makeEvent("property.created", "property", id, eventData(stored, ""),
@@ -325,11 +330,6 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
             co_return;
         }
         l.status = to_status;
-        json::array amenities;
-        for (const auto& a : l.amenities) {
-            amenities.emplace_back(a);
-        }
-        const std::string amenities_json = json::serialize(amenities);
         const std::string sql =
             "UPDATE properties p SET title = $2, description = $3, property_type = $4, "
             "listing_type = $5, status = $6, price_minor = $7::bigint, currency = $8, "
@@ -339,27 +339,7 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
             "amenities = ARRAY(SELECT json_array_elements_text($21::json)), "
             "version = version + 1, updated_at = now() WHERE id = $1::uuid RETURNING " +
             std::string(kWriteColumns);
-        std::vector<rt::PgParam> params{id,
-                                        l.title,
-                                        l.description,
-                                        l.property_type,
-                                        l.listing_type,
-                                        l.status,
-                                        l.price_minor,
-                                        l.currency,
-                                        l.bedrooms,
-                                        l.bathrooms,
-                                        l.area_sqft,
-                                        l.address_line,
-                                        l.locality,
-                                        l.city,
-                                        l.state,
-                                        l.postal_code,
-                                        l.country,
-                                        l.latitude,
-                                        l.longitude,
-                                        l.facing,
-                                        amenities_json};
+        auto params = listingParams({rt::PgParam(id)}, l);
         auto u = co_await tx.query(sql, std::move(params));
         stored = storedFrom(u, 0);
         bool status_changed = before.listing.status != to_status;

@@ -361,11 +361,9 @@ Params parse(const std::vector<std::pair<std::string, std::string>>& query,
                 ids_ok = ids_ok && rt::isUuid(id);
             }
         }
-        if (!ids_ok) {
-            err("cursor", "is not a cursor this search gave out");
-        } else if (parts[0] != sortName(p.sort)) {
+        if (ids_ok && parts[0] != sortName(p.sort)) {
             err("cursor", "belongs to another sort order; start again without it");
-        } else if (!validKey(p.sort, parts[1])) {
+        } else if (!ids_ok || !validKey(p.sort, parts[1])) {
             err("cursor", "is not a cursor this search gave out");
         } else {
             p.after = std::make_pair(parts[1], parts[2]);

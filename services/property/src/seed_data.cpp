@@ -168,25 +168,34 @@ constexpr const char* kAmenities[] = {"parking",      "lift",        "gym",    "
 constexpr const char* kTypeLabels[] = {"Apartment", "Independent House", "Villa", "Plot",
                                        "Commercial Space"};
 constexpr const char* kAdjectives[] = {
-    "Spacious", "Sunlit",  "Well-ventilated", "Modern",   "Quiet",     "Newly renovated",
-    "Premium",  "Compact", "Elegant",         "Airy",     "Luxurious", "Cosy",
+    "Spacious", "Sunlit",  "Well-ventilated", "Modern",  "Quiet",     "Newly renovated",
+    "Premium",  "Compact", "Elegant",         "Airy",    "Luxurious", "Cosy",
     "Vintage",  "Bright",  "Peaceful",        "Charming"};
 // Each listing names three of these, so a feature matches about one listing in ten, as the
 // words people search for do.
 constexpr const char* kFeatures[] = {
-    "modular kitchen",  "terrace garden",  "sea view",         "lake view",
-    "corner unit",      "servant room",    "study room",       "walk-in wardrobe",
-    "private pool",     "home theatre",    "solar panels",     "rainwater harvesting",
-    "italian marble",   "wooden flooring", "high ceilings",    "duplex layout",
-    "penthouse floor",  "large balcony",   "gated community",  "jogging track",
-    "visitor parking",  "pet friendly",    "fully furnished",  "semi furnished",
-    "ready to move",    "power backup",    "intercom",         "fire safety",
-    "vastu compliant",  "courtyard"};
-constexpr const char* kNearby[] = {
-    "the metro station", "an international school", "the IT park", "a multispecialty hospital",
-    "the market",        "the lake",                 "the highway", "the railway station",
-    "a shopping mall",   "the airport",              "the beach",   "a university campus",
-    "the business district", "a temple"};
+    "modular kitchen", "terrace garden",  "sea view",        "lake view",
+    "corner unit",     "servant room",    "study room",      "walk-in wardrobe",
+    "private pool",    "home theatre",    "solar panels",    "rainwater harvesting",
+    "italian marble",  "wooden flooring", "high ceilings",   "duplex layout",
+    "penthouse floor", "large balcony",   "gated community", "jogging track",
+    "visitor parking", "pet friendly",    "fully furnished", "semi furnished",
+    "ready to move",   "power backup",    "intercom",        "fire safety",
+    "vastu compliant", "courtyard"};
+constexpr const char* kNearby[] = {"the metro station",
+                                   "an international school",
+                                   "the IT park",
+                                   "a multispecialty hospital",
+                                   "the market",
+                                   "the lake",
+                                   "the highway",
+                                   "the railway station",
+                                   "a shopping mall",
+                                   "the airport",
+                                   "the beach",
+                                   "a university campus",
+                                   "the business district",
+                                   "a temple"};
 // Vastu favours east and north facing homes, and so do buyers.
 constexpr std::pair<const char*, int> kFacings[] = {{"E", 24}, {"N", 20}, {"NE", 18}, {"W", 10},
                                                     {"S", 6},  {"NW", 8}, {"SE", 8},  {"SW", 6}};
@@ -347,12 +356,13 @@ Generated Generator::next() {
             picked.push_back(f);
         }
     }
-    l.description = std::string(kAdjectives[between(0, static_cast<int>(std::size(kAdjectives)) - 1)]) +
-                    " " + facing_word + "-facing " +
-                    (l.bedrooms > 0 ? std::to_string(l.bedrooms) + " bedroom " : std::string{}) +
-                    label + " with " + kFeatures[picked[0]] + ", " + kFeatures[picked[1]] +
-                    " and " + kFeatures[picked[2]] + ", close to " +
-                    kNearby[between(0, static_cast<int>(std::size(kNearby)) - 1)] + ".";
+    l.description =
+        std::string(kAdjectives[between(0, static_cast<int>(std::size(kAdjectives)) - 1)]) + " " +
+        facing_word + "-facing " +
+        (l.bedrooms > 0 ? std::to_string(l.bedrooms) + " bedroom " : std::string{}) + label +
+        " with " + kFeatures[picked[0]] + ", " + kFeatures[picked[1]] + " and " +
+        kFeatures[picked[2]] + ", close to " +
+        kNearby[between(0, static_cast<int>(std::size(kNearby)) - 1)] + ".";
     if (!l.amenities.empty()) {
         l.description += " Amenities:";
         for (const auto& a : l.amenities) {

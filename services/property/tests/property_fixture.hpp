@@ -6,13 +6,13 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "fresh_database.hpp"
 #include "listing_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
-#include "test_env.hpp"
 
 namespace restinu::property {
 
@@ -21,24 +21,8 @@ namespace restinu::property {
 class PropertyTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        std::mt19937_64 rng{std::random_device{}()};
-        db_ = "properties_" + std::to_string(rng() % 1000000000);
+        db_ = testenv::freshDatabase("properties", "property");
         projected_ = 0;  // a new database: its outbox starts again
-        boost::asio::io_context io;
-        rt::PgOptions mo;
-        mo.conninfo = testenv::pgConninfo();
-        mo.size = 1;
-        rt::PgPool maintenance(io, mo);
-        rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, db_));
-        maintenance.close();
-        rt::PgOptions o;
-        o.conninfo = conninfo();
-        rt::PgPool pool(io, o);
-        rt::MigrationSet ms;
-        ms.addDir("runtime", std::string(RESTINU_SOURCE_DIR) + "/runtime/migrations");
-        ms.addDir("property", std::string(RESTINU_SOURCE_DIR) + "/services/property/migrations");
-        rt::runBlocking(io, rt::applyMigrations(pool, "property", ms.list()));
-        pool.close();
     }
     static std::string conninfo() { return testenv::pgConninfo() + " dbname=" + db_; }
 

@@ -141,18 +141,7 @@ rt::Task<rt::Response> AccountHandlers::listUsers(rt::Request& req) {
         errors.push_back({"role", "must be investor, agent or admin"});
     }
     auto email = req.queryParam("email").value_or("");
-    std::int64_t limit = 50;
-    if (auto l = req.queryParam("limit")) {
-        try {
-            std::size_t used = 0;
-            limit = std::stoll(*l, &used);
-            if (used != l->size() || limit < 1 || limit > 200) {
-                throw std::invalid_argument("range");
-            }
-        } catch (const std::exception&) {
-            errors.push_back({"limit", "must be a whole number from 1 to 200"});
-        }
-    }
+    auto limit = pageLimit(req, errors);
     // The cursor is the last id of the previous page (ids are UUIDv7: time ordered).
     auto cursor = req.queryParam("cursor");
     std::optional<std::string> after;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 
 #include "restinu/rt/json.hpp"
@@ -67,6 +68,20 @@ std::string stringField(const json::object& o, std::string_view key,
         return {};
     }
     return std::string(it->value().as_string());
+}
+
+std::int64_t pageLimit(const rt::Request& req, std::vector<rt::FieldError>& errors) {
+    auto text = req.queryParam("limit");
+    if (!text) {
+        return 50;
+    }
+    std::int64_t limit = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (ec != std::errc{} || end != text->data() + text->size() || limit < 1 || limit > 200) {
+        errors.push_back({"limit", "must be a whole number from 1 to 200"});
+        return 50;
+    }
+    return limit;
 }
 
 rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,

@@ -41,6 +41,9 @@ boost::json::object bodyObject(const rt::Request& req);
 std::string stringField(const boost::json::object& o, std::string_view key,
                         std::vector<rt::FieldError>& errors, bool required = true);
 
+/// The `limit` query parameter of a list: 1 to 200, 50 when absent; records a field error.
+std::int64_t pageLimit(const rt::Request& req, std::vector<rt::FieldError>& errors);
+
 /// Appends one row to the service's audit_log in the caller's transaction.
 rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
                      std::string_view entity_type, std::string_view entity_id,

@@ -7,6 +7,7 @@
 #include "handler_support.hpp"
 #include "kyc.hpp"
 #include "profile_rules.hpp"
+#include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/jwt.hpp"
@@ -78,7 +79,7 @@ KycHandlers::KycHandlers(rt::PgPool& pool, const rt::TokenVerifier& verifier, Ky
                          Today today)
     : pool_(pool),
       verifier_(verifier),
-      vault_(std::move(vault)),
+      vault_(vault),
       today_(today ? std::move(today) : Today(&systemToday)) {}
 
 rt::Task<rt::Response> KycHandlers::view(const std::string& user_id) {
@@ -148,7 +149,7 @@ rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
     if (!passport) {
         fingerprint_subject = normalised;
     }
-    auto sealed_hex = toHex(vault_.seal(normalised));
+    auto sealed_hex = rt::toHex(vault_.seal(normalised));
     auto fingerprint = vault_.fingerprintHex(type, fingerprint_subject);
     auto masked = domain::maskDocument(type, number);
     auto dob_iso = dob_text;
@@ -219,18 +220,7 @@ rt::Task<rt::Response> KycHandlers::list(rt::Request& req) {
     if (status != "pending" && status != "approved" && status != "rejected") {
         errors.push_back({"status", "must be pending, approved or rejected"});
     }
-    std::int64_t limit = 50;
-    if (auto l = req.queryParam("limit")) {
-        std::size_t used = 0;
-        try {
-            limit = std::stoll(*l, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != l->size() || limit < 1 || limit > 200) {
-            errors.push_back({"limit", "must be a whole number from 1 to 200"});
-        }
-    }
+    auto limit = pageLimit(req, errors);
     // Oldest first (a review queue); the cursor is "submitted_at microseconds,user_id".
     std::optional<std::string> after_ts;
     std::optional<std::string> after_id;

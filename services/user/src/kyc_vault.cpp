@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "restinu/rt/digest.hpp"
+
 namespace restinu::user {
 namespace {
 
@@ -91,19 +93,7 @@ std::string KycVault::fingerprintHex(std::string_view type, std::string_view num
     unsigned char mac[crypto_auth_BYTES];
     crypto_auth(mac, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
                 mac_key_.data());
-    return toHex(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
-}
-
-std::string toHex(std::string_view bytes) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (char c : bytes) {
-        auto b = static_cast<unsigned char>(c);
-        out += kHex[b >> 4];
-        out += kHex[b & 0xf];
-    }
-    return out;
+    return rt::toHex(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
 }
 
 }  // namespace restinu::user

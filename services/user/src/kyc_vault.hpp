@@ -36,7 +36,4 @@ private:
     std::array<unsigned char, kKeyBytes> mac_key_{};
 };
 
-/// Bytes as lower-case hex (to bind a bytea as decode($n, 'hex')).
-std::string toHex(std::string_view bytes);
-
 }  // namespace restinu::user

@@ -56,9 +56,5 @@ TEST(KycVault, KeysMustBe32BytesOfBase64) {
     EXPECT_TRUE(KycVault::fromBase64(KycVault::generateKeyBase64(), &why).has_value());
 }
 
-TEST(KycVault, HexIsLowerCase) {
-    EXPECT_EQ(toHex(std::string("\x00\xab\x10", 3)), "00ab10");
-}
-
 }  // namespace
 }  // namespace restinu::user

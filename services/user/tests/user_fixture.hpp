@@ -9,13 +9,13 @@
 
 #include "account_handlers.hpp"
 #include "auth_handlers.hpp"
+#include "fresh_database.hpp"
 #include "kyc_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/worker_pool.hpp"
-#include "test_env.hpp"
 
 namespace restinu::user {
 
@@ -23,25 +23,7 @@ namespace restinu::user {
 // the router would call them.
 class UserServiceTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        std::mt19937_64 rng{std::random_device{}()};
-        db_ = "users_" + std::to_string(rng() % 1000000000);
-        boost::asio::io_context io;
-        rt::PgOptions mo;
-        mo.conninfo = testenv::pgConninfo();
-        mo.size = 1;
-        rt::PgPool maintenance(io, mo);
-        rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, db_));
-        maintenance.close();
-        rt::PgOptions o;
-        o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
-        rt::PgPool pool(io, o);
-        rt::MigrationSet ms;
-        ms.addDir("runtime", std::string(RESTINU_SOURCE_DIR) + "/runtime/migrations");
-        ms.addDir("user", std::string(RESTINU_SOURCE_DIR) + "/services/user/migrations");
-        rt::runBlocking(io, rt::applyMigrations(pool, "user", ms.list()));
-        pool.close();
-    }
+    static void SetUpTestSuite() { db_ = testenv::freshDatabase("users", "user"); }
 
     void SetUp() override {
         rt::PgOptions o;

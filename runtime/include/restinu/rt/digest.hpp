@@ -8,4 +8,10 @@ namespace restinu::rt {
 /// SHA-256 of `data` as 64 lowercase hex characters (OpenSSL).
 std::string sha256Hex(std::string_view data);
 
+/// Bytes as lowercase hex ("\x00\xab" → "00ab").
+std::string toHex(std::string_view bytes);
+
+/// HMAC-SHA-256 of `data` under `key`, as 64 lowercase hex characters (OpenSSL).
+std::string hmacSha256Hex(std::string_view key, std::string_view data);
+
 }  // namespace restinu::rt
