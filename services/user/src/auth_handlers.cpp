@@ -157,6 +157,7 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
     std::string user_id(found.get(0, 0));
     std::string role(found.get(0, 2));
     auto session_id = rt::newUuidV7();
+    std::string refresh_token;
     co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         co_await tx.query("DELETE FROM login_throttle WHERE key = $1", account_key);
         co_await tx.query(
@@ -164,25 +165,31 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
             session_id, user_id, std::string(req.header("User-Agent")).substr(0, 200),
             req.remote_ip);
         co_await audit(tx, user_id, "user.login", "user", user_id, req);
+        refresh_token = co_await storeRefreshToken(tx, session_id);
     });
-    co_return co_await issueTokens(user_id, role, session_id, 200);
+    co_return tokenResponse(user_id, role, session_id, refresh_token);
 }
 
-rt::Task<rt::Response> AuthHandlers::issueTokens(const std::string& user_id,
-                                                 const std::string& role,
-                                                 const std::string& session_id, int status) {
+rt::Task<std::string> AuthHandlers::storeRefreshToken(rt::PgConn& tx,
+                                                      const std::string& session_id) {
     auto refresh = newRefreshToken();
     auto ttl_secs = std::chrono::duration_cast<std::chrono::seconds>(settings_.refresh_ttl).count();
-    co_await pool_.query(
+    co_await tx.query(
         "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) "
         "VALUES (decode($1, 'hex'), $2::uuid, now() + make_interval(secs => $3))",
         rt::sha256Hex(refresh), session_id, static_cast<double>(ttl_secs));
+    co_return refresh;
+}
+
+rt::Response AuthHandlers::tokenResponse(const std::string& user_id, const std::string& role,
+                                         const std::string& session_id,
+                                         const std::string& refresh) const {
     auto access = keys_.signer().sign(user_id, {role}, session_id, nowUnix());
     json::object out{{"access_token", access},
                      {"token_type", "Bearer"},
                      {"expires_in", keys_.ttl().count()},
                      {"refresh_token", refresh}};
-    co_return rt::jsonResponse(status, out).header("Cache-Control", "no-store");
+    return rt::jsonResponse(200, out).header("Cache-Control", "no-store");
 }
 
 rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
@@ -196,7 +203,7 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
     std::string user_id;
     std::string role;
     std::string session_id;
-    auto fresh = newRefreshToken();
+    std::string next;
     co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         auto r = co_await tx.query(
             "SELECT t.session_id::text, t.used_at IS NOT NULL, t.expires_at < now(), "
@@ -231,6 +238,9 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
             rt::sha256Hex(token));
         co_await tx.query("UPDATE sessions SET last_used_at = now() WHERE id = $1::uuid",
                           session_id);
+        // The successor in the same transaction: a failure leaves the old token unused.
+        next = co_await storeRefreshToken(tx, session_id);
+        co_await audit(tx, user_id, "session.refresh", "session", session_id, req);
         outcome = Outcome::Rotated;
     });
     if (outcome != Outcome::Rotated) {
@@ -239,7 +249,7 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
                                               "is revoked, sign in again"
                                             : "sign in again");
     }
-    co_return co_await issueTokens(user_id, role, session_id, 200);
+    co_return tokenResponse(user_id, role, session_id, next);
 }
 
 rt::Task<rt::Response> AuthHandlers::logout(rt::Request& req) {

@@ -7,6 +7,7 @@
 #include "restinu/rt/task.hpp"
 
 namespace restinu::rt {
+class PgConn;
 class PgPool;
 class WorkerPool;
 }  // namespace restinu::rt
@@ -37,8 +38,11 @@ public:
     rt::Task<rt::Response> jwks(rt::Request& req);           // GET /.well-known/jwks.json
 
 private:
-    rt::Task<rt::Response> issueTokens(const std::string& user_id, const std::string& role,
-                                       const std::string& session_id, int status);
+    /// Stores a new refresh token of `session_id` in the caller's transaction; returns it.
+    rt::Task<std::string> storeRefreshToken(rt::PgConn& tx, const std::string& session_id);
+    /// The token answer: a fresh access token and `refresh`.
+    rt::Response tokenResponse(const std::string& user_id, const std::string& role,
+                               const std::string& session_id, const std::string& refresh) const;
 
     rt::PgPool& pool_;
     rt::WorkerPool& workers_;

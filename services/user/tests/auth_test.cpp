@@ -121,6 +121,10 @@ TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheWholeFamily) {
     ASSERT_EQ(r1.status, 200);
     std::string second(r1.body.at("refresh_token").as_string());
     EXPECT_NE(second, first);
+    EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'session.refresh' AND "
+                    "actor_id = (SELECT id::text FROM users WHERE email = $1)",
+                    email),
+              1);
     // The first token again: reuse. Its family (the session) is revoked, so the second dies too.
     auto reuse = call(&AuthHandlers::refresh, body(first));
     EXPECT_EQ(reuse.status, 401);
