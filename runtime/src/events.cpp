@@ -208,4 +208,13 @@ Task<void> enqueueEvent(PgConn& tx, const Event& e) {
                         e.aggregate_id, e.trace_id, e.data);
 }
 
+Task<void> audit(PgConn& tx, std::string_view actor, std::string_view action,
+                 std::string_view entity_type, std::string_view entity_id,
+                 std::string_view request_id, std::string_view details_json) {
+    co_await tx.query(
+        "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id, details) "
+        "VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6::jsonb)",
+        actor, action, entity_type, entity_id, request_id, details_json);
+}
+
 }  // namespace restinu::rt

@@ -33,6 +33,14 @@ boost::json::value parseJsonBody(const Request& req) {
     return parser.release();
 }
 
+boost::json::object parseJsonObject(const Request& req) {
+    auto v = parseJsonBody(req);
+    if (!v.is_object()) {
+        throw ApiError(problems::kValidation, "the body must be a JSON object");
+    }
+    return std::move(v.as_object());
+}
+
 Response jsonResponse(int status, const boost::json::value& v) {
     return Response::json(status, boost::json::serialize(v));
 }

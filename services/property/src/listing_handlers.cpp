@@ -117,14 +117,6 @@ bool isPublic(std::string_view status) {
     return status == "active" || status == "reserved" || status == "sold";
 }
 
-json::object bodyObject(const rt::Request& req) {
-    auto v = rt::parseJsonBody(req);
-    if (!v.is_object()) {
-        throw ApiError(problems::kValidation, "the body must be a JSON object");
-    }
-    return v.as_object();
-}
-
 // Whether If-Match (a list of entity tags, or *) matches `version`. Weak tags compare weakly.
 bool ifMatch(std::string_view header, int version) {
     auto want = etagOf(version);
@@ -188,14 +180,6 @@ std::vector<rt::PgParam> listingParams(std::vector<rt::PgParam> first, const dom
     return first;
 }
 
-rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
-                     std::string_view id, const rt::Request& req) {
-    co_await tx.query(
-        "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id) "
-        "VALUES ($1, $2, 'property', $3, $4)",
-        actor, action, id, req.request_id);
-}
-
 }  // namespace
 
 ListingHandlers::ListingHandlers(rt::PgPool& primary, rt::PgPool& reads)
@@ -206,7 +190,7 @@ rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
     if (!who.hasRole("agent") && !who.hasRole("admin")) {
         throw ApiError(problems::kForbidden, "only agents and admins list properties");
     }
-    auto body = bodyObject(req);
+    auto body = rt::parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     domain::Listing l;
     domain::applyFields(body, l, true, errors);
@@ -230,7 +214,7 @@ rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
         auto event = rt::makeEvent("property.created", "property", id, eventData(stored, ""),
                                    std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
-        co_await audit(tx, who.user_id, "property.create", id, req);
+        co_await rt::audit(tx, who.user_id, "property.create", "property", id, req.request_id);
     });
     auto res = listingResponse(201, stored);
     res.header("Location", "/api/v1/properties/" + id);
@@ -277,7 +261,7 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
     }
     json::object body;
     if (!withdrawing) {
-        body = bodyObject(req);
+        body = rt::parseJsonObject(req);
     }
     enum class Outcome { Done, NotFound, Forbidden, Stale, Invalid, BadTransition };
     Outcome outcome = Outcome::Done;
@@ -350,8 +334,8 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
                                    eventData(stored, status_changed ? before.listing.status : ""),
                                    std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
-        co_await audit(tx, who.user_id, withdrawing ? "property.withdraw" : "property.update", id,
-                       req);
+        co_await rt::audit(tx, who.user_id, withdrawing ? "property.withdraw" : "property.update",
+                           "property", id, req.request_id);
     });
     switch (outcome) {
         case Outcome::NotFound:

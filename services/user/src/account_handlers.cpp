@@ -64,7 +64,7 @@ rt::Task<rt::Response> AccountHandlers::me(rt::Request& req) {
 
 rt::Task<rt::Response> AccountHandlers::updateMe(rt::Request& req) {
     auto caller = authenticate(verifier_, req);
-    auto body = bodyObject(req);
+    auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     std::optional<std::string> name;
     std::optional<std::optional<std::string>> phone;  // set to null clears it
@@ -163,15 +163,9 @@ rt::Task<rt::Response> AccountHandlers::listUsers(rt::Request& req) {
                       "'\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "
                       "AND ($3::uuid IS NULL OR u.id > $3::uuid) ORDER BY u.id LIMIT $4";
     auto r = co_await pool_.query(sql, role, email, after, limit + 1);
-    json::array items;
-    std::size_t n = std::min<std::size_t>(r.rows(), static_cast<std::size_t>(limit));
-    for (std::size_t i = 0; i < n; ++i) {
-        items.push_back(profileJson(r, i));
-    }
-    json::object out{{"items", std::move(items)}, {"next_cursor", nullptr}};
-    if (r.rows() > n) {
-        out["next_cursor"] = rt::base64UrlEncode(r.get(n - 1, 0));
-    }
+    auto out = page(r, limit, &profileJson, [](const rt::PgResult& rows, std::size_t last) {
+        return rt::base64UrlEncode(rows.get(last, 0));
+    });
     co_return rt::jsonResponse(200, out);
 }
 
@@ -182,7 +176,7 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
     if (!isUuid(id)) {
         throw ApiError(problems::kNotFound, "no such user");
     }
-    auto body = bodyObject(req);
+    auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     auto role = stringField(body, "role", errors);
     if (!role.empty() && !domain::isRole(role)) {

@@ -48,7 +48,7 @@ AuthHandlers::AuthHandlers(rt::PgPool& pool, rt::WorkerPool& workers, const KeyR
     : pool_(pool), workers_(workers), keys_(keys), settings_(settings) {}
 
 rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
-    auto body = bodyObject(req);
+    auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     auto email_in = stringField(body, "email", errors);
     auto password = stringField(body, "password", errors);
@@ -94,7 +94,7 @@ rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
 }
 
 rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
-    auto body = bodyObject(req);
+    auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     auto email_in = stringField(body, "email", errors);
     auto password = stringField(body, "password", errors);
@@ -193,7 +193,7 @@ rt::Response AuthHandlers::tokenResponse(const std::string& user_id, const std::
 }
 
 rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
-    auto body = bodyObject(req);
+    auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     auto token = stringField(body, "refresh_token", errors);
     if (!errors.empty()) {
@@ -253,7 +253,7 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
 }
 
 rt::Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
-    auto body = bodyObject(req);
+    auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     auto token = stringField(body, "refresh_token", errors);
     if (!errors.empty()) {

@@ -40,10 +40,7 @@ rt::Task<CreateAdminResult> createAdmin(rt::PgPool& pool, const std::string& ema
         json::object data{{"user_id", id}, {"email", *email}, {"role", "admin"}};
         auto event = rt::makeEvent("user.registered", "user", id, json::serialize(data), "");
         co_await rt::enqueueEvent(tx, event);
-        co_await tx.query(
-            "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, details) "
-            "VALUES ('cli', 'user.create_admin', 'user', $1, '{}'::jsonb)",
-            id);
+        co_await rt::audit(tx, "cli", "user.create_admin", "user", id, "");
     });
     co_return created ? CreateAdminResult::Created : CreateAdminResult::Exists;
 }

@@ -46,14 +46,6 @@ std::int64_t nowUnix() {
         .count();
 }
 
-json::object bodyObject(const rt::Request& req) {
-    auto v = rt::parseJsonBody(req);
-    if (!v.is_object()) {
-        throw ApiError(problems::kValidation, "the body must be a JSON object");
-    }
-    return v.as_object();
-}
-
 std::string stringField(const json::object& o, std::string_view key,
                         std::vector<rt::FieldError>& errors, bool required) {
     auto it = o.find(key);
@@ -82,15 +74,6 @@ std::int64_t pageLimit(const rt::Request& req, std::vector<rt::FieldError>& erro
         return 50;
     }
     return limit;
-}
-
-rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
-                     std::string_view entity_type, std::string_view entity_id,
-                     const rt::Request& req, std::string details_json) {
-    co_await tx.query(
-        "INSERT INTO audit_log (actor_id, action, entity_type, entity_id, request_id, details) "
-        "VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-        actor, action, entity_type, entity_id, req.request_id, details_json);
 }
 
 }  // namespace restinu::user

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <string>
@@ -8,6 +10,8 @@
 
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/http.hpp"
+#include "restinu/rt/json.hpp"
+#include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/task.hpp"
 
@@ -33,9 +37,7 @@ Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req);
 
 std::int64_t nowUnix();
 using rt::isUuid;
-
-/// The body as a JSON object; 400 (malformed) or 422 (not an object) otherwise.
-boost::json::object bodyObject(const rt::Request& req);
+using rt::parseJsonObject;
 
 /// A string member; records "is required" / "must be a string" in `errors`.
 std::string stringField(const boost::json::object& o, std::string_view key,
@@ -44,9 +46,27 @@ std::string stringField(const boost::json::object& o, std::string_view key,
 /// The `limit` query parameter of a list: 1 to 200, 50 when absent; records a field error.
 std::int64_t pageLimit(const rt::Request& req, std::vector<rt::FieldError>& errors);
 
-/// Appends one row to the service's audit_log in the caller's transaction.
-rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
-                     std::string_view entity_type, std::string_view entity_id,
-                     const rt::Request& req, std::string details_json = "{}");
+/// A page of a list: {"items": the first `limit` rows as `item(r, i)` gives them, "next_cursor":
+/// `cursor(r, last)` when the query found more (it asks for limit + 1 rows), else null}.
+template <class Item, class Cursor>
+boost::json::object page(const rt::PgResult& r, std::int64_t limit, Item item, Cursor cursor) {
+    boost::json::array items;
+    auto n = std::min<std::size_t>(r.rows(), static_cast<std::size_t>(limit));
+    for (std::size_t i = 0; i < n; ++i) {
+        items.push_back(item(r, i));
+    }
+    boost::json::object out{{"items", std::move(items)}, {"next_cursor", nullptr}};
+    if (r.rows() > n && n > 0) {
+        out["next_cursor"] = cursor(r, n - 1);
+    }
+    return out;
+}
+
+/// Appends one row to audit_log in the caller's transaction, under the request's id.
+inline rt::Task<void> audit(rt::PgConn& tx, std::string_view actor, std::string_view action,
+                            std::string_view entity_type, std::string_view entity_id,
+                            const rt::Request& req, std::string_view details_json = "{}") {
+    return rt::audit(tx, actor, action, entity_type, entity_id, req.request_id, details_json);
+}
 
 }  // namespace restinu::user

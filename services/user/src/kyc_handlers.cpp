@@ -99,7 +99,7 @@ rt::Task<rt::Response> KycHandlers::mine(rt::Request& req) {
 
 rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
     auto caller = authenticate(verifier_, req);
-    auto body = bodyObject(req);
+    auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     auto type = stringField(body, "document_type", errors);
     bool passport = type == "passport";
@@ -221,15 +221,16 @@ rt::Task<rt::Response> KycHandlers::list(rt::Request& req) {
         errors.push_back({"status", "must be pending, approved or rejected"});
     }
     auto limit = pageLimit(req, errors);
-    // Oldest first (a review queue); the cursor is "submitted_at microseconds,user_id".
+    // Oldest first (a review queue); the cursor is "<submitted_at as text>,<user_id>" (the
+    // timestamp's own text form, so it round-trips to the microsecond).
     std::optional<std::string> after_ts;
     std::optional<std::string> after_id;
     if (auto c = req.queryParam("cursor")) {
         auto decoded = rt::base64UrlDecode(*c);
-        auto comma = decoded ? decoded->find(',') : std::string::npos;
-        if (comma == std::string::npos || !isUuid(decoded->substr(comma + 1)) ||
-            decoded->substr(0, comma).find_first_not_of("0123456789") != std::string::npos ||
-            comma == 0) {
+        auto comma = decoded ? decoded->rfind(',') : std::string::npos;
+        if (comma == std::string::npos || comma == 0 || comma > 40 ||
+            !isUuid(decoded->substr(comma + 1)) ||
+            decoded->substr(0, comma).find_first_not_of("0123456789-:. +") != std::string::npos) {
             errors.push_back({"cursor", "is not a cursor this endpoint gave out"});
         } else {
             after_ts = decoded->substr(0, comma);
@@ -240,21 +241,14 @@ rt::Task<rt::Response> KycHandlers::list(rt::Request& req) {
         throw ApiError(problems::kValidation, "invalid query parameters", errors);
     }
     std::string sql = "SELECT " + std::string(kViewColumns) +
-                      ", (extract(epoch FROM k.submitted_at) * 1000000)::bigint::text "
-                      "FROM kyc k WHERE k.status = $1 AND ($2::bigint IS NULL OR "
-                      "(k.submitted_at, k.user_id) > (to_timestamp($2::bigint / 1000000.0), "
-                      "$3::uuid)) ORDER BY k.submitted_at, k.user_id LIMIT $4";
+                      ", k.submitted_at::text FROM kyc k WHERE k.status = $1 AND "
+                      "($2::timestamptz IS NULL OR (k.submitted_at, k.user_id) > "
+                      "($2::timestamptz, $3::uuid)) ORDER BY k.submitted_at, k.user_id LIMIT $4";
     auto r = co_await pool_.query(sql, status, after_ts, after_id, limit + 1);
-    json::array items;
-    std::size_t n = std::min<std::size_t>(r.rows(), static_cast<std::size_t>(limit));
-    for (std::size_t i = 0; i < n; ++i) {
-        items.push_back(viewJson(r, i));
-    }
-    json::object out{{"items", std::move(items)}, {"next_cursor", nullptr}};
-    if (r.rows() > n) {
-        out["next_cursor"] =
-            rt::base64UrlEncode(std::string(r.get(n - 1, 9)) + "," + std::string(r.get(n - 1, 0)));
-    }
+    auto out = page(r, limit, &viewJson, [](const rt::PgResult& rows, std::size_t last) {
+        return rt::base64UrlEncode(std::string(rows.get(last, 9)) + "," +
+                                   std::string(rows.get(last, 0)));
+    });
     co_return rt::jsonResponse(200, out);
 }
 
@@ -277,7 +271,7 @@ rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
     }
     std::string reason;
     if (!approve) {
-        auto body = bodyObject(req);
+        auto body = parseJsonObject(req);
         std::vector<rt::FieldError> errors;
         reason = stringField(body, "reason", errors);
         if (errors.empty() &&

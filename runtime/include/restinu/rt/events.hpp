@@ -55,4 +55,11 @@ std::int64_t nowMicros();
 /// transaction commits. Nothing is ever published straight from a request handler.
 Task<void> enqueueEvent(PgConn& tx, const Event& event);
 
+/// Appends one row to the service's `audit_log` (runtime migration 0001) in the caller's
+/// transaction: who (`actor`, a user id or "cli"), what (`action`), to which entity, under
+/// which request (may be empty), with `details_json` (a JSON object).
+Task<void> audit(PgConn& tx, std::string_view actor, std::string_view action,
+                 std::string_view entity_type, std::string_view entity_id,
+                 std::string_view request_id, std::string_view details_json = "{}");
+
 }  // namespace restinu::rt
