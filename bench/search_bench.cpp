@@ -139,8 +139,7 @@ int main(int argc, char** argv) {
             }
         };
         auto via_sql = [&](const std::string& q) -> rt::Task<void> {
-            auto sql = sqlFor(q);
-            co_await pool.query(sql.text, std::move(sql.params));
+            co_await property::search::run(pool, sqlFor(q));  // prepared as the service does
         };
         drive(io, mix.queries, clients, 1, via_service);
         auto service_ms = drive(io, mix.queries, clients, seconds, via_service);

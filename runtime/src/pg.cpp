@@ -963,6 +963,17 @@ Task<PgResult> PgConn::execute(std::string_view stmt_name, std::string_view sql,
     const auto values = paramValues(params);
     try {
         auto it = conn->prepared().find(name);
+        if (it == conn->prepared().end() &&
+            conn->prepared().size() >= pool->options().max_prepared) {
+            auto res = co_await conn->exec(
+                [&](PGconn* c) {
+                    return PQsendQueryParams(c, text.c_str(), n, nullptr, values.data(), nullptr,
+                                             nullptr, 0);
+                },
+                pool->options().query_timeout);
+            pool->recordQuery(true, start);
+            co_return PgResult(res.release());
+        }
         if (it == conn->prepared().end()) {
             co_await conn->exec(
                 [&](PGconn* c) { return PQsendPrepare(c, name.c_str(), text.c_str(), n, nullptr); },

@@ -414,6 +414,28 @@ TEST(PgPool, PreparedStatementsArePreparedOncePerConnection) {
     });
 }
 
+TEST(PgPool, NamesBeyondMaxPreparedRunUnnamed) {
+    runAsync([](net::io_context& io) -> Task<void> {
+        auto opts = options(1, "pgt_maxprep_" + uniqueSuffix());
+        opts.max_prepared = 2;
+        PgPool pool(io, opts);
+        auto c = co_await pool.acquire();
+        for (int i = 0; i < 4; ++i) {
+            auto r = co_await c.execute("stmt_" + std::to_string(i),
+                                        "SELECT $1::int * " + std::to_string(i + 2), 5);
+            EXPECT_EQ(r.getInt(0, 0), 5 * (i + 2));
+        }
+        EXPECT_EQ(c.preparedCount(), 2u);
+        auto ps = co_await c.query(
+            "SELECT string_agg(name, ',' ORDER BY name) FROM "
+            "pg_prepared_statements");
+        EXPECT_EQ(ps.get(0, 0), "stmt_0,stmt_1");
+        // The first two stay prepared and keep answering.
+        auto again = co_await c.execute("stmt_1", "SELECT $1::int * 3", 7);
+        EXPECT_EQ(again.getInt(0, 0), 21);
+    });
+}
+
 TEST(PgPool, AcquireTimesOutWhenExhaustedAndRecoversAfterRelease) {
     runAsync([](net::io_context& io) -> Task<void> {
         auto opts = options(1, "pgt_exhaust_" + uniqueSuffix());

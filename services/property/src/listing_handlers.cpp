@@ -369,39 +369,45 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
         throw ApiError(problems::kInvalidQuery, "some search parameters are invalid", errors);
     }
     auto page = search::pageQuery(params);
-    auto r = co_await reads_.query(page.text, std::move(page.params));
-    json::array items;
+    auto r = co_await search::run(reads_, std::move(page));
+    // One arena for the whole answer: a page is a few hundred small JSON nodes, and freeing
+    // them one by one was a fifth of the service's time.
+    json::monotonic_resource arena(32 * 1024);
+    json::storage_ptr sp(&arena);
+    json::array items(sp);
     auto n = std::min<std::size_t>(r.rows(), static_cast<std::size_t>(params.limit));
     for (std::size_t i = 0; i < n; ++i) {
-        json::array amenities = json::parse(r.get(i, 18)).as_array();
-        json::object item{
-            {"id", r.get(i, 0)},
-            {"owner_id", r.get(i, 1)},
-            {"title", r.get(i, 2)},
-            {"property_type", r.get(i, 3)},
-            {"listing_type", r.get(i, 4)},
-            {"status", r.get(i, 5)},
-            {"price", json::object{{"amount", r.getInt(i, 6)}, {"currency", r.get(i, 7)}}},
-            {"bedrooms", r.getInt(i, 8)},
-            {"bathrooms", r.getInt(i, 9)},
-            {"area_sqft", r.getInt(i, 10)},
-            {"address", json::object{{"locality", r.get(i, 11)},
-                                     {"city", r.get(i, 12)},
-                                     {"state", r.get(i, 13)},
-                                     {"country", r.get(i, 14)}}},
-            {"location", json::object{{"lat", std::stod(std::string(r.get(i, 15)))},
-                                      {"lng", std::stod(std::string(r.get(i, 16)))}}},
-            {"facing", r.isNull(i, 17) ? json::value(nullptr) : json::value(r.get(i, 17))},
-            {"amenities", std::move(amenities)},
-            {"version", r.getInt(i, 19)},
-            {"created_at", r.get(i, 20)},
-        };
+        json::value amenities = json::parse(r.get(i, 18), sp);
+        json::object item(
+            {
+                {"id", r.get(i, 0)},
+                {"owner_id", r.get(i, 1)},
+                {"title", r.get(i, 2)},
+                {"property_type", r.get(i, 3)},
+                {"listing_type", r.get(i, 4)},
+                {"status", r.get(i, 5)},
+                {"price", json::object{{"amount", r.getInt(i, 6)}, {"currency", r.get(i, 7)}}},
+                {"bedrooms", r.getInt(i, 8)},
+                {"bathrooms", r.getInt(i, 9)},
+                {"area_sqft", r.getInt(i, 10)},
+                {"address", json::object{{"locality", r.get(i, 11)},
+                                         {"city", r.get(i, 12)},
+                                         {"state", r.get(i, 13)},
+                                         {"country", r.get(i, 14)}}},
+                {"location", json::object{{"lat", std::stod(std::string(r.get(i, 15)))},
+                                          {"lng", std::stod(std::string(r.get(i, 16)))}}},
+                {"facing", r.isNull(i, 17) ? json::value(nullptr) : json::value(r.get(i, 17))},
+                {"amenities", std::move(amenities)},
+                {"version", r.getInt(i, 19)},
+                {"created_at", r.get(i, 20)},
+            },
+            sp);
         if (params.sort == search::Sort::Distance) {
             item["distance_m"] = std::stod(std::string(r.get(i, search::kColumnCount)));
         }
         items.push_back(std::move(item));
     }
-    json::object out{{"items", std::move(items)}, {"next_cursor", nullptr}};
+    json::object out({{"items", std::move(items)}, {"next_cursor", nullptr}}, sp);
     if (r.rows() > n && n > 0) {
         auto last_key = r.get(n - 1, search::kColumnCount);
         std::string ids(r.get(n - 1, 0));
@@ -416,11 +422,11 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
         out["next_cursor"] = search::encodeCursor(params.sort, last_key, ids);
     }
     if (!params.facets.empty()) {
-        json::object facets;
+        json::object facets(sp);
         for (const auto& f : params.facets) {
             auto q = search::facetQuery(params, f);
-            auto fr = co_await reads_.query(q.text, std::move(q.params));
-            json::object counts;
+            auto fr = co_await search::run(reads_, std::move(q));
+            json::object counts(sp);
             for (std::size_t i = 0; i < fr.rows(); ++i) {
                 counts[fr.get(i, 0)] = fr.getInt(i, 1);
             }

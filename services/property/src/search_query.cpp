@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "listing.hpp"
@@ -81,8 +82,10 @@ bool validKey(Sort sort, std::string_view key) {
         case Sort::PriceDesc:
             return parseNumber<std::int64_t>(key).has_value();
         case Sort::Distance:
-        case Sort::Relevance:
             return parseNumber<double>(key).has_value();
+        case Sort::Relevance:  // the tier, a slash, then a timestamp as for newest
+            return key.size() > 2 && (key[0] == '0' || key[0] == '1') && key[1] == '/' &&
+                   validKey(Sort::Newest, key.substr(2));
         case Sort::Newest:
             return !key.empty() && key.size() < 40 &&
                    key.find_first_not_of("0123456789-:. +") == std::string_view::npos;
@@ -100,8 +103,9 @@ std::optional<Sort> sortFrom(std::string_view s) {
     return std::nullopt;
 }
 
-// The WHERE clause of the filters (no cursor), appending bound parameters to `sql`.
-std::string filters(const Params& p, Sql& sql) {
+// The WHERE clause of the filters (no cursor), appending bound parameters to `sql`; without
+// the words' match if `with_text` is false (pageQuery's relevance walk applies it itself).
+std::string filters(const Params& p, Sql& sql, bool with_text = true) {
     auto bind = [&sql](rt::PgParam v) {
         sql.params.push_back(std::move(v));
         return "$" + std::to_string(sql.params.size());
@@ -109,7 +113,7 @@ std::string filters(const Params& p, Sql& sql) {
     // The literal IN (...) lets the planner use the partial indexes.
     std::string w = "status IN ('active', 'reserved', 'sold') AND status = ANY(" +
                     bind(arrayLiteral(p.statuses)) + "::text[])";
-    if (p.text) {
+    if (p.text && with_text) {
         w += " AND document @@ websearch_to_tsquery('english', " + bind(*p.text) + ")";
     }
     if (p.city) {
@@ -161,6 +165,62 @@ std::string filters(const Params& p, Sql& sql) {
     return w;
 }
 
+// Relevance: listings whose title and locality alone answer the words (the document's A and B
+// weights: the "headline" tier) before those that need their description, newest first within
+// each tier. Both orders follow the newest-first indexes, so a page never ranks every match:
+// each tier walks the newest `window` rows that pass the other filters and keeps the matches;
+// only when those hold fewer than a page (the words are rare among recent listings) does it
+// read all of that tier's matches from a GIN index, which is then cheap because they are few.
+// One statement; the one-time filters skip the parts a page does not need.
+Sql relevanceQuery(const Params& p) {
+    Sql sql;
+    auto base = filters(p, sql, false);
+    auto bind = [&sql](rt::PgParam v) {
+        sql.params.push_back(std::move(v));
+        return "$" + std::to_string(sql.params.size());
+    };
+    // A subquery, so a generic plan parses the words once, not once per row.
+    auto words = "(SELECT websearch_to_tsquery('english', " + bind(*p.text) + "))";
+    auto match = "document @@ " + words;
+    auto headline = "ts_filter(document, '{a,b}') @@ " + words;
+    auto n = bind(p.limit + 1) + "::int";
+    auto window =
+        bind(p.relevance_window > 0 ? p.relevance_window : std::max(500, 25 * (p.limit + 1))) +
+        "::int";
+    int first_tier = 0;
+    std::string keyset;
+    if (p.after) {
+        first_tier = p.after->first[0] - '0';
+        keyset = " AND (created_at, id) < (" + bind(p.after->first.substr(2)) + "::timestamptz, " +
+                 bind(p.after->second) + "::uuid)";
+    }
+    const std::string newest = " ORDER BY created_at DESC, id DESC";
+    std::string with;
+    std::string tiers;
+    for (int tier = first_tier; tier <= 1; ++tier) {
+        auto t = std::to_string(tier);
+        auto cond = match + (tier == 0 ? " AND " + headline : " AND NOT (" + headline + ")");
+        auto where = base + (tier == first_tier ? keyset : "");
+        // The second tier runs only if the first left the page short.
+        auto gate = tier == 1 && first_tier == 0 ? " AND (SELECT count(*) FROM r0) < " + n : "";
+        with += std::string(with.empty() ? "WITH " : ", ") + "w" + t +
+                " AS MATERIALIZED (SELECT * FROM (SELECT * FROM property_search WHERE " + where +
+                gate + newest + " LIMIT " + window + ") w WHERE " + cond + newest + " LIMIT " + n +
+                "), a" + t + " AS MATERIALIZED (SELECT * FROM property_search WHERE " + where +
+                " AND " + cond + gate + "), r" + t + " AS (SELECT * FROM w" + t +
+                " WHERE (SELECT count(*) FROM w" + t + ") >= " + n + " UNION ALL (SELECT * FROM a" +
+                t + " WHERE (SELECT count(*) FROM w" + t + ") < " + n + newest + " LIMIT " + n +
+                "))";
+        tiers += std::string(tiers.empty() ? "" : " UNION ALL ") + "SELECT " + t +
+                 " AS tier, * FROM r" + t;
+    }
+    sql.prepare = true;
+    sql.text = with + " SELECT " + std::string(kColumns) +
+               ", tier || '/' || created_at::text AS cursor_key FROM (" + tiers +
+               ") s ORDER BY tier, created_at DESC, id DESC LIMIT " + n;
+    return sql;
+}
+
 }  // namespace
 
 std::string_view sortName(Sort s) {
@@ -177,6 +237,24 @@ std::string_view sortName(Sort s) {
             return "distance";
     }
     return "newest";
+}
+
+std::string Sql::statementName() const {
+    std::uint64_t h = 14695981039346656037ULL;  // FNV-1a, 64 bits
+    for (unsigned char c : text) {
+        h = (h ^ c) * 1099511628211ULL;
+    }
+    char out[24];
+    std::snprintf(out, sizeof out, "search_%016llx", static_cast<unsigned long long>(h));
+    return out;
+}
+
+rt::Task<rt::PgResult> run(rt::PgPool& pool, Sql sql) {
+    if (!sql.prepare) {
+        co_return co_await pool.query(sql.text, std::move(sql.params));
+    }
+    auto name = sql.statementName();
+    co_return co_await pool.execute(name, sql.text, std::move(sql.params));
 }
 
 std::string encodeCursor(Sort sort, std::string_view key, std::string_view id) {
@@ -373,6 +451,9 @@ Params parse(const std::vector<std::pair<std::string, std::string>>& query,
 }
 
 Sql pageQuery(const Params& p) {
+    if (p.sort == Sort::Relevance) {
+        return relevanceQuery(p);
+    }
     Sql sql;
     auto where = filters(p, sql);
     auto bind = [&sql](rt::PgParam v) {
@@ -401,10 +482,7 @@ Sql pageQuery(const Params& p) {
                   bind(p.near->first) + "::float8), 4326)::geography)";
             key_type = "float8";
             break;
-        case Sort::Relevance:
-            key = "ts_rank(document, websearch_to_tsquery('english', " + bind(*p.text) + "))";
-            key_type = "real";
-            descending = true;
+        case Sort::Relevance:  // relevanceQuery
             break;
     }
     std::string keyset;
@@ -415,10 +493,6 @@ Sql pageQuery(const Params& p) {
             // remembering the ids already shown at the last distance (see encodeCursor).
             keyset = " AND (" + key + " > " + k + " OR (" + key + " = " + k + " AND id <> ALL(" +
                      bind("{" + p.after->second + "}") + "::uuid[])))";
-        } else if (p.sort == Sort::Relevance) {
-            // Best first, then by id: a mixed direction, so spelled out.
-            auto id = bind(p.after->second) + "::uuid";
-            keyset = " AND (sort_key < " + k + " OR (sort_key = " + k + " AND id > " + id + "))";
         } else {
             auto id = bind(p.after->second) + "::uuid";
             keyset = std::string(" AND (sort_key, id) ") + (descending ? "<" : ">") + " (" + k +
@@ -433,9 +507,7 @@ Sql pageQuery(const Params& p) {
                    " ORDER BY sort_key LIMIT " + limit + ") s ORDER BY sort_key, id";
         return sql;
     }
-    std::string order = p.sort == Sort::Relevance ? "sort_key DESC, id ASC"
-                        : descending              ? "sort_key DESC, id DESC"
-                                                  : "sort_key ASC, id ASC";
+    std::string order = descending ? "sort_key DESC, id DESC" : "sort_key ASC, id ASC";
     sql.text = "SELECT " + std::string(kColumns) +
                ", sort_key::text AS cursor_key FROM (SELECT *, " + key +
                " AS sort_key FROM property_search WHERE " + where + ") s WHERE true" + keyset +

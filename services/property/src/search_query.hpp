@@ -11,8 +11,8 @@
 #include "restinu/rt/problem.hpp"
 
 /// `GET /api/v1/properties?...`: the query parameters, checked, and the one SQL statement that
-/// answers them on the read model. Pure code: the service, the tests and bench/ build the
-/// same SQL from the same parameters.
+/// answers them on the read model. The service, the tests and bench/ build the same SQL from
+/// the same parameters and run it the same way.
 namespace restinu::property::search {
 
 enum class Sort { Relevance, Newest, PriceAsc, PriceDesc, Distance };
@@ -38,6 +38,10 @@ struct Params {
     /// Keyset position: the sort key of the last row of the previous page and its id.
     std::optional<std::pair<std::string, std::string>> after;
     std::vector<std::string> facets;  ///< of type, bedrooms, city
+    /// Not a query parameter: how many rows the relevance sort walks, newest first, before
+    /// it reads a tier's matches from the index instead; 0 is 25 pages (at least 500). Tests
+    /// set it small to take both paths on a small data set.
+    int relevance_window = 0;
 };
 
 inline constexpr int kMaxLimit = 100;
@@ -51,7 +55,17 @@ Params parse(const std::vector<std::pair<std::string, std::string>>& query,
 struct Sql {
     std::string text;
     std::vector<rt::PgParam> params;
+    /// Whether to run it as a prepared statement, named by statementName(), so the server
+    /// may keep one generic plan instead of planning each search. Only for statements whose
+    /// best plan does not depend on the values (the relevance walk); the others are planned
+    /// with their values, since which index wins depends on them (a city or a price range).
+    bool prepare = false;
+    /// "search_" and a hash of the text: searches of one shape share a statement.
+    std::string statementName() const;
 };
+
+/// Runs `sql` on `pool`: prepared if sql.prepare says so, else planned for its values.
+rt::Task<rt::PgResult> run(rt::PgPool& pool, Sql sql);
 
 /// The page query: selects the columns of `kColumns`, then the row's sort key (as text) last,
 /// `limit + 1` rows so the caller knows whether there is a next page.

@@ -180,11 +180,17 @@ TEST_F(ListingTest, TheProjectionFollowsEveryChangeAndARebuildGivesTheSameReadMo
         co_await rebuildReadModel(tx);
     }));
     EXPECT_EQ(std::string(rt::runBlocking(io_, pool_->query(dump, "x")).get(0, 0)), events_text);
+    // The bulk rebuild drops the indexes and builds them again: every one of them.
+    const std::string indexes =
+        "SELECT string_agg(indexdef, ';' ORDER BY indexname) FROM pg_indexes WHERE tablename = $1";
+    std::string before(rt::runBlocking(io_, pool_->query(indexes, "property_search")).get(0, 0));
+    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 10);
     rt::runBlocking(io_, pool_->transaction([](rt::PgConn& tx) -> rt::Task<void> {
         co_await rebuildReadModel(tx, true);
     }));
     EXPECT_EQ(std::string(rt::runBlocking(io_, pool_->query(dump, "x")).get(0, 0)), events_text);
-    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 9);
+    EXPECT_EQ(std::string(rt::runBlocking(io_, pool_->query(indexes, "property_search")).get(0, 0)),
+              before);
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ struct PgOptions {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds acquire_timeout{5000};
     std::chrono::milliseconds query_timeout{30000};
+    /// At most this many named statements are kept per connection (each holds its plan in the
+    /// server's memory); execute() with a further name runs the statement unnamed instead.
+    std::size_t max_prepared = 256;
 };
 
 /// Every failure of this module: connect, wait, query. Never a crash, never a silent retry.
@@ -156,7 +159,10 @@ public:
     /// alive until the returned task completes (it does when awaited directly).
     Task<PgResult> query(std::string_view sql, std::vector<PgParam> params = {});
     /// Like query(), through a named prepared statement: prepared once per physical
-    /// connection, then executed. A name must always be used with the same SQL.
+    /// connection, then executed, so after a few runs the server may keep one generic plan
+    /// instead of planning each time. A name must always be used with the same SQL. A
+    /// connection that already holds PgOptions::max_prepared statements runs a new name
+    /// unnamed, as query() does.
     Task<PgResult> execute(std::string_view stmt_name, std::string_view sql,
                            std::vector<PgParam> params = {});
 
