@@ -49,20 +49,18 @@ local cap = tonumber(ARGV[1]) * 1000
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
+local want = tonumber(ARGV[5] or '1')
 local v = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(v[1] or cap)
 local ts = tonumber(v[2] or now)
 if now > ts then
   tokens = math.min(cap, tokens + math.floor((now - ts) * limit * 1000 / window))
 end
-local allowed = 0
-if tokens >= 1000 then
-  allowed = 1
-  tokens = tokens - 1000
-end
+local taken = math.min(want, math.floor(tokens / 1000))
+tokens = tokens - taken * 1000
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', math.max(now, ts))
 redis.call('PEXPIRE', KEYS[1], math.ceil(cap * window / (limit * 1000)) + 1000)
-return {allowed, tokens}
+return {taken, tokens}
 )lua";
 }
 
@@ -81,6 +79,7 @@ local limit = tonumber(ARGV[1])
 local bucket_ms = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local cur = math.floor(tonumber(ARGV[4]) / bucket_ms)
+local want = tonumber(ARGV[5] or '1')
 local fields = {}
 for i = n, 0, -1 do
   fields[#fields + 1] = tostring(cur - i)
@@ -92,13 +91,12 @@ for i = 1, #values do
   counts[i] = tonumber(values[i] or '0')
   sum = sum + counts[i]
 end
-local allowed = 0
-if sum + 1 <= limit then
-  allowed = 1
-  counts[#counts] = redis.call('HINCRBY', KEYS[1], fields[#fields], 1)
-  -- Once per sub-window (its first request): expire the hash when every counter in it has left
-  -- the window, and drop the counters that already have.
-  if counts[#counts] == 1 then
+local admitted = math.max(0, math.min(want, limit - sum))
+if admitted > 0 then
+  counts[#counts] = redis.call('HINCRBY', KEYS[1], fields[#fields], admitted)
+  -- Once per sub-window (its first admission): expire the hash when every counter in it has
+  -- left the window, and drop the counters that already have.
+  if counts[#counts] == admitted then
     redis.call('PEXPIRE', KEYS[1], (n + 1) * bucket_ms)
     if redis.call('HLEN', KEYS[1]) > n + 1 then
       for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -109,12 +107,91 @@ if sum + 1 <= limit then
     end
   end
 end
-local out = {allowed}
+local out = {admitted}
 for i = 1, #counts do
   out[#out + 1] = counts[i]
 end
 return out
 )lua";
+}
+
+std::int64_t LeaseBook::maxLease(const RatePolicy& p) {
+    auto base = p.burst > 0 ? p.burst : p.limit;
+    return std::clamp<std::int64_t>(base / 50, 1, 1000);
+}
+
+LeaseBook::Clock::duration LeaseBook::lifetime(const RatePolicy& p) {
+    return std::min<Clock::duration>(std::chrono::milliseconds(p.bucketMs()),
+                                     std::chrono::milliseconds(200));
+}
+
+std::optional<RateDecision> LeaseBook::take(const std::string& key, Clock::time_point now) {
+    auto it = leases_.find(key);
+    if (it == leases_.end()) {
+        return std::nullopt;
+    }
+    auto& l = it->second;
+    if (l.left > 0 && now >= l.expires) {
+        l.left = 0;  // expired unused: the next lease is smaller
+        l.next = std::max<std::int64_t>(1, l.next / 2);
+    }
+    if (l.left == 0) {
+        return std::nullopt;
+    }
+    --l.left;
+    return RateDecision{true, l.remaining + l.left, l.reset_s};
+}
+
+std::int64_t LeaseBook::want(const RatePolicy& p, const std::string& key, Clock::time_point now) {
+    auto it = leases_.find(key);
+    if (it == leases_.end()) {
+        if (leases_.size() >= max_keys_) {
+            std::erase_if(leases_, [&](const auto& kv) {
+                return kv.second.in_flight == 0 && kv.second.expires < now;
+            });
+            if (leases_.size() >= max_keys_) {
+                return 1;  // no room to remember a lease: ask for this request alone
+            }
+        }
+        it = leases_.emplace(key, Lease{}).first;
+    }
+    auto& l = it->second;
+    ++l.in_flight;
+    return l.in_flight > 1 ? 1 : std::min(l.next, maxLease(p));
+}
+
+RateDecision LeaseBook::granted(const RatePolicy& p, const std::string& key, std::int64_t admitted,
+                                RateDecision redis, Clock::time_point now) {
+    auto it = leases_.find(key);
+    if (it == leases_.end()) {
+        return redis;  // (not remembered: the book was full)
+    }
+    auto& l = it->second;
+    l.in_flight = std::max(0, l.in_flight - 1);
+    if (admitted <= 0) {  // refused: no lease until the caller is admitted again
+        l.left = 0;
+        l.next = 1;
+        return redis;
+    }
+    // Back within a lease's lifetime: busy, so lease more next time; else less.
+    bool busy = now - l.granted_at < lifetime(p);
+    l.next = busy ? std::min(l.next * 2, maxLease(p)) : std::max<std::int64_t>(1, l.next / 2);
+    l.granted_at = now;
+    if (l.left == 0) {
+        l.expires = now + lifetime(p);  // (permits added to a live lease keep its expiry)
+    }
+    l.left += admitted - 1;
+    l.remaining = redis.remaining;
+    l.reset_s = redis.reset_s;
+    redis.remaining += l.left;
+    return redis;
+}
+
+void LeaseBook::failed(const std::string& key) {
+    auto it = leases_.find(key);
+    if (it != leases_.end()) {
+        it->second.in_flight = std::max(0, it->second.in_flight - 1);
+    }
 }
 
 RateDecision LocalLimiter::checkBucket(const RatePolicy& p, std::int64_t limit,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,7 +49,8 @@ RateDecision bucketDecision(const RatePolicy& p, std::int64_t limit, bool allowe
                             std::int64_t tokens_milli);
 
 /// Lua: KEYS[1] a hash {tokens (thousandths), ts (ms)}; ARGV capacity, limit, window ms, now
-/// ms. Refills, takes a token if there is one, and returns {allowed 0/1, tokens thousandths}.
+/// ms and optionally a count (default 1). Refills, takes up to `count` whole tokens, and
+/// returns {tokens taken, tokens thousandths left}.
 std::string_view tokenBucketScript();
 
 /// `RateLimit-Policy: "name";q=100;w=60` and `RateLimit: "name";r=42;t=17`
@@ -57,10 +59,58 @@ std::string rateLimitPolicyHeader(const RatePolicy& p);
 std::string rateLimitHeader(const RatePolicy& p, const RateDecision& d);
 
 /// The Lua script: KEYS[1] a hash of sub-window counters; ARGV limit, sub-window length in ms,
-/// sub-windows per window, now in ms. Returns {allowed 0/1, count..} with the `buckets + 1`
-/// counters oldest first (the current one counting this request when admitted). The hash
-/// expires one window after its last write and drops counters that left the window.
+/// sub-windows per window, now in ms and optionally a count of permits (default 1). Admits as
+/// many of them as fit and returns {admitted, count..} with the `buckets + 1` counters oldest
+/// first (the current one counting what it admitted). The hash expires one window after its
+/// last write and drops counters that left the window.
 std::string_view slidingWindowScript();
+
+/// Permits taken from Redis ahead of use, so that a busy caller costs one Redis call per lease
+/// instead of one per request (ADR 0005). Redis counts a lease's permits when it grants them, so
+/// leases never let more through than the limit; unused permits expire with their lease (a
+/// caller may be refused a little early, never late). A caller starts with single permits
+/// (exact, as without leases); one that comes back for more within a lease's lifetime gets twice
+/// the last, up to maxLease(), and one that comes back later gets half. Concurrent misses while
+/// a lease is being fetched ask for one permit each, so a burst of them never takes a quota it
+/// cannot use. One per loop thread, bounded like LocalLimiter.
+class LeaseBook {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit LeaseBook(std::size_t max_keys = 100'000) : max_keys_(max_keys) {}
+
+    /// The largest lease: a fiftieth of the limit (of the burst for a token bucket), at most
+    /// 1,000, at least 1. Below a limit of 100 leases are single permits and limiting is exact.
+    static std::int64_t maxLease(const RatePolicy& p);
+    /// How long a lease lasts: a sub-window at most, and 200 ms.
+    static Clock::duration lifetime(const RatePolicy& p);
+
+    /// A permit from the caller's lease, with the numbers for its headers; nullopt if it holds
+    /// none (then ask Redis for want() and report with granted()).
+    std::optional<RateDecision> take(const std::string& key, Clock::time_point now);
+    /// How many permits to ask Redis for now; counts the ask as in flight until granted().
+    std::int64_t want(const RatePolicy& p, const std::string& key, Clock::time_point now);
+    /// Redis admitted `admitted` permits (the first for the asking request) and `redis` is what
+    /// it said for the window after them. Returns the asking request's decision, its remaining
+    /// counting the permits the lease still holds.
+    RateDecision granted(const RatePolicy& p, const std::string& key, std::int64_t admitted,
+                         RateDecision redis, Clock::time_point now);
+    /// The ask failed (Redis down): forget it.
+    void failed(const std::string& key);
+    std::size_t size() const { return leases_.size(); }
+
+private:
+    struct Lease {
+        std::int64_t left = 0;       // permits not yet used
+        std::int64_t remaining = 0;  // Redis's remaining when granted
+        std::int64_t reset_s = 0;
+        Clock::time_point expires{};
+        Clock::time_point granted_at{};
+        std::int64_t next = 1;  // the next ask
+        int in_flight = 0;
+    };
+    std::size_t max_keys_;
+    std::unordered_map<std::string, Lease> leases_;
+};
 
 /// The in-process fallback: the same algorithm on one loop thread's own counters. Bounded:
 /// beyond `max_keys` partitions, stale ones are dropped (and if none is stale, all are).

@@ -146,3 +146,109 @@ TEST(TokenBucket, AllowsABurstThenTheSustainedRate) {
 
 }  // namespace
 }  // namespace restinu::gateway
+
+namespace restinu::gateway {
+namespace {
+
+// Redis as the lease book sees it: admits up to what is left of the limit.
+struct FakeRedis {
+    std::int64_t limit;
+    std::int64_t used = 0;
+    int calls = 0;
+    std::int64_t admit(std::int64_t ask) {
+        ++calls;
+        auto n = std::max<std::int64_t>(0, std::min(ask, limit - used));
+        used += n;
+        return n;
+    }
+};
+
+// One request through the book: a permit from the lease, or an ask to Redis.
+RateDecision leased(LeaseBook& book, FakeRedis& redis, const RatePolicy& p,
+                    LeaseBook::Clock::time_point now) {
+    if (auto d = book.take("k", now)) {
+        return *d;
+    }
+    auto ask = book.want(p, "k", now);
+    auto admitted = redis.admit(ask);
+    return book.granted(p, "k", admitted, RateDecision{admitted > 0, redis.limit - redis.used, 30},
+                        now);
+}
+
+TEST(LeaseBook, ABusyCallerLeasesPermitsAndTheHeadersStillCountDownByOne) {
+    RatePolicy p{"search", 10'000, 60s};
+    LeaseBook book;
+    FakeRedis redis{p.limit};
+    auto now = LeaseBook::Clock::now();
+    std::int64_t allowed = 0;
+    int calls_to_the_limit = 0;
+    for (int i = 0; i < 20'000; ++i) {
+        auto d = leased(book, redis, p, now);
+        if (d.allowed) {
+            ++allowed;
+            ASSERT_EQ(d.remaining, p.limit - allowed) << "request " << i;
+            calls_to_the_limit = redis.calls;
+        }
+    }
+    EXPECT_EQ(allowed, p.limit);  // every permit Redis granted was used, none beyond it
+    EXPECT_EQ(redis.used, p.limit);
+    EXPECT_EQ(LeaseBook::maxLease(p), 200);
+    // About one call per 200 requests while there is quota; each refusal asks again (quota
+    // may have freed up).
+    EXPECT_LT(calls_to_the_limit, 10'000 / 200 + 20);
+    EXPECT_EQ(redis.calls, calls_to_the_limit + 10'000);
+}
+
+TEST(LeaseBook, BelowALimitOfOneHundredEveryRequestAsksForOnePermit) {
+    RatePolicy p{"login", 99, 60s};
+    LeaseBook book;
+    FakeRedis redis{p.limit};
+    auto now = LeaseBook::Clock::now();
+    for (int i = 0; i < 150; ++i) {
+        leased(book, redis, p, now);
+    }
+    EXPECT_EQ(redis.calls, 150);
+    EXPECT_EQ(redis.used, 99);
+}
+
+TEST(LeaseBook, MissesWhileALeaseIsInFlightAskForOne) {
+    RatePolicy p{"search", 100'000, 60s};
+    LeaseBook book;
+    auto now = LeaseBook::Clock::now();
+    // Grow the lease first.
+    FakeRedis redis{p.limit};
+    for (int i = 0; i < 100; ++i) {
+        leased(book, redis, p, now);
+    }
+    while (book.take("k", now)) {
+    }
+    auto first = book.want(p, "k", now);
+    EXPECT_GT(first, 1);
+    EXPECT_EQ(book.want(p, "k", now), 1);  // the first ask has not come back
+    book.failed("k");
+    book.failed("k");
+    EXPECT_EQ(book.want(p, "k", now), first);  // nothing in flight now
+}
+
+TEST(LeaseBook, PermitsExpireWithTheirLease) {
+    RatePolicy p{"search", 100'000, 60s};  // a sub-window of 6 s: leases live 200 ms
+    EXPECT_EQ(LeaseBook::lifetime(p), std::chrono::milliseconds(200));
+    LeaseBook book;
+    FakeRedis redis{p.limit};
+    auto now = LeaseBook::Clock::now();
+    for (int i = 0; i < 100; ++i) {
+        leased(book, redis, p, now);
+    }
+    ASSERT_TRUE(book.take("k", now + 199ms).has_value());
+    EXPECT_FALSE(book.take("k", now + 200ms).has_value());
+    // A caller that comes back later starts smaller.
+    auto later = now + 10s;
+    auto before = redis.used;
+    leased(book, redis, p, later);
+    auto after_one = redis.used - before;
+    EXPECT_GE(after_one, 1);
+    EXPECT_LE(after_one, LeaseBook::maxLease(p) / 2);
+}
+
+}  // namespace
+}  // namespace restinu::gateway

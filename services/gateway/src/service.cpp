@@ -385,10 +385,14 @@ private:
     rt::Task<RateDecision> rateCheck(const RatePolicy& policy, const std::string& caller) {
         auto now_ms = unixNowMs();
         bool bucket = policy.burst > 0;
+        auto lease_key = policy.name + ":" + caller;
         if (Clock::now() >= redis_down_until_) {
+            if (auto d = leases_.take(lease_key, Clock::now())) {
+                co_return *d;
+            }
+            auto ask = leases_.want(policy, lease_key, Clock::now());
             auto window_ms = static_cast<std::int64_t>(policy.window.count()) * 1000;
-            std::vector<std::string> keys{(bucket ? "tb:{" : "rl:{") + policy.name + ":" + caller +
-                                          "}"};
+            std::vector<std::string> keys{(bucket ? "tb:{" : "rl:{") + lease_key + "}"};
             std::vector<std::string> args =
                 bucket ? std::vector<std::string>{std::to_string(policy.burst),
                                                   std::to_string(policy.limit),
@@ -396,6 +400,7 @@ private:
                        : std::vector<std::string>{
                              std::to_string(policy.limit), std::to_string(policy.bucketMs()),
                              std::to_string(policy.buckets), std::to_string(now_ms)};
+            args.push_back(std::to_string(ask));
             const auto& script = bucket ? bucket_script_ : limiter_script_;
             bool failed = false;
             std::string error;
@@ -408,8 +413,11 @@ private:
             }
             bool is_array = !failed && reply.type == rt::RedisReply::Type::Array;
             if (is_array && bucket && reply.elements.size() == 2) {
-                co_return bucketDecision(policy, policy.limit, reply.elements[0].integer == 1,
-                                         reply.elements[1].integer);
+                auto admitted = reply.elements[0].integer;
+                co_return leases_.granted(
+                    policy, lease_key, admitted,
+                    bucketDecision(policy, policy.limit, admitted > 0, reply.elements[1].integer),
+                    Clock::now());
             }
             auto expected = static_cast<std::size_t>(policy.buckets) + 2;
             if (is_array && !bucket && reply.elements.size() == expected) {
@@ -418,9 +426,13 @@ private:
                 for (std::size_t i = 1; i < expected; ++i) {
                     counts.push_back(reply.elements[i].integer);
                 }
-                co_return windowDecision(policy, policy.limit, reply.elements[0].integer == 1,
-                                         counts, now_ms);
+                auto admitted = reply.elements[0].integer;
+                co_return leases_.granted(
+                    policy, lease_key, admitted,
+                    windowDecision(policy, policy.limit, admitted > 0, counts, now_ms),
+                    Clock::now());
             }
+            leases_.failed(lease_key);
             if (!failed) {
                 error = "unexpected reply: " + reply.str;
             }
@@ -434,7 +446,7 @@ private:
         auto share = (policy.limit + threads_ - 1) / threads_;
         auto local_policy = policy;
         local_policy.burst = (policy.burst + threads_ - 1) / threads_;
-        co_return local_.check(local_policy, share, policy.name + ":" + caller, now_ms);
+        co_return local_.check(local_policy, share, lease_key, now_ms);
     }
 
     // --- idempotency ----------------------------------------------------------------------
@@ -744,6 +756,7 @@ private:
     std::map<std::string, std::unique_ptr<ServicePool>, std::less<>> pools_;
     TokenCache token_cache_;
     LocalLimiter local_;
+    LeaseBook leases_;
     std::unique_ptr<rt::Redis> redis_;
     Clock::time_point redis_down_until_{};
     int threads_ = 1;

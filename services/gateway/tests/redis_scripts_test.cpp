@@ -3,6 +3,7 @@
 // release only for their owner.
 #include <gtest/gtest.h>
 
+#include <numeric>
 #include <random>
 
 #include "async_test.hpp"
@@ -107,6 +108,52 @@ TEST(IdempotencyScripts, LockStoreAndReleaseOnlyForTheOwner) {
         EXPECT_EQ(released.integer, 1);
         auto exists = co_await redis.call("EXISTS", key2);
         EXPECT_EQ(exists.integer, 0);
+    });
+}
+
+// A lease asks for several permits at once: the scripts admit what fits and count exactly that.
+TEST(LimiterScripts, AdmitAsManyOfALeasesPermitsAsFit) {
+    runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
+        rt::Redis redis(io, options());
+        rt::RedisScript window{std::string(slidingWindowScript())};
+        RatePolicy p{"t", 7, 2s};
+        auto key = uniqueKey("rl:{lease}:");
+        std::int64_t now = 1'700'000'000'000;
+        std::vector<std::int64_t> admitted;
+        for (int ask : {5, 5, 1}) {
+            std::vector<std::string> keys{key};
+            std::vector<std::string> args{std::to_string(p.limit), std::to_string(p.bucketMs()),
+                                          std::to_string(p.buckets), std::to_string(now),
+                                          std::to_string(ask)};
+            auto reply = co_await redis.eval(window, std::move(keys), std::move(args));
+            EXPECT_EQ(reply.elements.size(), 12u) << reply.str;
+            if (reply.elements.size() != 12u) {
+                co_return;
+            }
+            admitted.push_back(reply.elements[0].integer);
+            EXPECT_EQ(reply.elements[11].integer,
+                      std::accumulate(admitted.begin(), admitted.end(), std::int64_t{0}));
+        }
+        EXPECT_EQ(admitted, (std::vector<std::int64_t>{5, 2, 0}));
+
+        rt::RedisScript bucket{std::string(tokenBucketScript())};
+        RatePolicy b{"b", 6, 3s};
+        b.burst = 4;
+        auto bkey = uniqueKey("tb:{lease}:");
+        std::vector<std::int64_t> taken;
+        for (int ask : {3, 3}) {
+            std::vector<std::string> keys{bkey};
+            std::vector<std::string> args{std::to_string(b.burst), std::to_string(b.limit),
+                                          std::to_string(b.window.count() * 1000),
+                                          std::to_string(now), std::to_string(ask)};
+            auto reply = co_await redis.eval(bucket, std::move(keys), std::move(args));
+            EXPECT_EQ(reply.elements.size(), 2u) << reply.str;
+            if (reply.elements.size() != 2u) {
+                co_return;
+            }
+            taken.push_back(reply.elements[0].integer);
+        }
+        EXPECT_EQ(taken, (std::vector<std::int64_t>{3, 1}));
     });
 }
 

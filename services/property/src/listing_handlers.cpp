@@ -222,21 +222,27 @@ rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
 }
 
 rt::Task<rt::Response> ListingHandlers::get(rt::Request& req) {
+    // Not found is answered, not thrown: stale links and crawlers make it a common answer, and
+    // an exception unwinding through the coroutine frames cost a fifth of the request.
+    auto not_found = [&req] {
+        return rt::problemResponse(rt::Problem{problems::kNotFound, "no such listing", {}, {}},
+                                   req.path, req.request_id);
+    };
     auto id = std::string(req.param("id"));
     if (!rt::isUuid(id)) {
-        throw ApiError(problems::kNotFound, "no such listing");
+        co_return not_found();
     }
     const std::string sql =
         "SELECT " + std::string(kWriteColumns) + " FROM properties p WHERE id = $1::uuid";
     auto r = co_await reads_.query(sql, id);
     if (r.rows() == 0) {
-        throw ApiError(problems::kNotFound, "no such listing");
+        co_return not_found();
     }
     auto s = storedFrom(r, 0);
     // Drafts and withdrawn listings are visible to their owner and admins only.
     if (!isPublic(s.listing.status) && (!req.identity || (req.identity->user_id != s.owner_id &&
                                                           !req.identity->hasRole("admin")))) {
-        throw ApiError(problems::kNotFound, "no such listing");
+        co_return not_found();
     }
     co_return listingResponse(200, s);
 }
