@@ -2,8 +2,8 @@
 # The gateway (one loop thread) in front of a property instance, versus nginx (one worker)
 # proxying to an nginx that serves the same body, driven by wrk in the same run. The gateway
 # runs with everything on: the bearer token is verified (cached until it expires, as Envoy's
-# JWT filter does), every request is rate limited by the Lua sliding window in Redis (pipelined
-# per loop thread), and the signed identity headers are added. Prints both rates, p99s and the
+# JWT filter does), every request is rate limited by the Lua sliding window in Redis (a busy
+# caller's permits leased ahead, ADR 0005), and the signed identity headers are added. Prints both rates, p99s and the
 # ratio. Target (issue 5): gateway >= 1.0x nginx.
 #   DURATION=10s CONNECTIONS=64 bash bench/gateway_bench.sh build/release/app/restinu
 set -euo pipefail
