@@ -378,7 +378,7 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     auto r = co_await search::run(reads_, std::move(page));
     // One arena for the whole answer: a page is a few hundred small JSON nodes, and freeing
     // them one by one was a fifth of the service's time.
-    json::monotonic_resource arena(32 * 1024);
+    json::monotonic_resource arena(std::size_t{32} * 1024);
     json::storage_ptr sp(&arena);
     json::array items(sp);
     auto n = std::min<std::size_t>(r.rows(), static_cast<std::size_t>(params.limit));

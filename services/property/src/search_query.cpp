@@ -195,29 +195,71 @@ Sql relevanceQuery(const Params& p) {
                  bind(p.after->second) + "::uuid)";
     }
     const std::string newest = " ORDER BY created_at DESC, id DESC";
+    auto append = [](std::string& out, std::initializer_list<std::string_view> parts) {
+        for (auto part : parts) {
+            out += part;
+        }
+    };
     std::string with;
     std::string tiers;
     for (int tier = first_tier; tier <= 1; ++tier) {
         auto t = std::to_string(tier);
-        auto cond = match + (tier == 0 ? " AND " + headline : " AND NOT (" + headline + ")");
-        auto where = base + (tier == first_tier ? keyset : "");
+        std::string cond = match;
+        append(cond, {tier == 0 ? " AND " : " AND NOT (", headline, tier == 0 ? "" : ")"});
+        std::string where = base;
+        where += tier == first_tier ? keyset : "";
         // The second tier runs only if the first left the page short.
-        auto gate = tier == 1 && first_tier == 0 ? " AND (SELECT count(*) FROM r0) < " + n : "";
-        with += std::string(with.empty() ? "WITH " : ", ") + "w" + t +
-                " AS MATERIALIZED (SELECT * FROM (SELECT * FROM property_search WHERE " + where +
-                gate + newest + " LIMIT " + window + ") w WHERE " + cond + newest + " LIMIT " + n +
-                "), a" + t + " AS MATERIALIZED (SELECT * FROM property_search WHERE " + where +
-                " AND " + cond + gate + "), r" + t + " AS (SELECT * FROM w" + t +
-                " WHERE (SELECT count(*) FROM w" + t + ") >= " + n + " UNION ALL (SELECT * FROM a" +
-                t + " WHERE (SELECT count(*) FROM w" + t + ") < " + n + newest + " LIMIT " + n +
-                "))";
-        tiers += std::string(tiers.empty() ? "" : " UNION ALL ") + "SELECT " + t +
-                 " AS tier, * FROM r" + t;
+        std::string gate;
+        if (tier == 1 && first_tier == 0) {
+            append(gate, {" AND (SELECT count(*) FROM r0) < ", n});
+        }
+        // w: the matches among the newest `window` rows; a: every match (read only when w is
+        // short); r: whichever answers.
+        append(with, {with.empty() ? "WITH " : ", ",
+                      "w",
+                      t,
+                      " AS MATERIALIZED (SELECT * FROM (SELECT * FROM property_search WHERE ",
+                      where,
+                      gate,
+                      newest,
+                      " LIMIT ",
+                      window,
+                      ") w WHERE ",
+                      cond,
+                      newest,
+                      " LIMIT ",
+                      n,
+                      "), a",
+                      t,
+                      " AS MATERIALIZED (SELECT * FROM property_search WHERE ",
+                      where,
+                      " AND ",
+                      cond,
+                      gate,
+                      "), r",
+                      t,
+                      " AS (SELECT * FROM w",
+                      t,
+                      " WHERE (SELECT count(*) FROM w",
+                      t,
+                      ") >= ",
+                      n,
+                      " UNION ALL (SELECT * FROM a",
+                      t,
+                      " WHERE (SELECT count(*) FROM w",
+                      t,
+                      ") < ",
+                      n,
+                      newest,
+                      " LIMIT ",
+                      n,
+                      "))"});
+        append(tiers, {tiers.empty() ? "" : " UNION ALL ", "SELECT ", t, " AS tier, * FROM r", t});
     }
     sql.prepare = true;
-    sql.text = with + " SELECT " + std::string(kColumns) +
-               ", tier || '/' || created_at::text AS cursor_key FROM (" + tiers +
-               ") s ORDER BY tier, created_at DESC, id DESC LIMIT " + n;
+    append(sql.text,
+           {with, " SELECT ", kColumns, ", tier || '/' || created_at::text AS cursor_key FROM (",
+            tiers, ") s ORDER BY tier, created_at DESC, id DESC LIMIT ", n});
     return sql;
 }
 
