@@ -2,14 +2,18 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <deque>
 #include <map>
+#include <optional>
 
 #include "restinu/rt/metrics.hpp"
+#include "watchdog.hpp"
 
 namespace restinu::rt {
 
@@ -17,13 +21,61 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto kTok = net::as_tuple(net::use_awaitable);
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 
 bool idempotent(Method m) {
     return m == Method::Get || m == Method::Head || m == Method::Put || m == Method::Delete ||
            m == Method::Options;
+}
+
+bool hasLineBreak(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; });
+}
+
+// The request head, written by hand: the method, target and headers go out as given (after a
+// check that none can split the head), with our Host and Content-Length in place of the
+// caller's.
+std::string requestHead(const ClientRequest& req, bool with_length) {
+    if (hasLineBreak(req.target) || req.target.find(' ') != std::string::npos) {
+        throw HttpClientError(HttpClientError::Kind::Protocol,
+                              "the request target has a space or a line break");
+    }
+    std::string head;
+    head.reserve(256 + req.target.size() + req.headers.size() * 48);
+    head += methodName(req.method);
+    head += ' ';
+    head += req.target;
+    head += " HTTP/1.1\r\nHost: ";
+    head += req.host;
+    head += ':';
+    head += std::to_string(req.port);
+    head += "\r\n";
+    for (const auto& [name, value] : req.headers) {
+        if (iequals(name, "Host") || iequals(name, "Content-Length") ||
+            iequals(name, "Transfer-Encoding")) {
+            continue;
+        }
+        if (name.empty() || hasLineBreak(name) || name.find(':') != std::string::npos ||
+            hasLineBreak(value)) {
+            throw HttpClientError(HttpClientError::Kind::Protocol,
+                                  "header \"" + name + "\" has a line break or a colon");
+        }
+        head += name;
+        head += ": ";
+        head += value;
+        head += "\r\n";
+    }
+    if (with_length) {
+        head += "Content-Length: ";
+        head += std::to_string(req.body.size());
+        head += "\r\n";
+    }
+    head += "\r\n";
+    return head;
 }
 }  // namespace
 
@@ -33,15 +85,26 @@ std::string_view ClientResponse::header(std::string_view name) const {
 }
 
 struct HttpClient::Impl {
-    struct Idle {
-        std::unique_ptr<beast::tcp_stream> stream;
-        std::chrono::steady_clock::time_point since;
+    // One kept-alive connection: its socket, the watchdog that enforces the deadline of the
+    // exchange in progress (one timer for the connection's life, not one per operation), and
+    // its read buffer.
+    struct Conn {
+        tcp::socket socket;
+        std::shared_ptr<detail::Watchdog> wd;
+        beast::flat_buffer buffer;
+        Clock::time_point since;
+
+        explicit Conn(net::io_context& io)
+            : socket(io), wd(std::make_shared<detail::Watchdog>(io, socket)) {}
+        ~Conn() { wd->stop(); }
+        Conn(const Conn&) = delete;
+        Conn& operator=(const Conn&) = delete;
     };
     using Key = std::pair<std::string, std::uint16_t>;
 
     net::io_context& io;
     ClientOptions opts;
-    std::map<Key, std::deque<Idle>> idle;
+    std::map<Key, std::deque<std::unique_ptr<Conn>>> idle;
     std::uint64_t opened = 0;
     Counter* ok = nullptr;
     Counter* failed = nullptr;
@@ -62,42 +125,42 @@ struct HttpClient::Impl {
 
     // An idle keep-alive connection the server has closed meanwhile reads as end-of-stream
     // (or has unexpected bytes); peeking without blocking tells, before a request is lost on it.
-    static bool alive(beast::tcp_stream& s) {
-        if (!s.socket().is_open()) {
+    static bool alive(Conn& c) {
+        if (!c.socket.is_open() || c.buffer.size() > 0) {
             return false;
         }
-        char c = 0;
-        auto n = ::recv(s.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        char ch = 0;
+        auto n = ::recv(c.socket.native_handle(), &ch, 1, MSG_PEEK | MSG_DONTWAIT);
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 
-    std::unique_ptr<beast::tcp_stream> takeIdle(const Key& key) {
+    std::unique_ptr<Conn> takeIdle(const Key& key) {
         auto it = idle.find(key);
         if (it == idle.end()) {
             return nullptr;
         }
-        auto now = std::chrono::steady_clock::now();
+        auto now = Clock::now();
         while (!it->second.empty()) {
-            auto entry = std::move(it->second.back());
+            auto conn = std::move(it->second.back());
             it->second.pop_back();
-            if (now - entry.since < opts.idle_timeout && alive(*entry.stream)) {
-                return std::move(entry.stream);
+            if (now - conn->since < opts.idle_timeout && alive(*conn)) {
+                return conn;
             }
         }
         return nullptr;
     }
 
-    void putIdle(const Key& key, std::unique_ptr<beast::tcp_stream> s) {
+    void putIdle(const Key& key, std::unique_ptr<Conn> c) {
         auto& q = idle[key];
         if (q.size() >= opts.max_idle_per_host) {
             return;  // dropping closes it
         }
-        s->expires_never();
-        q.push_back(Idle{std::move(s), std::chrono::steady_clock::now()});
+        c->wd->clear();
+        c->since = Clock::now();
+        q.push_back(std::move(c));
     }
 
-    Task<std::unique_ptr<beast::tcp_stream>> connect(
-        const ClientRequest& req, std::chrono::steady_clock::time_point deadline) {
+    Task<std::unique_ptr<Conn>> connect(const ClientRequest& req, Clock::time_point deadline) {
         tcp::resolver resolver(io);
         auto [rec, results] = co_await resolver.async_resolve(
             req.host, std::to_string(req.port), net::ip::resolver_base::numeric_service, kTok);
@@ -105,46 +168,88 @@ struct HttpClient::Impl {
             throw HttpClientError(HttpClientError::Kind::Connect,
                                   "cannot resolve " + req.host + ": " + rec.message());
         }
-        auto stream = std::make_unique<beast::tcp_stream>(io);
-        auto connect_deadline =
-            std::min(deadline, std::chrono::steady_clock::now() + opts.connect_timeout);
-        stream->expires_at(connect_deadline);
-        auto [ec, ep] = co_await stream->async_connect(results, kTok);
-        if (ec) {
+        auto conn = std::make_unique<Conn>(io);
+        conn->wd->set(std::min(deadline, Clock::now() + opts.connect_timeout));
+        auto [ec, ep] = co_await net::async_connect(conn->socket, results, kTok);
+        conn->wd->clear();
+        if (ec || conn->wd->fired) {
             // A connect that timed out sent nothing either: it is a Connect error, so a caller
             // (the gateway) may safely try another instance.
             throw HttpClientError(HttpClientError::Kind::Connect,
                                   "cannot connect to " + req.host + ":" + std::to_string(req.port) +
-                                      ": " + ec.message());
+                                      ": " +
+                                      (conn->wd->fired ? std::string("timed out") : ec.message()));
         }
         boost::system::error_code ignored;
-        stream->socket().set_option(tcp::no_delay(true), ignored);
+        conn->socket.set_option(tcp::no_delay(true), ignored);
         ++opened;
-        co_return stream;
+        co_return conn;
     }
 
-    // One attempt on `stream`. Returns the error code and whether any response byte arrived.
-    Task<std::pair<boost::system::error_code, bool>> exchange(
-        beast::tcp_stream& stream, http::request<http::string_body>& msg,
-        std::chrono::steady_clock::time_point deadline, ClientResponse& out) {
-        stream.expires_at(deadline);
-        auto [wec, wn] = co_await http::async_write(stream, msg, kTok);
+    // One attempt on `c`: writes the head and body in one gather write, then feeds what arrives
+    // to Beast's parser. Returns the error code and whether any response byte arrived.
+    Task<std::pair<boost::system::error_code, bool>> exchange(Conn& c, const std::string& head,
+                                                              const std::string& body, bool is_head,
+                                                              Clock::time_point deadline,
+                                                              ClientResponse& out) {
+        c.wd->set(deadline);
+        std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+        auto [wec, wn] = co_await net::async_write(c.socket, bufs, kTok);
         if (wec) {
             co_return std::pair{wec, false};
         }
-        beast::flat_buffer buffer;
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(opts.max_response_body);
-        if (msg.method() == http::verb::head) {
-            parser.skip(true);
+        std::optional<http::response_parser<http::string_body>> parser;
+        auto fresh = [&] {
+            parser.emplace();
+            parser->body_limit(opts.max_response_body);
+            parser->eager(true);
+            if (is_head) {
+                parser->skip(true);
+            }
+        };
+        fresh();
+        bool got_bytes = c.buffer.size() > 0;
+        for (;;) {
+            if (c.buffer.size() > 0) {
+                boost::system::error_code pec;
+                auto used = parser->put(c.buffer.data(), pec);
+                c.buffer.consume(used);
+                if (pec && pec != http::error::need_more) {
+                    co_return std::pair{pec, true};
+                }
+                if (parser->is_done()) {
+                    auto status = parser->get().result_int();
+                    if (status >= 100 && status < 200 && status != 101) {
+                        fresh();  // an interim answer (100 Continue): the real one follows
+                        continue;
+                    }
+                    break;
+                }
+                if (used > 0 && c.buffer.size() > 0) {
+                    continue;
+                }
+            }
+            auto [rec, n] = co_await c.socket.async_read_some(c.buffer.prepare(kReadChunk), kTok);
+            if (rec == net::error::eof) {
+                // An answer delimited by the end of the connection is complete now.
+                boost::system::error_code eec;
+                parser->put_eof(eec);
+                if (!eec && parser->is_done()) {
+                    break;
+                }
+                co_return std::pair{boost::system::error_code(http::error::end_of_stream),
+                                    got_bytes};
+            }
+            if (rec) {
+                co_return std::pair{rec, got_bytes};
+            }
+            c.buffer.commit(n);
+            got_bytes = got_bytes || n > 0;
         }
-        auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTok);
-        if (rec) {
-            co_return std::pair{rec, rn > 0 || buffer.size() > 0};
-        }
-        auto& res = parser.get();
+        auto& res = parser->get();
         out.status = static_cast<int>(res.result_int());
-        out.keep_alive = res.keep_alive();
+        // Bytes beyond the answer would be an unasked-for answer: never reuse such a connection.
+        out.keep_alive = res.keep_alive() && c.buffer.size() == 0;
         out.headers.clear();
         for (const auto& f : res) {
             out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
@@ -161,53 +266,48 @@ HttpClient::~HttpClient() = default;
 
 Task<ClientResponse> HttpClient::request(ClientRequest req) {
     auto impl = impl_;
-    auto started = std::chrono::steady_clock::now();
+    auto started = Clock::now();
     auto deadline = started + req.timeout;
-    http::request<http::string_body> msg{http::string_to_verb(methodName(req.method)), req.target,
-                                         11};
-    msg.set(http::field::host, req.host + ":" + std::to_string(req.port));
-    for (const auto& [k, v] : req.headers) {
-        msg.insert(k, v);
-    }
-    msg.keep_alive(true);
-    if (!req.body.empty() || req.method == Method::Post || req.method == Method::Put ||
-        req.method == Method::Patch) {
-        msg.body() = req.body;
-        msg.prepare_payload();
-    }
-    Impl::Key key{req.host, req.port};
-    ClientResponse out;
     auto fail = [&](HttpClientError::Kind kind, const std::string& what) {
         if (impl->failed != nullptr) {
             impl->failed->inc();
         }
         return HttpClientError(kind, what);
     };
+    std::string head;
+    try {
+        head = requestHead(req, !req.body.empty() || req.method == Method::Post ||
+                                    req.method == Method::Put || req.method == Method::Patch);
+    } catch (const HttpClientError& e) {
+        throw fail(e.kind(), e.what());
+    }
+    Impl::Key key{req.host, req.port};
+    ClientResponse out;
     for (int attempt = 0; attempt < 2; ++attempt) {
-        auto stream = impl->takeIdle(key);
-        bool reused = stream != nullptr;
-        if (!stream) {
+        auto conn = impl->takeIdle(key);
+        bool reused = conn != nullptr;
+        if (!conn) {
             try {
-                stream = co_await impl->connect(req, deadline);
+                conn = co_await impl->connect(req, deadline);
             } catch (const HttpClientError& e) {
                 throw fail(e.kind(), e.what());
             }
         }
-        auto [ec, got_bytes] = co_await impl->exchange(*stream, msg, deadline, out);
+        auto [ec, got_bytes] = co_await impl->exchange(*conn, head, req.body,
+                                                       req.method == Method::Head, deadline, out);
         if (!ec) {
             if (out.keep_alive) {
-                impl->putIdle(key, std::move(stream));
+                impl->putIdle(key, std::move(conn));
             }
             if (impl->ok != nullptr) {
                 impl->ok->inc();
                 impl->duration->observe(
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                        .count());
+                    std::chrono::duration<double>(Clock::now() - started).count());
             }
             co_return out;
         }
         std::string where = req.host + ":" + std::to_string(req.port) + req.target;
-        if (ec == beast::error::timeout) {
+        if (conn->wd->fired) {
             throw fail(HttpClientError::Kind::Timeout, "no answer from " + where + " in time");
         }
         bool stale = reused && !got_bytes &&

@@ -147,25 +147,37 @@ Router::Match Router::match(Method method, std::string_view path, Request::Field
             m.path_known = true;
             m.pattern = r.pattern;
         }
+        if (r.method == method) {
+            m.handler = &r.handler;
+            m.pattern = r.pattern;
+            params = std::move(scratch);
+            return m;  // the most specific route for this method
+        }
+        if (get_fallback == nullptr && method == Method::Head && r.method == Method::Get) {
+            get_fallback = &r;
+            get_params = scratch;
+        }
+    }
+    if (get_fallback != nullptr) {
+        m.handler = &get_fallback->handler;
+        m.pattern = get_fallback->pattern;
+        params = std::move(get_params);
+        return m;
+    }
+    if (!m.path_known) {
+        return m;
+    }
+    // 405: the methods this path accepts, for Allow (only built when it is needed).
+    for (const auto& r : impl_->routes) {
+        if (!Impl::matches(r, path, parts, scratch)) {
+            continue;
+        }
         if (m.allow.find(methodName(r.method)) == std::string::npos) {
             if (!m.allow.empty()) {
                 m.allow += ", ";
             }
             m.allow += methodName(r.method);
         }
-        if (m.handler == nullptr && r.method == method) {
-            m.handler = &r.handler;
-            m.pattern = r.pattern;
-            params = scratch;
-        } else if (get_fallback == nullptr && method == Method::Head && r.method == Method::Get) {
-            get_fallback = &r;
-            get_params = scratch;
-        }
-    }
-    if (m.handler == nullptr && get_fallback != nullptr) {
-        m.handler = &get_fallback->handler;
-        m.pattern = get_fallback->pattern;
-        params = std::move(get_params);
     }
     if (m.allow.find("GET") != std::string::npos && m.allow.find("HEAD") == std::string::npos) {
         m.allow += ", HEAD";

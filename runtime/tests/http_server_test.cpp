@@ -358,6 +358,27 @@ TEST(HttpClient, DeadlineGivesTimeoutError) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
 }
 
+TEST(HttpClient, AHeaderThatWouldSplitTheRequestIsRefusedBeforeAnythingIsSent) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    HttpClient client(io);
+    for (auto [name, value] : {std::pair<std::string, std::string>{"X-Note", "a\r\nX-Evil: 1"},
+                               {"X-Bad\nName", "v"},
+                               {"X:Colon", "v"}}) {
+        ClientRequest req;
+        req.port = s.port();
+        req.target = "/echo/x";
+        req.headers.emplace_back(name, value);
+        try {
+            runOn(io, client.request(req));
+            FAIL() << "sent " << name;
+        } catch (const HttpClientError& e) {
+            EXPECT_EQ(e.kind(), HttpClientError::Kind::Protocol) << e.what();
+        }
+    }
+    EXPECT_EQ(client.connectionsOpened(), 0u);
+}
+
 TEST(HttpClient, RefusedConnectionIsAConnectError) {
     std::uint16_t dead_port;
     {

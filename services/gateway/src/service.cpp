@@ -548,9 +548,12 @@ private:
         out.headers.reserve(req.headers.size() + 8);
         auto connection = req.header("Connection");
         for (const auto& [k, v] : req.headers) {
+            // A verified bearer token stays here: the signed identity says who is calling, as
+            // Envoy's JWT filter removes the token it verified (forward: false).
             if (!isHopByHop(k) && !namedByConnection(k, connection) && !rt::isIdentityHeader(k) &&
                 !rt::iequals(k, "X-Request-Id") && !rt::iequals(k, "X-Forwarded-For") &&
-                !rt::iequals(k, "traceparent") && !rt::iequals(k, "tracestate")) {
+                !rt::iequals(k, "traceparent") && !rt::iequals(k, "tracestate") &&
+                !(claims && rt::iequals(k, "Authorization"))) {
                 out.headers.emplace_back(std::string(k), std::string(v));
             }
         }
