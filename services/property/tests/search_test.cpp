@@ -378,6 +378,46 @@ TEST_F(SearchTest, RelevanceGivesTheOracleOrderWhicheverPathItTakes) {
     }
 }
 
+// A search item is written straight from the result's text: it must say what GET says of the
+// same listing, field by field, and be valid JSON (call() parses it).
+TEST_F(SearchTest, ASearchItemSaysWhatGetSaysOfTheListing) {
+    const auto& c = seed::cities()[0];
+    char near[96];
+    std::snprintf(near, sizeof near, "near=%.4f,%.4f&radius_km=8&limit=25&facets=city", c.lat,
+                  c.lng);
+    auto page = call(&ListingHandlers::search, {"", std::nullopt, "", near});
+    ASSERT_EQ(page.status, 200);
+    const auto& items = page.body.at("items").as_array();
+    ASSERT_EQ(items.size(), 25u);
+    EXPECT_TRUE(page.body.at("next_cursor").is_string());
+    EXPECT_GT(page.body.at("facets").at("city").as_object().size(), 0u);
+    double last = -1;
+    for (const auto& v : items) {
+        const auto& item = v.as_object();
+        auto got =
+            call(&ListingHandlers::get, {"", std::nullopt, std::string(item.at("id").as_string())});
+        ASSERT_EQ(got.status, 200);
+        const auto& full = got.body.as_object();
+        for (const char* k : {"id", "owner_id", "title", "property_type", "listing_type", "status",
+                              "price", "bedrooms", "bathrooms", "area_sqft", "facing", "amenities",
+                              "version", "created_at"}) {
+            EXPECT_EQ(item.at(k), full.at(k)) << k;
+        }
+        for (const char* k : {"locality", "city", "state", "country"}) {
+            EXPECT_EQ(item.at("address").at(k), full.at("address").at(k)) << k;
+        }
+        for (const char* k : {"lat", "lng"}) {
+            EXPECT_DOUBLE_EQ(item.at("location").at(k).to_number<double>(),
+                             full.at("location").at(k).to_number<double>())
+                << k;
+        }
+        auto d = item.at("distance_m").to_number<double>();
+        EXPECT_GE(d, last);
+        EXPECT_LE(d, 8000.0);
+        last = d;
+    }
+}
+
 TEST_F(SearchTest, PagesNeverSkipOrRepeatWhileListingsAreInserted) {
     for (const std::string sort : {"newest", "price_asc"}) {
         std::set<std::string> before;
