@@ -954,6 +954,10 @@ Task<PgResult> PgConn::execute(std::string_view stmt_name, std::string_view sql,
     if (stmt_name.empty()) {
         throw PgError(PgError::Kind::Query, "a prepared statement needs a name");
     }
+    if (conn_->prepared().count(std::string(stmt_name)) == 0 &&
+        conn_->prepared().size() >= pool_->options().max_prepared) {
+        co_return co_await query(sql, std::move(params));  // no room for another statement
+    }
     auto conn = conn_;
     auto pool = pool_;
     const auto start = Clock::now();
@@ -963,17 +967,6 @@ Task<PgResult> PgConn::execute(std::string_view stmt_name, std::string_view sql,
     const auto values = paramValues(params);
     try {
         auto it = conn->prepared().find(name);
-        if (it == conn->prepared().end() &&
-            conn->prepared().size() >= pool->options().max_prepared) {
-            auto res = co_await conn->exec(
-                [&](PGconn* c) {
-                    return PQsendQueryParams(c, text.c_str(), n, nullptr, values.data(), nullptr,
-                                             nullptr, 0);
-                },
-                pool->options().query_timeout);
-            pool->recordQuery(true, start);
-            co_return PgResult(res.release());
-        }
         if (it == conn->prepared().end()) {
             co_await conn->exec(
                 [&](PGconn* c) { return PQsendPrepare(c, name.c_str(), text.c_str(), n, nullptr); },

@@ -32,10 +32,24 @@ void appendNumber(std::string& out, std::string_view s) {
     out += ok ? s : std::string_view("null");
 }
 
+// `"name":` after a comma unless it opens its object.
 void appendField(std::string& out, std::string_view name) {
+    if (out.back() != '{') {
+        out += ',';
+    }
     out += '"';
     out += name;
     out += "\":";
+}
+
+void stringMember(std::string& out, std::string_view name, std::string_view value) {
+    appendField(out, name);
+    appendString(out, value);
+}
+
+void numberMember(std::string& out, std::string_view name, std::string_view value) {
+    appendField(out, name);
+    appendNumber(out, value);
 }
 
 constexpr rt::ProblemType kBadTransition{"invalid-status-transition",
@@ -404,76 +418,44 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     body += "{\"items\":[";
     for (std::size_t i = 0; i < n; ++i) {
         body += i == 0 ? "{" : ",{";
-        appendField(body, "id");
-        appendString(body, r.get(i, 0));
-        body += ',';
-        appendField(body, "owner_id");
-        appendString(body, r.get(i, 1));
-        body += ',';
-        appendField(body, "title");
-        appendString(body, r.get(i, 2));
-        body += ',';
-        appendField(body, "property_type");
-        appendString(body, r.get(i, 3));
-        body += ',';
-        appendField(body, "listing_type");
-        appendString(body, r.get(i, 4));
-        body += ',';
-        appendField(body, "status");
-        appendString(body, r.get(i, 5));
-        body += ",\"price\":{";
-        appendField(body, "amount");
-        appendNumber(body, r.get(i, 6));
-        body += ',';
-        appendField(body, "currency");
-        appendString(body, r.get(i, 7));
-        body += "},";
-        appendField(body, "bedrooms");
-        appendNumber(body, r.get(i, 8));
-        body += ',';
-        appendField(body, "bathrooms");
-        appendNumber(body, r.get(i, 9));
-        body += ',';
-        appendField(body, "area_sqft");
-        appendNumber(body, r.get(i, 10));
-        body += ",\"address\":{";
-        appendField(body, "locality");
-        appendString(body, r.get(i, 11));
-        body += ',';
-        appendField(body, "city");
-        appendString(body, r.get(i, 12));
-        body += ',';
-        appendField(body, "state");
-        appendString(body, r.get(i, 13));
-        body += ',';
-        appendField(body, "country");
-        appendString(body, r.get(i, 14));
-        body += "},\"location\":{";
-        appendField(body, "lat");
-        appendNumber(body, r.get(i, 15));
-        body += ',';
-        appendField(body, "lng");
-        appendNumber(body, r.get(i, 16));
-        body += "},";
-        appendField(body, "facing");
+        stringMember(body, "id", r.get(i, 0));
+        stringMember(body, "owner_id", r.get(i, 1));
+        stringMember(body, "title", r.get(i, 2));
+        stringMember(body, "property_type", r.get(i, 3));
+        stringMember(body, "listing_type", r.get(i, 4));
+        stringMember(body, "status", r.get(i, 5));
+        appendField(body, "price");
+        body += '{';
+        numberMember(body, "amount", r.get(i, 6));
+        stringMember(body, "currency", r.get(i, 7));
+        body += '}';
+        numberMember(body, "bedrooms", r.get(i, 8));
+        numberMember(body, "bathrooms", r.get(i, 9));
+        numberMember(body, "area_sqft", r.get(i, 10));
+        appendField(body, "address");
+        body += '{';
+        stringMember(body, "locality", r.get(i, 11));
+        stringMember(body, "city", r.get(i, 12));
+        stringMember(body, "state", r.get(i, 13));
+        stringMember(body, "country", r.get(i, 14));
+        body += '}';
+        appendField(body, "location");
+        body += '{';
+        numberMember(body, "lat", r.get(i, 15));
+        numberMember(body, "lng", r.get(i, 16));
+        body += '}';
         if (r.isNull(i, 17)) {
+            appendField(body, "facing");
             body += "null";
         } else {
-            appendString(body, r.get(i, 17));
+            stringMember(body, "facing", r.get(i, 17));
         }
-        body += ',';
         appendField(body, "amenities");
         body += r.get(i, 18);  // array_to_json: JSON already
-        body += ',';
-        appendField(body, "version");
-        appendNumber(body, r.get(i, 19));
-        body += ',';
-        appendField(body, "created_at");
-        appendString(body, r.get(i, 20));
+        numberMember(body, "version", r.get(i, 19));
+        stringMember(body, "created_at", r.get(i, 20));
         if (params.sort == search::Sort::Distance) {
-            body += ',';
-            appendField(body, "distance_m");
-            appendNumber(body, r.get(i, search::kColumnCount));
+            numberMember(body, "distance_m", r.get(i, search::kColumnCount));
         }
         body += '}';
     }
@@ -495,11 +477,9 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     }
     if (!params.facets.empty()) {
         body += ",\"facets\":{";
-        for (std::size_t f = 0; f < params.facets.size(); ++f) {
-            auto q = search::facetQuery(params, params.facets[f]);
-            auto fr = co_await search::run(reads_, std::move(q));
-            body += f == 0 ? "" : ",";
-            appendField(body, params.facets[f]);
+        for (const auto& facet : params.facets) {
+            auto fr = co_await search::run(reads_, search::facetQuery(params, facet));
+            appendField(body, facet);
             body += '{';
             for (std::size_t i = 0; i < fr.rows(); ++i) {
                 body += i == 0 ? "" : ",";

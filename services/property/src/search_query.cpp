@@ -103,61 +103,63 @@ std::optional<Sort> sortFrom(std::string_view s) {
     return std::nullopt;
 }
 
+// Appends a bound parameter to `sql`; its placeholder ($1, $2, ...).
+std::string param(Sql& sql, rt::PgParam v) {
+    sql.params.push_back(std::move(v));
+    return "$" + std::to_string(sql.params.size());
+}
+
 // The WHERE clause of the filters (no cursor), appending bound parameters to `sql`; without
 // the words' match if `with_text` is false (pageQuery's relevance walk applies it itself).
 std::string filters(const Params& p, Sql& sql, bool with_text = true) {
-    auto bind = [&sql](rt::PgParam v) {
-        sql.params.push_back(std::move(v));
-        return "$" + std::to_string(sql.params.size());
-    };
     // The literal IN (...) lets the planner use the partial indexes.
     std::string w = "status IN ('active', 'reserved', 'sold') AND status = ANY(" +
-                    bind(arrayLiteral(p.statuses)) + "::text[])";
+                    param(sql, arrayLiteral(p.statuses)) + "::text[])";
     if (p.text && with_text) {
-        w += " AND document @@ websearch_to_tsquery('english', " + bind(*p.text) + ")";
+        w += " AND document @@ websearch_to_tsquery('english', " + param(sql, *p.text) + ")";
     }
     if (p.city) {
-        w += " AND city_key = lower(" + bind(*p.city) + ")";
+        w += " AND city_key = lower(" + param(sql, *p.city) + ")";
     }
     if (!p.property_types.empty()) {
-        w += " AND property_type = ANY(" + bind(arrayLiteral(p.property_types)) + "::text[])";
+        w += " AND property_type = ANY(" + param(sql, arrayLiteral(p.property_types)) + "::text[])";
     }
     if (p.listing_type) {
-        w += " AND listing_type = " + bind(*p.listing_type);
+        w += " AND listing_type = " + param(sql, *p.listing_type);
     }
     if (p.min_price || p.max_price) {
-        w += " AND currency = " + bind(p.currency);
+        w += " AND currency = " + param(sql, p.currency);
     }
     if (p.min_price) {
-        w += " AND price_minor >= " + bind(*p.min_price) + "::bigint";
+        w += " AND price_minor >= " + param(sql, *p.min_price) + "::bigint";
     }
     if (p.max_price) {
-        w += " AND price_minor <= " + bind(*p.max_price) + "::bigint";
+        w += " AND price_minor <= " + param(sql, *p.max_price) + "::bigint";
     }
     if (p.min_bedrooms) {
-        w += " AND bedrooms >= " + bind(*p.min_bedrooms) + "::int";
+        w += " AND bedrooms >= " + param(sql, *p.min_bedrooms) + "::int";
     }
     if (p.min_bathrooms) {
-        w += " AND bathrooms >= " + bind(*p.min_bathrooms) + "::int";
+        w += " AND bathrooms >= " + param(sql, *p.min_bathrooms) + "::int";
     }
     if (p.min_area) {
-        w += " AND area_sqft >= " + bind(*p.min_area) + "::int";
+        w += " AND area_sqft >= " + param(sql, *p.min_area) + "::int";
     }
     if (p.max_area) {
-        w += " AND area_sqft <= " + bind(*p.max_area) + "::int";
+        w += " AND area_sqft <= " + param(sql, *p.max_area) + "::int";
     }
     if (p.near && p.radius_km) {
         // Great-circle distance on the sphere (use_spheroid false): within 0.3% of the
         // ellipsoid, and what the distance sort shows.
-        w += " AND ST_DWithin(geog, ST_SetSRID(ST_MakePoint(" + bind(p.near->second) +
-             "::float8, " + bind(p.near->first) + "::float8), 4326)::geography, " +
-             bind(*p.radius_km * 1000.0) + "::float8, false)";
+        w += " AND ST_DWithin(geog, ST_SetSRID(ST_MakePoint(" + param(sql, p.near->second) +
+             "::float8, " + param(sql, p.near->first) + "::float8), 4326)::geography, " +
+             param(sql, *p.radius_km * 1000.0) + "::float8, false)";
     }
     if (p.bbox) {
-        auto a = bind(p.bbox->min_lng);
-        auto b = bind(p.bbox->min_lat);
-        auto c = bind(p.bbox->max_lng);
-        auto d = bind(p.bbox->max_lat);
+        auto a = param(sql, p.bbox->min_lng);
+        auto b = param(sql, p.bbox->min_lat);
+        auto c = param(sql, p.bbox->max_lng);
+        auto d = param(sql, p.bbox->max_lat);
         w += " AND geog::geometry && ST_MakeEnvelope(" + a + "::float8, " + b + "::float8, " + c +
              "::float8, " + d + "::float8, 4326) AND longitude BETWEEN " + a + "::float8 AND " + c +
              "::float8 AND latitude BETWEEN " + b + "::float8 AND " + d + "::float8";
@@ -175,24 +177,20 @@ std::string filters(const Params& p, Sql& sql, bool with_text = true) {
 Sql relevanceQuery(const Params& p) {
     Sql sql;
     auto base = filters(p, sql, false);
-    auto bind = [&sql](rt::PgParam v) {
-        sql.params.push_back(std::move(v));
-        return "$" + std::to_string(sql.params.size());
-    };
     // A subquery, so a generic plan parses the words once, not once per row.
-    auto words = "(SELECT websearch_to_tsquery('english', " + bind(*p.text) + "))";
+    auto words = "(SELECT websearch_to_tsquery('english', " + param(sql, *p.text) + "))";
     auto match = "document @@ " + words;
     auto headline = "ts_filter(document, '{a,b}') @@ " + words;
-    auto n = bind(p.limit + 1) + "::int";
-    auto window =
-        bind(p.relevance_window > 0 ? p.relevance_window : std::max(500, 25 * (p.limit + 1))) +
-        "::int";
+    auto n = param(sql, p.limit + 1) + "::int";
+    auto window = param(sql, p.relevance_window > 0 ? p.relevance_window
+                                                    : std::max(500, 25 * (p.limit + 1))) +
+                  "::int";
     int first_tier = 0;
     std::string keyset;
     if (p.after) {
         first_tier = p.after->first[0] - '0';
-        keyset = " AND (created_at, id) < (" + bind(p.after->first.substr(2)) + "::timestamptz, " +
-                 bind(p.after->second) + "::uuid)";
+        keyset = " AND (created_at, id) < (" + param(sql, p.after->first.substr(2)) +
+                 "::timestamptz, " + param(sql, p.after->second) + "::uuid)";
     }
     const std::string newest = " ORDER BY created_at DESC, id DESC";
     auto append = [](std::string& out, std::initializer_list<std::string_view> parts) {
@@ -498,10 +496,6 @@ Sql pageQuery(const Params& p) {
     }
     Sql sql;
     auto where = filters(p, sql);
-    auto bind = [&sql](rt::PgParam v) {
-        sql.params.push_back(std::move(v));
-        return "$" + std::to_string(sql.params.size());
-    };
     std::string key;
     std::string key_type;
     bool descending = false;
@@ -520,8 +514,8 @@ Sql pageQuery(const Params& p) {
         case Sort::Distance:
             // The GiST index's own distance (the sphere), so the scan comes in distance order
             // and stops after a page (KNN).
-            key = "(geog <-> ST_SetSRID(ST_MakePoint(" + bind(p.near->second) + "::float8, " +
-                  bind(p.near->first) + "::float8), 4326)::geography)";
+            key = "(geog <-> ST_SetSRID(ST_MakePoint(" + param(sql, p.near->second) + "::float8, " +
+                  param(sql, p.near->first) + "::float8), 4326)::geography)";
             key_type = "float8";
             break;
         case Sort::Relevance:  // relevanceQuery
@@ -529,19 +523,19 @@ Sql pageQuery(const Params& p) {
     }
     std::string keyset;
     if (p.after) {
-        auto k = bind(p.after->first) + "::" + key_type;
+        auto k = param(sql, p.after->first) + "::" + key_type;
         if (p.sort == Sort::Distance) {
             // PostgreSQL 15 orders a KNN scan by the distance alone, so ties are broken by
             // remembering the ids already shown at the last distance (see encodeCursor).
             keyset = " AND (" + key + " > " + k + " OR (" + key + " = " + k + " AND id <> ALL(" +
-                     bind("{" + p.after->second + "}") + "::uuid[])))";
+                     param(sql, "{" + p.after->second + "}") + "::uuid[])))";
         } else {
-            auto id = bind(p.after->second) + "::uuid";
+            auto id = param(sql, p.after->second) + "::uuid";
             keyset = std::string(" AND (sort_key, id) ") + (descending ? "<" : ">") + " (" + k +
                      ", " + id + ")";
         }
     }
-    auto limit = bind(p.limit + 1) + "::int";
+    auto limit = param(sql, p.limit + 1) + "::int";
     if (p.sort == Sort::Distance) {
         sql.text = "SELECT " + std::string(kColumns) +
                    ", sort_key::text AS cursor_key FROM (SELECT *, " + key +
