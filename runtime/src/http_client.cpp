@@ -231,11 +231,14 @@ struct HttpClient::Impl {
             }
             auto [rec, n] = co_await c.socket.async_read_some(c.buffer.prepare(kReadChunk), kTok);
             if (rec == net::error::eof) {
-                // An answer delimited by the end of the connection is complete now.
-                boost::system::error_code eec;
-                parser->put_eof(eec);
-                if (!eec && parser->is_done()) {
-                    break;
+                // An answer delimited by the end of the connection is complete now (the parser
+                // may only be told of the end once it has had some of the answer).
+                if (parser->got_some()) {
+                    boost::system::error_code eec;
+                    parser->put_eof(eec);
+                    if (!eec && parser->is_done()) {
+                        break;
+                    }
                 }
                 co_return std::pair{boost::system::error_code(http::error::end_of_stream),
                                     got_bytes};

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <future>
+#include <thread>
 
 #include "async_test.hpp"
 #include "restinu/rt/http_client.hpp"
@@ -377,6 +378,38 @@ TEST(HttpClient, AHeaderThatWouldSplitTheRequestIsRefusedBeforeAnythingIsSent) {
         }
     }
     EXPECT_EQ(client.connectionsOpened(), 0u);
+}
+
+// A server that reads the request and hangs up without a byte of answer (an instance killed
+// mid-request): a Closed error for the caller, never a crash.
+TEST(HttpClient, AServerThatHangsUpWithoutAnsweringIsAClosedError) {
+    net::io_context server_io;
+    net::ip::tcp::acceptor acceptor(server_io, {net::ip::make_address("127.0.0.1"), 0});
+    auto port = acceptor.local_endpoint().port();
+    std::thread server([&] {
+        for (int i = 0; i < 2; ++i) {
+            auto s = acceptor.accept();
+            char buf[4096];
+            boost::system::error_code ec;
+            s.read_some(net::buffer(buf), ec);
+            s.close();
+        }
+    });
+    net::io_context io;
+    HttpClient client(io);
+    for (auto method : {Method::Get, Method::Post}) {
+        ClientRequest req;
+        req.port = port;
+        req.method = method;
+        req.target = "/x";
+        try {
+            runOn(io, client.request(req));
+            ADD_FAILURE() << "an answer from nowhere";
+        } catch (const HttpClientError& e) {
+            EXPECT_EQ(e.kind(), HttpClientError::Kind::Closed) << e.what();
+        }
+    }
+    server.join();
 }
 
 TEST(HttpClient, RefusedConnectionIsAConnectError) {
