@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config ccache git curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libpq-dev libhiredis-dev libsodium-dev libssl-dev
+  libpq-dev libhiredis-dev libsodium-dev libssl-dev libgoogle-perftools-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libjwt-dev
   python3 python3-jwt python3-cryptography
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -16,6 +16,25 @@ TEST(Digest, HmacSha256MatchesRfc4231) {
               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(Digest, HmacSha256KeepsNoStateBetweenMessagesOrKeys) {
+    // The context is kept per thread and reset per message: every answer must be the one a
+    // fresh context gives, whatever was computed before, under the same key or another.
+    // RFC 4231 test cases 1 and 2, interleaved and repeated.
+    const std::string key1(20, '\x0b');
+    const std::string tc1 = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+    const std::string tc2 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    for (int round = 0; round < 3; ++round) {
+        EXPECT_EQ(hmacSha256Hex(key1, "Hi There"), tc1);
+        EXPECT_EQ(hmacSha256Hex(key1, "Hi There"), tc1);
+        EXPECT_EQ(hmacSha256Hex("Jefe", "what do ya want for nothing?"), tc2);
+    }
+    // RFC 4231 test case 6: a key longer than a block is hashed first.
+    const std::string long_key(131, '\xaa');
+    EXPECT_EQ(hmacSha256Hex(long_key, "Test Using Larger Than Block-Size Key - Hash Key First"),
+              "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    EXPECT_EQ(hmacSha256Hex(key1, "Hi There"), tc1);
+}
+
 TEST(Digest, HexIsLowerCaseTwoDigitsPerByte) {
     EXPECT_EQ(toHex(std::string("\x00\xab\x10", 3)), "00ab10");
     EXPECT_EQ(toHex(""), "");
