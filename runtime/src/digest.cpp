@@ -3,7 +3,9 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <stdexcept>
 
 namespace restinu::rt {
@@ -58,6 +60,20 @@ std::string toHex(std::string_view bytes) {
         out[2 * i + 1] = kHex[b & 0xf];
     }
     return out;
+}
+
+void appendRandomHex(std::string& out, std::size_t chars) {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char kHex[] = "0123456789abcdef";
+    auto at = out.size();
+    out.resize(at + chars);
+    for (std::size_t i = 0; i < chars; i += 16) {
+        auto v = rng();
+        for (std::size_t j = i; j < std::min(chars, i + 16); ++j) {
+            out[at + j] = kHex[v & 0xf];
+            v >>= 4;
+        }
+    }
 }
 
 std::string sha256Hex(std::string_view data) {

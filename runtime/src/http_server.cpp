@@ -3,10 +3,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "restinu/rt/digest.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
@@ -51,15 +51,9 @@ struct RouteMetrics {
 }  // namespace
 
 std::string newRequestId() {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out(32, '0');
-    for (std::size_t half = 0; half < 2; ++half) {
-        auto v = rng();
-        for (std::size_t i = 0; i < 16; ++i) {
-            out[half * 16 + i] = kHex[(v >> (i * 4)) & 0xf];
-        }
-    }
+    std::string out;
+    out.reserve(32);
+    appendRandomHex(out, 32);
     return out;
 }
 

@@ -1,6 +1,8 @@
 #include "restinu/rt/router.hpp"
 
 #include <algorithm>
+#include <array>
+#include <boost/container/small_vector.hpp>
 #include <stdexcept>
 
 namespace restinu::rt {
@@ -20,8 +22,11 @@ struct Route {
     int literal_score = 0;  // literal segments weigh more, earlier ones most
 };
 
-std::vector<std::string_view> splitPath(std::string_view path) {
-    std::vector<std::string_view> out;
+// A path's segments; no allocation for paths of up to 16 segments.
+using Parts = boost::container::small_vector<std::string_view, 16>;
+
+Parts splitPath(std::string_view path) {
+    Parts out;
     std::size_t i = 0;
     while (i < path.size()) {
         if (path[i] == '/') {
@@ -41,12 +46,24 @@ std::vector<std::string_view> splitPath(std::string_view path) {
 }  // namespace
 
 struct Router::Impl {
-    std::vector<Route> routes;
+    std::vector<Route> routes;  // most specific first
+    // For each method, the indexes of its routes in `routes` (in that order): a request looks
+    // only at its method's routes unless none matches (then 405, or HEAD served by GET).
+    std::array<std::vector<std::size_t>, static_cast<std::size_t>(Method::Other) + 1> by_method;
     std::vector<Middleware> middleware;
 
+    void index() {
+        for (auto& v : by_method) {
+            v.clear();
+        }
+        for (std::size_t i = 0; i < routes.size(); ++i) {
+            by_method[static_cast<std::size_t>(routes[i].method)].push_back(i);
+        }
+    }
+
     // Does `route` match `parts`? Fills params on success.
-    static bool matches(const Route& route, std::string_view path,
-                        const std::vector<std::string_view>& parts, Request::Fields& params) {
+    static bool matches(const Route& route, std::string_view path, const Parts& parts,
+                        Request::Fields& params) {
         const auto& segs = route.segments;
         std::size_t n = segs.size();
         bool has_rest = n > 0 && segs.back().rest;
@@ -123,6 +140,7 @@ void Router::add(Method method, std::string_view pattern, Handler handler) {
                          }
                          return a.literal_score > b.literal_score;
                      });
+    impl_->index();
 }
 
 void Router::use(Middleware mw) {
@@ -136,33 +154,35 @@ const std::vector<Middleware>& Router::middleware() const {
 Router::Match Router::match(Method method, std::string_view path, Request::Fields& params) const {
     Match m;
     auto parts = splitPath(path);
-    Request::Fields scratch;
-    const Route* get_fallback = nullptr;
-    Request::Fields get_params;
-    for (const auto& r : impl_->routes) {
-        if (!Impl::matches(r, path, parts, scratch)) {
-            continue;
-        }
-        if (!m.path_known) {
-            m.path_known = true;
-            m.pattern = r.pattern;
-        }
-        if (r.method == method) {
+    for (auto i : impl_->by_method[static_cast<std::size_t>(method)]) {
+        const auto& r = impl_->routes[i];
+        if (Impl::matches(r, path, parts, params)) {
             m.handler = &r.handler;
             m.pattern = r.pattern;
-            params = std::move(scratch);
+            m.path_known = true;
             return m;  // the most specific route for this method
         }
-        if (get_fallback == nullptr && method == Method::Head && r.method == Method::Get) {
-            get_fallback = &r;
-            get_params = scratch;
+    }
+    // No route for this method: HEAD is served by GET; otherwise 405 if the path is known.
+    if (method == Method::Head) {
+        for (auto i : impl_->by_method[static_cast<std::size_t>(Method::Get)]) {
+            const auto& r = impl_->routes[i];
+            if (Impl::matches(r, path, parts, params)) {
+                m.handler = &r.handler;
+                m.pattern = r.pattern;
+                m.path_known = true;
+                return m;
+            }
         }
     }
-    if (get_fallback != nullptr) {
-        m.handler = &get_fallback->handler;
-        m.pattern = get_fallback->pattern;
-        params = std::move(get_params);
-        return m;
+    params.clear();
+    Request::Fields scratch;
+    for (const auto& r : impl_->routes) {
+        if (Impl::matches(r, path, parts, scratch)) {
+            m.path_known = true;
+            m.pattern = r.pattern;  // the most specific template of the path, for metrics
+            break;
+        }
     }
     if (!m.path_known) {
         return m;

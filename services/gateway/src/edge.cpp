@@ -1,8 +1,9 @@
 #include "edge.hpp"
 
 #include <algorithm>
-#include <random>
 #include <ranges>
+
+#include "restinu/rt/digest.hpp"
 
 namespace restinu::gateway {
 namespace {
@@ -40,16 +41,6 @@ std::vector<std::string_view> splitList(std::string_view list) {
 bool isLowerHex(std::string_view s) {
     return std::all_of(s.begin(), s.end(),
                        [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::string randomHex(std::size_t chars) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out(chars, '0');
-    for (auto& c : out) {
-        c = kHex[rng() & 15];
-    }
-    return out;
 }
 
 }  // namespace
@@ -122,15 +113,25 @@ bool validTraceparent(std::string_view v) {
     if (version != "00" || !isLowerHex(trace) || !isLowerHex(parent) || !isLowerHex(flags)) {
         return false;
     }
-    return trace != std::string(32, '0') && parent != std::string(16, '0');
+    return trace.find_first_not_of('0') != std::string_view::npos &&
+           parent.find_first_not_of('0') != std::string_view::npos;
 }
 
 std::string nextTraceparent(std::string_view incoming) {
-    if (validTraceparent(incoming)) {
-        return "00-" + std::string(incoming.substr(3, 32)) + "-" + randomHex(16) + "-" +
-               std::string(incoming.substr(53, 2));
+    std::string out;
+    out.reserve(55);
+    out += "00-";
+    bool valid = validTraceparent(incoming);
+    if (valid) {
+        out += incoming.substr(3, 32);
+    } else {
+        rt::appendRandomHex(out, 32);
     }
-    return "00-" + randomHex(32) + "-" + randomHex(16) + "-01";
+    out += '-';
+    rt::appendRandomHex(out, 16);
+    out += '-';
+    out += valid ? incoming.substr(53, 2) : std::string_view("01");
+    return out;
 }
 
 }  // namespace restinu::gateway
