@@ -67,18 +67,6 @@ Method parseMethod(std::string_view name) {
     return Method::Other;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 std::string_view Request::header(std::string_view name) const {
     const auto* v = findHeader(headers, name);
     return v != nullptr ? *v : std::string_view{};

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -33,7 +34,10 @@ bool idempotent(Method m) {
 }
 
 bool hasLineBreak(std::string_view s) {
-    return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; });
+    // Two vectorised scans beat one byte-by-byte loop on header values (a bearer token is
+    // hundreds of bytes).
+    return !s.empty() && (std::memchr(s.data(), '\n', s.size()) != nullptr ||
+                          std::memchr(s.data(), '\r', s.size()) != nullptr);
 }
 
 // The request head, written by hand: the method, target and headers go out as given (after a
@@ -267,7 +271,7 @@ HttpClient::HttpClient(IoContext& io, ClientOptions opts, MetricsRegistry* metri
 
 HttpClient::~HttpClient() = default;
 
-Task<ClientResponse> HttpClient::request(ClientRequest req) {
+Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
     auto impl = impl_;
     auto started = Clock::now();
     auto deadline = started + req.timeout;

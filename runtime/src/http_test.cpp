@@ -45,6 +45,24 @@ TEST(Http, HeaderLookupIgnoresCase) {
     EXPECT_FALSE(r.hasHeader("missing"));
 }
 
+TEST(Http, IequalsFoldsLettersOnly) {
+    EXPECT_TRUE(iequals("Content-Length", "content-LENGTH"));
+    EXPECT_TRUE(iequals("", ""));
+    EXPECT_FALSE(iequals("Host", "Hosts"));
+    EXPECT_FALSE(iequals("Host", "Hoss"));
+    // Pairs that differ only in bit 5 but are not letters: '@'/'`', '['/'{', '^'/'~'.
+    EXPECT_FALSE(iequals("a@", "a`"));
+    EXPECT_FALSE(iequals("x[", "x{"));
+    EXPECT_FALSE(iequals("^", "~"));
+    // Every ASCII letter against its other case, and a few neighbours.
+    for (char c = 'a'; c <= 'z'; ++c) {
+        std::string lo(1, c);
+        std::string up(1, static_cast<char>(c - 'a' + 'A'));
+        EXPECT_TRUE(iequals(lo, up)) << lo;
+        EXPECT_FALSE(iequals(lo, std::string(1, static_cast<char>(c == 'z' ? 'a' : c + 1))));
+    }
+}
+
 TEST(Http, MethodsRoundTrip) {
     for (auto m : {Method::Get, Method::Head, Method::Post, Method::Put, Method::Patch,
                    Method::Delete, Method::Options}) {

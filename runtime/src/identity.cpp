@@ -26,7 +26,9 @@ std::string joinRoles(const std::vector<std::string>& roles) {
 // its own line (none of them may hold a newline: header values cannot).
 std::string canonical(std::int64_t ts, std::string_view method, std::string_view target,
                       std::string_view user, std::string_view roles, std::string_view session) {
-    std::string s = "v1\n" + std::to_string(ts) + '\n';
+    std::string s;
+    s.reserve(32 + method.size() + target.size() + user.size() + roles.size() + session.size());
+    s.append("v1\n").append(std::to_string(ts)).append("\n");
     s.append(method).append("\n").append(target).append("\n");
     s.append(user).append("\n").append(roles).append("\n").append(session);
     return s;
@@ -61,19 +63,34 @@ bool isIdentityHeader(std::string_view name) {
     return name.size() >= kPrefix.size() && iequals(name.substr(0, kPrefix.size()), kPrefix);
 }
 
+void appendSignedIdentity(std::vector<std::pair<std::string, std::string>>& out,
+                          std::string_view user_id, const std::vector<std::string>& roles,
+                          std::string_view session_id, std::string_view method,
+                          std::string_view target, std::string_view secret,
+                          std::int64_t now_unix) {
+    auto joined = joinRoles(roles);
+    auto mac =
+        hmacSha256Hex(secret, canonical(now_unix, method, target, user_id, joined, session_id));
+    std::string signature = "t=";
+    signature += std::to_string(now_unix);
+    signature += ",v1=";
+    signature += mac;
+    out.emplace_back(kIdentityUserHeader, user_id);
+    out.emplace_back(kIdentityRolesHeader, std::move(joined));
+    out.emplace_back(kIdentitySessionHeader, session_id);
+    out.emplace_back(kIdentitySignatureHeader, std::move(signature));
+}
+
 std::vector<std::pair<std::string, std::string>> signIdentity(const Identity& who,
                                                               std::string_view method,
                                                               std::string_view target,
                                                               std::string_view secret,
                                                               std::int64_t now_unix) {
-    auto roles = joinRoles(who.roles);
-    auto mac = hmacSha256Hex(
-        secret, canonical(now_unix, method, target, who.user_id, roles, who.session_id));
-    return {
-        {std::string(kIdentityUserHeader), who.user_id},
-        {std::string(kIdentityRolesHeader), roles},
-        {std::string(kIdentitySessionHeader), who.session_id},
-        {std::string(kIdentitySignatureHeader), "t=" + std::to_string(now_unix) + ",v1=" + mac}};
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(4);
+    appendSignedIdentity(out, who.user_id, who.roles, who.session_id, method, target, secret,
+                         now_unix);
+    return out;
 }
 
 IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::int64_t now_unix,

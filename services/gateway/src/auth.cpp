@@ -22,26 +22,29 @@ std::optional<std::string_view> bearerToken(std::string_view h) {
     return token;
 }
 
-const rt::AccessClaims* TokenCache::find(std::string_view token, std::int64_t now_unix) {
-    auto it = entries_.find(std::string(token));
+TokenCache::Claims TokenCache::find(std::string_view token, std::int64_t now_unix) {
+    auto it = entries_.find(token);
     if (it == entries_.end()) {
         return nullptr;
     }
-    if (it->second.expires_at <= now_unix) {
+    if (it->second->expires_at <= now_unix) {
         entries_.erase(it);
         return nullptr;
     }
-    return &it->second;
+    return it->second;
 }
 
-void TokenCache::put(std::string_view token, rt::AccessClaims claims, std::int64_t now_unix) {
+TokenCache::Claims TokenCache::put(std::string_view token, rt::AccessClaims claims,
+                                   std::int64_t now_unix) {
     if (entries_.size() >= max_) {
-        std::erase_if(entries_, [&](const auto& kv) { return kv.second.expires_at <= now_unix; });
+        std::erase_if(entries_, [&](const auto& kv) { return kv.second->expires_at <= now_unix; });
         if (entries_.size() >= max_) {
             entries_.clear();
         }
     }
-    entries_.insert_or_assign(std::string(token), std::move(claims));
+    auto shared = std::make_shared<const rt::AccessClaims>(std::move(claims));
+    entries_.insert_or_assign(std::string(token), shared);
+    return shared;
 }
 
 bool RefreshGate::tryAcquire(std::int64_t now_ms) {

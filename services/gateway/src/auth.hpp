@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,18 +24,29 @@ std::optional<std::string_view> bearerToken(std::string_view authorization_heade
 
 /// Verified tokens of one loop thread, until their `exp`. Bounded: when full, expired entries are
 /// dropped, and if that frees nothing the whole cache is (a new token costs one verification).
+/// Claims are shared, not copied: a request holds its caller's claims while it runs, even if
+/// the entry is dropped meanwhile.
 class TokenCache {
 public:
+    using Claims = std::shared_ptr<const rt::AccessClaims>;
+
     explicit TokenCache(std::size_t max_entries = 10'000) : max_(max_entries) {}
 
     /// The claims of `token` if it was verified before and has not expired at `now_unix`.
-    const rt::AccessClaims* find(std::string_view token, std::int64_t now_unix);
-    void put(std::string_view token, rt::AccessClaims claims, std::int64_t now_unix);
+    Claims find(std::string_view token, std::int64_t now_unix);
+    Claims put(std::string_view token, rt::AccessClaims claims, std::int64_t now_unix);
     std::size_t size() const { return entries_.size(); }
 
 private:
+    // Looked up by the header's view, without copying the token.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
     std::size_t max_;
-    std::unordered_map<std::string, rt::AccessClaims> entries_;
+    std::unordered_map<std::string, Claims, Hash, std::equal_to<>> entries_;
 };
 
 /// Rate-limits JWKS fetches across every loop thread: a token signed with an unknown key triggers

@@ -64,6 +64,12 @@ TEST(TokenCache, KeepsTokensUntilTheyExpireAndStaysBounded) {
     ASSERT_NE(c.find("t1", 99), nullptr);
     EXPECT_EQ(c.find("t1", 99)->subject, "u1");
     EXPECT_EQ(c.find("t1", 100), nullptr);
+    // Claims handed out stay valid after their entry is dropped.
+    auto held = c.put("t1", a, 50);
+    c.put("t2", a, 50);
+    c.put("t3", a, 50);
+    c.put("t4", a, 50);
+    EXPECT_EQ(held->subject, "u1");
     c.put("t1", a, 50);
     c.put("t2", a, 50);
     c.put("t3", a, 50);

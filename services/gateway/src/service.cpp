@@ -215,24 +215,26 @@ private:
 
     rt::Task<rt::Response> handleInner(rt::Request& req, const std::string& service,
                                        const RouteRule* rule) {
-        // 1. Who is calling: a verified bearer token, or nobody.
-        std::optional<rt::AccessClaims> claims;
-        auto bearer = bearerToken(req.header("Authorization"));
-        if (bearer) {
-            std::string token(*bearer);
-            auto verdict = co_await verifyToken(token);
-            if (verdict.status != 200) {
+        // 1. Who is calling: a verified bearer token, or nobody. A token seen before is found
+        // in this thread's cache without suspending.
+        TokenCache::Claims claims;
+        if (auto bearer = bearerToken(req.header("Authorization"))) {
+            claims = token_cache_.find(*bearer, unixNow());
+            if (!claims) {
+                auto verdict = co_await verifyToken(std::string(*bearer));
                 if (verdict.status == 401) {
                     token_failures_->inc();
                     co_return problem(req, rt::problems::kUnauthorized,
                                       "the access token is not valid",
                                       {{"WWW-Authenticate", "Bearer error=\"invalid_token\""}});
                 }
-                co_return problem(req, rt::problems::kUnavailable,
-                                  "access tokens cannot be checked right now",
-                                  {{"Retry-After", "1"}});
+                if (verdict.status != 200) {
+                    co_return problem(req, rt::problems::kUnavailable,
+                                      "access tokens cannot be checked right now",
+                                      {{"Retry-After", "1"}});
+                }
+                claims = std::move(verdict.claims);
             }
-            claims = std::move(verdict.claims);
         }
         auto ip = clientIp(req.remote_ip, req.header("X-Forwarded-For"), settings_.trusted_proxies);
         std::string caller = claims ? "u:" + claims->subject : "ip:" + ip;
@@ -279,10 +281,10 @@ private:
             }
         }
         if (!idem_key) {
-            auto res = co_await forward(req, service, rule, claims);
+            auto res = co_await forward(req, service, rule, claims.get());
             co_return withHeaders(std::move(res), extra);
         }
-        auto res = co_await forwardOnce(req, service, rule, claims, caller, *idem_key);
+        auto res = co_await forwardOnce(req, service, rule, claims.get(), caller, *idem_key);
         co_return withHeaders(std::move(res), extra);
     }
 
@@ -297,14 +299,12 @@ private:
 
     struct Verdict {
         int status = 200;  // 200 verified, 401 refused, 503 no keys to check with
-        std::optional<rt::AccessClaims> claims;
+        TokenCache::Claims claims;
     };
 
-    rt::Task<Verdict> verifyToken(const std::string& token) {
+    // A token not in the cache: its signature and claims are checked, and it is cached.
+    rt::Task<Verdict> verifyToken(std::string token) {
         auto now = unixNow();
-        if (const auto* hit = token_cache_.find(token, now)) {
-            co_return Verdict{200, *hit};
-        }
         std::string why;
         auto claims = shared_.verifier.verify(token, now, &why);
         if (!claims && why.rfind("unknown kid", 0) == 0 && shared_.gate.tryAcquire(unixNowMs())) {
@@ -314,13 +314,12 @@ private:
         }
         if (!claims) {
             if (!shared_.keys_loaded) {
-                co_return Verdict{503, std::nullopt};
+                co_return Verdict{503, nullptr};
             }
             rt::log::info("auth", "refused a bearer token", {{"error", why}});
-            co_return Verdict{401, std::nullopt};
+            co_return Verdict{401, nullptr};
         }
-        token_cache_.put(token, *claims, now);
-        co_return Verdict{200, std::move(claims)};
+        co_return Verdict{200, token_cache_.put(token, std::move(*claims), now)};
     }
 
     rt::Task<bool> refreshJwks() {
@@ -453,8 +452,8 @@ private:
 
     rt::Task<rt::Response> forwardOnce(rt::Request& req, const std::string& service,
                                        const RouteRule* rule,
-                                       const std::optional<rt::AccessClaims>& claims,
-                                       const std::string& caller, const std::string& key) {
+                                       const rt::AccessClaims* claims, const std::string& caller,
+                                       const std::string& key) {
         auto fingerprint = requestFingerprint(req.method_name, req.target, req.body);
         auto redis_key = idempotencyRedisKey(caller, key);
         auto lock = "L" + fingerprint + randomToken();
@@ -531,9 +530,9 @@ private:
         BudgetGuard& operator=(const BudgetGuard&) = delete;
     };
 
+    // `claims`: the verified caller, or null for an anonymous request.
     rt::Task<rt::Response> forward(rt::Request& req, const std::string& service,
-                                   const RouteRule* rule,
-                                   const std::optional<rt::AccessClaims>& claims) {
+                                   const RouteRule* rule, const rt::AccessClaims* claims) {
         auto& sp = *pools_.at(service);
         auto timeout = rule != nullptr && rule->timeout.count() > 0 ? rule->timeout
                                                                     : settings_.upstream_timeout;
@@ -553,7 +552,7 @@ private:
             if (!isHopByHop(k) && !namedByConnection(k, connection) && !rt::isIdentityHeader(k) &&
                 !rt::iequals(k, "X-Request-Id") && !rt::iequals(k, "X-Forwarded-For") &&
                 !rt::iequals(k, "traceparent") && !rt::iequals(k, "tracestate") &&
-                !(claims && rt::iequals(k, "Authorization"))) {
+                !(claims != nullptr && rt::iequals(k, "Authorization"))) {
                 out.headers.emplace_back(std::string(k), std::string(v));
             }
         }
@@ -566,12 +565,10 @@ private:
         if (validTraceparent(incoming_trace) && req.hasHeader("tracestate")) {
             out.headers.emplace_back("tracestate", std::string(req.header("tracestate")));
         }
-        if (claims) {
-            rt::Identity who{claims->subject, claims->roles, claims->session_id};
-            for (auto& h : rt::signIdentity(who, req.method_name, req.target,
-                                            settings_.identity_secret, unixNow())) {
-                out.headers.push_back(std::move(h));
-            }
+        if (claims != nullptr) {
+            rt::appendSignedIdentity(out.headers, claims->subject, claims->roles,
+                                     claims->session_id, req.method_name, req.target,
+                                     settings_.identity_secret, unixNow());
         }
 
         BudgetGuard guard(sp.budget);

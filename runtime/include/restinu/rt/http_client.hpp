@@ -72,7 +72,8 @@ public:
     HttpClient(const HttpClient&) = delete;
     HttpClient& operator=(const HttpClient&) = delete;
 
-    Task<ClientResponse> request(ClientRequest req);
+    /// `req` is read until the returned task completes: co_await it before `req` goes.
+    Task<ClientResponse> request(const ClientRequest& req);
 
     /// Idle pooled connections to host:port (for tests and metrics).
     std::size_t idleConnections(const std::string& host, std::uint16_t port) const;
