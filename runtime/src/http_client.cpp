@@ -130,15 +130,16 @@ struct HttpClient::Impl {
     // An idle keep-alive connection the server has closed meanwhile reads as end-of-stream
     // (or has unexpected bytes); peeking without blocking tells, before a request is lost on it.
     static bool alive(Conn& c) {
-        if (!c.socket.is_open() || c.buffer.size() > 0) {
-            return false;
-        }
         char ch = 0;
         auto n = ::recv(c.socket.native_handle(), &ch, 1, MSG_PEEK | MSG_DONTWAIT);
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 
-    std::unique_ptr<Conn> takeIdle(const Key& key) {
+    // A pooled connection for `key`, or null. The peek (a system call) is spent only on a
+    // request that could not be retried: an idempotent one that meets a connection the server
+    // closed meanwhile is sent again on a fresh one (see request()), as Go's and Envoy's pools
+    // do, and the proxy's GETs skip a system call each.
+    std::unique_ptr<Conn> takeIdle(const Key& key, bool retryable) {
         auto it = idle.find(key);
         if (it == idle.end()) {
             return nullptr;
@@ -147,7 +148,8 @@ struct HttpClient::Impl {
         while (!it->second.empty()) {
             auto conn = std::move(it->second.back());
             it->second.pop_back();
-            if (now - conn->since < opts.idle_timeout && alive(*conn)) {
+            if (now - conn->since < opts.idle_timeout && conn->socket.is_open() &&
+                conn->buffer.size() == 0 && (retryable || alive(*conn))) {
                 return conn;
             }
         }
@@ -291,7 +293,7 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
     Impl::Key key{req.host, req.port};
     ClientResponse out;
     for (int attempt = 0; attempt < 2; ++attempt) {
-        auto conn = impl->takeIdle(key);
+        auto conn = impl->takeIdle(key, attempt == 0 && idempotent(req.method));
         bool reused = conn != nullptr;
         if (!conn) {
             try {

@@ -456,5 +456,30 @@ TEST(HttpClient, RetriesAnIdempotentRequestWhenAPooledConnectionWentStale) {
     EXPECT_EQ(client.connectionsOpened(), 2u);
 }
 
+// A POST is never sent twice, so it must not meet a pooled connection the server has closed:
+// the client checks the connection before sending it, and opens a fresh one.
+TEST(HttpClient, APostSkipsAPooledConnectionTheServerClosed) {
+    net::io_context io;
+    HttpClient client(io);
+    ServerOptions o;
+    o.idle_timeout = std::chrono::milliseconds(100);
+    ServerThread s(testRouter(), o);
+    auto port = s.port();
+    auto post = [&](std::string body) -> Task<std::string> {
+        ClientRequest req;
+        req.port = port;
+        req.method = Method::Post;
+        req.target = "/body";
+        req.body = std::move(body);
+        auto res = co_await client.request(req);
+        co_return std::to_string(res.status) + ":" + res.body;
+    };
+    EXPECT_EQ(runOn(io, post("one")), "200:got 3");
+    EXPECT_EQ(client.idleConnections("127.0.0.1", port), 1u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // server closes the idle one
+    EXPECT_EQ(runOn(io, post("two")), "200:got 3");
+    EXPECT_EQ(client.connectionsOpened(), 2u);
+}
+
 }  // namespace
 }  // namespace restinu::rt
