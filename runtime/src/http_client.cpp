@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -33,6 +34,12 @@ bool idempotent(Method m) {
            m == Method::Options;
 }
 
+void appendNumber(std::string& out, std::size_t n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, end);
+}
+
 bool hasLineBreak(std::string_view s) {
     // Two vectorised scans beat one byte-by-byte loop on header values (a bearer token is
     // hundreds of bytes).
@@ -44,20 +51,25 @@ bool hasLineBreak(std::string_view s) {
 // check that none can split the head), with our Host and Content-Length in place of the
 // caller's.
 std::string requestHead(const ClientRequest& req, bool with_length) {
+    using namespace std::string_view_literals;
     if (hasLineBreak(req.target) || req.target.find(' ') != std::string::npos) {
         throw HttpClientError(HttpClientError::Kind::Protocol,
                               "the request target has a space or a line break");
     }
+    std::size_t size = 64 + req.target.size() + req.host.size();
+    for (const auto& [name, value] : req.headers) {
+        size += name.size() + value.size() + 4;
+    }
     std::string head;
-    head.reserve(256 + req.target.size() + req.headers.size() * 48);
+    head.reserve(size);
     head += methodName(req.method);
     head += ' ';
     head += req.target;
-    head += " HTTP/1.1\r\nHost: ";
+    head += " HTTP/1.1\r\nHost: "sv;
     head += req.host;
     head += ':';
-    head += std::to_string(req.port);
-    head += "\r\n";
+    appendNumber(head, req.port);
+    head += "\r\n"sv;
     for (const auto& [name, value] : req.headers) {
         if (iequals(name, "Host") || iequals(name, "Content-Length") ||
             iequals(name, "Transfer-Encoding")) {
@@ -69,16 +81,16 @@ std::string requestHead(const ClientRequest& req, bool with_length) {
                                   "header \"" + name + "\" has a line break or a colon");
         }
         head += name;
-        head += ": ";
+        head += ": "sv;
         head += value;
-        head += "\r\n";
+        head += "\r\n"sv;
     }
     if (with_length) {
-        head += "Content-Length: ";
-        head += std::to_string(req.body.size());
-        head += "\r\n";
+        head += "Content-Length: "sv;
+        appendNumber(head, req.body.size());
+        head += "\r\n"sv;
     }
-    head += "\r\n";
+    head += "\r\n"sv;
     return head;
 }
 }  // namespace

@@ -1,8 +1,11 @@
 #include "restinu/rt/http_server.hpp"
 
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -71,18 +74,28 @@ bool validRequestId(std::string_view id) {
 
 namespace {
 
-// Appends `status reason` for a status line.
-void appendStatusLine(std::string& out, int status) {
-    out += "HTTP/1.1 ";
-    out += std::to_string(status);
-    out += ' ';
-    auto reason = http::obsolete_reason(static_cast<http::status>(status));
-    if (reason.empty() || reason.front() == '<') {
-        out += "Unknown";
-    } else {
-        out += reason;
-    }
-    out += "\r\n";
+// "HTTP/1.1 <status> <reason>\r\n" for every status, built once.
+const std::string& statusLine(int status) {
+    static const auto lines = [] {
+        std::array<std::string, 600> out;
+        for (int code = 100; code < 600; ++code) {
+            auto& line = out[static_cast<std::size_t>(code)];
+            line = "HTTP/1.1 " + std::to_string(code) + ' ';
+            auto r = http::obsolete_reason(static_cast<http::status>(code));
+            std::string_view reason(r.data(), r.size());
+            line += reason.empty() || reason.front() == '<' ? std::string_view("Unknown") : reason;
+            line += "\r\n";
+        }
+        return out;
+    }();
+    static const std::string unknown = "HTTP/1.1 500 Internal Server Error\r\n";
+    return status >= 100 && status < 600 ? lines[static_cast<std::size_t>(status)] : unknown;
+}
+
+void appendNumber(std::string& out, std::size_t n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, end);
 }
 
 // A header a handler set must not be able to split the response.
@@ -95,7 +108,8 @@ bool safeHeader(std::string_view name, std::string_view value) {
             return false;
         }
     }
-    return value.find_first_of("\r\n") == std::string_view::npos;
+    return value.empty() || (std::memchr(value.data(), '\n', value.size()) == nullptr &&
+                             std::memchr(value.data(), '\r', value.size()) == nullptr);
 }
 
 bool bodyless(int status) {
@@ -253,13 +267,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     // Serialises the head by hand: one buffer, no per-field allocations.
     static std::string head(const Response& res, std::string_view request_id,
                             std::size_t content_length, bool keep_alive, bool http10) {
+        using namespace std::string_view_literals;
         std::string h;
-        h.reserve(160 + res.content_type.size() + request_id.size());
-        appendStatusLine(h, res.status);
+        std::size_t size = 160 + res.content_type.size() + request_id.size();
+        for (const auto& [k, v] : res.headers) {
+            size += k.size() + v.size() + 4;
+        }
+        h.reserve(size);
+        h += statusLine(res.status);
         if (!res.content_type.empty() && safeHeader("Content-Type", res.content_type)) {
-            h += "Content-Type: ";
+            h += "Content-Type: "sv;
             h += res.content_type;
-            h += "\r\n";
+            h += "\r\n"sv;
         }
         for (const auto& [k, v] : res.headers) {
             if (framingHeader(k)) {
@@ -271,24 +290,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 continue;
             }
             h += k;
-            h += ": ";
+            h += ": "sv;
             h += v;
-            h += "\r\n";
+            h += "\r\n"sv;
         }
-        h += "X-Request-Id: ";
+        h += "X-Request-Id: "sv;
         h += request_id;
-        h += "\r\n";
+        h += "\r\n"sv;
         if (!bodyless(res.status)) {
-            h += "Content-Length: ";
-            h += std::to_string(content_length);
-            h += "\r\n";
+            h += "Content-Length: "sv;
+            appendNumber(h, content_length);
+            h += "\r\n"sv;
         }
         if (!keep_alive) {
-            h += "Connection: close\r\n";
+            h += "Connection: close\r\n"sv;
         } else if (http10) {
-            h += "Connection: keep-alive\r\n";
+            h += "Connection: keep-alive\r\n"sv;
         }
-        h += "\r\n";
+        h += "\r\n"sv;
         return h;
     }
 

@@ -1,5 +1,7 @@
 #include "limiter.hpp"
 
+#include <charconv>
+
 #include <algorithm>
 #include <numeric>
 
@@ -64,13 +66,38 @@ return {taken, tokens}
 )lua";
 }
 
+namespace {
+
+// `"name";a=x;b=y`: both RateLimit fields have this shape.
+std::string quotedNameAndTwo(const std::string& name, std::string_view a, std::int64_t x,
+                             std::string_view b, std::int64_t y) {
+    char nx[24];
+    char ny[24];
+    auto ex = std::to_chars(nx, nx + sizeof nx, x).ptr;
+    auto ey = std::to_chars(ny, ny + sizeof ny, y).ptr;
+    std::string out;
+    out.reserve(name.size() + 12 + static_cast<std::size_t>((ex - nx) + (ey - ny)));
+    out += '"';
+    out += name;
+    out += "\";";
+    out += a;
+    out += '=';
+    out.append(nx, ex);
+    out += ';';
+    out += b;
+    out += '=';
+    out.append(ny, ey);
+    return out;
+}
+
+}  // namespace
+
 std::string rateLimitPolicyHeader(const RatePolicy& p) {
-    return '"' + p.name + "\";q=" + std::to_string(p.limit) +
-           ";w=" + std::to_string(p.window.count());
+    return quotedNameAndTwo(p.name, "q", p.limit, "w", p.window.count());
 }
 
 std::string rateLimitHeader(const RatePolicy& p, const RateDecision& d) {
-    return '"' + p.name + "\";r=" + std::to_string(d.remaining) + ";t=" + std::to_string(d.reset_s);
+    return quotedNameAndTwo(p.name, "r", d.remaining, "t", d.reset_s);
 }
 
 std::string_view slidingWindowScript() {

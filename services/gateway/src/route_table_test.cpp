@@ -39,6 +39,18 @@ TEST(RouteTable, HopByHopHeadersAreRecognised) {
     EXPECT_TRUE(isHopByHop("transfer-encoding"));
     EXPECT_FALSE(isHopByHop("Authorization"));
     EXPECT_FALSE(isHopByHop("X-Request-Id"));
+    // Every one of RFC 9110's and the proxy's own, in any case; and names of the same lengths
+    // that are not.
+    for (std::string_view name :
+         {"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+          "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HOST",
+          "content-length"}) {
+        EXPECT_TRUE(isHopByHop(name)) << name;
+    }
+    for (std::string_view name : {"TX", "Hose", "Trailed", "Connectiox", "Content-Lengtj",
+                                  "Proxy-Connectiox", "X", "", "a-header-name-that-is-long"}) {
+        EXPECT_FALSE(isHopByHop(name)) << name;
+    }
 }
 
 TEST(RouteTable, HeadersNamedByConnectionAreHopByHop) {

@@ -288,10 +288,11 @@ private:
         co_return withHeaders(std::move(res), extra);
     }
 
-    static rt::Response withHeaders(rt::Response res, const Headers& extra) {
-        for (const auto& h : extra) {
-            res.headers.push_back(h);
+    static rt::Response withHeaders(rt::Response res, Headers& extra) {
+        for (auto& h : extra) {
+            res.headers.push_back(std::move(h));
         }
+        extra.clear();
         return res;
     }
 
