@@ -27,6 +27,12 @@ if(RESTINU_WERROR)
 endif()
 target_compile_definitions(restinu_build_flags INTERFACE
   BOOST_BEAST_USE_STD_STRING_VIEW)
+# Coroutine frames from the allocator (tcmalloc's per-thread size classes), not Asio's
+# recycling cache, which keeps no frame over 1 KiB and sends those to aligned_alloc (ADR 0007).
+if(RESTINU_TCMALLOC)
+  target_compile_definitions(restinu_build_flags INTERFACE
+    BOOST_ASIO_DISABLE_AWAITABLE_FRAME_RECYCLING)
+endif()
 
 if(RESTINU_SANITIZE)
   target_compile_options(restinu_build_flags INTERFACE

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "restinu/rt/metrics.hpp"
+#include "lean_parser.hpp"
 #include "watchdog.hpp"
 
 namespace restinu::rt {
@@ -108,6 +109,7 @@ struct HttpClient::Impl {
         tcp::socket socket;
         std::shared_ptr<detail::Watchdog> wd;
         beast::flat_buffer buffer;
+        detail::LeanMessage msg;  // the answer being read; its storage serves every answer
         Clock::time_point since;
 
         explicit Conn(net::io_context& io)
@@ -216,9 +218,9 @@ struct HttpClient::Impl {
         if (wec) {
             co_return std::pair{wec, false};
         }
-        std::optional<http::response_parser<http::string_body>> parser;
+        std::optional<detail::LeanParser<false>> parser;
         auto fresh = [&] {
-            parser.emplace();
+            parser.emplace(c.msg);
             parser->body_limit(opts.max_response_body);
             parser->eager(true);
             if (is_head) {
@@ -236,7 +238,7 @@ struct HttpClient::Impl {
                     co_return std::pair{pec, true};
                 }
                 if (parser->is_done()) {
-                    auto status = parser->get().result_int();
+                    auto status = c.msg.status;
                     if (status >= 100 && status < 200 && status != 101) {
                         fresh();  // an interim answer (100 Continue): the real one follows
                         continue;
@@ -267,15 +269,16 @@ struct HttpClient::Impl {
             c.buffer.commit(n);
             got_bytes = got_bytes || n > 0;
         }
-        auto& res = parser->get();
-        out.status = static_cast<int>(res.result_int());
+        const auto& res = c.msg;
+        out.status = res.status;
         // Bytes beyond the answer would be an unasked-for answer: never reuse such a connection.
-        out.keep_alive = res.keep_alive() && c.buffer.size() == 0;
+        out.keep_alive = parser->keep_alive() && c.buffer.size() == 0;
         out.headers.clear();
-        for (const auto& f : res) {
-            out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        out.headers.reserve(res.fields.size());
+        for (std::size_t i = 0; i < res.fields.size(); ++i) {
+            out.headers.emplace_back(res.name(i), res.value(i));
         }
-        out.body = std::move(res.body());
+        out.body = std::move(c.msg.body);
         co_return std::pair{boost::system::error_code{}, true};
     }
 };

@@ -15,6 +15,7 @@
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/router.hpp"
+#include "lean_parser.hpp"
 #include "watchdog.hpp"
 
 namespace restinu::rt {
@@ -374,6 +375,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     Task<void> serve(tcp::socket& socket, Watchdog& wd, Session& me, const std::string& remote_ip,
                      Clock::time_point accepted) {
         beast::flat_buffer buffer;
+        detail::LeanMessage msg;    // one per connection: its storage is reused
+        Request::Fields spare;      // the header list's storage, handed back after each request
         bool first = true;
         for (;;) {
             if (draining) {
@@ -396,7 +399,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             // the accept on a new connection): a client trickling bytes is cut off.
             wd.set((first ? accepted : started) + opts.header_timeout);
             first = false;
-            http::request_parser<http::string_body> parser;
+            detail::LeanParser<true> parser(msg);
             parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
             parser.body_limit(opts.body_limit);
             parser.eager(true);
@@ -416,7 +419,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 if (in_header && parser.is_header_done()) {
                     in_header = false;
                     wd.set(Clock::now() + opts.body_timeout);
-                    auto expect = parser.get()[http::field::expect];
+                    std::string_view expect;
+                    for (std::size_t i = 0; i < msg.fields.size(); ++i) {
+                        if (iequals(msg.name(i), "Expect")) {
+                            expect = msg.value(i);
+                        }
+                    }
                     if (!parser.is_done() && iequals(expect, "100-continue")) {
                         // The head passed the limits: ask for the body now rather than let
                         // the client wait (curl waits a second) for an answer.
@@ -440,7 +448,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             }
             me.state = State::Handling;
             wd.clear();
-            bool keep_alive = co_await handleOne(socket, wd, parser.get(), remote_ip, started);
+            bool keep_alive =
+                co_await handleOne(socket, wd, msg, parser.keep_alive(), spare, remote_ip, started);
             if (!keep_alive) {
                 co_return;
             }
@@ -462,30 +471,34 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
     }
 
-    Task<bool> handleOne(tcp::socket& socket, Watchdog& wd, http::request<http::string_body>& msg,
+    Task<bool> handleOne(tcp::socket& socket, Watchdog& wd, const detail::LeanMessage& msg,
+                         bool client_keep_alive, Request::Fields& spare,
                          const std::string& remote_ip, Clock::time_point started) {
         Request req;
-        req.method_name = msg.method_string();
+        req.method_name = msg.view(msg.method);
         req.method = parseMethod(req.method_name);
-        req.target = msg.target();
+        req.target = msg.view(msg.target);
         auto q = req.target.find('?');
         req.path = req.target.substr(0, q);
         if (q != std::string_view::npos) {
             req.query = req.target.substr(q + 1);
         }
-        for (const auto& f : msg) {
-            req.headers.emplace_back(f.name_string(), f.value());
+        req.headers = std::move(spare);
+        req.headers.clear();
+        req.headers.reserve(msg.fields.size());
+        for (std::size_t i = 0; i < msg.fields.size(); ++i) {
+            req.headers.emplace_back(msg.name(i), msg.value(i));
         }
-        req.body = msg.body();
+        req.body = msg.body;
         req.remote_ip = remote_ip;
         auto sent_id = req.header("X-Request-Id");
         req.request_id = validRequestId(sent_id) ? std::string(sent_id) : newRequestId();
 
         Response res = co_await dispatch(req);
 
-        bool keep_alive = msg.keep_alive() && !draining;
+        bool keep_alive = client_keep_alive && !draining;
         bool send_body = req.method != Method::Head && !bodyless(res.status);
-        auto h = head(res, req.request_id, res.body.size(), keep_alive, msg.version() == 10);
+        auto h = head(res, req.request_id, res.body.size(), keep_alive, msg.version == 10);
         auto elapsed = std::chrono::duration<double>(Clock::now() - started);
         auto& rm = metricsFor(req.route, req.method, res.status);
         rm.requests->inc();
@@ -501,6 +514,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                        {"duration_ms", elapsed.count() * 1000.0},
                        {"remote", req.remote_ip}});
         }
+        spare = std::move(req.headers);  // its capacity serves the connection's next request
         wd.set(Clock::now() + opts.write_timeout);
         std::array<net::const_buffer, 2> bufs{
             net::buffer(h), send_body ? net::buffer(res.body) : net::const_buffer{}};
