@@ -169,7 +169,8 @@ std::optional<RateDecision> LeaseBook::take(const std::string& key, Clock::time_
     return RateDecision{true, l.remaining + l.left, l.reset_s};
 }
 
-std::int64_t LeaseBook::want(const RatePolicy& p, const std::string& key, Clock::time_point now) {
+std::int64_t LeaseBook::want(const RatePolicy& p, const std::string& key, Clock::time_point now,
+                             std::int64_t queued) {
     auto it = leases_.find(key);
     if (it == leases_.end()) {
         if (leases_.size() >= max_keys_) {
@@ -184,7 +185,7 @@ std::int64_t LeaseBook::want(const RatePolicy& p, const std::string& key, Clock:
     }
     auto& l = it->second;
     ++l.in_flight;
-    return l.in_flight > 1 ? 1 : std::min(l.next, maxLease(p));
+    return l.in_flight > 1 ? 1 : std::min(std::max(l.next, queued + 1), maxLease(p));
 }
 
 RateDecision LeaseBook::granted(const RatePolicy& p, const std::string& key, std::int64_t admitted,
@@ -212,6 +213,11 @@ RateDecision LeaseBook::granted(const RatePolicy& p, const std::string& key, std
     l.reset_s = redis.reset_s;
     redis.remaining += l.left;
     return redis;
+}
+
+bool LeaseBook::asking(const std::string& key) const {
+    auto it = leases_.find(key);
+    return it != leases_.end() && it->second.in_flight > 0;
 }
 
 void LeaseBook::failed(const std::string& key) {

@@ -72,7 +72,8 @@ std::string_view slidingWindowScript();
 /// (exact, as without leases); one that comes back for more within a lease's lifetime gets twice
 /// the last, up to maxLease(), and one that comes back later gets half. Concurrent misses while
 /// a lease is being fetched ask for one permit each, so a burst of them never takes a quota it
-/// cannot use. One per loop thread, bounded like LocalLimiter.
+/// cannot use (the gateway makes them wait for the ask in flight first, see asking()). One per
+/// loop thread, bounded like LocalLimiter.
 class LeaseBook {
 public:
     using Clock = std::chrono::steady_clock;
@@ -88,7 +89,10 @@ public:
     /// none (then ask Redis for want() and report with granted()).
     std::optional<RateDecision> take(const std::string& key, Clock::time_point now);
     /// How many permits to ask Redis for now; counts the ask as in flight until granted().
-    std::int64_t want(const RatePolicy& p, const std::string& key, Clock::time_point now);
+    /// `queued`: requests of this caller waiting for permits besides the asking one; the ask
+    /// covers them too (up to maxLease()).
+    std::int64_t want(const RatePolicy& p, const std::string& key, Clock::time_point now,
+                      std::int64_t queued = 0);
     /// Redis admitted `admitted` permits (the first for the asking request) and `redis` is what
     /// it said for the window after them. Returns the asking request's decision, its remaining
     /// counting the permits the lease still holds.
@@ -96,6 +100,9 @@ public:
                          RateDecision redis, Clock::time_point now);
     /// The ask failed (Redis down): forget it.
     void failed(const std::string& key);
+    /// True while an ask for `key` is in flight: a request that finds no permit then waits for
+    /// that ask's answer rather than sending its own (one round trip serves a burst).
+    bool asking(const std::string& key) const;
     std::size_t size() const { return leases_.size(); }
 
 private:

@@ -222,12 +222,20 @@ TEST(LeaseBook, MissesWhileALeaseIsInFlightAskForOne) {
     }
     while (book.take("k", now)) {
     }
+    EXPECT_FALSE(book.asking("k"));
     auto first = book.want(p, "k", now);
     EXPECT_GT(first, 1);
+    EXPECT_TRUE(book.asking("k"));  // a miss now waits for this ask (the gateway's coalescing)
+    EXPECT_FALSE(book.asking("other"));
     EXPECT_EQ(book.want(p, "k", now), 1);  // the first ask has not come back
     book.failed("k");
+    EXPECT_TRUE(book.asking("k"));
     book.failed("k");
+    EXPECT_FALSE(book.asking("k"));
     EXPECT_EQ(book.want(p, "k", now), first);  // nothing in flight now
+    book.granted(p, "k", first, RateDecision{true, 10, 1}, now);
+    EXPECT_FALSE(book.asking("k"));
+    EXPECT_TRUE(book.take("k", now));  // the waiters find the permits it brought
 }
 
 TEST(LeaseBook, PermitsExpireWithTheirLease) {

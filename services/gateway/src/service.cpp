@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 #include "auth.hpp"
 #include "balancer.hpp"
@@ -382,15 +383,76 @@ private:
 
     // --- rate limiting --------------------------------------------------------------------
 
+    // Requests of one caller waiting for the lease ask in flight (see rateCheck). `waiting`
+    // counts them until each has resumed, so the next ask can cover those not yet served.
+    struct LeaseWait {
+        std::shared_ptr<net::steady_timer> timer;  // cancelled (and dropped) when answered
+        std::int64_t waiting = 0;
+    };
+
+    // Wakes the requests waiting for the lease ask on `key` (it was answered or failed).
+    void leaseAnswered(const std::string& key) {
+        auto it = lease_waits_.find(key);
+        if (it == lease_waits_.end()) {
+            return;
+        }
+        if (it->second.timer) {
+            it->second.timer->cancel();
+            it->second.timer.reset();
+        }
+        if (it->second.waiting == 0) {
+            lease_waits_.erase(it);
+        }
+    }
+
+    // Waits until the ask in flight for `key` is answered, or Redis's timeout passes.
+    rt::Task<void> waitForLease(const std::string& key) {
+        std::shared_ptr<net::steady_timer> timer;
+        {
+            auto& w = lease_waits_[key];
+            if (!w.timer) {
+                w.timer = std::make_shared<net::steady_timer>(shard_.io(), settings_.redis_timeout);
+            }
+            ++w.waiting;
+            timer = w.timer;
+        }
+        boost::system::error_code ec;
+        co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+        auto it = lease_waits_.find(key);  // (the map may have changed meanwhile)
+        if (it == lease_waits_.end()) {
+            co_return;
+        }
+        if (it->second.timer == timer) {
+            it->second.timer.reset();  // it timed out: the next waiter starts a new one
+        }
+        if (--it->second.waiting == 0 && !it->second.timer) {
+            lease_waits_.erase(it);
+        }
+    }
+
+    std::int64_t leaseWaiters(const std::string& key) const {
+        auto it = lease_waits_.find(key);
+        return it == lease_waits_.end() ? 0 : it->second.waiting;
+    }
+
     rt::Task<RateDecision> rateCheck(const RatePolicy& policy, const std::string& caller) {
-        auto now_ms = unixNowMs();
         bool bucket = policy.burst > 0;
         auto lease_key = policy.name + ":" + caller;
-        if (Clock::now() >= redis_down_until_) {
+        // A burst from one caller shares round trips: while an ask is in flight the others wait
+        // for its permits; the first of them to find none asks next, for all who wait (so a
+        // cold burst of hundreds costs a few round trips, not one each).
+        for (int round = 0; round < 4 && Clock::now() >= redis_down_until_; ++round) {
             if (auto d = leases_.take(lease_key, Clock::now())) {
                 co_return *d;
             }
-            auto ask = leases_.want(policy, lease_key, Clock::now());
+            if (!leases_.asking(lease_key)) {
+                break;
+            }
+            co_await waitForLease(lease_key);
+        }
+        if (Clock::now() >= redis_down_until_) {
+            auto now_ms = unixNowMs();
+            auto ask = leases_.want(policy, lease_key, Clock::now(), leaseWaiters(lease_key));
             auto window_ms = static_cast<std::int64_t>(policy.window.count()) * 1000;
             std::vector<std::string> keys{(bucket ? "tb:{" : "rl:{") + lease_key + "}"};
             std::vector<std::string> args =
@@ -412,9 +474,10 @@ private:
                 error = e.what();
             }
             bool is_array = !failed && reply.type == rt::RedisReply::Type::Array;
+            std::optional<RateDecision> decided;
             if (is_array && bucket && reply.elements.size() == 2) {
                 auto admitted = reply.elements[0].integer;
-                co_return leases_.granted(
+                decided = leases_.granted(
                     policy, lease_key, admitted,
                     bucketDecision(policy, policy.limit, admitted > 0, reply.elements[1].integer),
                     Clock::now());
@@ -427,12 +490,17 @@ private:
                     counts.push_back(reply.elements[i].integer);
                 }
                 auto admitted = reply.elements[0].integer;
-                co_return leases_.granted(
+                decided = leases_.granted(
                     policy, lease_key, admitted,
                     windowDecision(policy, policy.limit, admitted > 0, counts, now_ms),
                     Clock::now());
             }
+            if (decided) {
+                leaseAnswered(lease_key);
+                co_return *decided;
+            }
             leases_.failed(lease_key);
+            leaseAnswered(lease_key);
             if (!failed) {
                 error = "unexpected reply: " + reply.str;
             }
@@ -446,7 +514,7 @@ private:
         auto share = (policy.limit + threads_ - 1) / threads_;
         auto local_policy = policy;
         local_policy.burst = (policy.burst + threads_ - 1) / threads_;
-        co_return local_.check(local_policy, share, lease_key, now_ms);
+        co_return local_.check(local_policy, share, lease_key, unixNowMs());
     }
 
     // --- idempotency ----------------------------------------------------------------------
@@ -758,6 +826,8 @@ private:
     TokenCache token_cache_;
     LocalLimiter local_;
     LeaseBook leases_;
+    // Requests waiting for a lease ask in flight, by lease key (see waitForLease).
+    std::unordered_map<std::string, LeaseWait> lease_waits_;
     std::unique_ptr<rt::Redis> redis_;
     Clock::time_point redis_down_until_{};
     int threads_ = 1;
