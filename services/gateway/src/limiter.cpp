@@ -52,12 +52,15 @@ local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local want = tonumber(ARGV[5] or '1')
+local back = tonumber(ARGV[6] or '0')
 local v = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(v[1] or cap)
 local ts = tonumber(v[2] or now)
 if now > ts then
   tokens = math.min(cap, tokens + math.floor((now - ts) * limit * 1000 / window))
 end
+-- Tokens an expired lease did not use go back into the bucket.
+tokens = math.min(cap, tokens + back * 1000)
 local taken = math.min(want, math.floor(tokens / 1000))
 tokens = tokens - taken * 1000
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', math.max(now, ts))
@@ -107,6 +110,16 @@ local bucket_ms = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local cur = math.floor(tonumber(ARGV[4]) / bucket_ms)
 local want = tonumber(ARGV[5] or '1')
+-- Permits an expired lease did not use: taken off the sub-window that counted them, if that
+-- one is still in the window (and never below zero).
+local back = tonumber(ARGV[7] or '0')
+if back > 0 and tonumber(ARGV[6]) >= cur - n then
+  local had = tonumber(redis.call('HGET', KEYS[1], ARGV[6]) or '0')
+  back = math.min(back, had)
+  if back > 0 then
+    redis.call('HINCRBY', KEYS[1], ARGV[6], -back)
+  end
+end
 local fields = {}
 for i = n, 0, -1 do
   fields[#fields + 1] = tostring(cur - i)
@@ -159,7 +172,10 @@ std::optional<RateDecision> LeaseBook::take(const std::string& key, Clock::time_
     }
     auto& l = it->second;
     if (l.left > 0 && now >= l.expires) {
-        l.left = 0;  // expired unused: the next lease is smaller
+        // Expired unused: the permits go back with the next ask, and the next lease is smaller.
+        l.give_back += l.left;
+        l.give_back_bucket = l.bucket;
+        l.left = 0;
         l.next = std::max<std::int64_t>(1, l.next / 2);
     }
     if (l.left == 0) {
@@ -169,8 +185,8 @@ std::optional<RateDecision> LeaseBook::take(const std::string& key, Clock::time_
     return RateDecision{true, l.remaining + l.left, l.reset_s};
 }
 
-std::int64_t LeaseBook::want(const RatePolicy& p, const std::string& key, Clock::time_point now,
-                             std::int64_t queued) {
+LeaseBook::Ask LeaseBook::want(const RatePolicy& p, const std::string& key, Clock::time_point now,
+                               std::int64_t queued) {
     auto it = leases_.find(key);
     if (it == leases_.end()) {
         if (leases_.size() >= max_keys_) {
@@ -178,18 +194,23 @@ std::int64_t LeaseBook::want(const RatePolicy& p, const std::string& key, Clock:
                 return kv.second.in_flight == 0 && kv.second.expires < now;
             });
             if (leases_.size() >= max_keys_) {
-                return 1;  // no room to remember a lease: ask for this request alone
+                return Ask{1, 0, 0};  // no room to remember a lease: ask for this request alone
             }
         }
         it = leases_.emplace(key, Lease{}).first;
     }
     auto& l = it->second;
     ++l.in_flight;
-    return l.in_flight > 1 ? 1 : std::min(std::max(l.next, queued + 1), maxLease(p));
+    if (l.in_flight > 1) {
+        return Ask{1, 0, 0};
+    }
+    Ask ask{std::min(std::max(l.next, queued + 1), maxLease(p)), l.give_back, l.give_back_bucket};
+    l.give_back = 0;  // handed to this ask (lost with it if Redis is down: it only refuses early)
+    return ask;
 }
 
 RateDecision LeaseBook::granted(const RatePolicy& p, const std::string& key, std::int64_t admitted,
-                                RateDecision redis, Clock::time_point now) {
+                                RateDecision redis, Clock::time_point now, std::int64_t bucket) {
     auto it = leases_.find(key);
     if (it == leases_.end()) {
         return redis;  // (not remembered: the book was full)
@@ -205,6 +226,7 @@ RateDecision LeaseBook::granted(const RatePolicy& p, const std::string& key, std
     bool busy = now - l.granted_at < lifetime(p);
     l.next = busy ? std::min(l.next * 2, maxLease(p)) : std::max<std::int64_t>(1, l.next / 2);
     l.granted_at = now;
+    l.bucket = bucket;
     if (l.left == 0) {
         l.expires = now + lifetime(p);  // (permits added to a live lease keep its expiry)
     }

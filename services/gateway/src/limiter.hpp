@@ -49,8 +49,8 @@ RateDecision bucketDecision(const RatePolicy& p, std::int64_t limit, bool allowe
                             std::int64_t tokens_milli);
 
 /// Lua: KEYS[1] a hash {tokens (thousandths), ts (ms)}; ARGV capacity, limit, window ms, now
-/// ms and optionally a count (default 1). Refills, takes up to `count` whole tokens, and
-/// returns {tokens taken, tokens thousandths left}.
+/// ms, optionally a count (default 1) and a number of unused tokens to put back first. Refills,
+/// takes up to `count` whole tokens, and returns {tokens taken, tokens thousandths left}.
 std::string_view tokenBucketScript();
 
 /// `RateLimit-Policy: "name";q=100;w=60` and `RateLimit: "name";r=42;t=17`
@@ -59,16 +59,18 @@ std::string rateLimitPolicyHeader(const RatePolicy& p);
 std::string rateLimitHeader(const RatePolicy& p, const RateDecision& d);
 
 /// The Lua script: KEYS[1] a hash of sub-window counters; ARGV limit, sub-window length in ms,
-/// sub-windows per window, now in ms and optionally a count of permits (default 1). Admits as
-/// many of them as fit and returns {admitted, count..} with the `buckets + 1` counters oldest
+/// sub-windows per window, now in ms, optionally a count of permits (default 1), and optionally
+/// a sub-window index and a number of unused permits to take off its counter first (never below
+/// zero, and only while it is in the window). Admits as many of them as fit and returns {admitted, count..} with the `buckets + 1` counters oldest
 /// first (the current one counting what it admitted). The hash expires one window after its
 /// last write and drops counters that left the window.
 std::string_view slidingWindowScript();
 
 /// Permits taken from Redis ahead of use, so that a busy caller costs one Redis call per lease
 /// instead of one per request (ADR 0005). Redis counts a lease's permits when it grants them, so
-/// leases never let more through than the limit; unused permits expire with their lease (a
-/// caller may be refused a little early, never late). A caller starts with single permits
+/// leases never let more through than the limit; permits a lease did not use before it expired
+/// are given back with the caller's next ask (until then the caller may be refused a little
+/// early, never late). A caller starts with single permits
 /// (exact, as without leases); one that comes back for more within a lease's lifetime gets twice
 /// the last, up to maxLease(), and one that comes back later gets half. Concurrent misses while
 /// a lease is being fetched ask for one permit each, so a burst of them never takes a quota it
@@ -88,16 +90,25 @@ public:
     /// A permit from the caller's lease, with the numbers for its headers; nullopt if it holds
     /// none (then ask Redis for want() and report with granted()).
     std::optional<RateDecision> take(const std::string& key, Clock::time_point now);
-    /// How many permits to ask Redis for now; counts the ask as in flight until granted().
-    /// `queued`: requests of this caller waiting for permits besides the asking one; the ask
-    /// covers them too (up to maxLease()).
-    std::int64_t want(const RatePolicy& p, const std::string& key, Clock::time_point now,
-                      std::int64_t queued = 0);
-    /// Redis admitted `admitted` permits (the first for the asking request) and `redis` is what
-    /// it said for the window after them. Returns the asking request's decision, its remaining
-    /// counting the permits the lease still holds.
+    /// What to send Redis: permits to ask for, and unused permits of an expired lease to give
+    /// back to the sub-window `give_back_bucket` that counted them (a token bucket takes them as
+    /// tokens).
+    struct Ask {
+        std::int64_t permits = 1;
+        std::int64_t give_back = 0;
+        std::int64_t give_back_bucket = 0;
+    };
+    /// The ask to send now; counts it as in flight until granted() or failed(). `queued`:
+    /// requests of this caller waiting for permits besides the asking one; the ask covers them
+    /// too (up to maxLease()).
+    Ask want(const RatePolicy& p, const std::string& key, Clock::time_point now,
+             std::int64_t queued = 0);
+    /// Redis admitted `admitted` permits (the first for the asking request), counted in
+    /// sub-window `bucket` (now_ms / bucketMs()), and `redis` is what it said for the window
+    /// after them. Returns the asking request's decision, its remaining counting the permits the
+    /// lease still holds.
     RateDecision granted(const RatePolicy& p, const std::string& key, std::int64_t admitted,
-                         RateDecision redis, Clock::time_point now);
+                         RateDecision redis, Clock::time_point now, std::int64_t bucket = 0);
     /// The ask failed (Redis down): forget it.
     void failed(const std::string& key);
     /// True while an ask for `key` is in flight: a request that finds no permit then waits for
@@ -114,6 +125,9 @@ private:
         Clock::time_point granted_at{};
         std::int64_t next = 1;  // the next ask
         int in_flight = 0;
+        std::int64_t bucket = 0;            // the sub-window that counted the last grant
+        std::int64_t give_back = 0;         // unused permits of an expired lease
+        std::int64_t give_back_bucket = 0;  // and the sub-window that counted them
     };
     std::size_t max_keys_;
     std::unordered_map<std::string, Lease> leases_;

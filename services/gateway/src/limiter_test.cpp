@@ -150,14 +150,16 @@ TEST(TokenBucket, AllowsABurstThenTheSustainedRate) {
 namespace restinu::gateway {
 namespace {
 
-// Redis as the lease book sees it: admits up to what is left of the limit.
+// Redis as the lease book sees it (one window, never sliding): takes back what an expired
+// lease did not use, then admits up to what is left of the limit.
 struct FakeRedis {
     std::int64_t limit;
     std::int64_t used = 0;
     int calls = 0;
-    std::int64_t admit(std::int64_t ask) {
+    std::int64_t admit(const LeaseBook::Ask& ask) {
         ++calls;
-        auto n = std::max<std::int64_t>(0, std::min(ask, limit - used));
+        used -= std::min(used, ask.give_back);
+        auto n = std::max<std::int64_t>(0, std::min(ask.permits, limit - used));
         used += n;
         return n;
     }
@@ -223,19 +225,57 @@ TEST(LeaseBook, MissesWhileALeaseIsInFlightAskForOne) {
     while (book.take("k", now)) {
     }
     EXPECT_FALSE(book.asking("k"));
-    auto first = book.want(p, "k", now);
+    auto first = book.want(p, "k", now).permits;
     EXPECT_GT(first, 1);
     EXPECT_TRUE(book.asking("k"));  // a miss now waits for this ask (the gateway's coalescing)
     EXPECT_FALSE(book.asking("other"));
-    EXPECT_EQ(book.want(p, "k", now), 1);  // the first ask has not come back
+    EXPECT_EQ(book.want(p, "k", now).permits, 1);  // the first ask has not come back
     book.failed("k");
     EXPECT_TRUE(book.asking("k"));
     book.failed("k");
     EXPECT_FALSE(book.asking("k"));
-    EXPECT_EQ(book.want(p, "k", now), first);  // nothing in flight now
+    EXPECT_EQ(book.want(p, "k", now).permits, first);  // nothing in flight now
     book.granted(p, "k", first, RateDecision{true, 10, 1}, now);
     EXPECT_FALSE(book.asking("k"));
     EXPECT_TRUE(book.take("k", now));  // the waiters find the permits it brought
+}
+
+// A caller well below its limit but quick enough to be leased permits: the permits its leases
+// did not use go back, so it is never refused (before, each expired lease wasted its rest, and
+// a caller at half the limit was refused within seconds).
+TEST(LeaseBook, UnusedPermitsGoBackAndASteadyCallerBelowTheLimitIsNeverRefused) {
+    RatePolicy p{"search", 1200, 60s};  // 20 a second; leases up to 24, living 200 ms
+    ASSERT_EQ(LeaseBook::maxLease(p), 24);
+    LeaseBook book;
+    FakeRedis redis{p.limit};
+    auto now = LeaseBook::Clock::now();
+    int refused = 0;
+    for (int i = 0; i < 1100; ++i) {  // 10 a second for 110 s, all counted in one window
+        now += 100ms;
+        if (!leased(book, redis, p, now).allowed) {
+            ++refused;
+        }
+    }
+    EXPECT_EQ(refused, 0);
+    // Redis counts what was used, give or take the one lease still running.
+    EXPECT_LE(redis.used, 1100 + LeaseBook::maxLease(p));
+    EXPECT_GE(redis.used, 1100);
+}
+
+TEST(LeaseBook, AnExpiredLeaseGivesItsRestBackWithTheNextAsk) {
+    RatePolicy p{"search", 100'000, 60s};
+    LeaseBook book;
+    auto now = LeaseBook::Clock::now();
+    auto a = book.want(p, "k", now);
+    EXPECT_EQ(a.give_back, 0);
+    book.granted(p, "k", 10, RateDecision{true, 50, 1}, now, 7);
+    ASSERT_TRUE(book.take("k", now));  // 8 left after the asker's and this one
+    EXPECT_FALSE(book.take("k", now + 200ms).has_value());  // expired
+    auto b = book.want(p, "k", now + 200ms);
+    EXPECT_EQ(b.give_back, 8);
+    EXPECT_EQ(b.give_back_bucket, 7);
+    book.failed("k");
+    EXPECT_EQ(book.want(p, "k", now + 300ms).give_back, 0);  // given once only
 }
 
 TEST(LeaseBook, PermitsExpireWithTheirLease) {

@@ -462,7 +462,13 @@ private:
                        : std::vector<std::string>{
                              std::to_string(policy.limit), std::to_string(policy.bucketMs()),
                              std::to_string(policy.buckets), std::to_string(now_ms)};
-            args.push_back(std::to_string(ask));
+            args.push_back(std::to_string(ask.permits));
+            if (ask.give_back > 0) {
+                if (!bucket) {
+                    args.push_back(std::to_string(ask.give_back_bucket));
+                }
+                args.push_back(std::to_string(ask.give_back));
+            }
             const auto& script = bucket ? bucket_script_ : limiter_script_;
             bool failed = false;
             std::string error;
@@ -493,7 +499,7 @@ private:
                 decided = leases_.granted(
                     policy, lease_key, admitted,
                     windowDecision(policy, policy.limit, admitted > 0, counts, now_ms),
-                    Clock::now());
+                    Clock::now(), now_ms / policy.bucketMs());
             }
             if (decided) {
                 leaseAnswered(lease_key);

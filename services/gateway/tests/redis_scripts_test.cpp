@@ -157,6 +157,73 @@ TEST(LimiterScripts, AdmitAsManyOfALeasesPermitsAsFit) {
     });
 }
 
+// An expired lease's unused permits are taken off the counter that counted them (never below
+// zero, never from a sub-window that has left the window); a bucket takes them back as tokens.
+TEST(LimiterScripts, UnusedPermitsAreGivenBack) {
+    runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
+        rt::Redis redis(io, options());
+        rt::RedisScript window{std::string(slidingWindowScript())};
+        RatePolicy p{"t", 10, 2s};  // sub-windows of 200 ms
+        auto key = uniqueKey("rl:{back}:");
+        std::int64_t now = 1'700'000'000'000;
+        auto cur = now / p.bucketMs();
+        // args: limit, sub-window ms, sub-windows, now, permits[, give-back field, count]
+        auto ask = [&](std::int64_t at, std::vector<std::string> extra) -> rt::Task<rt::RedisReply> {
+            std::vector<std::string> keys{key};
+            std::vector<std::string> args{std::to_string(p.limit), std::to_string(p.bucketMs()),
+                                          std::to_string(p.buckets), std::to_string(at)};
+            args.insert(args.end(), extra.begin(), extra.end());
+            co_return co_await redis.eval(window, std::move(keys), std::move(args));
+        };
+        // (Arguments named first: g++ 12 cannot take braced lists inside co_await.)
+        std::vector<std::string> a1{"8"};
+        auto r1 = co_await ask(now, a1);
+        EXPECT_EQ(r1.elements.at(0).integer, 8);
+        // 6 of the 8 were not used: they go back, and 7 fit again (2 used + 7 + 1 spare).
+        std::vector<std::string> a2{"7", std::to_string(cur), "6"};
+        auto r2 = co_await ask(now + 10, a2);
+        EXPECT_EQ(r2.elements.at(0).integer, 7);
+        EXPECT_EQ(r2.elements.at(11).integer, 9);
+        // More back than the counter holds: it stops at zero.
+        std::vector<std::string> a3{"1", std::to_string(cur), "50"};
+        auto r3 = co_await ask(now + 20, a3);
+        EXPECT_EQ(r3.elements.at(0).integer, 1);
+        EXPECT_EQ(r3.elements.at(11).integer, 1);
+        // A sub-window that left the window is not touched (its permits no longer count).
+        std::vector<std::string> a4{"1", std::to_string(cur), "1"};
+        auto r4 = co_await ask(now + 5'000, a4);
+        EXPECT_EQ(r4.elements.at(0).integer, 1);
+        auto old = co_await redis.call("HGET", key, std::to_string(cur));
+        EXPECT_TRUE(old.type == rt::RedisReply::Type::Nil || old.str == "1") << old.str;
+
+        rt::RedisScript bucket{std::string(tokenBucketScript())};
+        RatePolicy b{"b", 6, 600s};  // refills slowly: the test sees only what it gives back
+        b.burst = 4;
+        auto bkey = uniqueKey("tb:{back}:");
+        auto take = [&](std::vector<std::string> extra) -> rt::Task<std::int64_t> {
+            std::vector<std::string> keys{bkey};
+            std::vector<std::string> args{std::to_string(b.burst), std::to_string(b.limit),
+                                          std::to_string(b.window.count() * 1000),
+                                          std::to_string(now)};
+            args.insert(args.end(), extra.begin(), extra.end());
+            auto reply = co_await redis.eval(bucket, std::move(keys), std::move(args));
+            co_return reply.elements.at(0).integer;
+        };
+        std::vector<std::string> t1{"4"};
+        std::vector<std::string> t2{"4", "3"};
+        std::vector<std::string> t3{"1", "9"};
+        std::vector<std::string> t4{"9"};
+        auto n1 = co_await take(t1);
+        auto n2 = co_await take(t2);  // 3 unused tokens back, then taken again
+        auto n3 = co_await take(t3);  // back, but never over the burst
+        auto n4 = co_await take(t4);
+        EXPECT_EQ(n1, 4);
+        EXPECT_EQ(n2, 3);
+        EXPECT_EQ(n3, 1);
+        EXPECT_EQ(n4, 3);
+    });
+}
+
 TEST(TokenBucketScript, DecidesLikeTheLocalBucket) {
     runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
         rt::Redis redis(io, options());
