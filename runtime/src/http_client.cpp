@@ -214,7 +214,11 @@ struct HttpClient::Impl {
                                                               ClientResponse& out) {
         c.wd->set(deadline);
         std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
-        auto [wec, wn] = co_await net::async_write(c.socket, bufs, kTok);
+        boost::system::error_code wec;
+        if (!detail::sendNow(c.socket, bufs, wec) && !wec) {
+            auto [aec, wn] = co_await net::async_write(c.socket, bufs, kTok);
+            wec = aec;
+        }
         if (wec) {
             co_return std::pair{wec, false};
         }

@@ -515,10 +515,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                        {"remote", req.remote_ip}});
         }
         spare = std::move(req.headers);  // its capacity serves the connection's next request
-        wd.set(Clock::now() + opts.write_timeout);
         std::array<net::const_buffer, 2> bufs{
             net::buffer(h), send_body ? net::buffer(res.body) : net::const_buffer{}};
-        auto [ec, n] = co_await net::async_write(socket, bufs, kTok);
+        boost::system::error_code ec;
+        if (!detail::sendNow(socket, bufs, ec) && !ec) {
+            wd.set(Clock::now() + opts.write_timeout);  // a slow reader: the rest waits for room
+            auto [wec, n] = co_await net::async_write(socket, bufs, kTok);
+            ec = wec;
+        }
         co_return !ec && keep_alive;
     }
 };

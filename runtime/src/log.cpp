@@ -97,9 +97,16 @@ void appendValue(std::string& out, const Field::Value& v, bool json) {
 
 void appendJsonEscaped(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
-    for (char c : text) {
-        auto u = static_cast<unsigned char>(c);
-        switch (c) {
+    // Runs of characters that need no escape are appended whole; most text is one run.
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        auto u = static_cast<unsigned char>(text[i]);
+        if (u >= 0x20 && u != '"' && u != '\\') {
+            continue;
+        }
+        out.append(text.data() + start, i - start);
+        start = i + 1;
+        switch (u) {
             case '"':
                 out += "\\\"";
                 break;
@@ -116,15 +123,12 @@ void appendJsonEscaped(std::string& out, std::string_view text) {
                 out += "\\t";
                 break;
             default:
-                if (u < 0x20) {
-                    out += "\\u00";
-                    out += kHex[u >> 4];
-                    out += kHex[u & 0xf];
-                } else {
-                    out += c;
-                }
+                out += "\\u00";
+                out += kHex[u >> 4];
+                out += kHex[u & 0xf];
         }
     }
+    out.append(text.data() + start, text.size() - start);
 }
 
 bool parseLevel(std::string_view text, Level& out) {
