@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -49,30 +51,46 @@ struct KeyedHmac {
     }
 };
 
+// Both hex digits of every byte value, so that a byte costs one lookup.
+constexpr std::array<char, 512> kHexPairs = [] {
+    constexpr char kHex[] = "0123456789abcdef";
+    std::array<char, 512> t{};
+    for (std::size_t b = 0; b < 256; ++b) {
+        t[2 * b] = kHex[b >> 4];
+        t[2 * b + 1] = kHex[b & 0xf];
+    }
+    return t;
+}();
+
+void hexInto(char* out, const unsigned char* bytes, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        std::memcpy(out + 2 * i, &kHexPairs[2 * std::size_t{bytes[i]}], 2);
+    }
+}
+
 }  // namespace
 
 std::string toHex(std::string_view bytes) {
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string out(bytes.size() * 2, '\0');
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        auto b = static_cast<unsigned char>(bytes[i]);
-        out[2 * i] = kHex[b >> 4];
-        out[2 * i + 1] = kHex[b & 0xf];
-    }
+    hexInto(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
     return out;
 }
 
 void appendRandomHex(std::string& out, std::size_t chars) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char kHex[] = "0123456789abcdef";
     auto at = out.size();
     out.resize(at + chars);
-    for (std::size_t i = 0; i < chars; i += 16) {
+    char* p = out.data() + at;
+    while (chars > 0) {
         auto v = rng();
-        for (std::size_t j = i; j < std::min(chars, i + 16); ++j) {
-            out[at + j] = kHex[v & 0xf];
-            v >>= 4;
-        }
+        unsigned char bytes[8];
+        std::memcpy(bytes, &v, sizeof bytes);
+        char hex[16];
+        hexInto(hex, bytes, sizeof bytes);
+        auto k = std::min<std::size_t>(chars, sizeof hex);
+        std::memcpy(p, hex, k);
+        p += k;
+        chars -= k;
     }
 }
 

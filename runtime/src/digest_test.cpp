@@ -38,6 +38,36 @@ TEST(Digest, HmacSha256KeepsNoStateBetweenMessagesOrKeys) {
 TEST(Digest, HexIsLowerCaseTwoDigitsPerByte) {
     EXPECT_EQ(toHex(std::string("\x00\xab\x10", 3)), "00ab10");
     EXPECT_EQ(toHex(""), "");
+    std::string all;
+    std::string expected;
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (int b = 0; b < 256; ++b) {
+        all += static_cast<char>(b);
+        expected += kHex[b / 16];
+        expected += kHex[b % 16];
+    }
+    EXPECT_EQ(toHex(all), expected);
+}
+
+TEST(Digest, RandomHexAppendsExactlyTheDigitsAsked) {
+    for (std::size_t n : {0u, 1u, 15u, 16u, 17u, 32u, 55u}) {
+        std::string out = "keep:";
+        appendRandomHex(out, n);
+        ASSERT_EQ(out.size(), 5 + n);
+        EXPECT_EQ(out.substr(0, 5), "keep:");
+        EXPECT_EQ(out.find_first_not_of("0123456789abcdef", 5), std::string::npos) << out;
+    }
+    // Two draws of 32 digits are not the same (a 2^-128 chance), and every digit shows up.
+    std::string a;
+    std::string b;
+    appendRandomHex(a, 32);
+    appendRandomHex(b, 32);
+    EXPECT_NE(a, b);
+    std::string many;
+    appendRandomHex(many, 4096);
+    for (char c : std::string_view("0123456789abcdef")) {
+        EXPECT_NE(many.find(c), std::string::npos) << c;
+    }
 }
 
 }  // namespace

@@ -95,11 +95,35 @@ std::vector<std::pair<std::string, std::string>> signIdentity(const Identity& wh
 
 IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::int64_t now_unix,
                              std::chrono::seconds max_age, Identity* out, std::string* why) {
+    // One pass: whether any X-Restinu-* header came, and the first of each identity header.
     bool any = false;
+    std::string_view sig;
+    std::string_view user;
+    std::string_view roles;
+    std::string_view session;
+    bool have_sig = false;
+    bool have_user = false;
+    bool have_roles = false;
+    bool have_session = false;
+    auto first = [](bool& have, std::string_view& slot, std::string_view value) {
+        if (!have) {
+            have = true;
+            slot = value;
+        }
+    };
     for (const auto& [name, value] : req.headers) {
-        if (isIdentityHeader(name)) {
-            any = true;
-            break;
+        if (!isIdentityHeader(name)) {
+            continue;
+        }
+        any = true;
+        if (iequals(name, kIdentitySignatureHeader)) {
+            first(have_sig, sig, value);
+        } else if (iequals(name, kIdentityUserHeader)) {
+            first(have_user, user, value);
+        } else if (iequals(name, kIdentityRolesHeader)) {
+            first(have_roles, roles, value);
+        } else if (iequals(name, kIdentitySessionHeader)) {
+            first(have_session, session, value);
         }
     }
     if (!any) {
@@ -108,7 +132,6 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
     if (secret.empty()) {
         return fail(why, "identity headers sent, but this service has no identity.secret");
     }
-    auto sig = req.header(kIdentitySignatureHeader);
     // "t=<unix seconds>,v1=<64 hex>"
     if (sig.size() < 2 || sig.substr(0, 2) != "t=") {
         return fail(why, "identity signature missing or malformed");
@@ -127,9 +150,6 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
         return fail(why, "identity signature is stale");
     }
     auto given = sig.substr(comma + 4);
-    auto user = req.header(kIdentityUserHeader);
-    auto roles = req.header(kIdentityRolesHeader);
-    auto session = req.header(kIdentitySessionHeader);
     auto expected =
         hmacSha256Hex(secret, canonical(ts, req.method_name, req.target, user, roles, session));
     if (given.size() != expected.size() ||

@@ -38,11 +38,15 @@ public:
     std::size_t size() const { return entries_.size(); }
 
 private:
-    // Looked up by the header's view, without copying the token.
+    // Looked up by the header's view, without copying the token. Hashes the signature (after
+    // the last '.'), a sixth of an ES256 token: only verified tokens are stored, so a caller
+    // cannot fill a bucket with tokens crafted to collide.
     struct Hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
+            auto dot = s.rfind('.');
+            return std::hash<std::string_view>{}(dot == std::string_view::npos ? s
+                                                                                : s.substr(dot));
         }
     };
     std::size_t max_;
