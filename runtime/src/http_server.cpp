@@ -216,10 +216,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
     }
 
+    // Middleware i and those after it, around `last`. The last middleware gets `last` itself
+    // as its `next`: no wrapper, and no frame of this function, for the common single one.
     Task<Response> runChain(std::size_t i, Request& req, const Handler& last) {
         const auto& mws = router.middleware();
-        if (i == mws.size()) {
-            co_return co_await last(req);
+        if (i + 1 == mws.size()) {
+            co_return co_await mws[i](req, last);
         }
         Handler next = [this, i, &last](Request& r) { return runChain(i + 1, r, last); };
         co_return co_await mws[i](req, next);
@@ -246,8 +248,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             handler = &not_routed;
         }
         try {
-            if (router.middleware().empty()) {
+            const auto& mws = router.middleware();
+            if (mws.empty()) {
                 co_return co_await (*handler)(req);
+            }
+            if (mws.size() == 1) {
+                co_return co_await mws[0](req, *handler);
             }
             co_return co_await runChain(0, req, *handler);
         } catch (const ApiError& e) {

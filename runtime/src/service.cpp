@@ -216,6 +216,8 @@ int runCommand(const ServiceSpec& spec, const ServiceCommand& command, int argc,
 // Every service but the edge: the gateway's signed identity headers become `req.identity`; a
 // request with identity headers that do not verify is refused before any handler runs.
 void useIdentity(Router& router, const RuntimeSettings& settings) {
+    // Not a coroutine: it decides before the handler runs and hands back the handler's own task
+    // (an ApiError thrown here reaches the server's handler as from any handler).
     router.use([&settings](Request& req, const Handler& next) -> Task<Response> {
         Identity who;
         std::string why;
@@ -236,7 +238,7 @@ void useIdentity(Router& router, const RuntimeSettings& settings) {
                 throw ApiError(problems::kInvalidIdentity,
                                "identity headers are accepted only from the gateway");
         }
-        co_return co_await next(req);
+        return next(req);
     });
 }
 
