@@ -39,9 +39,8 @@ struct KeyedHmac {
     void rekey(std::string_view k) {
         ctx.reset(EVP_MAC_CTX_new(hmacAlgorithm()));
         char digest[] = "SHA256";
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-            OSSL_PARAM_construct_end()};
+        OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
         if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(k.data()),
                                  k.size(), params) != 1) {
             ctx.reset();

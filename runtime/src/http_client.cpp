@@ -14,8 +14,8 @@
 #include <map>
 #include <optional>
 
-#include "restinu/rt/metrics.hpp"
 #include "lean_parser.hpp"
+#include "restinu/rt/metrics.hpp"
 #include "watchdog.hpp"
 
 namespace restinu::rt {

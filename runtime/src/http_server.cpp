@@ -9,13 +9,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "lean_parser.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/router.hpp"
-#include "lean_parser.hpp"
 #include "watchdog.hpp"
 
 namespace restinu::rt {
@@ -381,8 +381,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     Task<void> serve(tcp::socket& socket, Watchdog& wd, Session& me, const std::string& remote_ip,
                      Clock::time_point accepted) {
         beast::flat_buffer buffer;
-        detail::LeanMessage msg;    // one per connection: its storage is reused
-        Request::Fields spare;      // the header list's storage, handed back after each request
+        detail::LeanMessage msg;  // one per connection: its storage is reused
+        Request::Fields spare;    // the header list's storage, handed back after each request
         bool first = true;
         for (;;) {
             if (draining) {

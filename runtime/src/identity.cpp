@@ -66,8 +66,7 @@ bool isIdentityHeader(std::string_view name) {
 void appendSignedIdentity(std::vector<std::pair<std::string, std::string>>& out,
                           std::string_view user_id, const std::vector<std::string>& roles,
                           std::string_view session_id, std::string_view method,
-                          std::string_view target, std::string_view secret,
-                          std::int64_t now_unix) {
+                          std::string_view target, std::string_view secret, std::int64_t now_unix) {
     auto joined = joinRoles(roles);
     auto mac =
         hmacSha256Hex(secret, canonical(now_unix, method, target, user_id, joined, session_id));

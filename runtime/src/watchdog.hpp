@@ -73,8 +73,7 @@ struct Watchdog : std::enable_shared_from_this<Watchdog> {
 // False with `ec` clear: the rest waits for room (finish it with async_write); false with
 // `ec` set: the connection failed.
 inline bool sendNow(boost::asio::ip::tcp::socket& socket,
-                    std::array<boost::asio::const_buffer, 2>& bufs,
-                    boost::system::error_code& ec) {
+                    std::array<boost::asio::const_buffer, 2>& bufs, boost::system::error_code& ec) {
     ec.clear();
     for (;;) {
         std::array<iovec, 2> iov{};

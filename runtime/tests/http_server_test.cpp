@@ -54,8 +54,9 @@ Router testRouter() {
         co_return Response::text(200, pattern(std::stoul(std::string(req.param("n")))));
     });
     r.post("/digest", [](Request& req) -> Task<Response> {
-        co_return Response::text(200, std::to_string(req.body.size()) + " " +
-                                          (req.body == pattern(req.body.size()) ? "intact" : "bad"));
+        co_return Response::text(200,
+                                 std::to_string(req.body.size()) + " " +
+                                     (req.body == pattern(req.body.size()) ? "intact" : "bad"));
     });
     r.get("/boom", [](Request&) -> Task<Response> {
         throw std::runtime_error("secret internal detail");

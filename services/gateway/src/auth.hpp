@@ -45,8 +45,7 @@ private:
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept {
             auto dot = s.rfind('.');
-            return std::hash<std::string_view>{}(dot == std::string_view::npos ? s
-                                                                                : s.substr(dot));
+            return std::hash<std::string_view>{}(dot == std::string_view::npos ? s : s.substr(dot));
         }
     };
     std::size_t max_;

@@ -1,8 +1,7 @@
 #include "limiter.hpp"
 
-#include <charconv>
-
 #include <algorithm>
+#include <charconv>
 #include <numeric>
 
 namespace restinu::gateway {

@@ -61,9 +61,10 @@ std::string rateLimitHeader(const RatePolicy& p, const RateDecision& d);
 /// The Lua script: KEYS[1] a hash of sub-window counters; ARGV limit, sub-window length in ms,
 /// sub-windows per window, now in ms, optionally a count of permits (default 1), and optionally
 /// a sub-window index and a number of unused permits to take off its counter first (never below
-/// zero, and only while it is in the window). Admits as many of them as fit and returns {admitted, count..} with the `buckets + 1` counters oldest
-/// first (the current one counting what it admitted). The hash expires one window after its
-/// last write and drops counters that left the window.
+/// zero, and only while it is in the window). Admits as many of them as fit and returns {admitted,
+/// count..} with the `buckets + 1` counters oldest first (the current one counting what it
+/// admitted). The hash expires one window after its last write and drops counters that left the
+/// window.
 std::string_view slidingWindowScript();
 
 /// Permits taken from Redis ahead of use, so that a busy caller costs one Redis call per lease

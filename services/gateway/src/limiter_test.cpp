@@ -269,7 +269,7 @@ TEST(LeaseBook, AnExpiredLeaseGivesItsRestBackWithTheNextAsk) {
     auto a = book.want(p, "k", now);
     EXPECT_EQ(a.give_back, 0);
     book.granted(p, "k", 10, RateDecision{true, 50, 1}, now, 7);
-    ASSERT_TRUE(book.take("k", now));  // 8 left after the asker's and this one
+    ASSERT_TRUE(book.take("k", now));                       // 8 left after the asker's and this one
     EXPECT_FALSE(book.take("k", now + 200ms).has_value());  // expired
     auto b = book.want(p, "k", now + 200ms);
     EXPECT_EQ(b.give_back, 8);

@@ -71,9 +71,8 @@ std::optional<Upstream> parseUpstream(std::string_view text) {
 
 bool isHopByHop(std::string_view h) {
     // Most headers are none of these; their lengths (2, 4, 7, 10, 14, 16-19) tell at once.
-    constexpr std::uint32_t kLengths = (1u << 2) | (1u << 4) | (1u << 7) | (1u << 10) |
-                                       (1u << 14) | (1u << 16) | (1u << 17) | (1u << 18) |
-                                       (1u << 19);
+    constexpr std::uint32_t kLengths = (1u << 2) | (1u << 4) | (1u << 7) | (1u << 10) | (1u << 14) |
+                                       (1u << 16) | (1u << 17) | (1u << 18) | (1u << 19);
     if (h.size() >= 32 || (kLengths & (1u << h.size())) == 0) {
         return false;
     }

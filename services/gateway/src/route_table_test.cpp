@@ -41,10 +41,9 @@ TEST(RouteTable, HopByHopHeadersAreRecognised) {
     EXPECT_FALSE(isHopByHop("X-Request-Id"));
     // Every one of RFC 9110's and the proxy's own, in any case; and names of the same lengths
     // that are not.
-    for (std::string_view name :
-         {"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-          "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "HOST",
-          "content-length"}) {
+    for (std::string_view name : {"Connection", "Keep-Alive", "Proxy-Authenticate",
+                                  "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer",
+                                  "Transfer-Encoding", "Upgrade", "HOST", "content-length"}) {
         EXPECT_TRUE(isHopByHop(name)) << name;
     }
     for (std::string_view name : {"TX", "Hose", "Trailed", "Connectiox", "Content-Lengtj",

@@ -536,9 +536,8 @@ private:
     // --- idempotency ----------------------------------------------------------------------
 
     rt::Task<rt::Response> forwardOnce(rt::Request& req, const std::string& service,
-                                       const RouteRule* rule,
-                                       const rt::AccessClaims* claims, const std::string& caller,
-                                       const std::string& key) {
+                                       const RouteRule* rule, const rt::AccessClaims* claims,
+                                       const std::string& caller, const std::string& key) {
         auto fingerprint = requestFingerprint(req.method_name, req.target, req.body);
         auto redis_key = idempotencyRedisKey(caller, key);
         auto lock = "L" + fingerprint + randomToken();

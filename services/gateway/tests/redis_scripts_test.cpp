@@ -168,7 +168,8 @@ TEST(LimiterScripts, UnusedPermitsAreGivenBack) {
         std::int64_t now = 1'700'000'000'000;
         auto cur = now / p.bucketMs();
         // args: limit, sub-window ms, sub-windows, now, permits[, give-back field, count]
-        auto ask = [&](std::int64_t at, std::vector<std::string> extra) -> rt::Task<rt::RedisReply> {
+        auto ask = [&](std::int64_t at,
+                       std::vector<std::string> extra) -> rt::Task<rt::RedisReply> {
             std::vector<std::string> keys{key};
             std::vector<std::string> args{std::to_string(p.limit), std::to_string(p.bucketMs()),
                                           std::to_string(p.buckets), std::to_string(at)};

@@ -38,8 +38,7 @@ std::vector<std::pair<std::string, std::string>> signIdentity(const Identity& wh
 void appendSignedIdentity(std::vector<std::pair<std::string, std::string>>& out,
                           std::string_view user_id, const std::vector<std::string>& roles,
                           std::string_view session_id, std::string_view method,
-                          std::string_view target, std::string_view secret,
-                          std::int64_t now_unix);
+                          std::string_view target, std::string_view secret, std::int64_t now_unix);
 
 enum class IdentityCheck {
     Absent,   ///< no identity headers at all: an anonymous request
