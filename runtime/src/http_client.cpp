@@ -8,7 +8,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -17,6 +16,7 @@
 #include "lean_parser.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "watchdog.hpp"
+#include "wire.hpp"
 
 namespace restinu::rt {
 
@@ -33,12 +33,6 @@ constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 bool idempotent(Method m) {
     return m == Method::Get || m == Method::Head || m == Method::Put || m == Method::Delete ||
            m == Method::Options;
-}
-
-void appendNumber(std::string& out, std::size_t n) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, end);
 }
 
 bool hasLineBreak(std::string_view s) {
@@ -69,7 +63,7 @@ std::string requestHead(const ClientRequest& req, bool with_length) {
     head += " HTTP/1.1\r\nHost: "sv;
     head += req.host;
     head += ':';
-    appendNumber(head, req.port);
+    detail::appendNumber(head, req.port);
     head += "\r\n"sv;
     for (const auto& [name, value] : req.headers) {
         if (iequals(name, "Host") || iequals(name, "Content-Length") ||
@@ -88,7 +82,7 @@ std::string requestHead(const ClientRequest& req, bool with_length) {
     }
     if (with_length) {
         head += "Content-Length: "sv;
-        appendNumber(head, req.body.size());
+        detail::appendNumber(head, req.body.size());
         head += "\r\n"sv;
     }
     head += "\r\n"sv;

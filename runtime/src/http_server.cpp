@@ -4,7 +4,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,6 +16,7 @@
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/router.hpp"
 #include "watchdog.hpp"
+#include "wire.hpp"
 
 namespace restinu::rt {
 
@@ -91,12 +91,6 @@ const std::string& statusLine(int status) {
     }();
     static const std::string unknown = "HTTP/1.1 500 Internal Server Error\r\n";
     return status >= 100 && status < 600 ? lines[static_cast<std::size_t>(status)] : unknown;
-}
-
-void appendNumber(std::string& out, std::size_t n) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, end);
 }
 
 // A header a handler set must not be able to split the response.
@@ -306,7 +300,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         h += "\r\n"sv;
         if (!bodyless(res.status)) {
             h += "Content-Length: "sv;
-            appendNumber(h, content_length);
+            detail::appendNumber(h, content_length);
             h += "\r\n"sv;
         }
         if (!keep_alive) {
