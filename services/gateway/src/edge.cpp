@@ -1,7 +1,6 @@
 #include "edge.hpp"
 
 #include <algorithm>
-#include <ranges>
 
 #include "restinu/rt/digest.hpp"
 
@@ -51,10 +50,11 @@ std::string clientIp(std::string_view remote_ip, std::string_view forwarded_for,
         return std::string(remote_ip);
     }
     auto chain = splitList(forwarded_for);
-    for (auto ip : chain | std::views::reverse) {
-        if (!isTrusted(ip, trusted)) {
-            return std::string(ip);
-        }
+    // The nearest hop that is not a trusted proxy is the client.
+    auto client = std::find_if(chain.rbegin(), chain.rend(),
+                               [&](std::string_view ip) { return !isTrusted(ip, trusted); });
+    if (client != chain.rend()) {
+        return std::string(*client);
     }
     return chain.empty() ? std::string(remote_ip) : std::string(chain.front());
 }

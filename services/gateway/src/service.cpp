@@ -346,7 +346,7 @@ private:
             std::string error;
             rt::ClientResponse res;
             try {
-                res = co_await shard_.http().request(std::move(r));
+                res = co_await shard_.http().request(r);
             } catch (const std::exception& e) {
                 error = e.what();
             }
@@ -792,7 +792,7 @@ private:
         r.timeout = settings_.health_timeout;
         std::string error;
         try {
-            auto res = co_await shard_.http().request(std::move(r));
+            auto res = co_await shard_.http().request(r);
             if (res.status != 200) {
                 error = "answered " + std::to_string(res.status);
             }
