@@ -256,7 +256,18 @@ private:
         if (policy_name != "none") {
             const auto& policy = settings_.rate_policies.at(policy_name);
             if (policy.enabled()) {
-                auto d = co_await rateCheck(policy, caller);
+                // A permit from this caller's lease is taken here, without a coroutine.
+                auto lease_key = policy.name + ":" + caller;
+                std::optional<RateDecision> leased;
+                if (Clock::now() >= redis_down_until_) {
+                    leased = leases_.take(lease_key, Clock::now());
+                }
+                RateDecision d;
+                if (leased) {
+                    d = *leased;
+                } else {
+                    d = co_await rateCheck(policy, lease_key);
+                }
                 extra.emplace_back("RateLimit-Policy", rateLimitPolicyHeader(policy));
                 extra.emplace_back("RateLimit", rateLimitHeader(policy, d));
                 if (!d.allowed) {
@@ -445,9 +456,9 @@ private:
         return it == lease_waits_.end() ? 0 : it->second.waiting;
     }
 
-    rt::Task<RateDecision> rateCheck(const RatePolicy& policy, const std::string& caller) {
+    // `lease_key` is "<policy>:<caller>".
+    rt::Task<RateDecision> rateCheck(const RatePolicy& policy, const std::string& lease_key) {
         bool bucket = policy.burst > 0;
-        auto lease_key = policy.name + ":" + caller;
         // A burst from one caller shares round trips: while an ask is in flight the others wait
         // for its permits; the first of them to find none asks next, for all who wait (so a
         // cold burst of hundreds costs a few round trips, not one each).
