@@ -75,22 +75,27 @@ bool validRequestId(std::string_view id) {
 
 namespace {
 
-// "HTTP/1.1 <status> <reason>\r\n" for every status, built once.
-const std::string& statusLine(int status) {
+// Appends "HTTP/1.1 <status> <reason>\r\n"; the lines of 100-599 are built once.
+void appendStatusLine(std::string& out, int status) {
     static const auto lines = [] {
-        std::array<std::string, 600> out;
+        std::array<std::string, 600> all;
         for (int code = 100; code < 600; ++code) {
-            auto& line = out[static_cast<std::size_t>(code)];
+            auto& line = all[static_cast<std::size_t>(code)];
             line = "HTTP/1.1 " + std::to_string(code) + ' ';
             auto r = http::obsolete_reason(static_cast<http::status>(code));
             std::string_view reason(r.data(), r.size());
             line += reason.empty() || reason.front() == '<' ? std::string_view("Unknown") : reason;
             line += "\r\n";
         }
-        return out;
+        return all;
     }();
-    static const std::string unknown = "HTTP/1.1 500 Internal Server Error\r\n";
-    return status >= 100 && status < 600 ? lines[static_cast<std::size_t>(status)] : unknown;
+    if (status >= 100 && status < 600) {
+        out += lines[static_cast<std::size_t>(status)];
+        return;
+    }
+    out += "HTTP/1.1 ";
+    out += std::to_string(status);
+    out += " Unknown\r\n";
 }
 
 // A header a handler set must not be able to split the response.
@@ -275,7 +280,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             size += k.size() + v.size() + 4;
         }
         h.reserve(size);
-        h += statusLine(res.status);
+        appendStatusLine(h, res.status);
         if (!res.content_type.empty() && safeHeader("Content-Type", res.content_type)) {
             h += "Content-Type: "sv;
             h += res.content_type;
@@ -423,6 +428,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                     for (std::size_t i = 0; i < msg.fields.size(); ++i) {
                         if (iequals(msg.name(i), "Expect")) {
                             expect = msg.value(i);
+                            break;
                         }
                     }
                     if (!parser.is_done() && iequals(expect, "100-continue")) {
