@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <charconv>
+#include <optional>
 
 #include "restinu/rt/digest.hpp"
 
@@ -96,38 +97,31 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
                              std::chrono::seconds max_age, Identity* out, std::string* why) {
     // One pass: whether any X-Restinu-* header came, and the first of each identity header.
     bool any = false;
-    std::string_view sig;
-    std::string_view user;
-    std::string_view roles;
-    std::string_view session;
-    bool have_sig = false;
-    bool have_user = false;
-    bool have_roles = false;
-    bool have_session = false;
-    auto first = [](bool& have, std::string_view& slot, std::string_view value) {
-        if (!have) {
-            have = true;
-            slot = value;
-        }
-    };
+    std::optional<std::string_view> first_sig;
+    std::optional<std::string_view> first_user;
+    std::optional<std::string_view> first_roles;
+    std::optional<std::string_view> first_session;
     for (const auto& [name, value] : req.headers) {
         if (!isIdentityHeader(name)) {
             continue;
         }
         any = true;
-        if (iequals(name, kIdentitySignatureHeader)) {
-            first(have_sig, sig, value);
-        } else if (iequals(name, kIdentityUserHeader)) {
-            first(have_user, user, value);
-        } else if (iequals(name, kIdentityRolesHeader)) {
-            first(have_roles, roles, value);
-        } else if (iequals(name, kIdentitySessionHeader)) {
-            first(have_session, session, value);
+        for (auto [slot, wanted] : {std::pair{&first_sig, kIdentitySignatureHeader},
+                                    std::pair{&first_user, kIdentityUserHeader},
+                                    std::pair{&first_roles, kIdentityRolesHeader},
+                                    std::pair{&first_session, kIdentitySessionHeader}}) {
+            if (!*slot && iequals(name, wanted)) {
+                *slot = value;
+            }
         }
     }
     if (!any) {
         return IdentityCheck::Absent;
     }
+    std::string_view sig = first_sig.value_or("");
+    std::string_view user = first_user.value_or("");
+    std::string_view roles = first_roles.value_or("");
+    std::string_view session = first_session.value_or("");
     if (secret.empty()) {
         return fail(why, "identity headers sent, but this service has no identity.secret");
     }

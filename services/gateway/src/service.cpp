@@ -456,20 +456,19 @@ private:
         return it == lease_waits_.end() ? 0 : it->second.waiting;
     }
 
-    // `lease_key` is "<policy>:<caller>".
+    // A check for a caller whose lease holds no permit; `lease_key` is "<policy>:<caller>".
     rt::Task<RateDecision> rateCheck(const RatePolicy& policy, const std::string& lease_key) {
         bool bucket = policy.burst > 0;
         // A burst from one caller shares round trips: while an ask is in flight the others wait
         // for its permits; the first of them to find none asks next, for all who wait (so a
         // cold burst of hundreds costs a few round trips, not one each).
-        for (int round = 0; round < 4 && Clock::now() >= redis_down_until_; ++round) {
+        // (The caller has found no permit in the lease already.)
+        for (int round = 0;
+             round < 4 && Clock::now() >= redis_down_until_ && leases_.asking(lease_key); ++round) {
+            co_await waitForLease(lease_key);
             if (auto d = leases_.take(lease_key, Clock::now())) {
                 co_return *d;
             }
-            if (!leases_.asking(lease_key)) {
-                break;
-            }
-            co_await waitForLease(lease_key);
         }
         if (Clock::now() >= redis_down_until_) {
             auto now_ms = unixNowMs();
