@@ -16,6 +16,7 @@
 #include "lean_parser.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "watchdog.hpp"
+#include "whole_message.hpp"
 #include "wire.hpp"
 
 namespace restinu::rt {
@@ -227,7 +228,23 @@ struct HttpClient::Impl {
         };
         fresh();
         bool got_bytes = c.buffer.size() > 0;
+        bool tried_whole = false;
+        std::optional<bool> whole_keep_alive;
         for (;;) {
+            if (c.buffer.size() > 0 && !tried_whole) {
+                // An answer that came whole in the plain form is read in one pass; any other
+                // is Beast's (whole_message.hpp). Tried once: a trickled answer is not rescanned.
+                tried_whole = true;
+                auto whole = detail::parseWholeResponse(
+                    {static_cast<const char*>(c.buffer.data().data()), c.buffer.size()},
+                    opts.max_response_body, is_head, c.msg);
+                if (whole.used > 0) {
+                    c.buffer.consume(whole.used);
+                    whole_keep_alive = whole.keep_alive;
+                    break;
+                }
+                fresh();  // Beast starts from a clean message
+            }
             if (c.buffer.size() > 0) {
                 boost::system::error_code pec;
                 auto used = parser->put(c.buffer.data(), pec);
@@ -270,7 +287,8 @@ struct HttpClient::Impl {
         const auto& res = c.msg;
         out.status = res.status;
         // Bytes beyond the answer would be an unasked-for answer: never reuse such a connection.
-        out.keep_alive = parser->keep_alive() && c.buffer.size() == 0;
+        out.keep_alive =
+            (whole_keep_alive ? *whole_keep_alive : parser->keep_alive()) && c.buffer.size() == 0;
         out.headers.clear();
         out.headers.reserve(res.fields.size());
         for (std::size_t i = 0; i < res.fields.size(); ++i) {

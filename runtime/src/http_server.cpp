@@ -16,6 +16,7 @@
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/router.hpp"
 #include "watchdog.hpp"
+#include "whole_message.hpp"
 #include "wire.hpp"
 
 namespace restinu::rt {
@@ -404,58 +405,70 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             // the accept on a new connection): a client trickling bytes is cut off.
             wd.set((first ? accepted : started) + opts.header_timeout);
             first = false;
-            detail::LeanParser<true> parser(msg);
-            parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
-            parser.body_limit(opts.body_limit);
-            parser.eager(true);
-            bool in_header = true;
-            for (;;) {
-                boost::system::error_code ec;
-                auto used = parser.put(buffer.data(), ec);
-                buffer.consume(used);
-                if (ec && ec != http::error::need_more) {
-                    me.lingering = true;
-                    co_await onReadError(socket, wd, ec);
-                    co_return;
-                }
-                if (parser.is_done()) {
-                    break;
-                }
-                if (in_header && parser.is_header_done()) {
-                    in_header = false;
-                    wd.set(Clock::now() + opts.body_timeout);
-                    std::string_view expect;
-                    for (std::size_t i = 0; i < msg.fields.size(); ++i) {
-                        if (iequals(msg.name(i), "Expect")) {
-                            expect = msg.value(i);
-                            break;
+            // A request that came whole in the plain form (nearly all do) is read in one pass;
+            // any other is Beast's, from its first byte (whole_message.hpp).
+            auto whole = detail::parseWholeRequest(
+                {static_cast<const char*>(buffer.data().data()), buffer.size()}, opts.header_limit,
+                opts.body_limit, msg);
+            bool keep_alive_asked = whole.keep_alive;
+            if (whole.used > 0) {
+                buffer.consume(whole.used);
+            } else {
+                detail::LeanParser<true> parser(msg);
+                parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+                parser.body_limit(opts.body_limit);
+                parser.eager(true);
+                bool in_header = true;
+                for (;;) {
+                    boost::system::error_code ec;
+                    auto used = parser.put(buffer.data(), ec);
+                    buffer.consume(used);
+                    if (ec && ec != http::error::need_more) {
+                        me.lingering = true;
+                        co_await onReadError(socket, wd, ec);
+                        co_return;
+                    }
+                    if (parser.is_done()) {
+                        break;
+                    }
+                    if (in_header && parser.is_header_done()) {
+                        in_header = false;
+                        wd.set(Clock::now() + opts.body_timeout);
+                        std::string_view expect;
+                        for (std::size_t i = 0; i < msg.fields.size(); ++i) {
+                            if (iequals(msg.name(i), "Expect")) {
+                                expect = msg.value(i);
+                                break;
+                            }
+                        }
+                        if (!parser.is_done() && iequals(expect, "100-continue")) {
+                            // The head passed the limits: ask for the body now rather than let
+                            // the client wait (curl waits a second) for an answer.
+                            static constexpr std::string_view kContinue =
+                                "HTTP/1.1 100 Continue\r\n\r\n";
+                            auto [cec, cn] = co_await net::async_write(
+                                socket, net::buffer(kContinue.data(), kContinue.size()), kTok);
+                            if (cec) {
+                                co_return;
+                            }
                         }
                     }
-                    if (!parser.is_done() && iequals(expect, "100-continue")) {
-                        // The head passed the limits: ask for the body now rather than let
-                        // the client wait (curl waits a second) for an answer.
-                        static constexpr std::string_view kContinue =
-                            "HTTP/1.1 100 Continue\r\n\r\n";
-                        auto [cec, cn] = co_await net::async_write(
-                            socket, net::buffer(kContinue.data(), kContinue.size()), kTok);
-                        if (cec) {
-                            co_return;
-                        }
+                    if (used > 0 && buffer.size() > 0) {
+                        continue;
                     }
+                    auto [rec, n] =
+                        co_await socket.async_read_some(buffer.prepare(kReadChunk), kTok);
+                    if (rec) {
+                        co_return;  // timed out (the watchdog closed it), reset, or went away
+                    }
+                    buffer.commit(n);
                 }
-                if (used > 0 && buffer.size() > 0) {
-                    continue;
-                }
-                auto [rec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTok);
-                if (rec) {
-                    co_return;  // timed out (the watchdog closed it), reset, or went away
-                }
-                buffer.commit(n);
+                keep_alive_asked = parser.keep_alive();
             }
             me.state = State::Handling;
             wd.clear();
             bool keep_alive =
-                co_await handleOne(socket, wd, msg, parser.keep_alive(), spare, remote_ip, started);
+                co_await handleOne(socket, wd, msg, keep_alive_asked, spare, remote_ip, started);
             if (!keep_alive) {
                 co_return;
             }
