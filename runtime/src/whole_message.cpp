@@ -13,9 +13,11 @@ constexpr std::array<bool, 256> kToken = [] {
     for (int c = '0'; c <= '9'; ++c) {
         t[static_cast<std::size_t>(c)] = true;
     }
+    for (int c = 'A'; c <= 'Z'; ++c) {
+        t[static_cast<std::size_t>(c)] = true;
+    }
     for (int c = 'a'; c <= 'z'; ++c) {
         t[static_cast<std::size_t>(c)] = true;
-        t[static_cast<std::size_t>(c - 'a' + 'A')] = true;
     }
     for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
         t[static_cast<unsigned char>(c)] = true;
