@@ -148,12 +148,11 @@ struct HttpClient::Impl {
     // request that could not be retried: an idempotent one that meets a connection the server
     // closed meanwhile is sent again on a fresh one (see request()), as Go's and Envoy's pools
     // do, and the proxy's GETs skip a system call each.
-    std::unique_ptr<Conn> takeIdle(const Key& key, bool retryable) {
+    std::unique_ptr<Conn> takeIdle(const Key& key, bool retryable, Clock::time_point now) {
         auto it = idle.find(key);
         if (it == idle.end()) {
             return nullptr;
         }
-        auto now = Clock::now();
         while (!it->second.empty()) {
             auto conn = std::move(it->second.back());
             it->second.pop_back();
@@ -165,13 +164,13 @@ struct HttpClient::Impl {
         return nullptr;
     }
 
-    void putIdle(const Key& key, std::unique_ptr<Conn> c) {
+    void putIdle(const Key& key, std::unique_ptr<Conn> c, Clock::time_point now) {
         auto& q = idle[key];
         if (q.size() >= opts.max_idle_per_host) {
             return;  // dropping closes it
         }
         c->wd->clear();
-        c->since = Clock::now();
+        c->since = now;
         q.push_back(std::move(c));
     }
 
@@ -324,7 +323,8 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
     Impl::Key key{req.host, req.port};
     ClientResponse out;
     for (int attempt = 0; attempt < 2; ++attempt) {
-        auto conn = impl->takeIdle(key, attempt == 0 && idempotent(req.method));
+        auto conn = impl->takeIdle(key, attempt == 0 && idempotent(req.method),
+                                   attempt == 0 ? started : Clock::now());
         bool reused = conn != nullptr;
         if (!conn) {
             try {
@@ -336,13 +336,13 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
         auto [ec, got_bytes] = co_await impl->exchange(*conn, head, req.body,
                                                        req.method == Method::Head, deadline, out);
         if (!ec) {
+            auto finished = Clock::now();
             if (out.keep_alive) {
-                impl->putIdle(key, std::move(conn));
+                impl->putIdle(key, std::move(conn), finished);
             }
             if (impl->ok != nullptr) {
                 impl->ok->inc();
-                impl->duration->observe(
-                    std::chrono::duration<double>(Clock::now() - started).count());
+                impl->duration->observe(std::chrono::duration<double>(finished - started).count());
             }
             co_return out;
         }

@@ -259,8 +259,8 @@ private:
                 // A permit from this caller's lease is taken here, without a coroutine.
                 auto lease_key = policy.name + ":" + caller;
                 std::optional<RateDecision> leased;
-                if (Clock::now() >= redis_down_until_) {
-                    leased = leases_.take(lease_key, Clock::now());
+                if (auto now = Clock::now(); now >= redis_down_until_) {
+                    leased = leases_.take(lease_key, now);
                 }
                 RateDecision d;
                 if (leased) {
@@ -632,7 +632,8 @@ private:
                                                                     : settings_.upstream_timeout;
         int max_retries =
             rule != nullptr && rule->max_retries >= 0 ? rule->max_retries : settings_.max_retries;
-        auto deadline = Clock::now() + timeout;
+        auto now = Clock::now();  // one clock read serves the deadline and the first attempt
+        auto deadline = now + timeout;
 
         rt::ClientRequest out;
         out.method = req.method;
@@ -671,7 +672,9 @@ private:
         int attempt = 0;
         bool idempotent = idempotentMethod(req.method);
         for (;;) {
-            auto now = Clock::now();
+            if (attempt > 0) {
+                now = Clock::now();
+            }
             auto pick = sp.pool.pick(now, tried);
             if (!pick) {
                 if (holding_retry) {
@@ -699,7 +702,7 @@ private:
             std::optional<rt::ClientResponse> res;
             std::optional<rt::HttpClientError::Kind> kind;
             std::string error;
-            auto sent = Clock::now();
+            auto sent = now;
             try {
                 res = co_await shard_.http().request(out);
             } catch (const rt::HttpClientError& e) {
@@ -751,8 +754,7 @@ private:
                 res && (res->status == 502 || res->status == 503 || res->status == 504);
             bool retryable = kind == rt::HttpClientError::Kind::Connect ||
                              (idempotent && (reset || gateway_error));
-            if (retryable && attempt < max_retries && Clock::now() < deadline &&
-                sp.budget.tryRetry()) {
+            if (retryable && attempt < max_retries && done < deadline && sp.budget.tryRetry()) {
                 holding_retry = true;
                 ++attempt;
                 sp.retries->inc();
