@@ -6,6 +6,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=$(cd "${1:-$here/../build/release}" && pwd)
 bash "$here/http_bench.sh" "$build/app/restinu"
 bash "$here/gateway_bench.sh" "$build/app/restinu"
+bash "$here/parse_bench.sh" "$build"
 bash "$here/events_bench.sh" "$build"
 bash "$here/login_bench.sh" "$build/app/restinu"
 bash "$here/search_bench.sh" "$build"

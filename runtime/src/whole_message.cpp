@@ -209,8 +209,11 @@ const char* readFields(const char* p, const char* end, LeanMessage& m, Framing& 
             default:
                 break;
         }
-        auto n = m.keep(name);
-        m.fields.emplace_back(n, m.keep(value));
+        // The line up to the value's end in one copy; the name and value are spans of it.
+        auto line = m.keep({p, static_cast<std::size_t>(v_end - p)});
+        m.fields.emplace_back(LeanMessage::Span{line.off, static_cast<std::uint32_t>(name.size())},
+                              LeanMessage::Span{line.off + static_cast<std::uint32_t>(v - p),
+                                                static_cast<std::uint32_t>(value.size())});
         p = cr + 2;
     }
 }
