@@ -100,7 +100,7 @@ std::string sha256Hex(std::string_view data) {
     return toHex(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
-std::string hmacSha256Hex(std::string_view key, std::string_view data) {
+void appendHmacSha256Hex(std::string& out, std::string_view key, std::string_view data) {
     // One context per thread, kept for the last key used (a service has one secret).
     thread_local KeyedHmac cached;
     if (!cached.ctx || cached.key != key) {
@@ -117,7 +117,15 @@ std::string hmacSha256Hex(std::string_view key, std::string_view data) {
         cached.ctx.reset();
         throw std::runtime_error("HMAC-SHA-256 failed");
     }
-    return toHex(std::string_view(reinterpret_cast<const char*>(mac), len));
+    auto at = out.size();
+    out.resize(at + 2 * len);
+    hexInto(out.data() + at, mac, len);
+}
+
+std::string hmacSha256Hex(std::string_view key, std::string_view data) {
+    std::string out;
+    appendHmacSha256Hex(out, key, data);
+    return out;
 }
 
 }  // namespace restinu::rt

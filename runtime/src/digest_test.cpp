@@ -16,6 +16,14 @@ TEST(Digest, HmacSha256MatchesRfc4231) {
               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(Digest, HmacSha256AppendsAfterWhatIsThere) {
+    // RFC 4231, test case 2, written after a header's prefix.
+    std::string header = "t=1795661200,v1=";
+    appendHmacSha256Hex(header, "Jefe", "what do ya want for nothing?");
+    EXPECT_EQ(header,
+              "t=1795661200,v1=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 TEST(Digest, HmacSha256KeepsNoStateBetweenMessagesOrKeys) {
     // The context is kept per thread and reset per message: every answer must be the one a
     // fresh context gives, whatever was computed before, under the same key or another.

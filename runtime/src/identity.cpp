@@ -24,12 +24,16 @@ std::string joinRoles(const std::vector<std::string>& roles) {
 }
 
 // What the MAC covers: a version, the time, the request line and every identity field, each on
-// its own line (none of them may hold a newline: header values cannot).
-std::string canonical(std::int64_t ts, std::string_view method, std::string_view target,
-                      std::string_view user, std::string_view roles, std::string_view session) {
-    std::string s;
-    s.reserve(32 + method.size() + target.size() + user.size() + roles.size() + session.size());
-    s.append("v1\n").append(std::to_string(ts)).append("\n");
+// its own line (none of them may hold a newline: header values cannot). Built in a per-thread
+// buffer, which every request signs or checks once: no allocation once it has grown.
+std::string_view canonical(std::int64_t ts, std::string_view method, std::string_view target,
+                           std::string_view user, std::string_view roles,
+                           std::string_view session) {
+    thread_local std::string s;
+    s.clear();
+    char digits[24];
+    auto [ts_end, ec] = std::to_chars(digits, digits + sizeof digits, ts);
+    s.append("v1\n").append(digits, ts_end).append("\n");
     s.append(method).append("\n").append(target).append("\n");
     s.append(user).append("\n").append(roles).append("\n").append(session);
     return s;
@@ -69,12 +73,14 @@ void appendSignedIdentity(std::vector<std::pair<std::string, std::string>>& out,
                           std::string_view session_id, std::string_view method,
                           std::string_view target, std::string_view secret, std::int64_t now_unix) {
     auto joined = joinRoles(roles);
-    auto mac =
-        hmacSha256Hex(secret, canonical(now_unix, method, target, user_id, joined, session_id));
-    std::string signature = "t=";
-    signature += std::to_string(now_unix);
-    signature += ",v1=";
-    signature += mac;
+    // "t=<unix seconds>,v1=<64 hex>", the MAC written straight into it.
+    char digits[24];
+    auto [ts_end, ec] = std::to_chars(digits, digits + sizeof digits, now_unix);
+    std::string signature;
+    signature.reserve(2 + static_cast<std::size_t>(ts_end - digits) + 4 + 64);
+    signature.append("t=").append(digits, ts_end).append(",v1=");
+    appendHmacSha256Hex(signature, secret,
+                        canonical(now_unix, method, target, user_id, joined, session_id));
     out.emplace_back(kIdentityUserHeader, user_id);
     out.emplace_back(kIdentityRolesHeader, std::move(joined));
     out.emplace_back(kIdentitySessionHeader, session_id);
@@ -143,8 +149,10 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
         return fail(why, "identity signature is stale");
     }
     auto given = sig.substr(comma + 4);
-    auto expected =
-        hmacSha256Hex(secret, canonical(ts, req.method_name, req.target, user, roles, session));
+    thread_local std::string expected;
+    expected.clear();
+    appendHmacSha256Hex(expected, secret,
+                        canonical(ts, req.method_name, req.target, user, roles, session));
     if (given.size() != expected.size() ||
         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
         return fail(why, "identity signature does not match");

@@ -18,4 +18,7 @@ void appendRandomHex(std::string& out, std::size_t chars);
 /// HMAC-SHA-256 of `data` under `key`, as 64 lowercase hex characters (OpenSSL).
 std::string hmacSha256Hex(std::string_view key, std::string_view data);
 
+/// The same, appended to `out` (no string of its own: for a caller building a header).
+void appendHmacSha256Hex(std::string& out, std::string_view key, std::string_view data);
+
 }  // namespace restinu::rt
