@@ -69,7 +69,7 @@ std::size_t beastOnce(const std::string& in, LeanMessage& m) {
 template <bool IsRequest>
 std::size_t wholeOnce(const std::string& in, LeanMessage& m) {
     auto w = IsRequest ? restinu::rt::detail::parseWholeRequest(in, 16 * 1024, 1 << 20, m)
-                       : restinu::rt::detail::parseWholeResponse(in, 1 << 20, false, m);
+                       : restinu::rt::detail::parseWholeResponse(in, 16 * 1024, 1 << 20, false, m);
     if (w.used != in.size()) {
         std::fprintf(stderr, "parse_bench: the one-pass parser did not take a bench message\n");
         std::exit(1);

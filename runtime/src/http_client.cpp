@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr auto kTok = net::as_tuple(net::use_awaitable);
 constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
+// An answer's head may be this long (Beast's default, stated so both parsers use it).
+constexpr std::uint32_t kResponseHeaderLimit = 8192;
 
 bool idempotent(Method m) {
     return m == Method::Get || m == Method::Head || m == Method::Put || m == Method::Delete ||
@@ -219,6 +221,7 @@ struct HttpClient::Impl {
         std::optional<detail::LeanParser<false>> parser;
         auto fresh = [&] {
             parser.emplace(c.msg);
+            parser->header_limit(kResponseHeaderLimit);
             parser->body_limit(opts.max_response_body);
             parser->eager(true);
             if (is_head) {
@@ -236,7 +239,7 @@ struct HttpClient::Impl {
                 tried_whole = true;
                 auto whole = detail::parseWholeResponse(
                     {static_cast<const char*>(c.buffer.data().data()), c.buffer.size()},
-                    opts.max_response_body, is_head, c.msg);
+                    kResponseHeaderLimit, opts.max_response_body, is_head, c.msg);
                 if (whole.used > 0) {
                     c.buffer.consume(whole.used);
                     whole_keep_alive = whole.keep_alive;

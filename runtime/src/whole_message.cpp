@@ -268,8 +268,8 @@ WholeMessage parseWholeRequest(std::string_view in, std::size_t header_limit,
             keepAlive(version, f)};
 }
 
-WholeMessage parseWholeResponse(std::string_view in, std::uint64_t body_limit, bool head_request,
-                                LeanMessage& m) {
+WholeMessage parseWholeResponse(std::string_view in, std::size_t header_limit,
+                                std::uint64_t body_limit, bool head_request, LeanMessage& m) {
     m.clear();
     const char* const begin = in.data();
     const char* const end = begin + in.size();
@@ -293,7 +293,7 @@ WholeMessage parseWholeResponse(std::string_view in, std::uint64_t body_limit, b
     m.version = version;
     Framing f;
     const char* body = readFields(cr + 2, end, m, f);
-    if (body == nullptr) {
+    if (body == nullptr || static_cast<std::size_t>(body - begin) > header_limit) {
         return {};
     }
     std::uint64_t length = 0;

@@ -37,8 +37,9 @@ WholeMessage parseWholeRequest(std::string_view in, std::size_t header_limit,
 
 /// A complete response at the start of `in`, into `m` (cleared first). `head_request`: the
 /// answer to a HEAD, which has no body whatever its Content-Length says. Interim (1xx) answers
-/// and answers delimited by the end of the connection are left to Beast.
-WholeMessage parseWholeResponse(std::string_view in, std::uint64_t body_limit, bool head_request,
-                                LeanMessage& m);
+/// and answers delimited by the end of the connection are left to Beast. The limits are the
+/// client's, as for a request.
+WholeMessage parseWholeResponse(std::string_view in, std::size_t header_limit,
+                                std::uint64_t body_limit, bool head_request, LeanMessage& m);
 
 }  // namespace restinu::rt::detail

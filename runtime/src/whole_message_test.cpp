@@ -78,7 +78,7 @@ std::optional<Parsed> fastRequest(const std::string& in) {
 
 std::optional<Parsed> fastResponse(const std::string& in, bool head_request = false) {
     LeanMessage m;
-    auto w = parseWholeResponse(in, kBodyLimit, head_request, m);
+    auto w = parseWholeResponse(in, kHeaderLimit, kBodyLimit, head_request, m);
     if (w.used == 0) {
         return std::nullopt;
     }
@@ -195,10 +195,28 @@ TEST(WholeMessage, LeavesEverythingUnusualToBeast) {
         "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",  // no SP after status
         "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX: " + std::string(kHeaderLimit, 'a') + "\r\nContent-Length: 0\r\n\r\n",
     };
     for (const auto& in : responses) {
         EXPECT_FALSE(fastResponse(in).has_value()) << in;
     }
+}
+
+// Heads around the header limit: whatever the fast parser takes there, Beast takes too.
+TEST(WholeMessage, AgreesWithBeastAtTheHeaderLimit) {
+    for (std::size_t size = kHeaderLimit - 3; size <= kHeaderLimit + 3; ++size) {
+        std::string request = "GET / HTTP/1.1\r\nX: \r\n\r\n";
+        request.insert(19, size - request.size(), 'a');
+        ASSERT_EQ(request.size(), size);
+        expectAgrees(request, true);
+        std::string response = "HTTP/1.1 204 No Content\r\nX: \r\n\r\n";
+        response.insert(28, size - response.size(), 'a');
+        ASSERT_EQ(response.size(), size);
+        expectAgrees(response, false);
+    }
+    std::string over = "GET / HTTP/1.1\r\nX: \r\n\r\n";
+    over.insert(19, kHeaderLimit + 1 - over.size(), 'a');
+    EXPECT_FALSE(fastRequest(over).has_value());
 }
 
 TEST(WholeMessage, ATruncatedMessageIsNeverTaken) {
