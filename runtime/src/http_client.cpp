@@ -288,9 +288,10 @@ struct HttpClient::Impl {
         }
         const auto& res = c.msg;
         out.status = res.status;
-        // Bytes beyond the answer would be an unasked-for answer: never reuse such a connection.
-        out.keep_alive =
-            (whole_keep_alive ? *whole_keep_alive : parser->keep_alive()) && c.buffer.size() == 0;
+        // Bytes beyond the answer would be an unasked-for answer, and after a 101 the connection
+        // speaks another protocol: never reuse such a connection.
+        out.keep_alive = (whole_keep_alive ? *whole_keep_alive : parser->keep_alive()) &&
+                         c.buffer.size() == 0 && res.status != 101;
         out.headers.clear();
         out.headers.reserve(res.fields.size());
         for (std::size_t i = 0; i < res.fields.size(); ++i) {

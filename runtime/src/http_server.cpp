@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstring>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -378,6 +379,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         maybeDrained();
     }
 
+    // The header limit as both parsers take it (Beast's is 32 bits).
+    std::uint32_t headerLimit() const {
+        return static_cast<std::uint32_t>(
+            std::min<std::size_t>(opts.header_limit, std::numeric_limits<std::uint32_t>::max()));
+    }
+
     Task<void> serve(tcp::socket& socket, Watchdog& wd, Session& me, const std::string& remote_ip,
                      Clock::time_point accepted) {
         beast::flat_buffer buffer;
@@ -408,14 +415,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             // A request that came whole in the plain form (nearly all do) is read in one pass;
             // any other is Beast's, from its first byte (whole_message.hpp).
             auto whole = detail::parseWholeRequest(
-                {static_cast<const char*>(buffer.data().data()), buffer.size()}, opts.header_limit,
+                {static_cast<const char*>(buffer.data().data()), buffer.size()}, headerLimit(),
                 opts.body_limit, msg);
             bool keep_alive_asked = whole.keep_alive;
             if (whole.used > 0) {
                 buffer.consume(whole.used);
             } else {
                 detail::LeanParser<true> parser(msg);
-                parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+                parser.header_limit(headerLimit());
                 parser.body_limit(opts.body_limit);
                 parser.eager(true);
                 bool in_header = true;

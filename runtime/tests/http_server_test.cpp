@@ -459,6 +459,35 @@ TEST(HttpClient, AServerThatHangsUpWithoutAnsweringIsAClosedError) {
     server.join();
 }
 
+// After a 101 the connection speaks another protocol: the answer is passed on, and the
+// connection is not pooled for the next HTTP request.
+TEST(HttpClient, AConnectionThatSwitchedProtocolsIsNotReused) {
+    net::io_context server_io;
+    net::ip::tcp::acceptor acceptor(server_io, {net::ip::make_address("127.0.0.1"), 0});
+    auto port = acceptor.local_endpoint().port();
+    std::thread server([&] {
+        auto s = acceptor.accept();
+        char buf[4096];
+        boost::system::error_code ec;
+        s.read_some(net::buffer(buf), ec);
+        static constexpr std::string_view kSwitched =
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n";
+        net::write(s, net::buffer(kSwitched.data(), kSwitched.size()), ec);
+        s.read_some(net::buffer(buf), ec);  // until the client closes it
+    });
+    net::io_context io;
+    HttpClient client(io);
+    ClientRequest req;
+    req.port = port;
+    req.target = "/ws";
+    auto res = runOn(io, client.request(req));
+    EXPECT_EQ(res.status, 101);
+    EXPECT_FALSE(res.keep_alive);
+    EXPECT_EQ(client.idleConnections("127.0.0.1", port), 0u);
+    client.closeIdle();
+    server.join();
+}
+
 TEST(HttpClient, RefusedConnectionIsAConnectError) {
     std::uint16_t dead_port;
     {
