@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -97,15 +99,35 @@ void appendValue(std::string& out, const Field::Value& v, bool json) {
 
 void appendJsonEscaped(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
-    // Runs of characters that need no escape are appended whole; most text is one run.
+    // Runs of characters that need no escape are appended whole; most text is one run. The run
+    // is found eight bytes per step: a word with no byte below a space, no '"' and no '\\'
+    // needs no closer look (UTF-8 passes through as it is).
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    auto has_byte = [](std::uint64_t w, unsigned char c) {
+        std::uint64_t x = w ^ (kOnes * c);
+        return ((x - kOnes) & ~x & kHigh) != 0;
+    };
+    const char* d = text.data();
+    const std::size_t n = text.size();
     std::size_t start = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        auto u = static_cast<unsigned char>(text[i]);
+    std::size_t i = 0;
+    while (i < n) {
+        if (n - i >= 8) {
+            std::uint64_t w = 0;
+            std::memcpy(&w, d + i, sizeof w);
+            if (((w - kOnes * 0x20) & ~w & kHigh) == 0 && !has_byte(w, '"') && !has_byte(w, '\\')) {
+                i += 8;
+                continue;
+            }
+        }
+        auto u = static_cast<unsigned char>(d[i]);
         if (u >= 0x20 && u != '"' && u != '\\') {
+            ++i;
             continue;
         }
-        out.append(text.data() + start, i - start);
-        start = i + 1;
+        out.append(d + start, i - start);
+        start = ++i;
         switch (u) {
             case '"':
                 out += "\\\"";
@@ -128,7 +150,7 @@ void appendJsonEscaped(std::string& out, std::string_view text) {
                 out += kHex[u & 0xf];
         }
     }
-    out.append(text.data() + start, text.size() - start);
+    out.append(d + start, n - start);
 }
 
 bool parseLevel(std::string_view text, Level& out) {
