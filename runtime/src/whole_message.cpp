@@ -138,6 +138,29 @@ bool readContentLength(std::string_view v, Framing& f) {
     return true;
 }
 
+// The fields that frame a message, as Beast's do_field treats them; the others are only kept.
+enum class Special { None, Refuse, Connection, ContentLength };
+
+Special special(std::string_view name) {
+    struct Entry {
+        std::string_view lower;
+        Special what;
+    };
+    static constexpr std::array<Entry, 5> kFields{{
+        {"connection", Special::Connection},
+        {"content-length", Special::ContentLength},
+        {"proxy-connection", Special::Connection},  // Beast reads it as Connection
+        {"transfer-encoding", Special::Refuse},     // chunked or any coding: Beast's
+        {"upgrade", Special::Refuse},
+    }};
+    for (const auto& e : kFields) {
+        if (name.size() == e.lower.size() && equalsLower(name, e.lower)) {
+            return e.what;
+        }
+    }
+    return Special::None;
+}
+
 // "HTTP/1.0" or "HTTP/1.1" at `p`: the version as Beast gives it (10, 11), or 0.
 int readVersion(const char* p, const char* end) {
     static constexpr std::string_view kPrefix = "HTTP/1.";
@@ -180,33 +203,20 @@ const char* readFields(const char* p, const char* end, LeanMessage& m, Framing& 
             --v_end;
         }
         std::string_view value(v, static_cast<std::size_t>(v_end - v));
-        switch (name.size()) {
-            case 7:
-                if (equalsLower(name, "upgrade")) {
+        switch (special(name)) {
+            case Special::Refuse:
+                return nullptr;
+            case Special::Connection:
+                if (!readConnection(value, f)) {
                     return nullptr;
                 }
                 break;
-            case 10:
-                if (equalsLower(name, "connection") && !readConnection(value, f)) {
+            case Special::ContentLength:
+                if (!readContentLength(value, f)) {
                     return nullptr;
                 }
                 break;
-            case 14:
-                if (equalsLower(name, "content-length") && !readContentLength(value, f)) {
-                    return nullptr;
-                }
-                break;
-            case 16:
-                if (equalsLower(name, "proxy-connection") && !readConnection(value, f)) {
-                    return nullptr;
-                }
-                break;
-            case 17:
-                if (equalsLower(name, "transfer-encoding")) {
-                    return nullptr;
-                }
-                break;
-            default:
+            case Special::None:
                 break;
         }
         // The line up to the value's end in one copy; the name and value are spans of it.
