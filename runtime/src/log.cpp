@@ -5,11 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <mutex>
+
+#include "word_scan.hpp"
 
 namespace restinu::rt::log {
 namespace {
@@ -102,21 +102,15 @@ void appendJsonEscaped(std::string& out, std::string_view text) {
     // Runs of characters that need no escape are appended whole; most text is one run. The run
     // is found eight bytes per step: a word with no byte below a space, no '"' and no '\\'
     // needs no closer look (UTF-8 passes through as it is).
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-    auto has_byte = [](std::uint64_t w, unsigned char c) {
-        std::uint64_t x = w ^ (kOnes * c);
-        return ((x - kOnes) & ~x & kHigh) != 0;
-    };
     const char* d = text.data();
     const std::size_t n = text.size();
     std::size_t start = 0;
     std::size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
-            std::uint64_t w = 0;
-            std::memcpy(&w, d + i, sizeof w);
-            if (((w - kOnes * 0x20) & ~w & kHigh) == 0 && !has_byte(w, '"') && !has_byte(w, '\\')) {
+            auto w = detail::loadWord(d + i);
+            if (!detail::anyByteBelow(w, 0x20) && !detail::anyByteIs(w, '"') &&
+                !detail::anyByteIs(w, '\\')) {
                 i += 8;
                 continue;
             }

@@ -1,8 +1,10 @@
 #include "whole_message.hpp"
 
 #include <array>
-#include <cstring>
 #include <optional>
+
+#include "restinu/rt/http.hpp"
+#include "word_scan.hpp"
 
 namespace restinu::rt::detail {
 namespace {
@@ -33,40 +35,17 @@ bool isOws(char c) {
     return c == ' ' || c == '\t';
 }
 
-// ASCII case-insensitive equality with a lower-case `lower`.
-bool equalsLower(std::string_view s, std::string_view lower) {
-    if (s.size() != lower.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<unsigned char>(c + ('a' - 'A'));
-        }
-        if (c != static_cast<unsigned char>(lower[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 // The CR that ends the text (a field value, a reason phrase) starting at `p`, or null when a
 // byte comes first that Beast does not allow in text (a control other than HTAB, DEL) or the
 // input ends first. Beast's text is every byte but those, obs-text included. Eight bytes per
 // step: a word with no byte below 0x20, at 0x7F or above 0x7F needs no closer look.
 const char* endOfText(const char* p, const char* end) {
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
     while (end - p >= 8) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, p, sizeof w);
-        const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-        const std::uint64_t del = ((w ^ (kOnes * 0x7F)) - kOnes) & ~(w ^ (kOnes * 0x7F)) & kHigh;
-        if (((below_space | del) | (w & kHigh)) == 0) {
-            p += 8;
-            continue;
+        auto w = loadWord(p);
+        if (anyByteBelow(w, 0x20) || anyByteIs(w, 0x7F) || anyHighByte(w)) {
+            break;  // look at this word a byte at a time below
         }
-        break;  // look at this word a byte at a time below
+        p += 8;
     }
     for (; p < end; ++p) {
         auto c = static_cast<unsigned char>(*p);
@@ -104,9 +83,9 @@ bool readConnection(std::string_view v, Framing& f) {
             return false;
         }
         auto option = v.substr(start, i - start);
-        if (equalsLower(option, "close")) {
+        if (iequals(option, "close")) {
             f.close = true;
-        } else if (equalsLower(option, "keep-alive")) {
+        } else if (iequals(option, "keep-alive")) {
             f.keep_alive = true;
         }
         while (i < v.size() && isOws(v[i])) {
@@ -154,7 +133,7 @@ Special special(std::string_view name) {
         {"upgrade", Special::Refuse},
     }};
     for (const auto& e : kFields) {
-        if (name.size() == e.lower.size() && equalsLower(name, e.lower)) {
+        if (name.size() == e.lower.size() && iequals(name, e.lower)) {
             return e.what;
         }
     }
