@@ -3,7 +3,9 @@
 # proxying to an nginx that serves the same body, driven by wrk in the same run. The gateway
 # runs with everything on: the bearer token is verified (cached until it expires, as Envoy's
 # JWT filter does), every request is rate limited by the Lua sliding window in Redis (a busy
-# caller's permits leased ahead, ADR 0005), and the signed identity headers are added. Prints both rates, p99s and the
+# caller's permits leased ahead, ADR 0005), and the signed identity headers are added. The route
+# pipelines its GETs to the property instance (`pipeline: true`, ADR 0008): requests made in the
+# same turn of the gateway's loop share one upstream connection. Prints both rates, p99s and the
 # ratio. Target (issue 5): gateway >= 1.0x nginx.
 #   SLICE=3s ROUNDS=5 CONNECTIONS=64 bash bench/gateway_bench.sh build/release/app/restinu
 set -euo pipefail
@@ -15,9 +17,11 @@ source "$root/scripts/lib.sh"
 slice=${SLICE:-3s}
 rounds=${ROUNDS:-5}
 connections=${CONNECTIONS:-64}
-# For a breakdown: RATE=off (no rate limiting), TOKEN=off (no bearer token sent).
+# For a breakdown: RATE=off (no rate limiting), TOKEN=off (no bearer token sent), PIPELINE=off
+# (one upstream connection per request in flight, as nginx does).
 rate=${RATE:-on}
 use_token=${TOKEN:-on}
+pipeline=${PIPELINE:-on}
 
 work=$(mktemp -d /tmp/restinu-bench-gw.XXXXXX)
 chmod 755 "$work"
@@ -68,7 +72,7 @@ gateway:
   rate_policies:
     bench: {limit: 1000000000, window: 60s}
   routes:
-    all: {prefix: /api/v1, rate_policy: $([[ $rate == on ]] && echo bench || echo none)}
+    all: {prefix: /api/v1, rate_policy: $([[ $rate == on ]] && echo bench || echo none), pipeline: $([[ $pipeline == on ]] && echo true || echo false)}
 YAML
 RESTINU_HTTP__PORT=$gw_port RESTINU_HTTP__THREADS=1 "$bin" gateway --config "$work/gateway.yaml" \
   >"$work/gateway.log" 2>&1 &
@@ -164,7 +168,7 @@ run_slice() {  # port -> "requests seconds p99_ms"
 }
 
 echo "bench gateway: wrk -t1 -c$connections GET $path ($code, ${#body} bytes), $rounds rounds of $slice each, alternating"
-echo "  gateway: 1 loop thread; rate limit in Redis: $rate; bearer token verified (cached): $use_token"
+echo "  gateway: 1 loop thread; rate limit in Redis: $rate; bearer token verified (cached): $use_token; upstream pipelining: $pipeline"
 wrk -t1 -c4 -d2s "${auth[@]}" "http://127.0.0.1:$gw_port$path" >/dev/null
 wrk -t1 -c4 -d2s "${auth[@]}" "http://127.0.0.1:$ng_front$path" >/dev/null
 gw_n=0 gw_s=0 ng_n=0 ng_s=0 gw_p99s=() ng_p99s=()
@@ -182,9 +186,13 @@ ng_rate=$(awk -v n="$ng_n" -v s="$ng_s" 'BEGIN {printf "%.0f", n / s}')
 gw_p99=$(median "${gw_p99s[@]}")
 ng_p99=$(median "${ng_p99s[@]}")
 ratio=$(awk -v a="$gw_rate" -v b="$ng_rate" 'BEGIN { printf "%.2f", a / b }')
-limited=$(curl -sS "http://127.0.0.1:$gw_port/metrics" |
-  awk '/^restinu_gateway_limiter_local_total/ {s += $2} END {print s + 0}')
+metrics=$(curl -sS "http://127.0.0.1:$gw_port/metrics")
+limited=$(awk '/^restinu_gateway_limiter_local_total/ {s += $2} END {print s + 0}' <<<"$metrics")
+pipelined=$(awk '/^restinu_http_client_pipelined_requests_total/ {s += $2} END {print s + 0}' <<<"$metrics")
+forwarded=$(awk '/^restinu_http_client_requests_total\{.*client="gateway"/ {s += $2} END {print s + 0}' <<<"$metrics")
 printf '  %-40s %8s req/s   p99 %s ms (median of rounds)\n' "restinu gateway -> property (1 thread)" "$gw_rate" "$gw_p99"
 printf '  %-40s %8s req/s   p99 %s ms (median of rounds)\n' "nginx proxy -> nginx (1 worker each)" "$ng_rate" "$ng_p99"
 printf '  ratio gateway/nginx: %sx (target >= 1.00x); limiter decisions made locally: %s\n' \
   "$ratio" "$limited"
+printf '  requests pipelined to the property instance: %s of %s (%s%%)\n' "$pipelined" "$forwarded" \
+  "$(awk -v a="$pipelined" -v b="$forwarded" 'BEGIN {printf "%.0f", (b > 0 ? 100 * a / b : 0)}')"

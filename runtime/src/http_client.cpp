@@ -98,7 +98,7 @@ std::string_view ClientResponse::header(std::string_view name) const {
     return v != nullptr ? std::string_view{*v} : std::string_view{};
 }
 
-struct HttpClient::Impl {
+struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     // One kept-alive connection: its socket, the watchdog that enforces the deadline of the
     // exchange in progress (one timer for the connection's life, not one per operation), and
     // its read buffer.
@@ -123,6 +123,7 @@ struct HttpClient::Impl {
     std::uint64_t opened = 0;
     Counter* ok = nullptr;
     Counter* failed = nullptr;
+    Counter* pipelined = nullptr;
     Histogram* duration = nullptr;
 
     Impl(net::io_context& io_, ClientOptions o, MetricsRegistry* m) : io(io_), opts(std::move(o)) {
@@ -132,6 +133,11 @@ struct HttpClient::Impl {
                            "Outgoing HTTP requests, by client and outcome", {"client", "outcome"});
             ok = &c.labels({opts.name, "ok"});
             failed = &c.labels({opts.name, "error"});
+            pipelined = &m->counter("restinu_http_client_pipelined_requests_total",
+                                    "Outgoing requests written together with others on one "
+                                    "connection (pipelined), by client",
+                                    {"client"})
+                             .labels({opts.name});
             duration = &m->histogram("restinu_http_client_request_duration_seconds",
                                      "Outgoing HTTP request time in seconds", {"client"})
                             .labels({opts.name});
@@ -202,8 +208,8 @@ struct HttpClient::Impl {
         co_return conn;
     }
 
-    // One attempt on `c`: writes the head and body in one gather write, then feeds what arrives
-    // to Beast's parser. Returns the error code and whether any response byte arrived.
+    // One attempt on `c`: writes the head and body in one gather write, then reads the answer.
+    // Returns the error code and whether any response byte arrived.
     Task<std::pair<boost::system::error_code, bool>> exchange(Conn& c, const std::string& head,
                                                               const std::string& body, bool is_head,
                                                               Clock::time_point deadline,
@@ -218,6 +224,17 @@ struct HttpClient::Impl {
         if (wec) {
             co_return std::pair{wec, false};
         }
+        auto result = co_await readAnswer(c, is_head, out);
+        // Bytes beyond the answer would be an unasked-for answer: never reuse such a connection.
+        out.keep_alive = out.keep_alive && c.buffer.size() == 0;
+        co_return result;
+    }
+
+    // Reads the next answer on `c` (the watchdog holds its deadline): a whole plain one in one
+    // pass, any other through Beast's parser. `out.keep_alive` says whether the connection may
+    // carry another request; bytes already buffered beyond the answer are the caller's concern.
+    Task<std::pair<boost::system::error_code, bool>> readAnswer(Conn& c, bool is_head,
+                                                                ClientResponse& out) {
         std::optional<detail::LeanParser<false>> parser;
         auto fresh = [&] {
             parser.emplace(c.msg);
@@ -288,10 +305,9 @@ struct HttpClient::Impl {
         }
         const auto& res = c.msg;
         out.status = res.status;
-        // Bytes beyond the answer would be an unasked-for answer, and after a 101 the connection
-        // speaks another protocol: never reuse such a connection.
-        out.keep_alive = (whole_keep_alive ? *whole_keep_alive : parser->keep_alive()) &&
-                         c.buffer.size() == 0 && res.status != 101;
+        // After a 101 the connection speaks another protocol: never reuse it.
+        out.keep_alive =
+            (whole_keep_alive ? *whole_keep_alive : parser->keep_alive()) && res.status != 101;
         out.headers.clear();
         out.headers.reserve(res.fields.size());
         for (std::size_t i = 0; i < res.fields.size(); ++i) {
@@ -299,6 +315,116 @@ struct HttpClient::Impl {
         }
         out.body = std::move(c.msg.body);
         co_return std::pair{boost::system::error_code{}, true};
+    }
+
+    // --- pipelining (ClientRequest::pipeline, ADR 0008) ------------------------------------
+
+    // One request of a batch: its answer and the outcome, and a timer that doubles as the
+    // wake-up signal: it expires at the request's deadline and is cancelled when the answer (or
+    // an error) is in.
+    struct Waiter {
+        Waiter(net::io_context& io, bool head, Clock::time_point d)
+            : wake(io, d), is_head(head), deadline(d) {}
+        void finish(boost::system::error_code e, bool got, bool timed_out_) {
+            ec = e;
+            got_bytes = got;
+            timed_out = timed_out_;
+            done = true;
+            wake.cancel();
+        }
+        net::steady_timer wake;
+        bool is_head;
+        Clock::time_point deadline;
+        ClientResponse res;
+        boost::system::error_code ec;
+        bool got_bytes = false;
+        bool timed_out = false;
+        bool done = false;
+    };
+    using WaiterPtr = std::shared_ptr<Waiter>;
+
+    // Requests to one host gathered during one turn of the event loop: written together on
+    // one kept-alive connection, answered in order.
+    struct Batch {
+        std::unique_ptr<Conn> conn;
+        std::string bytes;
+        std::deque<WaiterPtr> waiting;
+    };
+    // The batch still taking requests, per host: closed when it is written (at the end of the
+    // turn, by a posted handler) or full.
+    std::map<Key, Batch*> open;
+
+    // Queues a pipelined request; null when no kept-alive connection is at hand (the caller
+    // then takes the ordinary path, which leaves its connection in the pool for later batches).
+    WaiterPtr enqueue(const Key& key, const std::string& head, bool is_head,
+                      Clock::time_point deadline, Clock::time_point now) {
+        auto& slot = open[key];
+        if (slot == nullptr) {
+            auto conn = takeIdle(key, true, now);
+            if (!conn) {
+                return nullptr;
+            }
+            auto batch = std::make_unique<Batch>();
+            batch->conn = std::move(conn);
+            slot = batch.get();
+            net::post(io, [self = shared_from_this(), key, b = std::move(batch)]() mutable {
+                auto& s = self->open[key];
+                if (s == b.get()) {
+                    s = nullptr;
+                }
+                net::co_spawn(self->io, self->runBatch(key, std::move(b)), net::detached);
+            });
+        }
+        auto w = std::make_shared<Waiter>(io, is_head, deadline);
+        slot->bytes += head;
+        slot->waiting.push_back(w);
+        if (slot->waiting.size() >= opts.pipeline_depth) {
+            slot = nullptr;  // full: the next request starts another batch
+        }
+        return w;
+    }
+
+    // Writes a batch and hands each answer to its waiter in order. When the connection fails,
+    // the waiter being answered gets the error; those behind it get it with no byte of their
+    // answer read, so they may be sent again elsewhere.
+    Task<void> runBatch(Key key, std::unique_ptr<Batch> b) {
+        auto self = shared_from_this();
+        auto& c = *b->conn;
+        auto fail_rest = [&](boost::system::error_code ec) {
+            for (auto& w : b->waiting) {
+                w->finish(ec, false, false);
+            }
+            b->waiting.clear();
+        };
+        c.wd->set(b->waiting.front()->deadline);
+        std::array<net::const_buffer, 2> bufs{net::buffer(b->bytes), net::const_buffer{}};
+        boost::system::error_code wec;
+        if (!detail::sendNow(c.socket, bufs, wec) && !wec) {
+            auto [aec, wn] = co_await net::async_write(c.socket, bufs, kTok);
+            wec = aec;
+        }
+        if (wec) {
+            fail_rest(wec);
+            co_return;
+        }
+        if (pipelined != nullptr && b->waiting.size() > 1) {
+            pipelined->inc(b->waiting.size());
+        }
+        while (!b->waiting.empty()) {
+            auto w = b->waiting.front();
+            b->waiting.pop_front();
+            c.wd->set(w->deadline);
+            auto [ec, got] = co_await readAnswer(c, w->is_head, w->res);
+            bool reusable = !ec && w->res.keep_alive;
+            w->finish(ec, got, c.wd->fired);
+            if (!reusable) {
+                fail_rest(ec ? ec : boost::system::error_code(http::error::end_of_stream));
+                co_return;  // the connection closes with the batch
+            }
+        }
+        if (c.buffer.size() == 0) {
+            putIdle(key, std::move(b->conn), Clock::now());
+        }
     }
 };
 
@@ -325,8 +451,44 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
         throw fail(e.kind(), e.what());
     }
     Impl::Key key{req.host, req.port};
+    bool is_head = req.method == Method::Head;
+    int first_attempt = 0;
+    if (req.pipeline && impl->opts.pipeline_depth > 1 && (req.method == Method::Get || is_head) &&
+        req.body.empty()) {
+        if (auto w = impl->enqueue(key, head, is_head, deadline, started)) {
+            while (!w->done) {
+                auto [wec] = co_await w->wake.async_wait(kTok);
+                if (!wec && !w->done) {
+                    // Its deadline passed while the answers before it were still coming: the
+                    // batch reads its answer when it comes and drops it.
+                    throw fail(HttpClientError::Kind::Timeout, "no answer from " + req.host + ":" +
+                                                                   std::to_string(req.port) +
+                                                                   req.target + " in time");
+                }
+            }
+            if (!w->ec) {
+                if (impl->ok != nullptr) {
+                    impl->ok->inc();
+                    impl->duration->observe(
+                        std::chrono::duration<double>(Clock::now() - started).count());
+                }
+                co_return std::move(w->res);
+            }
+            std::string where = req.host + ":" + std::to_string(req.port) + req.target;
+            if (w->timed_out) {
+                throw fail(HttpClientError::Kind::Timeout, "no answer from " + where + " in time");
+            }
+            if (w->got_bytes) {
+                throw fail(
+                    HttpClientError::Kind::Closed,
+                    "connection to " + where + " ended before an answer: " + w->ec.message());
+            }
+            // Nothing of its answer came: the request goes again on a connection of its own.
+            first_attempt = 1;
+        }
+    }
     ClientResponse out;
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    for (int attempt = first_attempt; attempt < 2; ++attempt) {
         auto conn = impl->takeIdle(key, attempt == 0 && idempotent(req.method),
                                    attempt == 0 ? started : Clock::now());
         bool reused = conn != nullptr;
@@ -337,8 +499,8 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
                 throw fail(e.kind(), e.what());
             }
         }
-        auto [ec, got_bytes] = co_await impl->exchange(*conn, head, req.body,
-                                                       req.method == Method::Head, deadline, out);
+        auto [ec, got_bytes] =
+            co_await impl->exchange(*conn, head, req.body, is_head, deadline, out);
         if (!ec) {
             auto finished = Clock::now();
             if (out.keep_alive) {

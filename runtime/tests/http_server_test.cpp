@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
@@ -328,11 +329,22 @@ TEST(HttpServer, SigtermDuringASlowRequestLetsItFinish) {
 
 // --- HttpClient against the same server ---
 
+// Runs the loop until `f` is ready, not until it is out of work: a pooled connection's
+// watchdog timer may stay armed for seconds after its last request.
+template <class T>
+void runUntilReady(net::io_context& io, std::future<T>& f) {
+    while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        if (io.stopped()) {
+            io.restart();
+        }
+        io.run_one();
+    }
+}
+
 template <class T>
 T runOn(net::io_context& io, Task<T> task) {
     auto fut = net::co_spawn(io, std::move(task), net::use_future);
-    io.run();
-    io.restart();
+    runUntilReady(io, fut);
     return fut.get();
 }
 
@@ -555,6 +567,178 @@ TEST(HttpClient, APostSkipsAPooledConnectionTheServerClosed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // server closes the idle one
     EXPECT_EQ(runOn(io, post("two")), "200:got 3");
     EXPECT_EQ(client.connectionsOpened(), 2u);
+}
+
+// Every task started in one turn of the loop, their results in order.
+template <class T>
+std::vector<T> runAll(net::io_context& io, std::vector<Task<T>> tasks) {
+    std::vector<std::future<T>> futures;
+    for (auto& t : tasks) {
+        futures.push_back(net::co_spawn(io, std::move(t), net::use_future));
+    }
+    std::vector<T> out;
+    for (auto& f : futures) {
+        runUntilReady(io, f);
+        out.push_back(f.get());
+    }
+    return out;
+}
+
+// A request's outcome as text: "status:body" or the kind of error.
+Task<std::string> outcome(HttpClient& client, ClientRequest req) {
+    try {
+        auto res = co_await client.request(req);
+        co_return std::to_string(res.status) + ":" + res.body;
+    } catch (const HttpClientError& e) {
+        co_return e.kind() == HttpClientError::Kind::Timeout ? std::string("timeout")
+                                                             : std::string("error");
+    }
+}
+
+ClientRequest pipelined(std::uint16_t port, std::string target) {
+    ClientRequest req;
+    req.port = port;
+    req.target = std::move(target);
+    req.pipeline = true;
+    return req;
+}
+
+// Requests made in one turn of the loop go out together on the one pooled connection and each
+// gets its own answer, in order, a slow first answer included; HEAD answers carry no body.
+TEST(HttpClient, PipelinedRequestsOfOneTurnShareAConnectionAndGetTheirOwnAnswers) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    MetricsRegistry metrics;
+    HttpClient client(io, {}, &metrics);
+    auto port = s.port();
+    EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/echo/warm"))), "200:warm");
+    std::vector<Task<std::string>> tasks;
+    tasks.push_back(outcome(client, pipelined(port, "/sleep/150")));
+    for (int i = 0; i < 9; ++i) {
+        tasks.push_back(outcome(client, pipelined(port, "/echo/" + std::to_string(i))));
+    }
+    auto head = pipelined(port, "/echo/headless");
+    head.method = Method::Head;
+    tasks.push_back(outcome(client, head));
+    auto results = runAll(io, std::move(tasks));
+    ASSERT_EQ(results.size(), 11u);
+    EXPECT_EQ(results[0], "200:slept 150");
+    for (int i = 0; i < 9; ++i) {
+        EXPECT_EQ(results[static_cast<std::size_t>(i) + 1], "200:" + std::to_string(i));
+    }
+    EXPECT_EQ(results[10], "200:");
+    EXPECT_EQ(client.connectionsOpened(), 1u);
+    EXPECT_EQ(client.idleConnections("127.0.0.1", port), 1u);
+    auto text = metrics.render();
+    EXPECT_NE(text.find("restinu_http_client_pipelined_requests_total{client=\"default\"} 11"),
+              std::string::npos)
+        << text;
+}
+
+// At most pipeline_depth requests share a batch: the rest start another.
+TEST(HttpClient, ABatchHoldsAtMostPipelineDepthRequests) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    ClientOptions o;
+    o.pipeline_depth = 4;
+    HttpClient client(io, o);
+    auto port = s.port();
+    std::vector<Task<std::string>> warm;
+    for (int i = 0; i < 2; ++i) {
+        warm.push_back(outcome(client, pipelined(port, "/sleep/20")));  // two pooled connections
+    }
+    runAll(io, std::move(warm));
+    ASSERT_EQ(client.idleConnections("127.0.0.1", port), 2u);
+    std::vector<Task<std::string>> tasks;
+    for (int i = 0; i < 8; ++i) {
+        tasks.push_back(outcome(client, pipelined(port, "/echo/" + std::to_string(i))));
+    }
+    auto results = runAll(io, std::move(tasks));
+    for (int i = 0; i < 8; ++i) {
+        EXPECT_EQ(results[static_cast<std::size_t>(i)], "200:" + std::to_string(i));
+    }
+    EXPECT_EQ(client.connectionsOpened(), 2u);  // two batches of four, one per pooled connection
+}
+
+// A pipelined request keeps its own deadline. When it passes, the connection is given up, and
+// the requests behind it, which had no byte of their answers yet, go again on a fresh one.
+TEST(HttpClient, APipelinedRequestPastItsDeadlineTimesOutAndTheOnesBehindItAreRetried) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    HttpClient client(io);
+    auto port = s.port();
+    EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/echo/warm"))), "200:warm");
+    auto slow = pipelined(port, "/sleep/2000");
+    slow.timeout = std::chrono::milliseconds(200);
+    std::vector<Task<std::string>> tasks;
+    tasks.push_back(outcome(client, slow));
+    tasks.push_back(outcome(client, pipelined(port, "/echo/a")));
+    tasks.push_back(outcome(client, pipelined(port, "/echo/b")));
+    auto started = std::chrono::steady_clock::now();
+    auto results = runAll(io, std::move(tasks));
+    EXPECT_EQ(results, (std::vector<std::string>{"timeout", "200:a", "200:b"}));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+    EXPECT_GE(client.connectionsOpened(), 2u);
+}
+
+// A server that answers the first request of a batch and closes: the others had no answer
+// begun, so they are sent again, each on a connection of its own.
+TEST(HttpClient, WhenTheServerClosesMidBatchTheUnansweredRequestsAreSentAgain) {
+    net::io_context server_io;
+    net::ip::tcp::acceptor acceptor(server_io, {net::ip::make_address("127.0.0.1"), 0});
+    auto port = acceptor.local_endpoint().port();
+    std::atomic<int> requests_seen{0};
+    std::thread server([&] {
+        char buf[8192];
+        boost::system::error_code ec;
+        // The first connection: one kept-alive answer, then the batch, of which it answers
+        // only the first request before it closes.
+        auto first = acceptor.accept();
+        first.read_some(net::buffer(buf), ec);
+        static constexpr std::string_view kWarm = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nW";
+        net::write(first, net::buffer(kWarm.data(), kWarm.size()), ec);
+        auto n = first.read_some(net::buffer(buf), ec);
+        requests_seen = static_cast<int>(std::count(buf, buf + n, 'G'));  // "GET" per request
+        static constexpr std::string_view kOne =
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n1";
+        net::write(first, net::buffer(kOne.data(), kOne.size()), ec);
+        first.close();
+        for (int i = 0; i < 2; ++i) {  // the two sent again
+            auto s = acceptor.accept();
+            s.read_some(net::buffer(buf), ec);
+            static constexpr std::string_view kAgain =
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\nR";
+            net::write(s, net::buffer(kAgain.data(), kAgain.size()), ec);
+            s.close();
+        }
+    });
+    net::io_context io;
+    HttpClient client(io);
+    EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/warm"))), "200:W");
+    std::vector<Task<std::string>> tasks;
+    for (const char* t : {"/a", "/b", "/c"}) {
+        tasks.push_back(outcome(client, pipelined(port, t)));
+    }
+    auto results = runAll(io, std::move(tasks));
+    server.join();
+    EXPECT_EQ(requests_seen.load(), 3);  // the three went out together
+    EXPECT_EQ(results, (std::vector<std::string>{"200:1", "200:R", "200:R"}));
+    EXPECT_EQ(client.connectionsOpened(), 3u);
+}
+
+// Without a pooled connection at hand, a pipelined request takes the ordinary path.
+TEST(HttpClient, APipelinedRequestWithNoPooledConnectionOpensOne) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    HttpClient client(io);
+    auto port = s.port();
+    std::vector<Task<std::string>> tasks;
+    for (int i = 0; i < 3; ++i) {
+        tasks.push_back(outcome(client, pipelined(port, "/echo/" + std::to_string(i))));
+    }
+    auto results = runAll(io, std::move(tasks));
+    EXPECT_EQ(results, (std::vector<std::string>{"200:0", "200:1", "200:2"}));
+    EXPECT_EQ(client.connectionsOpened(), 3u);
 }
 
 }  // namespace

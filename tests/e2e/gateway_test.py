@@ -4,10 +4,10 @@ echo service (this file, `echo` mode) that records the headers it receives.
 
 Checks: identity headers (stripped, signed, refused when forged), token verification (forged,
 unknown key, expired), outlier ejection with one property instance killed under load and its
-re-admission, the sliding-window limiter (no more than the limit in any window, across a
-boundary, headers counting down, local fallback with Redis stopped), idempotency keys (50
-concurrent POSTs, byte-identical replay, 422, 409, 400, a 5xx releases the key), CORS and trace
-context. Run by `make test` (ctest label e2e): gateway_test.py path/to/restinu
+re-admission (on a route whose GETs are pipelined to the upstreams), the sliding-window limiter
+(no more than the limit in any window, across a boundary, headers counting down, local fallback
+with Redis stopped), idempotency keys (50 concurrent POSTs, byte-identical replay, 422, 409,
+400, a 5xx releases the key), CORS and trace context. Run by `make test` (ctest label e2e): gateway_test.py path/to/restinu
 """
 import base64
 import http.client
@@ -230,6 +230,7 @@ gateway:
     reports: {{prefix: /api/v1/reports, service: notification}}
     kyc: {{prefix: /api/v1/admin/kyc, service: notification}}
     register: {{prefix: /api/v1/auth/register, methods: [POST], rate_policy: default}}
+    listings: {{prefix: /api/v1/properties, methods: [GET, HEAD], pipeline: true}}
 """)
         # The gateway refuses to start without a long enough secret.
         e = dict(env)
@@ -359,6 +360,9 @@ gateway:
         metrics = gw.req("GET", "/metrics")[2].decode()
         check("the killed instance was ejected",
               metric(metrics, "restinu_gateway_ejections_total", service="property") >= 1)
+        pipelined = metric(metrics, "restinu_http_client_pipelined_requests_total", client="gateway")
+        check(f"concurrent GETs on a pipelined route shared upstream connections ({pipelined} requests)",
+              pipelined > 0, pipelined)
         served = log_text("property-a").count('"path":"/api/v1/properties/')
         check(f"the instance is re-admitted when it returns ({served} requests after its restart)",
               served > 20, served)

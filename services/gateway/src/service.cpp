@@ -637,6 +637,7 @@ private:
 
         rt::ClientRequest out;
         out.method = req.method;
+        out.pipeline = rule != nullptr && rule->pipeline;
         out.target = std::string(req.target);
         out.body = std::string(req.body);
         out.headers.reserve(req.headers.size() + 8);
@@ -752,10 +753,15 @@ private:
                          kind == rt::HttpClientError::Kind::Protocol;
             bool gateway_error =
                 res && (res->status == 502 || res->status == 503 || res->status == 504);
-            bool retryable = kind == rt::HttpClientError::Kind::Connect ||
-                             (idempotent && (reset || gateway_error));
-            if (retryable && attempt < max_retries && done < deadline && sp.budget.tryRetry()) {
-                holding_retry = true;
+            // A request that never reached an instance (connect failure) adds no load where it
+            // goes next: it is sent again outside the budget, as Finagle's requeues are, so the
+            // requests caught by an instance's death all find another (still within max_retries
+            // and the deadline). Other retries take a place in the budget.
+            bool requeue = kind == rt::HttpClientError::Kind::Connect;
+            bool retryable = requeue || (idempotent && (reset || gateway_error));
+            if (retryable && attempt < max_retries && done < deadline &&
+                (requeue || sp.budget.tryRetry())) {
+                holding_retry = !requeue;
                 ++attempt;
                 sp.retries->inc();
                 continue;

@@ -168,6 +168,7 @@ Settings readSettings(rt::Config& config) {
                         : mode == "required" ? IdempotencyMode::Required
                                              : IdempotencyMode::Optional;
         r.max_retries = static_cast<int>(config.integer(base + ".max_retries", -1, -1, 10));
+        r.pipeline = config.boolean(base + ".pipeline", false);
         s.routes.push_back(std::move(r));
     }
 

@@ -30,6 +30,10 @@ struct RouteRule {
     std::string rate_policy = "default";   ///< a name under gateway.rate_policies, or "none"
     IdempotencyMode idempotency = IdempotencyMode::Optional;  ///< for POST and PATCH
     int max_retries = -1;                                     ///< -1: gateway.retry.max_retries
+    /// GET and HEAD requests of this route made in the same turn of the event loop share one
+    /// upstream connection, written together and answered in order (ADR 0008). For routes
+    /// that answer quickly: an answer waits for those before it on the connection.
+    bool pipeline = false;
 };
 
 struct Settings {

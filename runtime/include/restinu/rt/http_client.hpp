@@ -22,6 +22,8 @@ struct ClientOptions {
     std::chrono::milliseconds connect_timeout{2'000};
     std::chrono::milliseconds idle_timeout{30'000};  ///< idle pooled connections older are closed
     std::size_t max_response_body = 16 << 20;
+    /// At most this many pipelined requests share one connection's batch (ClientRequest::pipeline).
+    std::size_t pipeline_depth = 16;
 };
 
 struct ClientRequest {
@@ -33,6 +35,12 @@ struct ClientRequest {
     std::string body;
     /// The whole exchange (connect, write, read) must finish within this.
     std::chrono::milliseconds timeout{10'000};
+    /// A GET or HEAD without a body may share a kept-alive connection with the other such
+    /// requests to the same host made in the same turn of the event loop: they are written
+    /// together and answered in order (HTTP/1.1 pipelining), one system call each way for the
+    /// lot. Only for servers that answer pipelined requests correctly (ours do) and requests
+    /// that answer quickly: an answer waits for the ones before it.
+    bool pipeline = false;
 };
 
 struct ClientResponse {
