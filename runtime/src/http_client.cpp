@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "lean_parser.hpp"
+#include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "watchdog.hpp"
 #include "whole_message.hpp"
@@ -390,40 +391,51 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     Task<void> runBatch(Key key, std::unique_ptr<Batch> b) {
         auto self = shared_from_this();
         auto& c = *b->conn;
+        WaiterPtr current;  // the one whose answer is being read
         auto fail_rest = [&](boost::system::error_code ec) {
             for (auto& w : b->waiting) {
                 w->finish(ec, false, false);
             }
             b->waiting.clear();
         };
-        c.wd->set(b->waiting.front()->deadline);
-        std::array<net::const_buffer, 2> bufs{net::buffer(b->bytes), net::const_buffer{}};
-        boost::system::error_code wec;
-        if (!detail::sendNow(c.socket, bufs, wec) && !wec) {
-            auto [aec, wn] = co_await net::async_write(c.socket, bufs, kTok);
-            wec = aec;
-        }
-        if (wec) {
-            fail_rest(wec);
-            co_return;
-        }
-        if (pipelined != nullptr && b->waiting.size() > 1) {
-            pipelined->inc(b->waiting.size());
-        }
-        while (!b->waiting.empty()) {
-            auto w = b->waiting.front();
-            b->waiting.pop_front();
-            c.wd->set(w->deadline);
-            auto [ec, got] = co_await readAnswer(c, w->is_head, w->res);
-            bool reusable = !ec && w->res.keep_alive;
-            w->finish(ec, got, c.wd->fired);
-            if (!reusable) {
-                fail_rest(ec ? ec : boost::system::error_code(http::error::end_of_stream));
-                co_return;  // the connection closes with the batch
+        try {
+            c.wd->set(b->waiting.front()->deadline);
+            std::array<net::const_buffer, 2> bufs{net::buffer(b->bytes), net::const_buffer{}};
+            boost::system::error_code wec;
+            if (!detail::sendNow(c.socket, bufs, wec) && !wec) {
+                auto [aec, wn] = co_await net::async_write(c.socket, bufs, kTok);
+                wec = aec;
             }
-        }
-        if (c.buffer.size() == 0) {
-            putIdle(key, std::move(b->conn), Clock::now());
+            if (wec) {
+                fail_rest(wec);
+                co_return;
+            }
+            if (pipelined != nullptr && b->waiting.size() > 1) {
+                pipelined->inc(b->waiting.size());
+            }
+            while (!b->waiting.empty()) {
+                current = b->waiting.front();
+                b->waiting.pop_front();
+                c.wd->set(current->deadline);
+                auto [ec, got] = co_await readAnswer(c, current->is_head, current->res);
+                bool reusable = !ec && current->res.keep_alive;
+                current->finish(ec, got, c.wd->fired);
+                current.reset();
+                if (!reusable) {
+                    fail_rest(ec ? ec : boost::system::error_code(http::error::end_of_stream));
+                    co_return;  // the connection closes with the batch
+                }
+            }
+            if (c.buffer.size() == 0) {
+                putIdle(key, std::move(b->conn), Clock::now());
+            }
+        } catch (const std::exception& e) {
+            // Nothing here throws but an allocation: the batch's requests fail, the loop goes on.
+            log::error("http", "a pipelined batch failed", {{"error", e.what()}});
+            if (current) {
+                current->finish(net::error::no_memory, true, false);
+            }
+            fail_rest(net::error::no_memory);
         }
     }
 };
