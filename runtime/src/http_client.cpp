@@ -455,6 +455,22 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
         }
         return HttpClientError(kind, what);
     };
+    // What a failed attempt is to the caller: past its deadline, a malformed answer, or a
+    // connection that ended before the answer did.
+    auto failure = [&](const boost::system::error_code& ec, bool timed_out) {
+        auto where = req.host + ":" + std::to_string(req.port) + req.target;
+        if (timed_out) {
+            return fail(HttpClientError::Kind::Timeout, "no answer from " + where + " in time");
+        }
+        if ((ec == http::error::body_limit ||
+             ec.category() == http::make_error_code(http::error::bad_method).category()) &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message) {
+            return fail(HttpClientError::Kind::Protocol,
+                        "bad answer from " + where + ": " + ec.message());
+        }
+        return fail(HttpClientError::Kind::Closed,
+                    "connection to " + where + " ended before an answer: " + ec.message());
+    };
     std::string head;
     try {
         head = requestHead(req, !req.body.empty() || req.method == Method::Post ||
@@ -473,9 +489,7 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
                 if (!wec && !w->done) {
                     // Its deadline passed while the answers before it were still coming: the
                     // batch reads its answer when it comes and drops it.
-                    throw fail(HttpClientError::Kind::Timeout, "no answer from " + req.host + ":" +
-                                                                   std::to_string(req.port) +
-                                                                   req.target + " in time");
+                    throw failure(wec, true);
                 }
             }
             if (!w->ec) {
@@ -486,14 +500,8 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
                 }
                 co_return std::move(w->res);
             }
-            std::string where = req.host + ":" + std::to_string(req.port) + req.target;
-            if (w->timed_out) {
-                throw fail(HttpClientError::Kind::Timeout, "no answer from " + where + " in time");
-            }
-            if (w->got_bytes) {
-                throw fail(
-                    HttpClientError::Kind::Closed,
-                    "connection to " + where + " ended before an answer: " + w->ec.message());
+            if (w->timed_out || w->got_bytes) {
+                throw failure(w->ec, w->timed_out);
             }
             // Nothing of its answer came: the request goes again on a connection of its own.
             first_attempt = 1;
@@ -524,25 +532,13 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
             }
             co_return out;
         }
-        std::string where = req.host + ":" + std::to_string(req.port) + req.target;
-        if (conn->wd->fired) {
-            throw fail(HttpClientError::Kind::Timeout, "no answer from " + where + " in time");
-        }
-        bool stale = reused && !got_bytes &&
+        bool stale = reused && !got_bytes && !conn->wd->fired &&
                      (ec == http::error::end_of_stream || ec == net::error::connection_reset ||
                       ec == net::error::broken_pipe || ec == net::error::eof);
         if (stale && attempt == 0 && idempotent(req.method)) {
             continue;  // the server closed a pooled connection meanwhile: try a fresh one
         }
-        if (ec == http::error::body_limit ||
-            ec.category() == http::make_error_code(http::error::bad_method).category()) {
-            if (ec != http::error::end_of_stream && ec != http::error::partial_message) {
-                throw fail(HttpClientError::Kind::Protocol,
-                           "bad answer from " + where + ": " + ec.message());
-            }
-        }
-        throw fail(HttpClientError::Kind::Closed,
-                   "connection to " + where + " ended before an answer: " + ec.message());
+        throw failure(ec, conn->wd->fired);
     }
     throw fail(HttpClientError::Kind::Closed, "connection closed twice");
 }
