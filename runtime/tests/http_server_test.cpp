@@ -573,6 +573,7 @@ TEST(HttpClient, APostSkipsAPooledConnectionTheServerClosed) {
 template <class T>
 std::vector<T> runAll(net::io_context& io, std::vector<Task<T>> tasks) {
     std::vector<std::future<T>> futures;
+    futures.reserve(tasks.size());
     for (auto& t : tasks) {
         futures.push_back(net::co_spawn(io, std::move(t), net::use_future));
     }
@@ -644,12 +645,14 @@ TEST(HttpClient, ABatchHoldsAtMostPipelineDepthRequests) {
     HttpClient client(io, o);
     auto port = s.port();
     std::vector<Task<std::string>> warm;
+    warm.reserve(2);
     for (int i = 0; i < 2; ++i) {
         warm.push_back(outcome(client, pipelined(port, "/sleep/20")));  // two pooled connections
     }
     runAll(io, std::move(warm));
     ASSERT_EQ(client.idleConnections("127.0.0.1", port), 2u);
     std::vector<Task<std::string>> tasks;
+    tasks.reserve(8);
     for (int i = 0; i < 8; ++i) {
         tasks.push_back(outcome(client, pipelined(port, "/echo/" + std::to_string(i))));
     }
@@ -733,6 +736,7 @@ TEST(HttpClient, APipelinedRequestWithNoPooledConnectionOpensOne) {
     HttpClient client(io);
     auto port = s.port();
     std::vector<Task<std::string>> tasks;
+    tasks.reserve(3);
     for (int i = 0; i < 3; ++i) {
         tasks.push_back(outcome(client, pipelined(port, "/echo/" + std::to_string(i))));
     }
