@@ -195,6 +195,13 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         conn->wd->set(std::min(deadline, Clock::now() + opts.connect_timeout));
         auto [ec, ep] = co_await net::async_connect(conn->socket, results, kTok);
         conn->wd->clear();
+        if (conn->wd->fired && Clock::now() >= deadline) {
+            // The request's own deadline ran out while connecting: a timeout, not a verdict on
+            // the instance.
+            throw HttpClientError(HttpClientError::Kind::Timeout,
+                                  "no connection to " + req.host + ":" + std::to_string(req.port) +
+                                      " before the request's deadline");
+        }
         if (ec || conn->wd->fired) {
             // A connect that timed out sent nothing either: it is a Connect error, so a caller
             // (the gateway) may safely try another instance.
@@ -359,6 +366,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     // then takes the ordinary path, which leaves its connection in the pool for later batches).
     WaiterPtr enqueue(const Key& key, const std::string& head, bool is_head,
                       Clock::time_point deadline, Clock::time_point now) {
+        auto w = std::make_shared<Waiter>(io, is_head, deadline);
         auto& slot = open[key];
         if (slot == nullptr) {
             auto conn = takeIdle(key, true, now);
@@ -373,10 +381,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                 if (s == b.get()) {
                     s = nullptr;
                 }
-                net::co_spawn(self->io, self->runBatch(key, std::move(b)), net::detached);
+                net::co_spawn(self->io, runBatch(self, key, std::move(b)), net::detached);
             });
         }
-        auto w = std::make_shared<Waiter>(io, is_head, deadline);
         slot->bytes += head;
         slot->waiting.push_back(w);
         if (slot->waiting.size() >= opts.pipeline_depth) {
@@ -388,8 +395,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     // Writes a batch and hands each answer to its waiter in order. When the connection fails,
     // the waiter being answered gets the error; those behind it get it with no byte of their
     // answer read, so they may be sent again elsewhere.
-    Task<void> runBatch(Key key, std::unique_ptr<Batch> b) {
-        auto self = shared_from_this();
+    static Task<void> runBatch(std::shared_ptr<Impl> self, Key key, std::unique_ptr<Batch> b) {
         auto& c = *b->conn;
         WaiterPtr current;  // the one whose answer is being read
         auto fail_rest = [&](boost::system::error_code ec) {
@@ -410,16 +416,16 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                 fail_rest(wec);
                 co_return;
             }
-            if (pipelined != nullptr && b->waiting.size() > 1) {
-                pipelined->inc(b->waiting.size());
+            if (self->pipelined != nullptr && b->waiting.size() > 1) {
+                self->pipelined->inc(b->waiting.size());
             }
             while (!b->waiting.empty()) {
                 current = b->waiting.front();
                 b->waiting.pop_front();
                 c.wd->set(current->deadline);
-                auto [ec, got] = co_await readAnswer(c, current->is_head, current->res);
+                auto [ec, got] = co_await self->readAnswer(c, current->is_head, current->res);
                 bool reusable = !ec && current->res.keep_alive;
-                current->finish(ec, got, c.wd->fired);
+                current->finish(ec, got, ec && Clock::now() >= current->deadline);
                 current.reset();
                 if (!reusable) {
                     fail_rest(ec ? ec : boost::system::error_code(http::error::end_of_stream));
@@ -427,7 +433,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                 }
             }
             if (c.buffer.size() == 0) {
-                putIdle(key, std::move(b->conn), Clock::now());
+                self->putIdle(key, std::move(b->conn), Clock::now());
             }
         } catch (const std::exception& e) {
             // Nothing here throws but an allocation: the batch's requests fail, the loop goes on.
@@ -500,8 +506,9 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
                 }
                 co_return std::move(w->res);
             }
-            if (w->timed_out || w->got_bytes) {
-                throw failure(w->ec, w->timed_out);
+            bool late = w->timed_out || Clock::now() >= deadline;
+            if (late || w->got_bytes) {
+                throw failure(w->ec, late);
             }
             // Nothing of its answer came: the request goes again on a connection of its own.
             first_attempt = 1;

@@ -1,6 +1,7 @@
 #include "restinu/rt/http_server.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "async_test.hpp"
@@ -684,6 +686,33 @@ TEST(HttpClient, APipelinedRequestPastItsDeadlineTimesOutAndTheOnesBehindItAreRe
     EXPECT_GE(client.connectionsOpened(), 2u);
 }
 
+// A request queued behind a slow one keeps its own, earlier deadline: it times out then, while
+// the slow one is still being answered, and is not sent again.
+TEST(HttpClient, APipelinedRequestBehindASlowOneTimesOutAtItsOwnDeadline) {
+    ServerThread s(testRouter());
+    net::io_context io;
+    HttpClient client(io);
+    auto port = s.port();
+    EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/echo/warm"))), "200:warm");
+    auto slow = pipelined(port, "/sleep/600");
+    auto quick = pipelined(port, "/echo/quick");
+    quick.timeout = std::chrono::milliseconds(100);
+    auto started = std::chrono::steady_clock::now();
+    auto timed = [&](ClientRequest req) -> Task<std::string> {
+        auto result = co_await outcome(client, std::move(req));
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+        co_return result + (ms < 400 ? " early" : " late");
+    };
+    std::vector<Task<std::string>> tasks;
+    tasks.push_back(timed(slow));
+    tasks.push_back(timed(quick));
+    auto results = runAll(io, std::move(tasks));
+    EXPECT_EQ(results, (std::vector<std::string>{"200:slept 600 late", "timeout early"}));
+    EXPECT_EQ(client.connectionsOpened(), 1u);
+}
+
 // A server that answers the first request of a batch and closes: the others had no answer
 // begun, so they are sent again, each on a connection of its own.
 TEST(HttpClient, WhenTheServerClosesMidBatchTheUnansweredRequestsAreSentAgain) {
@@ -691,12 +720,24 @@ TEST(HttpClient, WhenTheServerClosesMidBatchTheUnansweredRequestsAreSentAgain) {
     net::ip::tcp::acceptor acceptor(server_io, {net::ip::make_address("127.0.0.1"), 0});
     auto port = acceptor.local_endpoint().port();
     std::atomic<int> requests_seen{0};
+    // A connection within five seconds, or none (the test then fails instead of hanging).
+    auto accept_within = [&]() -> std::optional<net::ip::tcp::socket> {
+        pollfd p{acceptor.native_handle(), POLLIN, 0};
+        if (::poll(&p, 1, 5000) <= 0) {
+            return std::nullopt;
+        }
+        return acceptor.accept();
+    };
     std::thread server([&] {
         char buf[8192];
         boost::system::error_code ec;
         // The first connection: one kept-alive answer, then the batch, of which it answers
         // only the first request before it closes.
-        auto first = acceptor.accept();
+        auto accepted = accept_within();
+        if (!accepted) {
+            return;
+        }
+        auto& first = *accepted;
         first.read_some(net::buffer(buf), ec);
         static constexpr std::string_view kWarm = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nW";
         net::write(first, net::buffer(kWarm.data(), kWarm.size()), ec);
@@ -720,12 +761,15 @@ TEST(HttpClient, WhenTheServerClosesMidBatchTheUnansweredRequestsAreSentAgain) {
         net::write(first, net::buffer(kOne.data(), kOne.size()), ec);
         first.close();
         for (int i = 0; i < 2; ++i) {  // the two sent again
-            auto s = acceptor.accept();
-            s.read_some(net::buffer(buf), ec);
+            auto again = accept_within();
+            if (!again) {
+                return;
+            }
+            again->read_some(net::buffer(buf), ec);
             static constexpr std::string_view kAgain =
                 "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\nR";
-            net::write(s, net::buffer(kAgain.data(), kAgain.size()), ec);
-            s.close();
+            net::write(*again, net::buffer(kAgain.data(), kAgain.size()), ec);
+            again->close();
         }
     });
     net::io_context io;

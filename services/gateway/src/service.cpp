@@ -753,10 +753,12 @@ private:
                          kind == rt::HttpClientError::Kind::Protocol;
             bool gateway_error =
                 res && (res->status == 502 || res->status == 503 || res->status == 504);
-            // A request that never reached an instance (connect failure) adds no load where it
-            // goes next: it is sent again outside the budget, as Finagle's requeues are, so the
-            // requests caught by an instance's death all find another (still within max_retries
-            // and the deadline). Other retries take a place in the budget.
+            // A try that ended in a connect failure sent nothing, so sending the request to
+            // another instance adds no load: it goes again outside the budget, as Finagle's
+            // requeues do, so that the requests caught by an instance's death all find another
+            // (still within max_retries and the deadline). Other retries take a place in the
+            // budget. (A pipelined GET whose batch died is sent again by the client on a fresh
+            // connection first; when that connect fails, it is requeued here.)
             bool requeue = kind == rt::HttpClientError::Kind::Connect;
             bool retryable = requeue || (idempotent && (reset || gateway_error));
             if (retryable && attempt < max_retries && done < deadline &&
