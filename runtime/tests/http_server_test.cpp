@@ -606,15 +606,27 @@ ClientRequest pipelined(std::uint16_t port, std::string target) {
     return req;
 }
 
+// What each pipelining test starts from: a server, a client on a loop of its own, and (after
+// warm()) one pooled connection to the server.
+struct Pipelining {
+    explicit Pipelining(ClientOptions o = {}, MetricsRegistry* m = nullptr)
+        : client(io, std::move(o), m), port(server.port()) {}
+    void warm() {
+        EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/echo/warm"))), "200:warm");
+    }
+    ServerThread server{testRouter()};
+    net::io_context io;
+    HttpClient client;
+    std::uint16_t port;
+};
+
 // Requests made in one turn of the loop go out together on the one pooled connection and each
 // gets its own answer, in order, a slow first answer included; HEAD answers carry no body.
 TEST(HttpClient, PipelinedRequestsOfOneTurnShareAConnectionAndGetTheirOwnAnswers) {
-    ServerThread s(testRouter());
-    net::io_context io;
     MetricsRegistry metrics;
-    HttpClient client(io, {}, &metrics);
-    auto port = s.port();
-    EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/echo/warm"))), "200:warm");
+    Pipelining t({}, &metrics);
+    auto& [server, io, client, port] = t;
+    t.warm();
     std::vector<Task<std::string>> tasks;
     tasks.push_back(outcome(client, pipelined(port, "/sleep/150")));
     for (int i = 0; i < 9; ++i) {
@@ -640,12 +652,10 @@ TEST(HttpClient, PipelinedRequestsOfOneTurnShareAConnectionAndGetTheirOwnAnswers
 
 // At most pipeline_depth requests share a batch: the rest start another.
 TEST(HttpClient, ABatchHoldsAtMostPipelineDepthRequests) {
-    ServerThread s(testRouter());
-    net::io_context io;
     ClientOptions o;
     o.pipeline_depth = 4;
-    HttpClient client(io, o);
-    auto port = s.port();
+    Pipelining t(o);
+    auto& [server, io, client, port] = t;
     std::vector<Task<std::string>> warm;
     warm.reserve(2);
     for (int i = 0; i < 2; ++i) {
@@ -668,11 +678,9 @@ TEST(HttpClient, ABatchHoldsAtMostPipelineDepthRequests) {
 // A pipelined request keeps its own deadline. When it passes, the connection is given up, and
 // the requests behind it, which had no byte of their answers yet, go again on a fresh one.
 TEST(HttpClient, APipelinedRequestPastItsDeadlineTimesOutAndTheOnesBehindItAreRetried) {
-    ServerThread s(testRouter());
-    net::io_context io;
-    HttpClient client(io);
-    auto port = s.port();
-    EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/echo/warm"))), "200:warm");
+    Pipelining t;
+    auto& [server, io, client, port] = t;
+    t.warm();
     auto slow = pipelined(port, "/sleep/2000");
     slow.timeout = std::chrono::milliseconds(200);
     std::vector<Task<std::string>> tasks;
@@ -689,17 +697,15 @@ TEST(HttpClient, APipelinedRequestPastItsDeadlineTimesOutAndTheOnesBehindItAreRe
 // A request queued behind a slow one keeps its own, earlier deadline: it times out then, while
 // the slow one is still being answered, and is not sent again.
 TEST(HttpClient, APipelinedRequestBehindASlowOneTimesOutAtItsOwnDeadline) {
-    ServerThread s(testRouter());
-    net::io_context io;
-    HttpClient client(io);
-    auto port = s.port();
-    EXPECT_EQ(runOn(io, outcome(client, pipelined(port, "/echo/warm"))), "200:warm");
+    Pipelining t;
+    auto& [server, io, client, port] = t;
+    t.warm();
     auto slow = pipelined(port, "/sleep/600");
     auto quick = pipelined(port, "/echo/quick");
     quick.timeout = std::chrono::milliseconds(100);
     auto started = std::chrono::steady_clock::now();
     auto timed = [&](ClientRequest req) -> Task<std::string> {
-        auto result = co_await outcome(client, std::move(req));
+        auto result = co_await outcome(t.client, std::move(req));
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
@@ -788,10 +794,8 @@ TEST(HttpClient, WhenTheServerClosesMidBatchTheUnansweredRequestsAreSentAgain) {
 
 // Without a pooled connection at hand, a pipelined request takes the ordinary path.
 TEST(HttpClient, APipelinedRequestWithNoPooledConnectionOpensOne) {
-    ServerThread s(testRouter());
-    net::io_context io;
-    HttpClient client(io);
-    auto port = s.port();
+    Pipelining t;
+    auto& [server, io, client, port] = t;
     std::vector<Task<std::string>> tasks;
     tasks.reserve(3);
     for (int i = 0; i < 3; ++i) {
