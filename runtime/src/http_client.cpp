@@ -331,22 +331,20 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     // wake-up signal: it expires at the request's deadline and is cancelled when the answer (or
     // an error) is in.
     struct Waiter {
-        Waiter(net::io_context& io, bool head, Clock::time_point d)
-            : wake(io, d), is_head(head), deadline(d) {}
-        void finish(boost::system::error_code e, bool got, bool timed_out_) {
+        Waiter(net::io_context& io, bool head, Clock::time_point deadline)
+            : wake(io, deadline), is_head(head) {}
+        Clock::time_point deadline() const { return wake.expiry(); }
+        void finish(boost::system::error_code e, bool got) {
             ec = e;
             got_bytes = got;
-            timed_out = timed_out_;
             done = true;
             wake.cancel();
         }
         net::steady_timer wake;
         bool is_head;
-        Clock::time_point deadline;
         ClientResponse res;
         boost::system::error_code ec;
         bool got_bytes = false;
-        bool timed_out = false;
         bool done = false;
     };
     using WaiterPtr = std::shared_ptr<Waiter>;
@@ -400,12 +398,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         WaiterPtr current;  // the one whose answer is being read
         auto fail_rest = [&](boost::system::error_code ec) {
             for (auto& w : b->waiting) {
-                w->finish(ec, false, false);
+                w->finish(ec, false);
             }
             b->waiting.clear();
         };
         try {
-            c.wd->set(b->waiting.front()->deadline);
+            c.wd->set(b->waiting.front()->deadline());
             std::array<net::const_buffer, 2> bufs{net::buffer(b->bytes), net::const_buffer{}};
             boost::system::error_code wec;
             if (!detail::sendNow(c.socket, bufs, wec) && !wec) {
@@ -422,10 +420,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
             while (!b->waiting.empty()) {
                 current = b->waiting.front();
                 b->waiting.pop_front();
-                c.wd->set(current->deadline);
+                c.wd->set(current->deadline());
                 auto [ec, got] = co_await self->readAnswer(c, current->is_head, current->res);
                 bool reusable = !ec && current->res.keep_alive;
-                current->finish(ec, got, ec && Clock::now() >= current->deadline);
+                current->finish(ec, got);
                 current.reset();
                 if (!reusable) {
                     fail_rest(ec ? ec : boost::system::error_code(http::error::end_of_stream));
@@ -439,7 +437,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
             // Nothing here throws but an allocation: the batch's requests fail, the loop goes on.
             log::error("http", "a pipelined batch failed", {{"error", e.what()}});
             if (current) {
-                current->finish(net::error::no_memory, true, false);
+                current->finish(net::error::no_memory, true);
             }
             fail_rest(net::error::no_memory);
         }
@@ -460,6 +458,12 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
             impl->failed->inc();
         }
         return HttpClientError(kind, what);
+    };
+    auto succeeded = [&](Clock::time_point finished) {
+        if (impl->ok != nullptr) {
+            impl->ok->inc();
+            impl->duration->observe(std::chrono::duration<double>(finished - started).count());
+        }
     };
     // What a failed attempt is to the caller: past its deadline, a malformed answer, or a
     // connection that ended before the answer did.
@@ -499,14 +503,10 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
                 }
             }
             if (!w->ec) {
-                if (impl->ok != nullptr) {
-                    impl->ok->inc();
-                    impl->duration->observe(
-                        std::chrono::duration<double>(Clock::now() - started).count());
-                }
+                succeeded(Clock::now());
                 co_return std::move(w->res);
             }
-            bool late = w->timed_out || Clock::now() >= deadline;
+            bool late = Clock::now() >= deadline;
             if (late || w->got_bytes) {
                 throw failure(w->ec, late);
             }
@@ -533,10 +533,7 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
             if (out.keep_alive) {
                 impl->putIdle(key, std::move(conn), finished);
             }
-            if (impl->ok != nullptr) {
-                impl->ok->inc();
-                impl->duration->observe(std::chrono::duration<double>(finished - started).count());
-            }
+            succeeded(finished);
             co_return out;
         }
         bool stale = reused && !got_bytes && !conn->wd->fired &&
