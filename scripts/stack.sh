@@ -80,6 +80,10 @@ if [[ ! -f "$secrets" ]]; then
   echo "RESTINU_KYC__ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)" >"$secrets"
   umask 022
 fi
+# Added later than the first: a .run/ from before gets it on its next start.
+if ! grep -q '^RESTINU_AUTH__KEY_ENCRYPTION_KEY=' "$secrets"; then
+  echo "RESTINU_AUTH__KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)" >>"$secrets"
+fi
 set -a
 # shellcheck source=/dev/null
 source "$secrets"

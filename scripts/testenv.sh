@@ -38,6 +38,8 @@ export RESTINU_TEST_REDIS_RESTART='$here/testenv.sh restart-redis $dir'
 export RESTINU_IDENTITY__SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 # The user service's key for KYC document numbers (one per run).
 export RESTINU_KYC__ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
+# The key-encryption key of the user service's signing keys (one per run).
+export RESTINU_AUTH__KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 ENV
         rm -f "${TMPDIR:-/tmp}/restinu-ports.$$"
     echo "testenv: PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port ($dir)"

@@ -96,6 +96,37 @@ TEST(Config, PasswordsInsideConninfoAreRedactedInDump) {
     EXPECT_NE(dump.find("host=db port=5432 password=<redacted> user=app"), std::string::npos);
 }
 
+// A bad secret is named, with where it came from, but its value never appears in the error
+// (before, `identity.secret: too short (got "..." from ...)` printed it).
+TEST(Config, ErrorsAboutSecretsDoNotEchoTheirValues) {
+    auto c = Config::fromText("", {"RESTINU_IDENTITY__SECRET=short-but-secret",
+                                   "RESTINU_KYC__ENCRYPTION_KEY=not-base64-but-secret",
+                                   "RESTINU_PG__URL=host=db password=hunter2",
+                                   "RESTINU_HTTP__PORT=http"});
+    c.str("identity.secret");
+    c.reject("identity.secret", "must be at least 32 characters");
+    c.str("kyc.encryption_key");
+    c.reject("kyc.encryption_key", "must be 32 random bytes in base64");
+    c.str("pg.url");
+    c.reject("pg.url", "cannot be used");
+    c.port("http.port", 80);
+    std::string message;
+    try {
+        c.check();
+    } catch (const ConfigError& e) {
+        message = e.what();
+    }
+    EXPECT_EQ(message.find("short-but-secret"), std::string::npos) << message;
+    EXPECT_EQ(message.find("not-base64-but-secret"), std::string::npos) << message;
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+    EXPECT_NE(message.find("identity.secret: must be at least 32 characters (got a value of 16 "
+                           "characters from RESTINU_IDENTITY__SECRET)"),
+              std::string::npos)
+        << message;
+    // Values that are not secrets are still shown, to help fix them.
+    EXPECT_NE(message.find("\"http\""), std::string::npos) << message;
+}
+
 TEST(Config, MalformedYamlIsAProblemNotACrash) {
     auto c = Config::fromText("a: [unclosed\n", {});
     EXPECT_THROW(c.check(), ConfigError);

@@ -506,6 +506,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
         req.body = msg.body;
         req.remote_ip = remote_ip;
+        req.client_ip = remote_ip;
         auto sent_id = req.header("X-Request-Id");
         req.request_id = validRequestId(sent_id) ? std::string(sent_id) : newRequestId();
 

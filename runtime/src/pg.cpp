@@ -403,24 +403,36 @@ Task<std::shared_ptr<PgConnection>> PgConnection::open(IoContext& io, const PgOp
     }
     PQsetNoticeProcessor(raw, &noticeProcessor, nullptr);
 
-    OpScope op(*c, opts.connect_timeout, PgError::Kind::Connection, "connect");
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    while (st != PGRES_POLLING_OK) {
-        if (st == PGRES_POLLING_FAILED) {
-            throw PgError(PgError::Kind::Connection, "cannot connect: " + connMessage(raw));
+    {
+        OpScope op(*c, opts.connect_timeout, PgError::Kind::Connection, "connect");
+        PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+        while (st != PGRES_POLLING_OK) {
+            if (st == PGRES_POLLING_FAILED) {
+                throw PgError(PgError::Kind::Connection, "cannot connect: " + connMessage(raw));
+            }
+            // libpq may switch sockets between attempts (several hosts or addresses); the fd
+            // number can even be reused, so register afresh for every wait.
+            c->bindSocket();
+            co_await c->wait(st == PGRES_POLLING_READING ? WaitType::wait_read
+                                                         : WaitType::wait_write);
+            st = PQconnectPoll(raw);
         }
-        // libpq may switch sockets between attempts (several hosts or addresses); the fd
-        // number can even be reused, so register afresh for every wait.
         c->bindSocket();
-        co_await c->wait(st == PGRES_POLLING_READING ? WaitType::wait_read : WaitType::wait_write);
-        st = PQconnectPoll(raw);
+        if (PQsetnonblocking(raw, 1) != 0) {
+            throw PgError(PgError::Kind::Connection,
+                          "cannot make the connection non-blocking: " + connMessage(raw));
+        }
+        op.ok();
     }
-    c->bindSocket();
-    if (PQsetnonblocking(raw, 1) != 0) {
-        throw PgError(PgError::Kind::Connection,
-                      "cannot make the connection non-blocking: " + connMessage(raw));
+    if (opts.statement_timeout.count() > 0) {
+        const std::string set =
+            "SET statement_timeout = " + std::to_string(opts.statement_timeout.count());
+        // Named: g++ 12 may destroy a capturing temporary in a co_await twice.
+        const std::function<int(PGconn*)> send = [&set](PGconn* pc) {
+            return PQsendQuery(pc, set.c_str());
+        };
+        co_await c->exec(send, opts.connect_timeout);
     }
-    op.ok();
     co_return c;
 }
 

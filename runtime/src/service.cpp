@@ -61,6 +61,7 @@ PgPool& Shard::pg() {
         o.size = settings_.pg_pool_size;
         o.acquire_timeout = settings_.pg_acquire_timeout;
         o.query_timeout = settings_.pg_query_timeout;
+        o.statement_timeout = settings_.pg_statement_timeout;
         o.name = "primary";
         clients_->pg = std::make_unique<PgCluster>(io_, o, settings_.pg_replicas, &metrics_);
     }
@@ -141,10 +142,17 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
         s.pg_pool_size = static_cast<std::size_t>(c.integer("pg.pool_size", 8, 1, 1000));
         s.pg_acquire_timeout = c.duration("pg.acquire_timeout", std::chrono::seconds(5));
         s.pg_query_timeout = c.duration("pg.query_timeout", std::chrono::seconds(30));
+        // The server gives up on a statement a little before the client does (9/10 of it), so
+        // a query whose caller has gone does not run on.
+        s.pg_statement_timeout = c.duration("pg.statement_timeout", s.pg_query_timeout * 9 / 10);
+        if (s.pg_statement_timeout.count() <= 0 ||
+            s.pg_statement_timeout >= s.pg_query_timeout) {
+            c.reject("pg.statement_timeout", "must be above 0 and below pg.query_timeout");
+        }
     }
     s.identity_secret = c.str("identity.secret", "");
     s.identity_max_age = std::chrono::duration_cast<std::chrono::seconds>(
-        c.duration("identity.max_age", std::chrono::seconds(60)));
+        c.duration("identity.max_age", std::chrono::seconds(10)));
     if (spec.uses_redis || !spec.database.empty()) {
         s.redis_host = c.str("redis.host", "127.0.0.1");
         s.redis_port = c.port("redis.port", 6379);
@@ -213,13 +221,14 @@ int runCommand(const ServiceSpec& spec, const ServiceCommand& command, int argc,
     }
 }
 
-// Every service but the edge: the gateway's signed identity headers become `req.identity`; a
-// request with identity headers that do not verify is refused before any handler runs.
-void useIdentity(Router& router, const RuntimeSettings& settings) {
+// Every service but the edge: the gateway's signed identity headers become `req.identity` and
+// `req.client_ip`; a request with identity headers that do not verify, or a POST or PATCH whose
+// signature was seen before (a replay), is refused before any handler runs.
+void useIdentity(Router& router, const RuntimeSettings& settings, ReplayCache& replays) {
     // Not a coroutine: it decides before the handler runs and hands back the handler's own task
     // (an ApiError thrown here reaches the server's handler as from any handler).
-    router.use([&settings](Request& req, const Handler& next) -> Task<Response> {
-        Identity who;
+    router.use([&settings, &replays](Request& req, const Handler& next) -> Task<Response> {
+        VerifiedIdentity who;
         std::string why;
         auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -229,7 +238,16 @@ void useIdentity(Router& router, const RuntimeSettings& settings) {
             case IdentityCheck::Absent:
                 break;
             case IdentityCheck::Valid:
-                req.identity = std::move(who);
+                if ((req.method == Method::Post || req.method == Method::Patch) &&
+                    !replays.firstSeen(who.mac, who.signed_at + settings.identity_max_age.count(),
+                                       now)) {
+                    log::warn("identity", "refused a replayed request",
+                              {{"request_id", req.request_id}, {"remote", req.remote_ip}});
+                    throw ApiError(problems::kInvalidIdentity,
+                                   "this signed request was received before");
+                }
+                req.identity = std::move(who.user);
+                req.client_ip = std::move(who.client_ip);
                 break;
             case IdentityCheck::Invalid:
                 log::warn(
@@ -386,6 +404,7 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
     }
 
     MetricsRegistry metrics({{"service", spec.name}, {"instance", settings.instance}});
+    ReplayCache replays;
     WorkerPool workers(static_cast<std::size_t>(settings.worker_threads));
 
     struct Loop {
@@ -423,7 +442,7 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
             }
             addBuiltinRoutes(*l.shard);
             if (!spec.edge) {
-                useIdentity(l.shard->router(), l.shard->settings());
+                useIdentity(l.shard->router(), l.shard->settings(), replays);
             }
             if (wire) {
                 wire(*l.shard);

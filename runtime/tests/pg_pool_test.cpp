@@ -573,6 +573,40 @@ TEST(PgPool, QueryTimeoutDiscardsTheConnectionAndThePoolGoesOn) {
     });
 }
 
+// The pool's query_timeout ends the client's wait, but the server notices the closed connection
+// only when it next writes: without statement_timeout, the abandoned statement runs on.
+TEST(PgPool, StatementTimeoutStopsAnAbandonedStatementOnTheServer) {
+    runAsync([](net::io_context& io) -> Task<void> {
+        auto app = "pgt_stmt_" + uniqueSuffix();
+        auto opts = options(1, app);
+        opts.query_timeout = 300ms;
+        opts.statement_timeout = 250ms;
+        PgPool pool(io, opts);
+        auto shown = co_await pool.query("SHOW statement_timeout");
+        EXPECT_EQ(shown.get(0, 0), "250ms");
+        bool timeout = false;
+        try {
+            co_await pool.query("SELECT pg_sleep(30)");
+        } catch (const PgError& e) {
+            timeout = e.kind() == PgError::Kind::Timeout;
+        }
+        EXPECT_TRUE(timeout);
+        PgPool watcher(io, options(1, app + "_w"));
+        std::int64_t running = -1;
+        for (int i = 0; i < 40 && running != 0; ++i) {
+            co_await sleepFor(50ms);
+            auto r = co_await watcher.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+                "AND state = 'active'",
+                app);
+            running = r.getInt(0, 0);
+        }
+        EXPECT_EQ(running, 0) << "the abandoned pg_sleep(30) still runs on the server";
+        watcher.close();
+        pool.close();
+    });
+}
+
 TEST(PgPool, LeaseOutlivingThePoolIsSafe) {
     runAsync([](net::io_context& io) -> Task<void> {
         PgConn lease;

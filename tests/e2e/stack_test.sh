@@ -31,6 +31,7 @@ export RESTINU_PG__URL="host=127.0.0.1 port=$RESTINU_TEST_PG_PORT user=postgres"
 export RESTINU_REDIS__PORT=$RESTINU_TEST_REDIS_PORT
 export RESTINU_HTTP__THREADS=2 RESTINU_WORKERS__THREADS=1
 export RESTINU_KYC__ENCRYPTION_KEY=${RESTINU_KYC__ENCRYPTION_KEY:-$(head -c 32 /dev/urandom | base64)}
+export RESTINU_AUTH__KEY_ENCRYPTION_KEY=${RESTINU_AUTH__KEY_ENCRYPTION_KEY:-$(head -c 32 /dev/urandom | base64)}
 
 # --- migrations -----------------------------------------------------------------------------
 out=$("$bin" migrate all --create-database 2>&1)

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "restinu/rt/digest.hpp"
+#include "restinu/rt/http.hpp"
 
 namespace restinu::gateway {
 namespace {
@@ -131,6 +132,44 @@ std::string nextTraceparent(std::string_view incoming) {
     rt::appendRandomHex(out, 16);
     out += '-';
     out += valid ? incoming.substr(53, 2) : std::string_view("01");
+    return out;
+}
+
+bool pathIsNormal(std::string_view path) {
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        char c = path[i];
+        if (c == '%') {
+            return false;
+        }
+        if (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::optional<std::string> normalisePath(std::string_view path) {
+    std::string out;
+    out.reserve(path.size());
+    std::size_t i = 0;
+    while (i < path.size()) {
+        if (path[i] == '/') {
+            if (out.empty() || out.back() != '/') {
+                out += '/';
+            }
+            ++i;
+            continue;
+        }
+        auto end = path.find('/', i);
+        auto segment = path.substr(i, end == std::string_view::npos ? path.size() - i : end - i);
+        auto decoded = rt::percentDecode(segment, false);
+        if (!decoded || *decoded == "." || *decoded == ".." ||
+            decoded->find_first_of("/\\") != std::string::npos) {
+            return std::nullopt;
+        }
+        out.append(segment);
+        i += segment.size();
+    }
     return out;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,18 @@ std::string clientIp(std::string_view remote_ip, std::string_view forwarded_for,
 /// The X-Forwarded-For to send upstream: the trusted chain plus the peer, or the peer alone.
 std::string forwardedFor(std::string_view remote_ip, std::string_view forwarded_for,
                          const std::vector<std::string>& trusted);
+
+/// How the gateway sees a request path before its rules and routing (RFC 3986 §6.2.2 in
+/// part): runs of '/' become one, so `//api/v1/auth/login` meets the rules of
+/// `/api/v1/auth/login`. A dot segment (`.` or `..`, also percent-encoded) or an encoded
+/// '/' or backslash inside a segment is refused (nullopt: the caller answers 400), since
+/// another hop could resolve it differently. Most paths come back unchanged; see
+/// pathIsNormal() for the check that lets them skip this.
+std::optional<std::string> normalisePath(std::string_view path);
+
+/// True when `path` has nothing normalisePath() would change or refuse (no "//", no '.'
+/// right after a '/', no '%'). One pass, no allocation.
+bool pathIsNormal(std::string_view path);
 
 /// Whether `origin` is allowed by `allowed` (exact, or "*" for any).
 bool corsAllowed(std::string_view origin, const std::vector<std::string>& allowed);

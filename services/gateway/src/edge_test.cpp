@@ -22,6 +22,27 @@ TEST(ClientIp, ForwardedForIsBelievedOnlyFromTrustedProxies) {
     EXPECT_EQ(forwardedFor("10.0.0.1", "198.51.100.7", trusted), "198.51.100.7, 10.0.0.1");
 }
 
+TEST(Path, RepeatedSlashesMergeAndDotSegmentsAreRefused) {
+    for (std::string_view normal : {"/api/v1/auth/login", "/", "/api/v1/properties/", "/a.b/c."}) {
+        EXPECT_TRUE(pathIsNormal(normal)) << normal;
+        EXPECT_EQ(normalisePath(normal), std::string(normal));
+    }
+    for (std::string_view odd : {"//api/v1/auth/login", "/api/v1/auth//login", "/x/%41"}) {
+        EXPECT_FALSE(pathIsNormal(odd)) << odd;
+    }
+    EXPECT_EQ(normalisePath("//api/v1/auth/login"), "/api/v1/auth/login");
+    EXPECT_EQ(normalisePath("/api/v1/auth//login"), "/api/v1/auth/login");
+    EXPECT_EQ(normalisePath("///api///v1/auth/login//"), "/api/v1/auth/login/");
+    EXPECT_EQ(normalisePath("/api/v1/properties/a%20b"), "/api/v1/properties/a%20b");
+    for (std::string_view bad :
+         {"/api/v1/./auth/login", "/api/v1/x/../auth/login", "/api/v1/auth/..", "/api/%2e%2E/x",
+          "/api/.%2e/x", "/api/v1/auth%2flogin", "/api/v1/auth%2Flogin", "/api/a%5cb",
+          "/api/%zz"}) {
+        EXPECT_FALSE(pathIsNormal(bad)) << bad;
+        EXPECT_EQ(normalisePath(bad), std::nullopt) << bad;
+    }
+}
+
 TEST(Cors, OnlyConfiguredOrigins) {
     std::vector<std::string> allowed{"https://app.restinu.dev"};
     EXPECT_TRUE(corsAllowed("https://app.restinu.dev", allowed));

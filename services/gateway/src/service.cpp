@@ -160,6 +160,9 @@ public:
     // own task (one coroutine frame fewer per request). `service` outlives the request (the
     // router's copy), as do the settings' rules.
     rt::Task<rt::Response> handle(rt::Request& req, const std::string& service) {
+        if (!pathIsNormal(req.path)) {
+            return normalised(req, service);
+        }
         const RouteRule* rule = matchRule(settings_.routes, req.method, req.path);
         auto origin = req.header("Origin");
         bool cors = corsAllowed(origin, settings_.cors_origins);
@@ -183,6 +186,30 @@ public:
     }
 
     static rt::Task<rt::Response> answered(rt::Response res) { co_return res; }
+
+    // A path with "//", a dot or an escape: the rules, the forwarded target and everything
+    // after see it normalised (edge.hpp), or it is refused. The request's views point into
+    // this frame while it runs and are put back before it ends (the access log reads them).
+    rt::Task<rt::Response> normalised(rt::Request& req, const std::string& service) {
+        auto path = normalisePath(req.path);
+        if (!path) {
+            co_return problem(req, rt::problems::kBadRequest,
+                              "the path has a dot segment or an encoded slash");
+        }
+        std::string target = *path;
+        target.append(req.target.substr(req.path.size()));
+        struct Restore {
+            rt::Request& r;
+            std::string_view path, target;
+            ~Restore() {
+                r.path = path;
+                r.target = target;
+            }
+        } restore{req, req.path, req.target};
+        req.path = *path;
+        req.target = target;
+        co_return co_await handle(req, service);
+    }
 
     rt::Task<rt::Response> withCors(rt::Request& req, const std::string& service,
                                     const RouteRule* rule, std::string_view origin) {
@@ -247,8 +274,11 @@ private:
                 claims = std::move(verdict.claims);
             }
         }
-        auto ip = clientIp(req.remote_ip, req.header("X-Forwarded-For"), settings_.trusted_proxies);
-        std::string caller = claims ? "u:" + claims->subject : "ip:" + ip;
+        // The client's address (behind trusted proxies, from X-Forwarded-For): the services get
+        // it signed, and anonymous callers are limited by it.
+        req.client_ip =
+            clientIp(req.remote_ip, req.header("X-Forwarded-For"), settings_.trusted_proxies);
+        std::string caller = claims ? "u:" + claims->subject : "ip:" + req.client_ip;
 
         // 2. Rate limit.
         Headers extra;
@@ -661,11 +691,19 @@ private:
         if (validTraceparent(incoming_trace) && req.hasHeader("tracestate")) {
             out.headers.emplace_back("tracestate", std::string(req.header("tracestate")));
         }
-        if (claims != nullptr) {
-            rt::appendSignedIdentity(out.headers, claims->subject, claims->roles,
-                                     claims->session_id, req.method_name, req.target,
-                                     settings_.identity_secret, unixNow());
-        }
+        // Every forwarded request is signed, an anonymous one too (its user empty): the service
+        // learns the client's address from it. Last in the list, so a retry can re-sign.
+        static const std::vector<std::string> kNoRoles;
+        const rt::SignedMessage message{req.method_name, req.target, req.request_id, req.body};
+        auto sign = [&] {
+            rt::appendSignedIdentity(
+                out.headers, claims != nullptr ? std::string_view(claims->subject) : "",
+                claims != nullptr ? claims->roles : kNoRoles,
+                claims != nullptr ? std::string_view(claims->session_id) : "", req.client_ip,
+                message, settings_.identity_secret, unixNow());
+        };
+        sign();
+        const auto signed_headers = out.headers.size();
 
         BudgetGuard guard(sp.budget);
         std::vector<std::size_t> tried;
@@ -675,6 +713,10 @@ private:
         for (;;) {
             if (attempt > 0) {
                 now = Clock::now();
+                // A fresh signature for each retry: the first may be older than the services'
+                // identity.max_age by now.
+                out.headers.resize(signed_headers - 5);
+                sign();
             }
             auto pick = sp.pool.pick(now, tried);
             if (!pick) {

@@ -9,6 +9,7 @@
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 #include "search_query.hpp"
+#include "user_roles.hpp"
 
 namespace restinu::property {
 namespace {
@@ -222,7 +223,7 @@ ListingHandlers::ListingHandlers(rt::PgPool& primary, rt::PgPool& reads)
     : primary_(primary), reads_(reads) {}
 
 rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
-    const auto& who = requireCaller(req);
+    const auto who = co_await currentRoles(primary_, requireCaller(req));
     if (!who.hasRole("agent") && !who.hasRole("admin")) {
         throw ApiError(problems::kForbidden, "only agents and admins list properties");
     }
@@ -276,9 +277,16 @@ rt::Task<rt::Response> ListingHandlers::get(rt::Request& req) {
     }
     auto s = storedFrom(r, 0);
     // Drafts and withdrawn listings are visible to their owner and admins only.
-    if (!isPublic(s.listing.status) && (!req.identity || (req.identity->user_id != s.owner_id &&
-                                                          !req.identity->hasRole("admin")))) {
-        co_return not_found();
+    if (!isPublic(s.listing.status)) {
+        if (!req.identity) {
+            co_return not_found();
+        }
+        if (req.identity->user_id != s.owner_id) {
+            auto who = co_await currentRoles(primary_, *req.identity);
+            if (!who.hasRole("admin")) {
+                co_return not_found();
+            }
+        }
     }
     co_return listingResponse(200, s);
 }
@@ -291,7 +299,7 @@ rt::Task<rt::Response> ListingHandlers::withdraw(rt::Request& req) {
 }
 
 rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawing) {
-    const auto& who = requireCaller(req);
+    const auto who = co_await currentRoles(primary_, requireCaller(req));
     auto id = std::string(req.param("id"));
     if (!rt::isUuid(id)) {
         throw ApiError(problems::kNotFound, "no such listing");
@@ -476,16 +484,21 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
         body += "null";
     }
     if (!params.facets.empty()) {
+        auto fr = co_await search::run(reads_, search::facetsQuery(params));
         body += ",\"facets\":{";
         for (const auto& facet : params.facets) {
-            auto fr = co_await search::run(reads_, search::facetQuery(params, facet));
             appendField(body, facet);
             body += '{';
+            bool first = true;
             for (std::size_t i = 0; i < fr.rows(); ++i) {
-                body += i == 0 ? "" : ",";
-                appendString(body, fr.get(i, 0));
+                if (fr.get(i, 0) != facet) {
+                    continue;
+                }
+                body += first ? "" : ",";
+                first = false;
+                appendString(body, fr.get(i, 1));
                 body += ':';
-                appendNumber(body, fr.get(i, 1));
+                appendNumber(body, fr.get(i, 2));
             }
             body += '}';
         }

@@ -1,5 +1,6 @@
 #include "search_query.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -422,13 +423,17 @@ Params parse(const std::vector<std::pair<std::string, std::string>>& query,
         } else if (name == "cursor") {
             cursor_text = value;
         } else if (name == "facets") {
+            // Each known facet at most once, however often the URL names it: one request
+            // costs at most the three counts there are (a repeated facet is not an error).
             for (auto& f : splitComma(value)) {
                 if (!domain::oneOf(f, kFacetNames)) {
                     err(name, "must be a comma-separated list of type, bedrooms, city");
                     p.facets.clear();
                     break;
                 }
-                p.facets.push_back(f);
+                if (std::find(p.facets.begin(), p.facets.end(), f) == p.facets.end()) {
+                    p.facets.push_back(f);
+                }
             }
         }
     }
@@ -551,15 +556,44 @@ Sql pageQuery(const Params& p) {
     return sql;
 }
 
-Sql facetQuery(const Params& p, std::string_view facet) {
+Sql facetsQuery(const Params& p) {
     Sql sql;
+    if (p.facets.empty()) {
+        return sql;
+    }
     auto where = filters(p, sql);
-    std::string column = facet == "type"       ? "property_type"
-                         : facet == "bedrooms" ? "bedrooms::text"
-                                               : "city";
-    std::string order = facet == "bedrooms" ? "min(bedrooms)" : "count(*) DESC, 1";
-    sql.text = "SELECT " + column + ", count(*) FROM property_search WHERE " + where +
-               " GROUP BY 1 ORDER BY " + order + (facet == "city" ? " LIMIT 20" : "");
+    // One scan for every facet asked: GROUPING SETS counts each requested column under the
+    // same filters; grouping() tells which set a row belongs to. Cities are the top 20 by
+    // count, bedrooms in numeric order, types by count.
+    // grouping() may only name the columns grouped by, so the expressions that say which
+    // facet a row counts (and its key) name only the requested ones.
+    std::string sets;
+    std::string facet_case;
+    std::string key_case;
+    for (std::size_t i = 0; i < p.facets.size(); ++i) {
+        const auto& f = p.facets[i];
+        std::string column = f == "type" ? "property_type" : f == "bedrooms" ? "bedrooms" : "city";
+        std::string key = f == "bedrooms" ? "bedrooms::text" : column;
+        sets += (i == 0 ? "(" : ", (") + column + ")";
+        if (i + 1 < p.facets.size()) {
+            facet_case += " WHEN grouping(" + column + ") = 0 THEN '" + f + "'";
+            key_case += " WHEN grouping(" + column + ") = 0 THEN " + key;
+        } else if (i == 0) {
+            facet_case = "'" + f + "'";
+            key_case = key;
+        } else {
+            facet_case = "CASE" + facet_case + " ELSE '" + f + "' END";
+            key_case = "CASE" + key_case + " ELSE " + key + " END";
+        }
+    }
+    sql.text =
+        "SELECT facet, key, n FROM (SELECT facet, key, n, row_number() OVER (PARTITION BY facet "
+        "ORDER BY CASE WHEN facet = 'bedrooms' THEN bedrooms END, n DESC, key) AS rank FROM "
+        "(SELECT " +
+        facet_case + " AS facet, " + key_case +
+        " AS key, min(bedrooms) AS bedrooms, count(*) AS n FROM property_search WHERE " + where +
+        " GROUP BY GROUPING SETS (" + sets +
+        ")) g) r WHERE facet <> 'city' OR rank <= 20 ORDER BY facet, rank";
     return sql;
 }
 

@@ -37,7 +37,7 @@ struct Params {
     int limit = 20;
     /// Keyset position: the sort key of the last row of the previous page and its id.
     std::optional<std::pair<std::string, std::string>> after;
-    std::vector<std::string> facets;  ///< of type, bedrooms, city
+    std::vector<std::string> facets;  ///< distinct, of type, bedrooms, city (in asked order)
     /// Not a query parameter: how many rows the relevance sort walks, newest first, before
     /// it reads a tier's matches from the index instead; 0 is 25 pages (at least 500). Tests
     /// set it small to take both paths on a small data set.
@@ -71,8 +71,10 @@ rt::Task<rt::PgResult> run(rt::PgPool& pool, Sql sql);
 /// `limit + 1` rows so the caller knows whether there is a next page.
 Sql pageQuery(const Params& p);
 
-/// Counts by `facet` (type, bedrooms or city) under the same filters, without the cursor.
-Sql facetQuery(const Params& p, std::string_view facet);
+/// Counts under the same filters (without the cursor) for every facet in `p.facets`, in one
+/// statement: rows of (facet, key, count), each facet's rows in display order. Empty text when
+/// no facet is asked for.
+Sql facetsQuery(const Params& p);
 
 /// The columns pageQuery selects, in order (before the sort key).
 inline constexpr std::string_view kColumns =

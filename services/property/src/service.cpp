@@ -8,6 +8,7 @@
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/pg.hpp"
+#include "user_roles.hpp"
 
 namespace restinu::property {
 namespace {
@@ -62,6 +63,8 @@ rt::ServiceSpec spec() {
             r.del("/api/v1/properties/{id}", [&h](rt::Request& req) { return h.withdraw(req); });
             // The search projection: every instance in one group shares the events.
             shard.consume("property-search", {"property"}, &applyToReadModel);
+            // Users' current roles, for admin and agent rights (user_roles.hpp).
+            shard.consume("property-user-roles", {"user"}, &applyUserRole);
         }};
     };
     return s;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "property_fixture.hpp"
+#include "user_roles.hpp"
 
 namespace restinu::property {
 namespace {
@@ -131,6 +132,50 @@ TEST_F(ListingTest, OnlyTheOwnerOrAnAdminChangesOrWithdraws) {
               1);
     // Withdrawn listings disappear from strangers' view.
     EXPECT_EQ(call(&ListingHandlers::get, {"", rival, id}).status, 404);
+}
+
+// Admin and agent rights follow the user service's events, not the token's claim: a demoted
+// admin whose token still says "admin" loses them at once (ADR 0004). Before, the property
+// service trusted the token until it expired.
+TEST_F(ListingTest, ADemotedAdminLosesItsRightsBeforeItsTokenExpires) {
+    auto owner = person("agent");
+    auto created = call(&ListingHandlers::create, {text(listing()), owner});
+    ASSERT_EQ(created.status, 201);
+    std::string id(created.body.at("id").as_string());
+    auto admin = person("admin");  // the token's claim
+    auto roleEvent = [&](const std::string& type, const std::string& role) {
+        auto e = rt::makeEvent(type, "user", admin.user_id,
+                               text({{"user_id", admin.user_id}, {"role", role}}));
+        rt::runBlocking(io_, pool_->transaction([&e](rt::PgConn& tx) -> rt::Task<void> {
+            co_await applyUserRole(tx, e);
+        }));
+        return e;
+    };
+    // Unknown to the copy: the token's role holds.
+    EXPECT_EQ(call(&ListingHandlers::update,
+                   {text({{"title", "Renamed by an admin"}}), admin, id, "", "*"})
+                  .status,
+              200);
+    auto promoted = roleEvent("user.registered", "admin");
+    roleEvent("user.role_changed", "investor");
+    EXPECT_EQ(call(&ListingHandlers::update, {text({{"bedrooms", 1}}), admin, id, "", "*"}).status,
+              403);
+    EXPECT_EQ(call(&ListingHandlers::withdraw, {"", admin, id}).status, 403);
+    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), admin}).status, 403);
+    // An older event delivered late does not undo the newer one.
+    rt::runBlocking(io_, pool_->transaction([&promoted](rt::PgConn& tx) -> rt::Task<void> {
+        co_await applyUserRole(tx, promoted);
+    }));
+    EXPECT_EQ(count("SELECT count(*) FROM user_roles WHERE user_id = $1::uuid AND role = "
+                    "'investor'",
+                    admin.user_id),
+              1);
+    // Promoted to agent: it may list, before it signs in again.
+    roleEvent("user.role_changed", "agent");
+    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), person("investor")}).status, 403);
+    auto investor_token = admin;
+    investor_token.roles = {"investor"};
+    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), investor_token}).status, 201);
 }
 
 TEST_F(ListingTest, OnlyTransitionsThatMakeSense) {

@@ -10,6 +10,7 @@
 #include "listing_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/events.hpp"
+#include "restinu/rt/metrics.hpp"
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
@@ -30,7 +31,7 @@ protected:
         rt::PgOptions o;
         o.conninfo = conninfo();
         o.size = 4;
-        pool_ = std::make_unique<rt::PgPool>(io_, o);
+        pool_ = std::make_unique<rt::PgPool>(io_, o, &metrics_);
         handlers_ = std::make_unique<ListingHandlers>(*pool_, *pool_);
     }
     void TearDown() override { pool_->close(); }
@@ -130,12 +131,21 @@ protected:
         }
     }
 
+    // Statements the pool has run so far (successful or not).
+    std::uint64_t statementsRun() {
+        auto& family = metrics_.counter("restinu_pg_queries_total",
+                                        "PostgreSQL statements run, by outcome", {"pool", "outcome"});
+        return family.labels({"primary", "ok"}).value() + family.labels({"primary", "error"}).value();
+    }
+
     std::int64_t count(const std::string& sql, const std::string& arg) {
         return rt::runBlocking(io_, pool_->query(sql, arg)).getInt(0, 0);
     }
 
     static inline std::string db_;
     static inline std::int64_t projected_ = 0;
+    // The pool's statement counter (restinu_pg_queries_total) tells tests what a call cost.
+    rt::MetricsRegistry metrics_;
     boost::asio::io_context io_;
     std::unique_ptr<rt::PgPool> pool_;
     std::unique_ptr<ListingHandlers> handlers_;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "handler_support.hpp"
+#include "login_throttle.hpp"
 #include "password_policy.hpp"
 #include "passwords.hpp"
 #include "restinu/rt/digest.hpp"
@@ -98,23 +99,23 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
     std::vector<rt::FieldError> errors;
     auto email_in = stringField(body, "email", errors);
     auto password = stringField(body, "password", errors);
+    // No password of an account is longer (registration caps it), so a longer one is refused
+    // before it costs a hash: at most 4 bytes per code point of the cap.
+    if (password.size() > 4 * domain::kMaxPasswordLength) {
+        errors.push_back({"password", "is longer than any password can be"});
+    }
     if (!errors.empty()) {
         throw ApiError(problems::kValidation, "e-mail and password are required", errors);
     }
     auto email = domain::normaliseEmail(email_in).value_or(email_in);
-    auto account_key = "account:" + email;
-    auto ip_key = "ip:" + req.remote_ip;
-
-    auto locked = co_await pool_.query(
-        "SELECT ceil(extract(epoch FROM max(locked_until) - now()))::bigint FROM login_throttle "
-        "WHERE key IN ($1, $2) AND locked_until > now()",
-        account_key, ip_key);
-    if (!locked.isNull(0, 0)) {
-        auto secs = std::max<std::int64_t>(1, locked.getInt(0, 0));
+    // Keyed on the client's address as the gateway signed it (never the socket's: behind the
+    // gateway that is the gateway, and one stranger would slow everyone down).
+    const LoginThrottle throttle(settings_.throttle, req.client_ip, email);
+    if (auto wait = co_await throttle.waitFor(pool_)) {
         throw ApiError(rt::Problem{kTooManyAttempts,
-                                   "wait " + std::to_string(secs) + " s before trying again",
+                                   "wait " + std::to_string(*wait) + " s before trying again",
                                    {},
-                                   {{"Retry-After", std::to_string(secs)}}});
+                                   {{"Retry-After", std::to_string(*wait)}}});
     }
 
     auto found = co_await pool_.query(
@@ -126,26 +127,10 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
     if (found.rows() != 1 || !ok) {
         std::string user_id = found.rows() == 1 ? std::string(found.get(0, 0)) : std::string{};
         co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-            // Named values only across co_await (g++ 12 double-destroys some temporaries).
-            const std::array<std::string, 2> keys{account_key, ip_key};
-            for (const auto& key : keys) {
-                co_await tx.execute(
-                    "user_throttle_fail",
-                    "INSERT INTO login_throttle AS t (key, failures) VALUES ($1, 1) "
-                    "ON CONFLICT (key) DO UPDATE SET "
-                    "failures = CASE WHEN t.last_failure < now() - interval '1 hour' THEN 1 "
-                    "ELSE t.failures + 1 END, last_failure = now(), "
-                    "locked_until = CASE "
-                    "WHEN t.failures + 1 >= $2 THEN now() + make_interval(mins => $3) "
-                    "WHEN t.failures + 1 > $4 THEN now() + make_interval(secs => "
-                    "power(2, t.failures + 1 - $4)) ELSE NULL END",
-                    key, settings_.throttle_lock_failures,
-                    static_cast<int>(settings_.lock_duration.count()),
-                    settings_.throttle_free_failures);
-            }
+            co_await throttle.failed(tx);
             json::object data{
                 {"user_id", user_id.empty() ? json::value(nullptr) : json::value(user_id)},
-                {"ip", req.remote_ip},
+                {"ip", req.client_ip},
                 {"reason", user_id.empty() ? "unknown account" : "wrong password"}};
             auto event =
                 rt::makeEvent("user.login_failed", "user", user_id.empty() ? "unknown" : user_id,
@@ -159,11 +144,11 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
     auto session_id = rt::newUuidV7();
     std::string refresh_token;
     co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-        co_await tx.query("DELETE FROM login_throttle WHERE key = $1", account_key);
+        co_await throttle.succeeded(tx);
         co_await tx.query(
             "INSERT INTO sessions (id, user_id, device, ip) VALUES ($1::uuid, $2::uuid, $3, $4)",
             session_id, user_id, std::string(req.header("User-Agent")).substr(0, 200),
-            req.remote_ip);
+            req.client_ip);
         co_await audit(tx, user_id, "user.login", "user", user_id, req);
         refresh_token = co_await storeRefreshToken(tx, session_id);
     });

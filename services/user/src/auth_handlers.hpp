@@ -3,6 +3,7 @@
 #include <string>
 
 #include "key_ring.hpp"
+#include "login_throttle.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
 
@@ -16,9 +17,7 @@ namespace restinu::user {
 
 struct AuthSettings {
     std::chrono::hours refresh_ttl{24 * 30};
-    int throttle_free_failures = 3;   ///< failures before delays start
-    int throttle_lock_failures = 10;  ///< failures that lock for `lock_duration`
-    std::chrono::minutes lock_duration{15};
+    LoginThrottleSettings throttle;  ///< failed-login delays (login_throttle.hpp)
 };
 
 /// Registration, login, refresh-token rotation, logout, the caller's sessions,

@@ -31,7 +31,23 @@ struct Settings {
     std::chrono::milliseconds key_reload{30'000};
     AuthSettings auth;
     std::optional<KycVault> vault;
+    std::optional<KeyVault> key_vault;
 };
+
+// The key-encryption key of the signing keys (key_vault.hpp): required, like the KYC key.
+std::optional<KeyVault> readKeyVault(rt::Config& config) {
+    auto current = config.str("auth.key_encryption_key");
+    auto previous = config.list("auth.previous_key_encryption_keys", std::vector<std::string>{});
+    if (current.empty()) {
+        return std::nullopt;  // config.str has reported the missing key
+    }
+    std::string why;
+    auto vault = KeyVault::fromBase64(current, previous, &why);
+    if (!vault) {
+        config.reject("auth.key_encryption_key", why);
+    }
+    return vault;
+}
 
 // One shard's state: its key ring (loaded from the database at start, reloaded every
 // auth.key_reload so a rotation reaches every instance) and its handlers.
@@ -43,7 +59,7 @@ struct ShardState {
     bool keys_loaded = false;
 
     ShardState(rt::Shard& shard, const Settings& s)
-        : keys(s.issuer, s.audience, s.access_ttl),
+        : keys(s.issuer, s.audience, s.access_ttl, *s.key_vault),
           auth(shard.pg(), shard.workers(), keys, s.auth),
           accounts(shard.pg(), keys.verifier()),
           kyc(shard.pg(), keys.verifier(), *s.vault) {}
@@ -130,9 +146,10 @@ int rotateKeyCommand(const std::vector<std::string>& args, rt::Config& config,
             return 2;
         }
     }
+    auto vault = readKeyVault(config);
     config.check();
     return withDatabase(settings, [&](net::io_context& io, rt::PgPool& pool) {
-        auto kid = rt::runBlocking(io, rotateSigningKey(pool, activate_in));
+        auto kid = rt::runBlocking(io, rotateSigningKey(pool, *vault, activate_in));
         std::printf(
             "new signing key %s signs in %llds; the current key is published until its "
             "last tokens expire\n",
@@ -163,6 +180,7 @@ rt::ServiceSpec spec() {
         settings->auth.refresh_ttl = std::chrono::duration_cast<std::chrono::hours>(
             config.duration("auth.refresh_ttl", std::chrono::hours(24 * 30)));
         settings->key_reload = config.duration("auth.key_reload", std::chrono::seconds(30));
+        settings->key_vault = readKeyVault(config);
         auto key = config.str("kyc.encryption_key");
         if (!key.empty()) {
             std::string why;

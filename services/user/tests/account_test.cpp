@@ -3,6 +3,8 @@
 #include "commands.hpp"
 #include "handler_support.hpp"
 #include "key_ring.hpp"
+#include "kyc_vault.hpp"
+#include "restinu/rt/events.hpp"
 #include "restinu/rt/jwt.hpp"
 #include "user_fixture.hpp"
 
@@ -203,13 +205,13 @@ TEST_F(AccountTest, ARotatedKeyIsPublishedBeforeItSignsAndOldTokensKeepWorking) 
     auto old_token = account("rotation", "investor", nullptr);
     auto old_kid = keys_->signer().kid();
     // Published now, signing in an hour: the JWKS has both, the old key still signs.
-    auto later = rt::runBlocking(io_, rotateSigningKey(*pool_, std::chrono::hours(1)));
+    auto later = rt::runBlocking(io_, rotateSigningKey(*pool_, keyVault(), std::chrono::hours(1)));
     rt::runBlocking(io_, keys_->load(*pool_));
     EXPECT_EQ(keys_->signer().kid(), old_kid);
     EXPECT_NE(keys_->jwks().find(later), std::string::npos);
     EXPECT_NE(keys_->jwks().find(old_kid), std::string::npos);
     // Then one that signs at once: tokens from the old key still verify until they expire.
-    auto now_kid = rt::runBlocking(io_, rotateSigningKey(*pool_, std::chrono::seconds(0)));
+    auto now_kid = rt::runBlocking(io_, rotateSigningKey(*pool_, keyVault(), std::chrono::seconds(0)));
     rt::runBlocking(io_, keys_->load(*pool_));
     EXPECT_EQ(keys_->signer().kid(), now_kid);
     EXPECT_EQ(call(&AccountHandlers::me, "", old_token).status, 200);
@@ -219,6 +221,54 @@ TEST_F(AccountTest, ARotatedKeyIsPublishedBeforeItSignsAndOldTokensKeepWorking) 
     auto header = rt::base64UrlDecode(fresh.substr(0, fresh.find('.')));
     ASSERT_TRUE(header);
     EXPECT_NE(header->find(now_kid), std::string::npos);
+}
+
+// A dump of users_db must not be able to mint tokens: private keys are stored sealed under the
+// key-encryption key; one stored in clear (before this) is sealed when the ring loads; a ring
+// with another key-encryption key refuses to load rather than sign with nothing; a key moved
+// to another row does not open; rotating the key-encryption key re-seals under the new one.
+TEST_F(AccountTest, SigningKeysAreSealedAtRestUnderTheKeyEncryptionKey) {
+    auto count_plain = [&] {
+        return rt::runBlocking(io_, pool_->query("SELECT count(*) FROM signing_keys WHERE "
+                                                 "private_pem LIKE '%PRIVATE KEY%'"))
+            .getInt(0, 0);
+    };
+    EXPECT_EQ(count_plain(), 0);
+    // A legacy row in clear is sealed by the next load.
+    auto legacy = rt::generateSigningKey(rt::newUuidV7());
+    rt::runBlocking(io_, pool_->query("INSERT INTO signing_keys (kid, private_pem, public_pem, "
+                                      "activates_at) VALUES ($1, $2, $3, now() + interval '1 day')",
+                                      legacy.kid, legacy.private_pem, legacy.public_pem));
+    EXPECT_EQ(count_plain(), 1);
+    rt::runBlocking(io_, keys_->load(*pool_));
+    EXPECT_EQ(count_plain(), 0);
+    auto stored = rt::runBlocking(
+        io_, pool_->query("SELECT private_pem FROM signing_keys WHERE kid = $1", legacy.kid));
+    std::string sealed(stored.get(0, 0));
+    auto opened = keyVault().open(sealed, legacy.kid);
+    ASSERT_TRUE(opened);
+    EXPECT_EQ(opened->plain, legacy.private_pem);
+    EXPECT_FALSE(keyVault().open(sealed, "another-kid"));
+
+    // Another key-encryption key opens nothing.
+    auto other = *KeyVault::fromBase64(KycVault::generateKeyBase64(), {}, nullptr);
+    KeyRing wrong("restinu", "restinu-api", std::chrono::seconds(900), other);
+    EXPECT_THROW(rt::runBlocking(io_, wrong.load(*pool_)), std::runtime_error);
+
+    // Rotation of the key-encryption key: the new one seals, the old one still opens, and the
+    // ring re-seals every key under the new one; then the old one can go.
+    const auto new_kek = KycVault::generateKeyBase64();
+    auto rotated = *KeyVault::fromBase64(new_kek, {kKeyEncryptionKey}, nullptr);
+    KeyRing during("restinu", "restinu-api", std::chrono::seconds(900), rotated);
+    rt::runBlocking(io_, during.load(*pool_));
+    EXPECT_EQ(during.signer().kid(), keys_->signer().kid());
+    EXPECT_THROW(rt::runBlocking(io_, keys_->load(*pool_)), std::runtime_error);
+    // (And back, for the other tests of this database.)
+    auto back = *KeyVault::fromBase64(kKeyEncryptionKey, {new_kek}, nullptr);
+    KeyRing restore("restinu", "restinu-api", std::chrono::seconds(900), back);
+    rt::runBlocking(io_, restore.load(*pool_));
+    rt::runBlocking(io_, keys_->load(*pool_));
+    rt::runBlocking(io_, pool_->query("DELETE FROM signing_keys WHERE kid = $1", legacy.kid));
 }
 
 }  // namespace

@@ -30,11 +30,12 @@ protected:
         o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
         o.size = 8;
         pool_ = std::make_unique<rt::PgPool>(io_, o);
-        keys_ = std::make_unique<KeyRing>("restinu", "restinu-api", std::chrono::seconds(900));
+        keys_ = std::make_unique<KeyRing>("restinu", "restinu-api", std::chrono::seconds(900),
+                                          keyVault());
         rt::runBlocking(io_, keys_->load(*pool_));
         AuthSettings s;
-        s.throttle_free_failures = 3;
-        s.throttle_lock_failures = 6;
+        s.throttle.per_account_and_address = {3, std::chrono::seconds(900)};
+        s.throttle.per_address = {6, std::chrono::seconds(900)};
         handlers_ = std::make_unique<AuthHandlers>(*pool_, workers_, *keys_, s);
         accounts_ = std::make_unique<AccountHandlers>(*pool_, keys_->verifier());
         std::string why;
@@ -69,7 +70,8 @@ protected:
                const std::string& param = "", const std::string& query = "") {
         rt::Request req;
         req.body = body;
-        req.remote_ip = ip;
+        req.remote_ip = "127.0.0.1";  // the gateway
+        req.client_ip = ip;           // the client, as the gateway signed it
         req.request_id = "test";
         req.query = query;
         std::string auth = "Bearer " + token;
@@ -131,6 +133,12 @@ protected:
         return rt::runBlocking(io_, pool_->query(sql, arg)).getInt(0, 0);
     }
 
+    // The signing keys' key-encryption key (one for every test of the binary).
+    static const KeyVault& keyVault() {
+        static const KeyVault vault = *KeyVault::fromBase64(kKeyEncryptionKey, {}, nullptr);
+        return vault;
+    }
+
     static inline std::string db_;
     static inline std::chrono::year_month_day today_{std::chrono::year{2026},
                                                      std::chrono::month{11}, std::chrono::day{25}};
@@ -143,6 +151,7 @@ protected:
     std::unique_ptr<AccountHandlers> accounts_;
     std::unique_ptr<KycHandlers> kyc_;
     static constexpr const char* kPassword = "a long enough passphrase";
+    static constexpr const char* kKeyEncryptionKey = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
     static constexpr const char* kVaultKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 };
 

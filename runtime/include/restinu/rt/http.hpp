@@ -76,7 +76,10 @@ public:
     std::string_view body;
     std::string request_id;  ///< kept from X-Request-Id or generated
     std::string_view route;  ///< the matched route template, e.g. /api/v1/properties/{id}
-    std::string remote_ip;
+    std::string remote_ip;  ///< the socket's peer: behind the gateway, always the gateway
+    /// The client's address: the one the gateway signed (identity.hpp) when the request came
+    /// through it, else the socket's peer. Anything keyed on the caller's address uses this.
+    std::string client_ip;
     Fields params;  ///< path parameters by name
     /// Set by the runtime when the gateway's signed identity headers verified; empty for an
     /// anonymous request (a request with bad identity headers never reaches a handler).

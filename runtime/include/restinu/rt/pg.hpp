@@ -37,6 +37,11 @@ struct PgOptions {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds acquire_timeout{5000};
     std::chrono::milliseconds query_timeout{30000};
+    /// When above zero, every connection sets the server's `statement_timeout` to this right
+    /// after connecting, so that a statement whose caller gave up (query_timeout discards the
+    /// connection, but the server only notices when it next writes) stops on the server too.
+    /// Keep it below query_timeout.
+    std::chrono::milliseconds statement_timeout{0};
     /// At most this many named statements are kept per connection (each holds its plan in the
     /// server's memory); execute() with a further name runs the statement unnamed instead.
     std::size_t max_prepared = 256;

@@ -47,6 +47,8 @@ struct RuntimeSettings {
     std::size_t pg_pool_size = 8;
     std::chrono::milliseconds pg_acquire_timeout{5'000};
     std::chrono::milliseconds pg_query_timeout{30'000};
+    /// The server-side limit on each statement (below pg_query_timeout; see PgOptions).
+    std::chrono::milliseconds pg_statement_timeout{27'000};
     // Redis (when the service uses it)
     std::string redis_host = "127.0.0.1";
     std::uint16_t redis_port = 6379;
@@ -59,7 +61,7 @@ struct RuntimeSettings {
     int bus_max_attempts = 5;
     // Identity headers from the gateway (identity.hpp)
     std::string identity_secret;  ///< shared with the gateway; empty: no identity accepted
-    std::chrono::seconds identity_max_age{60};
+    std::chrono::seconds identity_max_age{10};
 };
 
 /// One loop thread's view of the service: its io_context, its clients, its router.
