@@ -14,12 +14,18 @@
 namespace restinu::rt::log {
 namespace {
 
+constexpr std::size_t kAccessQueue = 8192;
+
 struct State {
     std::string service = "restinu";
     std::string instance;
     Level level = Level::Info;
     bool json = true;
     std::shared_ptr<spdlog::logger> logger;
+    // Access lines go through their own queue, which drops its oldest lines when full (a
+    // stalled stdout must not stop the loop threads); every other line waits for room.
+    std::shared_ptr<spdlog::details::thread_pool> access_pool;
+    std::shared_ptr<spdlog::logger> access;
 };
 
 State& state() {
@@ -178,8 +184,13 @@ void init(std::string_view service, std::string_view instance, Level level, bool
         s.logger->set_pattern("%v");
         s.logger->flush_on(spdlog::level::warn);
         spdlog::register_logger(s.logger);
+        s.access_pool = std::make_shared<spdlog::details::thread_pool>(kAccessQueue, 1);
+        s.access = std::make_shared<spdlog::async_logger>(
+            "restinu-access", sink, s.access_pool, spdlog::async_overflow_policy::overrun_oldest);
+        s.access->set_pattern("%v");
     }
     s.logger->set_level(toSpd(level));
+    s.access->set_level(toSpd(level));
 }
 
 bool enabled(Level level) {
@@ -232,7 +243,9 @@ void write(Level level, std::string_view logger, std::string_view msg,
             appendValue(line, f.value, false);
         }
     }
-    if (s.logger) {
+    if (s.access && logger == "access") {
+        s.access->log(toSpd(level), "{}", line);
+    } else if (s.logger) {
         s.logger->log(toSpd(level), "{}", line);
     } else {
         // Before init (tests, early CLI errors): plain stderr.
@@ -241,9 +254,17 @@ void write(Level level, std::string_view logger, std::string_view msg,
 }
 
 void flush() {
+    if (auto& l = state().access) {
+        l->flush();
+    }
     if (auto& l = state().logger) {
         l->flush();
     }
+}
+
+std::uint64_t droppedAccessLines() {
+    auto& pool = state().access_pool;
+    return pool ? pool->overrun_counter() : 0;
 }
 
 }  // namespace restinu::rt::log

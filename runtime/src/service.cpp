@@ -132,6 +132,10 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
     s.shutdown_grace = c.duration("http.shutdown_grace", std::chrono::seconds(10));
     s.access_log = c.boolean("log.access", true);
     s.worker_threads = static_cast<int>(c.integer("workers.threads", cores, 1, 256));
+    // About three seconds of password hashes per worker thread; more answers 503 at once.
+    s.worker_queue_limit = static_cast<int>(
+        c.integer("workers.queue_limit", 64 * static_cast<std::int64_t>(s.worker_threads), 1,
+                  1'000'000));
     if (!spec.database.empty()) {
         auto url = c.str("pg.url");
         auto db = c.str("pg.database", spec.database);
@@ -282,6 +286,40 @@ Task<std::string> runCheck(const Shard::ReadinessCheck& check) {
     co_return std::get<0>(result);
 }
 
+// One check of runReadinessChecks: its outcome into `out`; the last to finish wakes the caller.
+Task<void> checkInto(const Shard::ReadinessCheck& check, std::string& out,
+                     std::size_t& remaining, net::steady_timer& all_done) {
+    out = co_await runCheck(check);
+    if (--remaining == 0) {
+        all_done.cancel();
+    }
+}
+
+}  // namespace
+
+Task<std::vector<std::string>> runReadinessChecks(
+    const std::vector<std::pair<std::string, Shard::ReadinessCheck>>& checks) {
+    std::vector<std::string> results(checks.size());
+    if (checks.empty()) {
+        co_return results;
+    }
+    auto ex = co_await net::this_coro::executor;
+    net::steady_timer all_done(ex, net::steady_timer::time_point::max());
+    std::size_t remaining = checks.size();
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        net::co_spawn(ex, checkInto(checks[i].second, results[i], remaining, all_done),
+                      net::detached);
+    }
+    // Each check ends within its deadline, so this frame outlives every one of them.
+    while (remaining > 0) {
+        boost::system::error_code ec;
+        co_await all_done.async_wait(net::redirect_error(net::use_awaitable, ec));
+    }
+    co_return results;
+}
+
+namespace {
+
 void addBuiltinRoutes(Shard& shard) {
     auto& router = shard.router();
     router.get("/healthz", [](Request&) -> Task<Response> {
@@ -290,8 +328,11 @@ void addBuiltinRoutes(Shard& shard) {
     router.get("/readyz", [&shard](Request& req) -> Task<Response> {
         std::string checks;
         std::string failed;
-        for (const auto& [name, check] : shard.readinessChecks()) {
-            auto err = co_await runCheck(check);
+        const auto& all = shard.readinessChecks();
+        auto outcomes = co_await runReadinessChecks(all);
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            const auto& name = all[i].first;
+            const auto& err = outcomes[i];
             if (!checks.empty()) {
                 checks += ',';
             }
@@ -405,7 +446,19 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
 
     MetricsRegistry metrics({{"service", spec.name}, {"instance", settings.instance}});
     ReplayCache replays;
-    WorkerPool workers(static_cast<std::size_t>(settings.worker_threads));
+    auto& dropped_lines = metrics
+                              .counter("restinu_log_dropped_access_lines_total",
+                                       "Access log lines dropped because stdout could not keep up",
+                                       {})
+                              .labels({});
+    metrics.onCollect([&dropped_lines] {
+        auto now = log::droppedAccessLines();
+        if (now > dropped_lines.value()) {
+            dropped_lines.inc(now - dropped_lines.value());
+        }
+    });
+    WorkerPool workers(static_cast<std::size_t>(settings.worker_threads),
+                       static_cast<std::size_t>(settings.worker_queue_limit));
 
     struct Loop {
         std::unique_ptr<net::io_context> io;

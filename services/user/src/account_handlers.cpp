@@ -18,6 +18,7 @@ namespace problems = rt::problems;
 
 constexpr rt::ProblemType kLastAdmin{"cannot-demote-self", "An admin cannot demote themselves",
                                      409};
+constexpr rt::ProblemType kNoAdminLeft{"last-admin", "The last admin cannot be demoted", 409};
 
 constexpr std::string_view kProfileColumns =
     "u.id::text, u.email, u.name, u.phone, u.language, u.role, restinu_iso(u.created_at), "
@@ -193,16 +194,35 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
     if (id == caller.user_id && role != "admin") {
         throw ApiError(kLastAdmin, "ask another admin; this keeps at least one admin");
     }
-    bool found = false;
+    enum class Outcome { Done, NotFound, NotAdmin, LastAdmin } outcome = Outcome::Done;
     co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        // Role changes one at a time, and the caller's right and the count of admins read
+        // under that lock: two admins demoting each other at once leave one, not none.
+        co_await tx.query("SELECT pg_advisory_xact_lock(hashtext('restinu.user_roles'))");
+        auto me = co_await tx.query("SELECT role = 'admin' FROM users WHERE id = $1::uuid",
+                                    caller.user_id);
+        if (me.rows() != 1 || me.get(0, 0) != "t") {
+            outcome = Outcome::NotAdmin;
+            co_return;
+        }
+        if (role != "admin") {
+            auto admins = co_await tx.query(
+                "SELECT count(*) FILTER (WHERE role = 'admin'), bool_or(id = $1::uuid AND "
+                "role = 'admin') FROM users WHERE role = 'admin'",
+                id);
+            if (admins.get(0, 1) == "t" && admins.getInt(0, 0) <= 1) {
+                outcome = Outcome::LastAdmin;
+                co_return;
+            }
+        }
         auto r = co_await tx.query(
             "UPDATE users u SET role = $2, updated_at = now() FROM users old "
             "WHERE u.id = $1::uuid AND old.id = u.id RETURNING old.role",
             id, role);
         if (r.rows() != 1) {
+            outcome = Outcome::NotFound;
             co_return;
         }
-        found = true;
         std::string before(r.get(0, 0));
         if (before == role) {
             co_return;
@@ -220,8 +240,15 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
         auto details_text = json::serialize(details);
         co_await audit(tx, caller.user_id, "user.role_change", "user", id, req, details_text);
     });
-    if (!found) {
-        throw ApiError(problems::kNotFound, "no such user");
+    switch (outcome) {
+        case Outcome::NotFound:
+            throw ApiError(problems::kNotFound, "no such user");
+        case Outcome::NotAdmin:
+            throw ApiError(problems::kForbidden, "this needs the admin role");
+        case Outcome::LastAdmin:
+            throw ApiError(kNoAdminLeft, "this would leave no admin; promote another one first");
+        case Outcome::Done:
+            break;
     }
     co_return co_await profile(id);
 }

@@ -164,6 +164,53 @@ TEST_F(AccountTest, ANonAdminCannotChangeRolesAndAnAdminCannotDemoteThemselves) 
               1);
 }
 
+// Two admins demoting each other at the same moment: before, each checked its own right
+// outside the transaction, both passed, and no admin was left. Now one of them wins.
+TEST_F(AccountTest, TwoAdminsDemotingEachOtherAtOnceLeaveOne) {
+    std::string a_id;
+    std::string b_id;
+    auto a = account("duel-a", "admin", &a_id);
+    auto b = account("duel-b", "admin", &b_id);
+    // Only these two are admins in this database now.
+    rt::runBlocking(io_, pool_->query("UPDATE users SET role = 'investor' WHERE role = 'admin' "
+                                      "AND id NOT IN ($1::uuid, $2::uuid)",
+                                      a_id, b_id));
+    const std::string body = jsonText({{"role", "investor"}});
+    int statuses[2] = {0, 0};
+    auto demote = [&](const std::string& token, const std::string& target,
+                      int* status) -> rt::Task<void> {
+        rt::Request req;
+        req.body = body;
+        req.request_id = "duel";
+        std::string auth = "Bearer " + token;
+        req.headers = {{"Content-Type", "application/json"}, {"Authorization", auth}};
+        req.params = {{"id", target}};
+        try {
+            auto res = co_await accounts_->changeRole(req);
+            *status = res.status;
+        } catch (const rt::ApiError& e) {
+            *status = e.problem().type.status;
+        }
+    };
+    auto first = demote(a, b_id, &statuses[0]);
+    auto second = demote(b, a_id, &statuses[1]);
+    boost::asio::co_spawn(io_, std::move(first), boost::asio::detached);
+    boost::asio::co_spawn(io_, std::move(second), boost::asio::detached);
+    // (The pool's idle connections keep the loop busy: run until both have answered.)
+    io_.restart();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((statuses[0] == 0 || statuses[1] == 0) && std::chrono::steady_clock::now() < deadline) {
+        io_.run_one_for(std::chrono::milliseconds(100));
+    }
+    std::vector<int> got{statuses[0], statuses[1]};
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, (std::vector<int>{200, 403})) << statuses[0] << " " << statuses[1];
+    EXPECT_EQ(count("SELECT count(*) FROM users WHERE role = 'admin' AND id::text = ANY(string_to_"
+                    "array($1, ','))",
+                    a_id + "," + b_id),
+              1);
+}
+
 TEST_F(AccountTest, ADemotedAdminLosesAdminRightsAtOnceDespiteTheirToken) {
     std::string id;
     auto token = account("demoted", "admin", &id);

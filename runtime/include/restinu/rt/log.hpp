@@ -60,6 +60,10 @@ inline void error(std::string_view logger, std::string_view msg,
 /// Flushes pending lines; called on shutdown.
 void flush();
 
+/// Access lines (logger "access") dropped because their queue was full: when stdout stalls,
+/// the oldest of them go rather than block a loop thread. Other lines are never dropped.
+std::uint64_t droppedAccessLines();
+
 /// Appends `text` to `out` as a JSON string body (without quotes), escaping as RFC 8259 asks.
 void appendJsonEscaped(std::string& out, std::string_view text);
 

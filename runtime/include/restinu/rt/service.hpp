@@ -53,6 +53,7 @@ struct RuntimeSettings {
     std::string redis_host = "127.0.0.1";
     std::uint16_t redis_port = 6379;
     int worker_threads = 2;
+    int worker_queue_limit = 128;  ///< jobs waiting or running on the worker pool before 503
     // Event bus (services with a database publish their outbox)
     bool bus_relay = true;
     std::size_t bus_stream_maxlen = 1'000'000;
@@ -124,6 +125,11 @@ private:
 };
 
 using WireFn = std::function<void(Shard&)>;
+
+/// Runs every check at once (each with a 2 s deadline) and returns, in the same order, "" for
+/// each that passed or what went wrong: /readyz waits for the slowest check, not their sum.
+Task<std::vector<std::string>> runReadinessChecks(
+    const std::vector<std::pair<std::string, Shard::ReadinessCheck>>& checks);
 
 /// A one-shot command run instead of the server (`restinu user create-admin --email E`). It gets
 /// its arguments after the command's name (`--config FILE` already taken out), the loaded
