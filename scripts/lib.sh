@@ -64,11 +64,15 @@ pg_stop() {
 }
 
 # redis_start DIR PORT: with the append-only file (fsync every second), because Redis Streams
-# carry the event bus and must survive a restart (docs/adr/0003-event-bus.md).
+# carry the event bus and must survive a restart (docs/adr/0003-event-bus.md). A memory limit
+# with volatile-ttl: only keys with an expiry (rate-limit windows, idempotency keys) can ever be
+# evicted, never the streams, which have none; past the limit with nothing evictable, writes
+# fail loudly instead of the host swapping (docs/adr/0009-hardening.md). REDIS_MAXMEMORY sets it.
 redis_start() {
   local dir=$1 port=$2
   mkdir -p "$dir"
   redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly yes \
+    --maxmemory "${REDIS_MAXMEMORY:-512mb}" --maxmemory-policy volatile-ttl \
     --appendfsync everysec --appenddirname appendonly --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null
   local i

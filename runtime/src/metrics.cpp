@@ -128,8 +128,23 @@ const std::vector<double>& defaultLatencyBuckets() {
 MetricsRegistry::MetricsRegistry(std::vector<std::pair<std::string, std::string>> const_labels)
     : const_labels_(std::move(const_labels)) {}
 
+void MetricsRegistry::checkLabels(const std::string& name,
+                                  const std::vector<std::string>& labels) const {
+    // A label named like a constant one would appear twice in a series, which Prometheus
+    // refuses (the whole scrape fails).
+    for (const auto& l : labels) {
+        for (const auto& [c, v] : const_labels_) {
+            if (l == c) {
+                throw std::invalid_argument("metric " + name + ": label \"" + l +
+                                            "\" is already a constant label of this registry");
+            }
+        }
+    }
+}
+
 Family<Counter>& MetricsRegistry::counter(std::string name, std::string help,
                                           std::vector<std::string> labels) {
+    checkLabels(name, labels);
     std::lock_guard lock(mu_);
     for (auto& f : counters_) {
         if (f->name() == name) {
@@ -144,6 +159,7 @@ Family<Counter>& MetricsRegistry::counter(std::string name, std::string help,
 
 Family<Gauge>& MetricsRegistry::gauge(std::string name, std::string help,
                                       std::vector<std::string> labels) {
+    checkLabels(name, labels);
     std::lock_guard lock(mu_);
     for (auto& f : gauges_) {
         if (f->name() == name) {
@@ -159,6 +175,7 @@ Family<Gauge>& MetricsRegistry::gauge(std::string name, std::string help,
 Family<Histogram>& MetricsRegistry::histogram(std::string name, std::string help,
                                               std::vector<std::string> labels,
                                               std::vector<double> bounds) {
+    checkLabels(name, labels);
     std::lock_guard lock(mu_);
     for (auto& f : histograms_) {
         if (f->name() == name) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 namespace restinu::rt {
 namespace {
 
@@ -64,4 +66,14 @@ TEST(Metrics, CollectorsRunBeforeRender) {
 }
 
 }  // namespace
+// A family label named like a constant label (the gateway's service="user" next to the
+// registry's service="gateway") would repeat in every series, which Prometheus refuses.
+TEST(Metrics, ALabelRepeatingAConstantLabelIsRefused) {
+    MetricsRegistry m({{"service", "gateway"}, {"instance", "gw@h:1"}});
+    EXPECT_THROW(m.counter("x_total", "x", {"service"}), std::invalid_argument);
+    EXPECT_THROW(m.gauge("y", "y", {"a", "instance"}), std::invalid_argument);
+    EXPECT_THROW(m.histogram("z_seconds", "z", {"service"}), std::invalid_argument);
+    EXPECT_NO_THROW(m.counter("ok_total", "ok", {"target"}));
+}
+
 }  // namespace restinu::rt

@@ -118,6 +118,8 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
     s.service = spec.name;
     s.address = c.str("http.address", "127.0.0.1");
     s.port = c.port("http.port", spec.default_port);
+    s.admin_address = c.str("http.admin_address", "127.0.0.1");
+    s.admin_port = c.port("http.admin_port", spec.default_admin_port);
     // Stable across restarts (consumer names in Redis groups derive from it): host and port.
     char host[256] = "localhost";
     ::gethostname(host, sizeof host - 1);
@@ -320,11 +322,23 @@ Task<std::vector<std::string>> runReadinessChecks(
 
 namespace {
 
-void addBuiltinRoutes(Shard& shard) {
-    auto& router = shard.router();
+void addHealthz(Router& router) {
     router.get("/healthz", [](Request&) -> Task<Response> {
         co_return Response::json(200, R"({"status":"ok"})");
     });
+}
+
+void addMetrics(Router& router, MetricsRegistry& metrics) {
+    router.get("/metrics", [&metrics](Request&) -> Task<Response> {
+        co_return Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
+    });
+}
+
+// `with_metrics`: whether /metrics is on this (the main) router; with an admin listener it is
+// there instead.
+void addBuiltinRoutes(Shard& shard, bool with_metrics) {
+    auto& router = shard.router();
+    addHealthz(router);
     router.get("/readyz", [&shard](Request& req) -> Task<Response> {
         std::string checks;
         std::string failed;
@@ -351,10 +365,9 @@ void addBuiltinRoutes(Shard& shard) {
         }
         co_return Response::json(200, R"({"status":"ready","checks":{)" + checks + "}}");
     });
-    router.get("/metrics", [&shard](Request&) -> Task<Response> {
-        co_return Response{200, "text/plain; version=0.0.4; charset=utf-8",
-                           shard.metrics().render()};
-    });
+    if (with_metrics) {
+        addMetrics(router, shard.metrics());
+    }
 }
 
 // Blocks (on a private io_context, not a loop thread) until the schema is current.
@@ -467,6 +480,8 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
         std::thread thread;
     };
     std::vector<Loop> loops(static_cast<std::size_t>(settings.threads));
+    Router admin_router;
+    std::unique_ptr<HttpServer> admin;
     std::uint16_t port = settings.port;
     try {
         for (std::size_t i = 0; i < loops.size(); ++i) {
@@ -493,7 +508,7 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
                     shard.io(), shard.pg(), shard.redis(), settings.pg_conninfo, ro, &metrics));
                 relay.start();
             }
-            addBuiltinRoutes(*l.shard);
+            addBuiltinRoutes(*l.shard, settings.admin_port == 0);
             if (!spec.edge) {
                 useIdentity(l.shard->router(), l.shard->settings(), replays);
             }
@@ -512,6 +527,18 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
             l.server = std::make_unique<HttpServer>(*l.io, so, l.shard->router(), metrics);
             port = l.server->listen();
         }
+        if (settings.admin_port != 0) {
+            // One small listener on the first loop: /metrics and /healthz, no access log.
+            addHealthz(admin_router);
+            addMetrics(admin_router, metrics);
+            ServerOptions ao;
+            ao.service = spec.name + "-admin";
+            ao.address = settings.admin_address;
+            ao.port = settings.admin_port;
+            ao.access_log = false;
+            admin = std::make_unique<HttpServer>(*loops[0].io, ao, admin_router, metrics);
+            admin->listen();
+        }
     } catch (const std::exception& e) {
         log::error("startup", "cannot start", {{"error", e.what()}});
         log::flush();
@@ -521,6 +548,9 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
     // Signals first, so that a SIGTERM right after start is a graceful stop, not a kill.
     net::io_context main_io;
     net::signal_set signals(main_io, SIGINT, SIGTERM);
+    if (admin) {
+        admin->start();
+    }
     for (auto& l : loops) {
         l.server->start();
         l.thread = std::thread([io = l.io.get()] {
@@ -532,7 +562,8 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
               {{"address", settings.address},
                {"port", port},
                {"threads", settings.threads},
-               {"workers", settings.worker_threads}});
+               {"workers", settings.worker_threads},
+               {"admin_port", static_cast<int>(settings.admin_port)}});
 
     std::atomic<std::size_t> drained{0};
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -549,6 +580,9 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
                 std::_Exit(128 + signo2);
             }
         });
+        if (admin) {
+            admin->shutdown(std::chrono::milliseconds(0));
+        }
         for (auto& l : loops) {
             l.server->shutdown(settings.shutdown_grace, [&drained, &l, &main_io, &loops] {
                 l.io->stop();
@@ -563,6 +597,7 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
         l.thread.join();
     }
     // Servers and shards (with their clients) go before the io_contexts they use.
+    admin.reset();
     for (auto& l : loops) {
         l.server.reset();
         l.shard.reset();

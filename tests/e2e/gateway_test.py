@@ -186,7 +186,8 @@ def main():
         subprocess.run([binary, "migrate", "all", "--create-database"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         redis_ctl("start")
-        ports = {n: free_port(root) for n in ("user", "property-a", "property-b", "echo", "gateway")}
+        ports = {n: free_port(root) for n in ("user", "property-a", "property-b", "echo", "gateway",
+                                              "gateway-admin")}
         echo_log = os.path.join(work, "echo.jsonl")
         open(echo_log, "w").close()
         procs["echo"] = subprocess.Popen([sys.executable, __file__, "echo", str(ports["echo"]), echo_log])
@@ -240,10 +241,12 @@ gateway:
         check("the gateway refuses a short identity secret (exit 2)", r.returncode == 2, r.stderr)
         check("and names the key", "identity.secret" in r.stderr)
 
-        start("gateway", "gateway", ports["gateway"], {"RESTINU_REDIS__PORT": str(redis_port)},
+        start("gateway", "gateway", ports["gateway"], {"RESTINU_REDIS__PORT": str(redis_port),
+                                                       "RESTINU_HTTP__ADMIN_PORT": str(ports["gateway-admin"])},
               ["--config", config])
         check("the gateway becomes ready", wait_ready(ports["gateway"]))
         gw = Client(ports["gateway"])
+        gw_admin = Client(ports["gateway-admin"])  # /metrics lives on the admin listener
         user_direct = Client(ports["user"])
 
         def echo_records():
@@ -357,9 +360,9 @@ gateway:
         check(f"one of two property instances killed mid-load: no request fails "
               f"({len(statuses)} requests, {len(statuses) - killed_at} after the kill)",
               not bad and len(statuses) > 100, bad[:5])
-        metrics = gw.req("GET", "/metrics")[2].decode()
+        metrics = gw_admin.req("GET", "/metrics")[2].decode()
         check("the killed instance was ejected",
-              metric(metrics, "restinu_gateway_ejections_total", service="property") >= 1)
+              metric(metrics, "restinu_gateway_ejections_total", target="property") >= 1)
         pipelined = metric(metrics, "restinu_http_client_pipelined_requests_total", client="gateway")
         check(f"concurrent GETs on a pipelined route shared upstream connections ({pipelined} requests)",
               pipelined > 0, pipelined)
@@ -421,7 +424,7 @@ gateway:
         # A concurrent burst from one caller shares Redis round trips: permits are leased in
         # batches, and requests that miss while an ask is in flight wait for its permits.
         def limiter_calls():
-            return metric(gw.req("GET", "/metrics")[2].decode(), "restinu_redis_commands_total",
+            return metric(gw_admin.req("GET", "/metrics")[2].decode(), "restinu_redis_commands_total",
                           client="gateway-limiter")
 
         calls_before = limiter_calls()
@@ -452,15 +455,15 @@ gateway:
               served_ok <= 10 and local.count(429) >= 20, local)
         st, _, body = gw.req("GET", "/api/v1/properties/1")
         check("other routes are unaffected with Redis down", st == 404, st)
-        metrics = gw.req("GET", "/metrics")[2].decode()
+        metrics = gw_admin.req("GET", "/metrics")[2].decode()
         check("local decisions are counted", metric(metrics, "restinu_gateway_limiter_local_total") >= 30)
         redis_ctl("start")
         time.sleep(0.5)
         gw.req("GET", "/api/v1/notifications/limited", headers=xff("198.51.100.5"))
-        before = metric(gw.req("GET", "/metrics")[2].decode(), "restinu_gateway_limiter_local_total")
+        before = metric(gw_admin.req("GET", "/metrics")[2].decode(), "restinu_gateway_limiter_local_total")
         for _ in range(5):
             gw.req("GET", "/api/v1/notifications/limited", headers=xff("198.51.100.5"))
-        after = metric(gw.req("GET", "/metrics")[2].decode(), "restinu_gateway_limiter_local_total")
+        after = metric(gw_admin.req("GET", "/metrics")[2].decode(), "restinu_gateway_limiter_local_total")
         check("Redis back: the shared limiter is used again", after == before, (before, after))
 
         # --- idempotency keys -------------------------------------------------------------

@@ -154,6 +154,23 @@ TEST(Settings, DefaultRulesAreTightOnAuthAndRequireKeysOnPurchases) {
               IdempotencyMode::Required);
     auto policies = defaultRatePolicies();
     EXPECT_LT(policies.at("auth").limit, policies.at("search").limit);
+    // Answers under /api/v1/auth carry tokens: no idempotency there, so none is stored.
+    for (std::string_view path : {"/api/v1/auth/login", "/api/v1/auth/register",
+                                  "/api/v1/auth/refresh", "/api/v1/auth/logout"}) {
+        const auto* rule = matchRule(rules, rt::Method::Post, path);
+        ASSERT_NE(rule, nullptr) << path;
+        EXPECT_EQ(rule->idempotency, IdempotencyMode::Off) << path;
+    }
+}
+
+TEST(Idempotency, NoStoreAnswersAnd5xxAreNeverStored) {
+    EXPECT_TRUE(answerMayBeStored(201, {{"Location", "/x"}}));
+    EXPECT_TRUE(answerMayBeStored(422, {}));
+    EXPECT_FALSE(answerMayBeStored(500, {}));
+    EXPECT_FALSE(answerMayBeStored(200, {{"Cache-Control", "no-store"}}));
+    EXPECT_FALSE(answerMayBeStored(200, {{"cache-control", "private, No-Store"}}));
+    EXPECT_TRUE(answerMayBeStored(200, {{"Cache-Control", "no-cache, max-age=0"}}));
+    EXPECT_TRUE(answerMayBeStored(200, {{"X-Note", "no-store"}}));
 }
 
 TEST(Settings, RefusesAShortIdentitySecretAndReadsPolicies) {

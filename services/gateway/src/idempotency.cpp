@@ -106,13 +106,26 @@ std::optional<StoredAnswer> decodeAnswer(std::string_view in) {
     return a;
 }
 
+std::string idempotencyIndexKey(std::string_view caller) {
+    return "idemidx:{" + std::string(caller) + "}";
+}
+
 std::string_view idempotencyBeginScript() {
     return R"lua(
 local v = redis.call('GET', KEYS[1])
 if v then
   return v
 end
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+  return 'X'
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), KEYS[1])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
 return ''
 )lua";
 }
@@ -124,11 +137,48 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], KEYS[1])
 else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  local ttl = tonumber(ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[4]) + ttl, KEYS[1])
+  if redis.call('PTTL', KEYS[2]) < ttl then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
 end
 return 1
 )lua";
+}
+
+bool answerMayBeStored(int status,
+                       const std::vector<std::pair<std::string, std::string>>& headers) {
+    if (status >= 500) {
+        return false;
+    }
+    for (const auto& [name, value] : headers) {
+        if (rt::iequals(name, "Cache-Control")) {
+            // A directive list: "no-store" as one of its comma-separated members.
+            std::string_view rest = value;
+            while (!rest.empty()) {
+                auto comma = rest.find(',');
+                auto part = rest.substr(0, comma);
+                while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) {
+                    part.remove_prefix(1);
+                }
+                while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) {
+                    part.remove_suffix(1);
+                }
+                if (rt::iequals(part, "no-store")) {
+                    return false;
+                }
+                if (comma == std::string_view::npos) {
+                    break;
+                }
+                rest.remove_prefix(comma + 1);
+            }
+        }
+    }
+    return true;
 }
 
 }  // namespace restinu::gateway

@@ -36,11 +36,22 @@ struct StoredAnswer {
 std::string encodeAnswer(const StoredAnswer& a);
 std::optional<StoredAnswer> decodeAnswer(std::string_view text);
 
-/// Lua: KEYS[1] the key; ARGV[1] the lock value, ARGV[2] its TTL in ms. Sets the lock if the key
-/// is free and returns "" (run the request); otherwise returns the current value.
+/// The caller's index of its keys (a sorted set, score = expiry in unix ms), which bounds how
+/// many keys one caller holds; same hash tag as its keys.
+std::string idempotencyIndexKey(std::string_view caller);
+
+/// Lua: KEYS[1] the key, KEYS[2] the caller's index; ARGV[1] the lock value, ARGV[2] its TTL in
+/// ms, ARGV[3] now (unix ms), ARGV[4] the most keys a caller may hold. Sets the lock if the key
+/// is free and the caller holds fewer than ARGV[4] live keys, and returns "" (run the request);
+/// "X" when the caller holds too many; otherwise the current value (which starts with L or D).
 std::string_view idempotencyBeginScript();
-/// Lua: KEYS[1]; ARGV[1] our lock value, ARGV[2] the new value ("" deletes), ARGV[3] TTL ms.
-/// Replaces (or deletes) the value only while our lock is still there; returns 1 if it did.
+/// Lua: KEYS[1], KEYS[2] as above; ARGV[1] our lock value, ARGV[2] the new value ("" deletes),
+/// ARGV[3] TTL ms, ARGV[4] now (unix ms). Replaces (or deletes) the value only while our lock
+/// is still there, and keeps the index in step; returns 1 if it did.
 std::string_view idempotencyFinishScript();
+
+/// Whether a stored answer may be replayed later: not one its server marked `no-store` (a
+/// token, a secret), and not a 5xx (the key is released for a retry instead).
+bool answerMayBeStored(int status, const std::vector<std::pair<std::string, std::string>>& headers);
 
 }  // namespace restinu::gateway

@@ -95,13 +95,14 @@ public:
         auto& m = shard.metrics();
         auto& requests = m.counter("restinu_gateway_upstream_requests_total",
                                    "Tries sent to each upstream instance, by outcome",
-                                   {"service", "upstream", "outcome"});
+                                   {"target", "upstream", "outcome"});
         auto& durations =
             m.histogram("restinu_gateway_upstream_duration_seconds",
-                        "Time from sending a try to its answer", {"service", "upstream"});
-        auto& retries = m.counter("restinu_gateway_retries_total", "Retries sent", {"service"});
+                        "Time from sending a try to its answer", {"target", "upstream"});
+        // "target", not "service": every series already has service="gateway".
+        auto& retries = m.counter("restinu_gateway_retries_total", "Retries sent", {"target"});
         auto& ejections = m.counter("restinu_gateway_ejections_total",
-                                    "Instances ejected by outlier detection", {"service"});
+                                    "Instances ejected by outlier detection", {"target"});
         for (const auto& [name, hosts] : settings.upstreams) {
             auto sp = std::make_unique<ServicePool>(ServicePool{
                 name,
@@ -141,6 +142,9 @@ public:
         ro.command_timeout = settings.redis_timeout;
         redis_ = std::make_unique<rt::Redis>(shard.io(), ro, &m);
         threads_ = std::max(1, shard.settings().threads);
+        token_check_policy_ = RatePolicy{"token-checks", settings.token_checks_per_minute,
+                                         std::chrono::seconds(60)};
+        token_check_share_ = (settings.token_checks_per_minute + threads_ - 1) / threads_;
     }
 
     ~Gateway() {
@@ -255,10 +259,26 @@ private:
                                        const RouteRule* rule) {
         // 1. Who is calling: a verified bearer token, or nobody. A token seen before is found
         // in this thread's cache without suspending.
+        // The client's address (behind trusted proxies, from X-Forwarded-For): the services get
+        // it signed, and anonymous callers are limited by it.
+        req.client_ip =
+            clientIp(req.remote_ip, req.header("X-Forwarded-For"), settings_.trusted_proxies);
         TokenCache::Claims claims;
         if (auto bearer = bearerToken(req.header("Authorization"))) {
             claims = token_cache_.find(*bearer, unixNow());
             if (!claims) {
+                // A token not seen before costs an ECDSA check (and a log line if bad): each
+                // address gets a budget of them, spent before the check.
+                auto budget = token_checks_.check(token_check_policy_, token_check_share_,
+                                                  req.client_ip, unixNowMs());
+                if (!budget.allowed) {
+                    limited_->inc();
+                    co_return problem(req, rt::problems::kRateLimited,
+                                      "too many new access tokens from this address; retry "
+                                      "after " +
+                                          std::to_string(budget.reset_s) + "s",
+                                      {{"Retry-After", std::to_string(budget.reset_s)}});
+                }
                 auto verdict = co_await verifyToken(std::string(*bearer));
                 if (verdict.status == 401) {
                     token_failures_->inc();
@@ -274,10 +294,6 @@ private:
                 claims = std::move(verdict.claims);
             }
         }
-        // The client's address (behind trusted proxies, from X-Forwarded-For): the services get
-        // it signed, and anonymous callers are limited by it.
-        req.client_ip =
-            clientIp(req.remote_ip, req.header("X-Forwarded-For"), settings_.trusted_proxies);
         std::string caller = claims ? "u:" + claims->subject : "ip:" + req.client_ip;
 
         // 2. Rate limit.
@@ -368,6 +384,11 @@ private:
         if (!claims) {
             if (!shared_.keys_loaded) {
                 co_return Verdict{503, nullptr};
+            }
+            // The reason may quote the token's own header (its kid): at most 120 bytes of it.
+            if (why.size() > 120) {
+                why.resize(120);
+                why += "...";
             }
             rt::log::info("auth", "refused a bearer token", {{"error", why}});
             co_return Verdict{401, nullptr};
@@ -580,10 +601,12 @@ private:
                                        const std::string& caller, const std::string& key) {
         auto fingerprint = requestFingerprint(req.method_name, req.target, req.body);
         auto redis_key = idempotencyRedisKey(caller, key);
+        auto index_key = idempotencyIndexKey(caller);
         auto lock = "L" + fingerprint + randomToken();
         auto lock_ms = std::to_string(settings_.idempotency_lock_ttl.count());
-        std::vector<std::string> keys{redis_key};
-        std::vector<std::string> args{lock, lock_ms};
+        std::vector<std::string> keys{redis_key, index_key};
+        std::vector<std::string> args{lock, lock_ms, std::to_string(unixNowMs()),
+                                      std::to_string(settings_.idempotency_max_keys)};
         rt::RedisReply begun;
         bool failed = false;
         try {
@@ -597,6 +620,13 @@ private:
             co_return problem(req, rt::problems::kUnavailable,
                               "idempotency keys cannot be honoured right now",
                               {{"Retry-After", "1"}});
+        }
+        if (begun.str == "X") {
+            co_return problem(req, rt::problems::kTooManyIdempotencyKeys,
+                              "this caller holds " +
+                                  std::to_string(settings_.idempotency_max_keys) +
+                                  " idempotency keys; retry when some have expired",
+                              {{"Retry-After", "60"}});
         }
         if (!begun.str.empty()) {
             const auto& v = begun.str;
@@ -624,15 +654,19 @@ private:
 
         auto res = co_await forward(req, service, rule, claims);
 
-        // Keep answers below 500; a 5xx or a timeout releases the key for a retry.
+        // Keep answers below 500 (a 4xx briefly, so a corrected retry need not wait); a 5xx, a
+        // timeout or an answer marked no-store (a token) releases the key instead.
         std::string value;
-        if (res.status < 500) {
+        if (answerMayBeStored(res.status, res.headers)) {
             StoredAnswer a{res.status, res.content_type, res.headers, res.body};
             value = "D" + fingerprint + encodeAnswer(a);
         }
-        auto ttl_ms = std::to_string(settings_.idempotency_ttl.count());
-        std::vector<std::string> fkeys{redis_key};
-        std::vector<std::string> fargs{lock, value, ttl_ms};
+        auto ttl = res.status >= 400 ? std::min(settings_.idempotency_error_ttl,
+                                                settings_.idempotency_ttl)
+                                     : settings_.idempotency_ttl;
+        auto ttl_ms = std::to_string(ttl.count());
+        std::vector<std::string> fkeys{redis_key, index_key};
+        std::vector<std::string> fargs{lock, value, ttl_ms, std::to_string(unixNowMs())};
         try {
             co_await shard_.redis().eval(finish_script_, std::move(fkeys), std::move(fargs));
         } catch (const std::exception& e) {
@@ -902,6 +936,10 @@ private:
     std::map<std::string, std::unique_ptr<ServicePool>, std::less<>> pools_;
     TokenCache token_cache_;
     LocalLimiter local_;
+    // Checks of uncached tokens per client address (this thread's share of the budget).
+    LocalLimiter token_checks_;
+    RatePolicy token_check_policy_;
+    std::int64_t token_check_share_ = 1;
     LeaseBook leases_;
     // Requests waiting for a lease ask in flight, by lease key (see waitForLease).
     std::unordered_map<std::string, LeaseWait> lease_waits_;
@@ -927,6 +965,7 @@ rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "gateway";
     s.default_port = 8080;
+    s.default_admin_port = 9080;  // /metrics here, not on the public port
     s.edge = true;        // strips client identity headers; never trusts them
     s.uses_redis = true;  // rate limits and idempotency keys
     s.configure = [](rt::Config& config) -> rt::WireFn {

@@ -33,15 +33,23 @@ std::map<std::string, RatePolicy, std::less<>> defaultRatePolicies() {
 }
 
 std::vector<RouteRule> defaultRoutes() {
-    std::vector<RouteRule> r(4);
+    std::vector<RouteRule> r(5);
+    // Answers under /api/v1/auth carry tokens: the gateway never stores them (no
+    // Idempotency-Key there; logging in twice is harmless, a stored token is not).
     r[0].name = "login";
     r[0].prefix = "/api/v1/auth/login";
     r[0].methods = {rt::Method::Post};
     r[0].rate_policy = "auth";
+    r[0].idempotency = IdempotencyMode::Off;
     r[1].name = "register";
     r[1].prefix = "/api/v1/auth/register";
     r[1].methods = {rt::Method::Post};
     r[1].rate_policy = "auth";
+    r[1].idempotency = IdempotencyMode::Off;
+    r[4].name = "auth";
+    r[4].prefix = "/api/v1/auth";
+    r[4].methods = {rt::Method::Post, rt::Method::Patch};
+    r[4].idempotency = IdempotencyMode::Off;
     r[2].name = "search";
     r[2].prefix = "/api/v1/properties";
     r[2].methods = {rt::Method::Get, rt::Method::Head};
@@ -98,6 +106,8 @@ Settings readSettings(rt::Config& config) {
         std::chrono::duration_cast<seconds>(config.duration("gateway.jwt_leeway", seconds(30)));
     s.jwks_refresh = config.duration("gateway.jwks.refresh", std::chrono::minutes(5));
     s.jwks_min_refresh = config.duration("gateway.jwks.min_refresh", seconds(5));
+    s.token_checks_per_minute =
+        config.integer("gateway.token_checks_per_minute", 120, 1, 1'000'000);
 
     auto& o = s.outlier;
     o.consecutive_failures =
@@ -196,6 +206,10 @@ Settings readSettings(rt::Config& config) {
     s.redis_retry_after = config.duration("gateway.redis_retry_after", seconds(1));
     s.idempotency_ttl = config.duration("gateway.idempotency.ttl", std::chrono::hours(24));
     s.idempotency_lock_ttl = config.duration("gateway.idempotency.lock_ttl", seconds(60));
+    s.idempotency_error_ttl =
+        config.duration("gateway.idempotency.error_ttl", std::chrono::minutes(1));
+    s.idempotency_max_keys = config.integer("gateway.idempotency.max_keys_per_caller", 1000, 1,
+                                            10'000'000);
     return s;
 }
 

@@ -53,6 +53,9 @@ struct Settings {
     std::chrono::seconds jwt_leeway{30};
     std::chrono::milliseconds jwks_refresh{300'000};
     std::chrono::milliseconds jwks_min_refresh{5'000};
+    /// Tokens not in the cache that one client address may have checked (ECDSA) per minute;
+    /// past it, 429 before any check or log line (a flood of forged tokens costs nothing).
+    std::int64_t token_checks_per_minute = 120;
     std::vector<std::string> trusted_proxies;
     std::vector<std::string> cors_origins;
     std::chrono::milliseconds cors_max_age{600'000};
@@ -60,6 +63,10 @@ struct Settings {
     std::chrono::milliseconds redis_retry_after{1'000};
     std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};
     std::chrono::milliseconds idempotency_lock_ttl{60'000};
+    /// How long a 4xx answer is replayed (a corrected retry should not wait a day).
+    std::chrono::milliseconds idempotency_error_ttl{60'000};
+    /// Keys one caller (user, or address when anonymous) may hold at once; more are 429.
+    std::int64_t idempotency_max_keys = 1000;
 };
 
 /// Reads every `gateway.*` key (and `upstreams.*`, `identity.secret`, `auth.*`); bad values are

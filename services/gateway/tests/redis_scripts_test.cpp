@@ -17,6 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using restinu::testing::runAsync;
+using restinu::testing::sleepFor;
 
 rt::RedisOptions options() {
     rt::RedisOptions o;
@@ -68,46 +69,85 @@ TEST(LimiterScript, DecidesLikeTheLocalLimiterAndCleansUp) {
     });
 }
 
+std::string nowMs() {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
+}
+
 TEST(IdempotencyScripts, LockStoreAndReleaseOnlyForTheOwner) {
     runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
         rt::Redis redis(io, options());
         rt::RedisScript begin{std::string(idempotencyBeginScript())};
         rt::RedisScript finish{std::string(idempotencyFinishScript())};
         auto key = uniqueKey("idem:{test}:");
+        auto index = uniqueKey("idemidx:{test}:");
 
-        std::vector<std::string> k1{key};
-        std::vector<std::string> a1{"Lmine", "60000"};
+        std::vector<std::string> k1{key, index};
+        std::vector<std::string> a1{"Lmine", "60000", nowMs(), "100"};
         auto first = co_await redis.eval(begin, std::move(k1), std::move(a1));
         EXPECT_EQ(first.str, "");  // free: we run
-        std::vector<std::string> k2{key};
-        std::vector<std::string> a2{"Lother", "60000"};
+        std::vector<std::string> k2{key, index};
+        std::vector<std::string> a2{"Lother", "60000", nowMs(), "100"};
         auto second = co_await redis.eval(begin, std::move(k2), std::move(a2));
         EXPECT_EQ(second.str, "Lmine");  // taken: the caller sees whose lock
 
-        std::vector<std::string> k3{key};
-        std::vector<std::string> a3{"Lother", "Dstolen", "60000"};
+        std::vector<std::string> k3{key, index};
+        std::vector<std::string> a3{"Lother", "Dstolen", "60000", nowMs()};
         auto stolen = co_await redis.eval(finish, std::move(k3), std::move(a3));
         EXPECT_EQ(stolen.integer, 0);  // not the owner: nothing changes
-        std::vector<std::string> k4{key};
-        std::vector<std::string> a4{"Lmine", "Danswer", "86400000"};
+        std::vector<std::string> k4{key, index};
+        std::vector<std::string> a4{"Lmine", "Danswer", "86400000", nowMs()};
         auto stored = co_await redis.eval(finish, std::move(k4), std::move(a4));
         EXPECT_EQ(stored.integer, 1);
         auto value = co_await redis.call("GET", key);
         EXPECT_EQ(value.str, "Danswer");
         auto ttl = co_await redis.call("PTTL", key);
         EXPECT_GT(ttl.integer, 86'000'000);
+        auto index_ttl = co_await redis.call("PTTL", index);
+        EXPECT_GT(index_ttl.integer, 86'000'000);  // the index lives as long as its keys
 
-        // A failed first request releases the key.
+        // A failed first request releases the key, and its place in the caller's index.
         auto key2 = uniqueKey("idem:{test}:");
-        std::vector<std::string> k5{key2};
-        std::vector<std::string> a5{"Lmine", "60000"};
+        std::vector<std::string> k5{key2, index};
+        std::vector<std::string> a5{"Lmine", "60000", nowMs(), "100"};
         co_await redis.eval(begin, std::move(k5), std::move(a5));
-        std::vector<std::string> k6{key2};
-        std::vector<std::string> a6{"Lmine", "", "0"};
+        EXPECT_EQ((co_await redis.call("ZCARD", index)).integer, 2);
+        std::vector<std::string> k6{key2, index};
+        std::vector<std::string> a6{"Lmine", "", "0", nowMs()};
         auto released = co_await redis.eval(finish, std::move(k6), std::move(a6));
         EXPECT_EQ(released.integer, 1);
         auto exists = co_await redis.call("EXISTS", key2);
         EXPECT_EQ(exists.integer, 0);
+        EXPECT_EQ((co_await redis.call("ZCARD", index)).integer, 1);
+    });
+}
+
+// One caller cannot fill Redis with keys: past the bound, begin answers "X" and stores nothing;
+// expired entries leave the index and make room again.
+TEST(IdempotencyScripts, ACallerHoldsAtMostTheBoundOfLiveKeys) {
+    runAsync([](boost::asio::io_context& io) -> rt::Task<void> {
+        rt::Redis redis(io, options());
+        rt::RedisScript begin{std::string(idempotencyBeginScript())};
+        auto index = uniqueKey("idemidx:{bound}:");
+        auto prefix = uniqueKey("idem:{bound}:");
+        for (int i = 0; i < 3; ++i) {
+            std::vector<std::string> k{prefix + std::to_string(i), index};
+            std::vector<std::string> a{"Lmine", "300", nowMs(), "3"};
+            EXPECT_EQ((co_await redis.eval(begin, std::move(k), std::move(a))).str, "");
+        }
+        std::vector<std::string> k{prefix + "3", index};
+        std::vector<std::string> a{"Lmine", "300", nowMs(), "3"};
+        EXPECT_EQ((co_await redis.eval(begin, std::move(k), std::move(a))).str, "X");
+        EXPECT_EQ((co_await redis.call("EXISTS", prefix + "3")).integer, 0);
+        // An existing key is still answered (a retry of a stored request is not refused).
+        std::vector<std::string> k2{prefix + "0", index};
+        std::vector<std::string> a2{"Lother", "300", nowMs(), "3"};
+        EXPECT_EQ((co_await redis.eval(begin, std::move(k2), std::move(a2))).str, "Lmine");
+        co_await sleepFor(400ms);
+        std::vector<std::string> k3{prefix + "3", index};
+        std::vector<std::string> a3{"Lmine", "300", nowMs(), "3"};
+        EXPECT_EQ((co_await redis.eval(begin, std::move(k3), std::move(a3))).str, "");
     });
 }
 

@@ -115,6 +115,9 @@ public:
     std::string render();
 
 private:
+    // Throws std::invalid_argument when a label repeats a constant label's name.
+    void checkLabels(const std::string& name, const std::vector<std::string>& labels) const;
+
     std::vector<std::pair<std::string, std::string>> const_labels_;
     std::mutex mu_;
     std::vector<std::unique_ptr<Family<Counter>>> counters_;

@@ -48,6 +48,8 @@ inline constexpr ProblemType kIdempotencyKeyInUse{
     "idempotency-key-in-use", "A request with this Idempotency-Key is still running", 409};
 inline constexpr ProblemType kIdempotencyKeyReused{
     "idempotency-key-reused", "Idempotency-Key reused with a different request", 422};
+inline constexpr ProblemType kTooManyIdempotencyKeys{
+    "too-many-idempotency-keys", "Too many idempotency keys held by this caller", 429};
 inline constexpr ProblemType kInternal{"internal", "Internal server error", 500};
 inline constexpr ProblemType kBadGateway{"bad-gateway", "Upstream failed", 502};
 inline constexpr ProblemType kUnavailable{"service-unavailable", "Service unavailable", 503};

@@ -34,6 +34,10 @@ struct RuntimeSettings {
     std::string instance;
     std::string address = "127.0.0.1";
     std::uint16_t port = 0;
+    /// The admin listener (/metrics, /healthz) when not 0: /metrics then leaves the main port,
+    /// so that an edge service does not publish its internals (ADR 0009).
+    std::string admin_address = "127.0.0.1";
+    std::uint16_t admin_port = 0;
     int threads = 1;
     std::size_t body_limit = 1 << 20;
     std::chrono::milliseconds header_timeout{10'000};
@@ -148,6 +152,8 @@ struct ServiceSpec {
                            ///< database also publishes its outbox, so it uses Redis too.
     bool uses_redis = false;
     std::uint16_t default_port = 0;
+    /// The admin listener's default port; 0: none (metrics on the main port).
+    std::uint16_t default_admin_port = 0;
     /// The public edge (the gateway): it strips identity headers itself. Every other service
     /// checks their signature before any handler runs and answers 401 to a forged one.
     bool edge = false;
