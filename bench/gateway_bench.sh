@@ -57,6 +57,7 @@ export RESTINU_LOG__ACCESS=false RESTINU_LOG__LEVEL=warn RESTINU_WORKERS__THREAD
 user_port=$(free_port)
 prop_port=$(free_port)
 gw_port=$(free_port)
+gw_admin_port=$(free_port)
 RESTINU_HTTP__PORT=$user_port RESTINU_HTTP__THREADS=1 RESTINU_AUTH__ACCESS_TTL=1h \
   "$bin" user >"$work/user.log" 2>&1 &
 pids+=($!)
@@ -74,7 +75,7 @@ gateway:
   routes:
     all: {prefix: /api/v1, rate_policy: $([[ $rate == on ]] && echo bench || echo none), pipeline: $([[ $pipeline == on ]] && echo true || echo false)}
 YAML
-RESTINU_HTTP__PORT=$gw_port RESTINU_HTTP__THREADS=1 "$bin" gateway --config "$work/gateway.yaml" \
+RESTINU_HTTP__PORT=$gw_port RESTINU_HTTP__ADMIN_PORT=$gw_admin_port RESTINU_HTTP__THREADS=1 "$bin" gateway --config "$work/gateway.yaml" \
   >"$work/gateway.log" 2>&1 &
 pids+=($!)
 wait_http "$gw_port" /healthz  # (its /readyz wants every service; only two run here)
@@ -186,7 +187,7 @@ ng_rate=$(awk -v n="$ng_n" -v s="$ng_s" 'BEGIN {printf "%.0f", n / s}')
 gw_p99=$(median "${gw_p99s[@]}")
 ng_p99=$(median "${ng_p99s[@]}")
 ratio=$(awk -v a="$gw_rate" -v b="$ng_rate" 'BEGIN { printf "%.2f", a / b }')
-metrics=$(curl -sS "http://127.0.0.1:$gw_port/metrics")
+metrics=$(curl -sS "http://127.0.0.1:$gw_admin_port/metrics")
 limited=$(awk '/^restinu_gateway_limiter_local_total/ {s += $2} END {print s + 0}' <<<"$metrics")
 pipelined=$(awk '/^restinu_http_client_pipelined_requests_total/ {s += $2} END {print s + 0}' <<<"$metrics")
 forwarded=$(awk '/^restinu_http_client_requests_total\{.*client="gateway"/ {s += $2} END {print s + 0}' <<<"$metrics")

@@ -133,7 +133,10 @@ for svc in user notification payment blockchain; do
   upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__${svc^^}=127.0.0.1:${ports[$svc]}")
 done
 upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__PROPERTY=127.0.0.1:${ports[property]},127.0.0.1:${ports[property2]}")
+# The gateway's /metrics is on its admin listener, never on the public port (ADR 0009).
+admin_port=$((gateway_port + 1000))
 env "${upstream_env[@]}" RESTINU_HTTP__PORT="$gateway_port" RESTINU_INSTANCE=gateway-1 \
+  RESTINU_HTTP__ADMIN_PORT="$admin_port" \
   "$bin" gateway >"$run/logs/gateway-1.log" 2>&1 &
 pids+=($!)
 wait_ready gateway-1 "$gateway_port"
@@ -170,7 +173,7 @@ cat <<INFO
 
 REST-iN-U is up. The gateway is the one public entry:
   curl http://127.0.0.1:$gateway_port/readyz
-  curl http://127.0.0.1:$gateway_port/metrics
+  curl http://127.0.0.1:$admin_port/metrics   # the gateway's admin listener (metrics)
   curl -s 'http://127.0.0.1:$gateway_port/api/v1/properties?city=Pune&min_bedrooms=2&limit=3'
   curl -s 'http://127.0.0.1:$gateway_port/api/v1/properties?near=19.076,72.8777&radius_km=5&sort=distance&limit=3'
 

@@ -81,14 +81,17 @@ def free_port(root):
 
 
 class Client:
-    def __init__(self, port):
+    def __init__(self, port, source=None):
+        """`source`: the local address to connect from (any 127.x.y.z), as another client."""
         self.port = port
+        self.source = (source, 0) if source else None
         self.local = threading.local()
 
     def conn(self):
         c = getattr(self.local, "c", None)
         if c is None:
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20,
+                                           source_address=self.source)
             self.local.c = c
         return c
 
@@ -127,6 +130,27 @@ def wait_ready(port, tries=150):
 
 def b64url_json(part):
     return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def sign_identity(secret, method, target, body, request_id, client_ip, user="", roles="", session="",
+                  ts=None):
+    """The gateway's identity headers (v2), as rt::appendSignedIdentity makes them."""
+    import hashlib
+    import hmac
+    ts = int(time.time()) if ts is None else ts
+    canonical = "\n".join(["v2", str(ts), method, target, request_id, hashlib.sha256(body).hexdigest(),
+                           user, roles, session, client_ip])
+    mac = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return {"X-Restinu-User-Id": user, "X-Restinu-Roles": roles, "X-Restinu-Session-Id": session,
+            "X-Restinu-Client-Ip": client_ip, "X-Restinu-Identity": f"t={ts},v2={mac}",
+            "X-Request-Id": request_id}
+
+
+def sanitizer_reports(path):
+    """Lines of an ASan/UBSan/LSan report in a process's log."""
+    with open(path, errors="replace") as f:
+        return [l for l in f if "ERROR: AddressSanitizer" in l or "runtime error:" in l
+                or "ERROR: LeakSanitizer" in l]
 
 
 def metric(text, name, **labels):
@@ -219,6 +243,9 @@ gateway:
     consecutive_failures: 2
     base_ejection: 30s
   redis_retry_after: 300ms
+  token_checks_per_minute: 60
+  idempotency:
+    max_keys_per_caller: 5
   rate_policies:
     default: {{limit: 100000, window: 60s}}
     tight: {{limit: 20, window: 2s}}
@@ -262,8 +289,15 @@ gateway:
               st == 401 and b"invalid-identity" in body, (st, body))
         st, _, body = gw.req("GET", "/api/v1/notifications/who", headers=forged)
         rec = echo_records()[-1]
-        leaked = [k for k in rec["headers"] if k.startswith("x-restinu-")]
-        check("a client's identity headers never reach a service", st == 200 and not leaked, leaked)
+        # Only the gateway's own five reach a service, anonymous here (empty user, no roles).
+        got = {k: v for k, v in rec["headers"].items() if k.startswith("x-restinu-")}
+        check("a client's identity headers never reach a service",
+              st == 200 and set(got) == {"x-restinu-user-id", "x-restinu-roles", "x-restinu-session-id",
+                                         "x-restinu-client-ip", "x-restinu-identity"}
+              and got["x-restinu-user-id"] == "" and got["x-restinu-roles"] == ""
+              and ",v2=" in got["x-restinu-identity"], got)
+        check("an anonymous caller's address is signed for the service",
+              got.get("x-restinu-client-ip") == "127.0.0.1", got)
         st, _, body = gw.req("GET", "/api/v1/users/me", headers=forged)
         check("through the gateway, forged headers without a token are anonymous (401 from the service)",
               st == 401 and b"invalid-identity" not in body, (st, body))
@@ -294,6 +328,111 @@ gateway:
         h = echo_records()[-1]["headers"]
         check("an incoming traceparent keeps its trace id with a new parent",
               h.get("traceparent", "").startswith(tp[:36]) and h["traceparent"] != tp, h.get("traceparent"))
+
+        # --- hardening (issue 15) --------------------------------------------------------
+        # 1. Failed logins slow down their own address, not the platform: the user service keys
+        # its throttle on the address the gateway signs (before, on its socket: the gateway).
+        victim = {"email": f"victim-{random.randrange(10**9)}@example.com",
+                  "password": "the victim's long passphrase"}
+        bystander = {"email": f"bystander-{random.randrange(10**9)}@example.com",
+                     "password": "a bystander's long passphrase"}
+        for c in (victim, bystander):
+            check("register an account for the throttle test", gw.req("POST", "/api/v1/auth/register", c)[0] == 201)
+        attacker = Client(ports["gateway"], source="127.0.0.2")
+        wrong = {"email": victim["email"], "password": "not the victim's passphrase"}
+        statuses = [attacker.req("POST", "/api/v1/auth/login", wrong)[0] for _ in range(4)]
+        st, h, body = attacker.req("POST", "/api/v1/auth/login", victim)
+        check("after its failures the attacker's address waits (429 with Retry-After), even with "
+              "the right password", statuses == [401] * 4 and st == 429 and "retry-after" in h
+              and b"too-many-login-attempts" in body, (statuses, st, body))
+        st, _, _ = Client(ports["gateway"], source="127.0.0.3").req("POST", "/api/v1/auth/login", victim)
+        check("the account's owner, from another address, signs in meanwhile", st == 200, st)
+        st, _, _ = gw.req("POST", "/api/v1/auth/login", bystander)
+        check("and nobody else is slowed down", st == 200, st)
+
+        # 3. Repeated slashes meet the same rules; dot segments are refused at the edge.
+        st, h, _ = gw.req("GET", "//api/v1/notifications/limited")
+        check("//path gets the route's own rate policy", st == 200 and h.get("ratelimit-policy", "").startswith('"tight"'),
+              (st, h.get("ratelimit-policy")))
+        st, h, _ = gw.req("GET", "/api/v1/notifications//limited")
+        check("so does a//b", h.get("ratelimit-policy", "").startswith('"tight"'), h.get("ratelimit-policy"))
+        h = echo_records()[-1]
+        check("and the service sees the merged path", h["path"] == "/api/v1/notifications/limited", h["path"])
+        for bad in ("/api/v1/notifications/../users/me", "/api/v1/notifications/%2e%2e/x",
+                    "/api/v1/notifications/a%2Fb"):
+            st, _, body = gw.req("GET", bad)
+            check(f"{bad} is 400 at the gateway", st == 400 and b"bad-request" in body, (st, body))
+
+        # 4. A signed request cannot be replayed, nor its signature reused with another body.
+        body = json.dumps({"refresh_token": "nothing-to-revoke"}).encode()
+        signed = sign_identity(secret, "POST", "/api/v1/auth/logout", body, "a" * 32, "198.51.100.4")
+        signed["Content-Type"] = "application/json"
+        st1, _, _ = user_direct.req("POST", "/api/v1/auth/logout", body, headers=signed)
+        st2, _, body2 = user_direct.req("POST", "/api/v1/auth/logout", body, headers=signed)
+        check("a signed POST is accepted once", st1 == 204, st1)
+        check("and its replay is refused (401 invalid-identity)", st2 == 401 and b"invalid-identity" in body2,
+              (st2, body2))
+        other = json.dumps({"refresh_token": "another"}).encode()
+        st3, _, _ = user_direct.req("POST", "/api/v1/auth/logout", other,
+                                   headers=sign_identity(secret, "POST", "/api/v1/auth/logout", body, "b" * 32,
+                                                         "198.51.100.4") | {"Content-Type": "application/json"})
+        check("a signature made for another body is refused", st3 == 401, st3)
+        stale = sign_identity(secret, "GET", "/api/v1/users/me", b"", "c" * 32, "198.51.100.4",
+                              ts=int(time.time()) - 30)
+        check("a signature older than identity.max_age (10 s) is refused",
+              user_direct.req("GET", "/api/v1/users/me", headers=stale)[0] == 401)
+
+        # 7. Token answers are never stored for replay, 4xx answers only briefly, and one caller
+        # holds a bounded number of keys; Redis evicts only keys with an expiry, never streams.
+        k = {"Idempotency-Key": f"login-{random.randrange(10**9)}"}
+        st1, h1, b1 = gw.req("POST", "/api/v1/auth/login", bystander, headers=k)
+        st2, h2, b2 = gw.req("POST", "/api/v1/auth/login", bystander, headers=k)
+        check("a login with an Idempotency-Key is not replayed from the store (its answer holds tokens)",
+              st1 == st2 == 200 and "idempotent-replayed" not in h2 and b1 != b2, (st1, st2, h2))
+        redis_cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(redis_port)]
+        stored = subprocess.run(redis_cli + ["--scan", "--pattern", "idem:*"], capture_output=True, text=True).stdout
+        values = "".join(subprocess.run(redis_cli + ["GET", key], capture_output=True, text=True).stdout
+                         for key in stored.split())
+        check("no stored answer holds a token", "refresh_token" not in values and "access_token" not in values)
+        key4 = f"forbidden-{random.randrange(10**9)}"
+        st, _, _ = gw.req("POST", "/api/v1/properties", {"title": "x"}, headers={**auth, "Idempotency-Key": key4})
+        import hashlib
+        redis_key = f"idem:{{u:{claims.get('sub')}}}:" + hashlib.sha256(key4.encode()).hexdigest()
+        ttl = int(subprocess.run(redis_cli + ["PTTL", redis_key], capture_output=True, text=True).stdout.strip() or -2)
+        check("a 4xx answer is kept about a minute, not a day", st == 403 and 0 < ttl <= 60000, (st, ttl))
+        anon = Client(ports["gateway"], source="127.0.0.9")
+        codes = [anon.req("POST", "/api/v1/notifications/echo", {"n": i},
+                          headers={"Idempotency-Key": f"bound-{i}-{random.randrange(10**9)}"})[0] for i in range(6)]
+        check("a caller holding its bound of keys gets 429 too-many-idempotency-keys",
+              codes == [200] * 5 + [429], codes)
+        policy = subprocess.run(redis_cli + ["CONFIG", "GET", "maxmemory-policy"], capture_output=True,
+                                text=True).stdout.split()
+        maxmem = subprocess.run(redis_cli + ["CONFIG", "GET", "maxmemory"], capture_output=True, text=True).stdout.split()
+        check("Redis has a memory limit and evicts only keys with an expiry (never the streams)",
+              policy[-1:] == ["volatile-ttl"] and maxmem[-1:] != ["0"], (policy, maxmem))
+
+        # 8. Metrics: not on the public port; on the admin listener, valid for Prometheus.
+        st, _, _ = gw.req("GET", "/metrics")
+        check("the gateway's public port does not serve /metrics", st == 404, st)
+        exposition = gw_admin.req("GET", "/metrics")[2]
+        r = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True)
+        check("promtool accepts the gateway's exposition", r.returncode == 0, r.stdout + r.stderr)
+        r = subprocess.run(["promtool", "check", "metrics"], input=user_direct.req("GET", "/metrics")[2],
+                           capture_output=True)
+        check("and the user service's", r.returncode == 0, r.stdout + r.stderr)
+
+        # 10. Forged tokens are limited by address before any ECDSA check or log line.
+        forger = Client(ports["gateway"], source="127.0.0.10")
+        codes = [forger.req("GET", "/api/v1/notifications/who",
+                            headers={"Authorization": f"Bearer eyJhbGciOiJFUzI1NiIsImtpZCI6Ingi{'A' * 4000}{i}.e30.c2ln"})[0]
+                 for i in range(35)]
+        # (The budget is per process, each loop thread holding its share: one connection meets
+        # one thread's share, 30 of the 60 here.)
+        check("after its budget of token checks, an address gets 429 before verification",
+              codes[0] == 401 and 1 <= codes.count(401) <= 30 and codes[-2:] == [429, 429]
+              and set(codes) == {401, 429}, codes)
+        long_lines = [l for l in log_text("gateway").splitlines() if "refused a bearer token" in l and len(l) > 1000]
+        check("a refused token's log line stays short", not long_lines, long_lines[:1])
 
         gw.req("GET", "/api/v1/notifications/hop", headers={"Connection": "keep-alive, X-Hop", "X-Hop": "1",
                                                              "X-Kept": "1"})
@@ -582,14 +721,23 @@ gateway:
     finally:
         if rotated_kid:
             psql(f"DELETE FROM signing_keys WHERE kid = '{rotated_kid}'")
-        for name, p in procs.items():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+        stopped_by_us = {name for name, p in procs.items() if p.poll() is None}
+        for name in stopped_by_us:
+            procs[name].send_signal(signal.SIGTERM)
         for name, p in procs.items():
             try:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+                check(f"{name} stops within 15 s of SIGTERM", False)
+        # Every process this test stopped must have exited cleanly (0 after a SIGTERM drain);
+        # the ones it killed on purpose were checked where it killed them.
+        for name in sorted(stopped_by_us - {"echo"}):  # (the echo stand-in just dies)
+            check(f"{name} exits 0 after SIGTERM", procs[name].returncode == 0, procs[name].returncode)
+        for log in sorted(os.listdir(work)):
+            if log.endswith(".log"):
+                reports = sanitizer_reports(os.path.join(work, log))
+                check(f"no sanitizer report in {log}", not reports, reports[:3])
         try:
             redis_ctl("stop")
         except subprocess.CalledProcessError:

@@ -84,7 +84,8 @@ for i in user notification payment blockchain property-a property-b; do
   check "$i becomes ready" wait_ready "${port[$i]}"
 done
 port[gateway]=$(free_port)
-RESTINU_GATEWAY__UPSTREAMS__USER=127.0.0.1:${port[user]} \
+port[gateway-admin]=$(free_port)
+RESTINU_HTTP__ADMIN_PORT=${port[gateway-admin]} RESTINU_GATEWAY__UPSTREAMS__USER=127.0.0.1:${port[user]} \
   RESTINU_GATEWAY__UPSTREAMS__NOTIFICATION=127.0.0.1:${port[notification]} \
   RESTINU_GATEWAY__UPSTREAMS__PAYMENT=127.0.0.1:${port[payment]} \
   RESTINU_GATEWAY__UPSTREAMS__BLOCKCHAIN=127.0.0.1:${port[blockchain]} \
@@ -99,7 +100,14 @@ body=$(curl -sS "$gw/readyz")
 check "its readiness lists each service" bash -c 'grep -q "\"property\":\"ok\"" <<<"$0" && grep -q "\"user\":\"ok\"" <<<"$0"' "$body"
 check "a service's readiness includes its database" bash -c \
   "curl -sS http://127.0.0.1:${port[user]}/readyz | grep -q '\"postgres\":\"ok\"'"
-metrics=$(curl -sS "$gw/metrics")
+metrics=$(curl -sS "http://127.0.0.1:${port[gateway-admin]}/metrics")
+code=$(curl -s -o /dev/null -w '%{http_code}' "$gw/metrics")
+check "the gateway's public port does not serve /metrics (404)" test "$code" = 404
+check "its admin listener does, and promtool accepts it" promtool check metrics <<<"$metrics"
+for s in user property-b; do
+  check "promtool accepts the $s service's /metrics" bash -c \
+    "curl -sS http://127.0.0.1:${port[$s]}/metrics | promtool check metrics"
+done
 check "/metrics is Prometheus text" grep -q "^# TYPE restinu_http_requests_total counter" <<<"$metrics"
 check "/metrics counts requests by route template" grep -q 'route="/readyz"' <<<"$metrics"
 check "/metrics has the pool gauges" bash -c \
@@ -251,6 +259,18 @@ wait "${pid[gateway]}"
 code=$?
 check "SIGTERM stops the gateway cleanly (exit 0)" test "$code" = 0
 check "its log is JSON lines" bash -c "head -1 '$work/gateway.log' | grep -q '^{\"ts\":'"
+
+# Every process still running stops cleanly, and no process reported a sanitizer finding.
+for s in user notification payment blockchain; do
+  kill -TERM "${pid[$s]}"
+  wait "${pid[$s]}"
+  code=$?
+  check "SIGTERM stops $s cleanly (exit 0, got $code)" test "$code" = 0
+done
+for f in "$work"/*.log; do
+  check "no sanitizer report in $(basename "$f")" bash -c \
+    "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$f'"
+done
 
 if ((failures > 0)); then
   echo "e2e: $failures check(s) failed; logs:"

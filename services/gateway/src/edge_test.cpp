@@ -34,6 +34,9 @@ TEST(Path, RepeatedSlashesMergeAndDotSegmentsAreRefused) {
     EXPECT_EQ(normalisePath("/api/v1/auth//login"), "/api/v1/auth/login");
     EXPECT_EQ(normalisePath("///api///v1/auth/login//"), "/api/v1/auth/login/");
     EXPECT_EQ(normalisePath("/api/v1/properties/a%20b"), "/api/v1/properties/a%20b");
+    // A segment that starts with a dot is not a dot segment (the quick check sends it here).
+    EXPECT_FALSE(pathIsNormal("/.well-known/jwks.json"));
+    EXPECT_EQ(normalisePath("/.well-known/jwks.json"), "/.well-known/jwks.json");
     for (std::string_view bad :
          {"/api/v1/./auth/login", "/api/v1/x/../auth/login", "/api/v1/auth/..", "/api/%2e%2E/x",
           "/api/.%2e/x", "/api/v1/auth%2flogin", "/api/v1/auth%2Flogin", "/api/a%5cb",

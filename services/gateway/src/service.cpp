@@ -142,8 +142,8 @@ public:
         ro.command_timeout = settings.redis_timeout;
         redis_ = std::make_unique<rt::Redis>(shard.io(), ro, &m);
         threads_ = std::max(1, shard.settings().threads);
-        token_check_policy_ = RatePolicy{"token-checks", settings.token_checks_per_minute,
-                                         std::chrono::seconds(60)};
+        token_check_policy_ =
+            RatePolicy{"token-checks", settings.token_checks_per_minute, std::chrono::seconds(60)};
         token_check_share_ = (settings.token_checks_per_minute + threads_ - 1) / threads_;
     }
 
@@ -167,6 +167,11 @@ public:
         if (!pathIsNormal(req.path)) {
             return normalised(req, service);
         }
+        return handleNormal(req, service);
+    }
+
+    // handle() for a path that normalisePath() leaves as it is.
+    rt::Task<rt::Response> handleNormal(rt::Request& req, const std::string& service) {
         const RouteRule* rule = matchRule(settings_.routes, req.method, req.path);
         auto origin = req.header("Origin");
         bool cors = corsAllowed(origin, settings_.cors_origins);
@@ -212,7 +217,7 @@ public:
         } restore{req, req.path, req.target};
         req.path = *path;
         req.target = target;
-        co_return co_await handle(req, service);
+        co_return co_await handleNormal(req, service);
     }
 
     rt::Task<rt::Response> withCors(rt::Request& req, const std::string& service,
@@ -661,9 +666,9 @@ private:
             StoredAnswer a{res.status, res.content_type, res.headers, res.body};
             value = "D" + fingerprint + encodeAnswer(a);
         }
-        auto ttl = res.status >= 400 ? std::min(settings_.idempotency_error_ttl,
-                                                settings_.idempotency_ttl)
-                                     : settings_.idempotency_ttl;
+        auto ttl = res.status >= 400
+                       ? std::min(settings_.idempotency_error_ttl, settings_.idempotency_ttl)
+                       : settings_.idempotency_ttl;
         auto ttl_ms = std::to_string(ttl.count());
         std::vector<std::string> fkeys{redis_key, index_key};
         std::vector<std::string> fargs{lock, value, ttl_ms, std::to_string(unixNowMs())};
@@ -730,11 +735,11 @@ private:
         static const std::vector<std::string> kNoRoles;
         const rt::SignedMessage message{req.method_name, req.target, req.request_id, req.body};
         auto sign = [&] {
-            rt::appendSignedIdentity(
-                out.headers, claims != nullptr ? std::string_view(claims->subject) : "",
-                claims != nullptr ? claims->roles : kNoRoles,
-                claims != nullptr ? std::string_view(claims->session_id) : "", req.client_ip,
-                message, settings_.identity_secret, unixNow());
+            rt::appendSignedIdentity(out.headers,
+                                     claims != nullptr ? std::string_view(claims->subject) : "",
+                                     claims != nullptr ? claims->roles : kNoRoles,
+                                     claims != nullptr ? std::string_view(claims->session_id) : "",
+                                     req.client_ip, message, settings_.identity_secret, unixNow());
         };
         sign();
         const auto signed_headers = out.headers.size();
@@ -966,8 +971,8 @@ rt::ServiceSpec spec() {
     s.name = "gateway";
     s.default_port = 8080;
     s.default_admin_port = 9080;  // /metrics here, not on the public port
-    s.edge = true;        // strips client identity headers; never trusts them
-    s.uses_redis = true;  // rate limits and idempotency keys
+    s.edge = true;                // strips client identity headers; never trusts them
+    s.uses_redis = true;          // rate limits and idempotency keys
     s.configure = [](rt::Config& config) -> rt::WireFn {
         auto settings = std::make_shared<Settings>(readSettings(config));
         auto shared = std::make_shared<Shared>(*settings);
