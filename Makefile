@@ -7,10 +7,10 @@ export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_f
 RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 
-.PHONY: run test deps build build-asan bench format tidy clean
+.PHONY: run test deps build build-run build-asan bench format tidy clean
 
 ## make run: install what is missing, build, start the whole local stack (Ctrl-C stops it)
-run: deps build
+run: deps build-run
 	@bash scripts/stack.sh $(RELEASE_DIR)/app/restinu
 
 ## make test: install what is missing, build with sanitizers, run every test on throwaway servers
@@ -23,6 +23,11 @@ deps:
 build:
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESTINU_SANITIZE=OFF >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# What `make run` runs, and nothing else: the restinu binary (no test binaries, no benches).
+build-run:
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESTINU_SANITIZE=OFF >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target restinu
 
 build-asan:
 	@cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DRESTINU_SANITIZE=ON >/dev/null

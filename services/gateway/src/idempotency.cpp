@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "restinu/rt/digest.hpp"
+#include "route_table.hpp"
 
 namespace restinu::gateway {
 namespace {
@@ -156,26 +157,8 @@ bool answerMayBeStored(int status,
         return false;
     }
     for (const auto& [name, value] : headers) {
-        if (rt::iequals(name, "Cache-Control")) {
-            // A directive list: "no-store" as one of its comma-separated members.
-            std::string_view rest = value;
-            while (!rest.empty()) {
-                auto comma = rest.find(',');
-                auto part = rest.substr(0, comma);
-                while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) {
-                    part.remove_prefix(1);
-                }
-                while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) {
-                    part.remove_suffix(1);
-                }
-                if (rt::iequals(part, "no-store")) {
-                    return false;
-                }
-                if (comma == std::string_view::npos) {
-                    break;
-                }
-                rest.remove_prefix(comma + 1);
-            }
+        if (rt::iequals(name, "Cache-Control") && listHasToken(value, "no-store")) {
+            return false;
         }
     }
     return true;

@@ -86,25 +86,29 @@ bool isHopByHop(std::string_view h) {
     return false;
 }
 
-bool namedByConnection(std::string_view header, std::string_view connection) {
-    while (!connection.empty()) {
-        auto comma = connection.find(',');
-        auto token = connection.substr(0, comma);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
-            token.remove_prefix(1);
+bool listHasToken(std::string_view list, std::string_view token) {
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto member = list.substr(0, comma);
+        while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) {
+            member.remove_prefix(1);
         }
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
-            token.remove_suffix(1);
+        while (!member.empty() && (member.back() == ' ' || member.back() == '\t')) {
+            member.remove_suffix(1);
         }
-        if (!token.empty() && rt::iequals(token, header)) {
+        if (!member.empty() && rt::iequals(member, token)) {
             return true;
         }
         if (comma == std::string_view::npos) {
             break;
         }
-        connection.remove_prefix(comma + 1);
+        list.remove_prefix(comma + 1);
     }
     return false;
+}
+
+bool namedByConnection(std::string_view header, std::string_view connection) {
+    return listHasToken(connection, header);
 }
 
 }  // namespace restinu::gateway

@@ -36,6 +36,10 @@ std::optional<Upstream> parseUpstream(std::string_view text);
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and those the proxy sets itself: never forwarded.
 bool isHopByHop(std::string_view header);
 
+/// Whether the comma-separated field value `list` (RFC 9110 §5.6.1) has `token` as a member,
+/// ignoring case and the spaces around members.
+bool listHasToken(std::string_view list, std::string_view token);
+
 /// Whether `header` is one that the `Connection` field value `connection` names (its
 /// connection options, RFC 9110 §7.6.1): hop-by-hop too, never forwarded.
 bool namedByConnection(std::string_view header, std::string_view connection);
