@@ -6,50 +6,22 @@
 
 #include "events_command.hpp"
 #include "migrations.hpp"
-#include "seed_command.hpp"
-#include "restinu/blockchain/service.hpp"
-#include "restinu/gateway/service.hpp"
-#include "restinu/notification/service.hpp"
-#include "restinu/payment/service.hpp"
-#include "restinu/property/service.hpp"
+#include "registry_specs.hpp"
+#include "restinu/registry.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/service.hpp"
-#include "restinu/user/service.hpp"
+#include "seed_command.hpp"
 
 namespace restinu::app {
 namespace {
 
 namespace net = boost::asio;
 
-using SpecFn = rt::ServiceSpec (*)();
-
-const std::vector<std::pair<std::string_view, SpecFn>>& services() {
-    static const std::vector<std::pair<std::string_view, SpecFn>> kServices{
-        {"gateway", &gateway::spec},   {"user", &user::spec},
-        {"property", &property::spec}, {"notification", &notification::spec},
-        {"payment", &payment::spec},   {"blockchain", &blockchain::spec},
-    };
-    return kServices;
-}
-
-rt::ServiceSpec specFor(std::string_view name) {
-    for (const auto& [n, fn] : services()) {
-        if (n == name) {
-            auto s = fn();
-            s.migrations = migrationsFor(name, !s.database.empty());
-            return s;
-        }
-    }
-    return {};
-}
-
-template <SpecFn Fn>
+// `restinu <service> ...`: argv[0] names the service.
 int runService(int argc, char** argv) {
-    auto s = Fn();
-    s.migrations = migrationsFor(s.name, !s.database.empty());
-    return rt::serviceMain(argc, argv, s);
+    return rt::serviceMain(argc, argv, specFor(argv[0]));
 }
 
 int migrateOne(std::string_view name, bool create_database, rt::Config& config) {
@@ -93,17 +65,23 @@ int runMigrate(int argc, char** argv) {
         } else if (a == "--config" && i + 1 < argc) {
             config_file = argv[++i];
         } else if (a == "--help" || a == "-h") {
+            std::string with_database;
+            for (const auto& svc : registry::services()) {
+                if (!svc.database.empty()) {
+                    with_database += (with_database.empty() ? "" : ", ") + std::string(svc.name);
+                }
+            }
             std::printf(
                 "usage: restinu migrate <service>|all [--create-database] [--config FILE]\n\n"
                 "Applies the service's pending SQL migrations to its own database (pg.url plus\n"
                 "dbname=<its database>). --create-database first creates the database when it\n"
-                "does not exist. Services with a database: user, property, notification,\n"
-                "payment, blockchain.\n");
+                "does not exist. Services with a database: %s.\n",
+                with_database.c_str());
             return 0;
         } else if (a == "all") {
-            for (const auto& [n, fn] : services()) {
-                if (!fn().database.empty()) {
-                    targets.emplace_back(n);
+            for (const auto& svc : registry::services()) {
+                if (!svc.database.empty()) {
+                    targets.emplace_back(svc.name);
                 }
             }
         } else if (!specFor(a).database.empty()) {
@@ -141,30 +119,44 @@ int runBenchServer(int argc, char** argv) {
 
 }  // namespace
 
+rt::ServiceSpec specFor(std::string_view name) {
+    const auto* row = registry::find(name);
+    for (const auto& [n, fn] : specFunctions()) {
+        if (n == name && row != nullptr) {
+            auto s = fn();
+            // The registry's row is the truth for what the subcommand table and the tools use.
+            s.database = std::string(row->database);
+            s.default_port = row->default_port;
+            s.migrations = migrationsFor(name, !s.database.empty());
+            return s;
+        }
+    }
+    return {};
+}
+
 std::string databaseOf(std::string_view service) {
     return specFor(service).database;
 }
 
 const std::vector<Command>& commands() {
-    static const std::vector<Command> kCommands{
-        {"gateway", "the public entry: forwards /api/v1/... to the services",
-         &runService<&gateway::spec>},
-        {"user", "accounts, tokens, sessions, profile and KYC (users_db)",
-         &runService<&user::spec>},
-        {"property", "listings, search, images and Vastu (properties_db)",
-         &runService<&property::spec>},
-        {"notification", "email, push, SMS and in-app notifications (notifications_db)",
-         &runService<&notification::spec>},
-        {"payment", "wallets, the ledger and the card provider (payments_db)",
-         &runService<&payment::spec>},
-        {"blockchain", "contracts, transactions and the chain indexer (chain_db)",
-         &runService<&blockchain::spec>},
-        {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all", &runMigrate},
-        {"seed", "fill the databases with realistic demo data: restinu seed --listings N --users M",
-         &runSeed},
-        {"events", "the event bus: streams and lag, dead letters, replay, republish", &runEvents},
-        {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
-    };
+    static const std::vector<Command> kCommands = [] {
+        std::vector<Command> out;
+        for (const auto& svc : registry::services()) {
+            out.push_back({svc.name, svc.summary, &runService});
+        }
+        std::vector<Command> tools{
+            {"migrate", "apply a service's SQL migrations: restinu migrate <service>|all",
+             &runMigrate},
+            {"seed",
+             "fill the databases with realistic demo data: restinu seed --listings N --users M",
+             &runSeed},
+            {"events", "the event bus: streams and lag, dead letters, replay, republish",
+             &runEvents},
+            {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
+        };
+        out.insert(out.end(), tools.begin(), tools.end());
+        return out;
+    }();
     return kCommands;
 }
 

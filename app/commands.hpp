@@ -3,6 +3,8 @@
 #include <string_view>
 #include <vector>
 
+#include "restinu/rt/service.hpp"
+
 namespace restinu::app {
 
 struct Command {
@@ -11,7 +13,12 @@ struct Command {
     int (*run)(int argc, char** argv);  ///< argv[0] is the command's name
 };
 
-/// Every `restinu <command>`, in the order `restinu --help` lists them.
+/// Every `restinu <command>`, in the order `restinu --help` lists them: each registry service
+/// (services/registry.tsv), then the tools.
 const std::vector<Command>& commands();
+
+/// The spec of a registry service with its registry row's database and port and its embedded
+/// migrations; an empty spec (no name) for an unknown name.
+rt::ServiceSpec specFor(std::string_view name);
 
 }  // namespace restinu::app

@@ -94,3 +94,13 @@ redis_stop() {
     sleep 0.05
   done
 }
+
+# registry_rows FILE: the rows of services/registry.tsv as "name database port instances
+# prefixes" (space-separated; "-" for an empty field), comments and the summary left out.
+registry_rows() {
+  local name db port count prefixes _summary
+  while IFS=$'\t' read -r name db port count prefixes _summary; do
+    [[ -z $name || $name == \#* ]] && continue
+    echo "$name $db $port $count $prefixes"
+  done <"$1"
+}

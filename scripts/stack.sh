@@ -109,30 +109,30 @@ start_service() {  # name instance port
   pids+=($!)
 }
 
-declare -A ports
+# Every service of the registry but the gateway, with as many instances as its row says; the
+# k-th instance on its default port + 10 (k - 1), or a free one near it.
+declare -A addresses  # service -> "127.0.0.1:p1,127.0.0.1:p2"
+instances=()          # "service instance port"
 upstream_env=()
-for svc in user property notification payment blockchain; do
-  case $svc in
-    user) p=8101 ;; property) p=8102 ;; notification) p=8103 ;; payment) p=8104 ;;
-    blockchain) p=8105 ;;
-  esac
-  ports[$svc]=$(pick_port $p)
+while read -r svc _db port count _prefixes; do
+  [[ $svc == gateway ]] && continue
+  for k in $(seq 1 "$count"); do
+    p=$(pick_port $((port + 10 * (k - 1))))
+    instances+=("$svc $svc-$k $p")
+    addresses[$svc]+="${addresses[$svc]:+,}127.0.0.1:$p"
+  done
+done < <(registry_rows "$root/services/registry.tsv")
+for row in "${instances[@]}"; do
+  read -r svc instance p <<<"$row"
+  start_service "$svc" "$instance" "$p"
 done
-ports[property2]=$(pick_port 8112)
-
-for svc in user notification payment blockchain; do
-  start_service "$svc" "$svc-1" "${ports[$svc]}"
+for row in "${instances[@]}"; do
+  read -r svc instance p <<<"$row"
+  wait_ready "$instance" "$p"
 done
-start_service property property-1 "${ports[property]}"
-start_service property property-2 "${ports[property2]}"
-for svc in user notification payment blockchain; do wait_ready "$svc-1" "${ports[$svc]}"; done
-wait_ready property-1 "${ports[property]}"
-wait_ready property-2 "${ports[property2]}"
-
-for svc in user notification payment blockchain; do
-  upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__${svc^^}=127.0.0.1:${ports[$svc]}")
+for svc in "${!addresses[@]}"; do
+  upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__${svc^^}=${addresses[$svc]}")
 done
-upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__PROPERTY=127.0.0.1:${ports[property]},127.0.0.1:${ports[property2]}")
 # The gateway's /metrics is on its admin listener, never on the public port (ADR 0009).
 admin_port=$((gateway_port + 1000))
 env "${upstream_env[@]}" RESTINU_HTTP__PORT="$gateway_port" RESTINU_INSTANCE=gateway-1 \
@@ -178,11 +178,7 @@ REST-iN-U is up. The gateway is the one public entry:
   curl -s 'http://127.0.0.1:$gateway_port/api/v1/properties?near=19.076,72.8777&radius_km=5&sort=distance&limit=3'
 
 Services (each also serves /healthz, /readyz, /metrics):
-  user          127.0.0.1:${ports[user]}
-  property      127.0.0.1:${ports[property]} and 127.0.0.1:${ports[property2]}
-  notification  127.0.0.1:${ports[notification]}
-  payment       127.0.0.1:${ports[payment]}
-  blockchain    127.0.0.1:${ports[blockchain]}
+$(for svc in "${!addresses[@]}"; do printf '  %-13s %s\n' "$svc" "${addresses[$svc]//,/ and }"; done | sort)
   PostgreSQL    $RESTINU_PG__URL   Redis 127.0.0.1:$redis_port
 Demo accounts (password for each: "$demo_password"):
   admin@restinu.local (admin)   agent@restinu.local (agent)   investor@restinu.local (investor)

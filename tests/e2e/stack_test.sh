@@ -34,10 +34,24 @@ export RESTINU_KYC__ENCRYPTION_KEY=${RESTINU_KYC__ENCRYPTION_KEY:-$(head -c 32 /
 export RESTINU_AUTH__KEY_ENCRYPTION_KEY=${RESTINU_AUTH__KEY_ENCRYPTION_KEY:-$(head -c 32 /dev/urandom | base64)}
 
 # --- migrations -----------------------------------------------------------------------------
+# The services, their databases and instance counts come from the registry.
+declare -A instances_of
+databases=()
+letters=(a b c d e f g h i)
+while read -r svc db _port count _prefixes; do
+  [[ $db != - ]] && databases+=("$db")
+  [[ $svc == gateway ]] && continue
+  if ((count == 1)); then
+    instances_of[$svc]=$svc
+  else
+    instances_of[$svc]=$(for k in $(seq 1 "$count"); do printf '%s-%s ' "$svc" "${letters[k - 1]}"; done)
+  fi
+done < <(registry_rows "$root/services/registry.tsv")
 out=$("$bin" migrate all --create-database 2>&1)
-check "migrate all creates and migrates every service database" \
-  bash -c 'for db in users_db properties_db notifications_db payments_db chain_db; do
-             grep -qE "migrations? applied, [0-9]+ in all \($db\)" <<<"$0" || exit 1; done' "$out"
+check "migrate all creates and migrates every service database (${databases[*]})" \
+  bash -c 'db_list=$1; for db in $db_list; do
+             grep -qE "migrations? applied, [0-9]+ in all \($db\)" <<<"$0" || exit 1; done' \
+  "$out" "${databases[*]}"
 has_outbox=$(psql "$RESTINU_PG__URL dbname=users_db" -tAc \
   "select count(*) from pg_tables where tablename in ('restinu_outbox','restinu_inbox')")
 check "every service database has the event bus tables" test "$has_outbox" = 2
@@ -77,19 +91,23 @@ start() {  # instance service
   pid[$1]=$!
   pids+=("${pid[$1]}")
 }
-for s in user notification payment blockchain; do start "$s" "$s"; done
-start property-a property
-start property-b property
-for i in user notification payment blockchain property-a property-b; do
-  check "$i becomes ready" wait_ready "${port[$i]}"
+upstreams=()
+for svc in "${!instances_of[@]}"; do
+  list=""
+  for i in ${instances_of[$svc]}; do
+    start "$i" "$svc"
+    list+="${list:+,}127.0.0.1:${port[$i]}"
+  done
+  upstreams+=("RESTINU_GATEWAY__UPSTREAMS__${svc^^}=$list")
+done
+for svc in "${!instances_of[@]}"; do
+  for i in ${instances_of[$svc]}; do
+    check "$i becomes ready" wait_ready "${port[$i]}"
+  done
 done
 port[gateway]=$(free_port)
 port[gateway-admin]=$(free_port)
-RESTINU_HTTP__ADMIN_PORT=${port[gateway-admin]} RESTINU_GATEWAY__UPSTREAMS__USER=127.0.0.1:${port[user]} \
-  RESTINU_GATEWAY__UPSTREAMS__NOTIFICATION=127.0.0.1:${port[notification]} \
-  RESTINU_GATEWAY__UPSTREAMS__PAYMENT=127.0.0.1:${port[payment]} \
-  RESTINU_GATEWAY__UPSTREAMS__BLOCKCHAIN=127.0.0.1:${port[blockchain]} \
-  RESTINU_GATEWAY__UPSTREAMS__PROPERTY=127.0.0.1:${port[property-a]},127.0.0.1:${port[property-b]} \
+env "${upstreams[@]}" RESTINU_HTTP__ADMIN_PORT=${port[gateway-admin]} \
   RESTINU_HTTP__PORT=${port[gateway]} RESTINU_INSTANCE=gateway "$bin" gateway \
   >"$work/gateway.log" 2>&1 &
 pid[gateway]=$!
@@ -97,7 +115,9 @@ pids+=("${pid[gateway]}")
 gw="http://127.0.0.1:${port[gateway]}"
 check "the gateway's /readyz answers 200 once every service is ready" wait_ready "${port[gateway]}"
 body=$(curl -sS "$gw/readyz")
-check "its readiness lists each service" bash -c 'grep -q "\"property\":\"ok\"" <<<"$0" && grep -q "\"user\":\"ok\"" <<<"$0"' "$body"
+for svc in "${!instances_of[@]}"; do
+  check "its readiness lists the $svc service" grep -q "\"$svc\":\"ok\"" <<<"$body"
+done
 check "a service's readiness includes its database" bash -c \
   "curl -sS http://127.0.0.1:${port[user]}/readyz | grep -q '\"postgres\":\"ok\"'"
 metrics=$(curl -sS "http://127.0.0.1:${port[gateway-admin]}/metrics")
@@ -261,7 +281,8 @@ check "SIGTERM stops the gateway cleanly (exit 0)" test "$code" = 0
 check "its log is JSON lines" bash -c "head -1 '$work/gateway.log' | grep -q '^{\"ts\":'"
 
 # Every process still running stops cleanly, and no process reported a sanitizer finding.
-for s in user notification payment blockchain; do
+for s in "${!pid[@]}"; do
+  kill -0 "${pid[$s]}" 2>/dev/null || continue  # stopped (or killed) above
   kill -TERM "${pid[$s]}"
   wait "${pid[$s]}"
   code=$?

@@ -4,27 +4,22 @@
 #include <charconv>
 #include <set>
 
+#include "restinu/registry.hpp"
 #include "restinu/rt/http.hpp"
 
 namespace restinu::gateway {
 
 const std::vector<PrefixRoute>& publicRoutes() {
-    static const std::vector<PrefixRoute> kRoutes{
-        {"/api/v1/auth", "user"},
-        {"/api/v1/users", "user"},
-        {"/api/v1/admin", "user"},
-        {"/.well-known/jwks.json", "user"},
-        {"/api/v1/properties", "property"},
-        {"/api/v1/vastu", "property"},
-        {"/api/v1/notifications", "notification"},
-        {"/api/v1/wallet", "payment"},
-        {"/api/v1/payments", "payment"},
-        {"/api/v1/purchases", "payment"},
-        {"/api/v1/tokens", "blockchain"},
-        {"/api/v1/shares", "blockchain"},
-        {"/api/v1/dividends", "blockchain"},
-        {"/api/v1/transactions", "blockchain"},
-    };
+    // Every public prefix of every service in the registry (services/registry.tsv).
+    static const std::vector<PrefixRoute> kRoutes = [] {
+        std::vector<PrefixRoute> out;
+        for (const auto& svc : registry::services()) {
+            for (auto prefix : svc.prefixes) {
+                out.push_back({prefix, svc.name});
+            }
+        }
+        return out;
+    }();
     return kRoutes;
 }
 

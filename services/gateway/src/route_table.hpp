@@ -15,7 +15,7 @@ struct PrefixRoute {
     std::string_view service;
 };
 
-/// The public API's prefixes (docs/architecture.md lists them).
+/// The public API's prefixes: the registry's (services/registry.tsv).
 const std::vector<PrefixRoute>& publicRoutes();
 
 /// The service for `path`, or nullopt. The longest matching prefix wins.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "restinu/registry.hpp"
+
 namespace restinu::gateway {
 namespace {
 
@@ -20,6 +22,19 @@ TEST(RouteTable, MatchesWholeSegmentsOnly) {
 TEST(RouteTable, ListsEachServiceOnce) {
     EXPECT_EQ(routedServices(), (std::vector<std::string>{"blockchain", "notification", "payment",
                                                           "property", "user"}));
+}
+
+// The gateway's routes are the registry's prefixes, each to its service.
+TEST(RouteTable, RoutesAreTheRegistrysPrefixes) {
+    std::size_t prefixes = 0;
+    for (const auto& row : registry::services()) {
+        for (auto p : row.prefixes) {
+            ++prefixes;
+            EXPECT_EQ(serviceFor(p), row.name) << p;
+            EXPECT_EQ(serviceFor(std::string(p) + "/x"), row.name) << p;
+        }
+    }
+    EXPECT_EQ(publicRoutes().size(), prefixes);
 }
 
 TEST(RouteTable, ParsesUpstreams) {

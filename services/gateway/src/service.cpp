@@ -969,7 +969,6 @@ private:
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "gateway";
-    s.default_port = 8080;
     s.default_admin_port = 9080;  // /metrics here, not on the public port
     s.edge = true;                // strips client identity headers; never trusts them
     s.uses_redis = true;          // rate limits and idempotency keys

@@ -2,15 +2,16 @@
 
 #include <algorithm>
 
+#include "restinu/registry.hpp"
+
 namespace restinu::gateway {
 namespace {
 
-// Default upstream addresses: each service's default port on loopback.
-const std::map<std::string, std::string, std::less<>> kDefaultUpstreams{
-    {"user", "127.0.0.1:8101"},         {"property", "127.0.0.1:8102"},
-    {"notification", "127.0.0.1:8103"}, {"payment", "127.0.0.1:8104"},
-    {"blockchain", "127.0.0.1:8105"},
-};
+// Default upstream address of a service: its registry port on loopback.
+std::string defaultUpstream(std::string_view service) {
+    const auto* row = registry::find(service);
+    return row == nullptr ? std::string{} : "127.0.0.1:" + std::to_string(row->default_port);
+}
 
 constexpr std::size_t kMinSecretLength = 32;
 
@@ -184,10 +185,9 @@ Settings readSettings(rt::Config& config) {
 
     for (const auto& service : forwardedServices(s.routes)) {
         auto key = "gateway.upstreams." + service;
-        auto fallback = kDefaultUpstreams.find(service);
-        auto list = fallback != kDefaultUpstreams.end()
-                        ? config.list(key, std::vector<std::string>{fallback->second})
-                        : config.list(key, std::nullopt);
+        auto fallback = defaultUpstream(service);
+        auto list = !fallback.empty() ? config.list(key, std::vector<std::string>{fallback})
+                                      : config.list(key, std::nullopt);
         auto& parsed = s.upstreams[service];
         for (const auto& text : list) {
             if (auto u = parseUpstream(text)) {
@@ -208,8 +208,8 @@ Settings readSettings(rt::Config& config) {
     s.idempotency_lock_ttl = config.duration("gateway.idempotency.lock_ttl", seconds(60));
     s.idempotency_error_ttl =
         config.duration("gateway.idempotency.error_ttl", std::chrono::minutes(1));
-    s.idempotency_max_keys = config.integer("gateway.idempotency.max_keys_per_caller", 1000, 1,
-                                            10'000'000);
+    s.idempotency_max_keys =
+        config.integer("gateway.idempotency.max_keys_per_caller", 1000, 1, 10'000'000);
     return s;
 }
 

@@ -5,8 +5,6 @@ namespace restinu::payment {
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "payment";
-    s.database = "payments_db";
-    s.default_port = 8104;
     // The service's own routes arrive with its issue; until then it serves the runtime's
     // /healthz, /readyz (its database answers) and /metrics.
     s.configure = [](rt::Config&) { return rt::WireFn{[](rt::Shard&) {}}; };

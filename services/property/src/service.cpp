@@ -47,8 +47,6 @@ int rebuildCommand(const std::vector<std::string>& args, rt::Config& config,
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "property";
-    s.database = "properties_db";
-    s.default_port = 8102;
     s.commands = {
         {"rebuild-read-model", "rebuild the search read model from the listings", &rebuildCommand},
     };

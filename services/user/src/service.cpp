@@ -163,8 +163,6 @@ int rotateKeyCommand(const std::vector<std::string>& args, rt::Config& config,
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "user";
-    s.database = "users_db";
-    s.default_port = 8101;
     s.commands = {
         {"create-admin", "create an admin account; the password is read from standard input",
          &createAdminCommand},
