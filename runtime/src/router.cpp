@@ -5,6 +5,8 @@
 #include <boost/container/small_vector.hpp>
 #include <stdexcept>
 
+#include "restinu/rt/problem.hpp"
+
 namespace restinu::rt {
 namespace {
 
@@ -20,6 +22,7 @@ struct Route {
     std::vector<Segment> segments;
     Handler handler;
     int literal_score = 0;  // literal segments weigh more, earlier ones most
+    Access access;
 };
 
 // A path's segments; no allocation for paths of up to 16 segments.
@@ -51,6 +54,7 @@ struct Router::Impl {
     // only at its method's routes unless none matches (then 405, or HEAD served by GET).
     std::array<std::vector<std::size_t>, static_cast<std::size_t>(Method::Other) + 1> by_method;
     std::vector<Middleware> middleware;
+    RoleSource role_source;
 
     void index() {
         for (auto& v : by_method) {
@@ -97,8 +101,90 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-void Router::add(Method method, std::string_view pattern, Handler handler) {
-    Route r{method, std::string(pattern), {}, std::move(handler), 0};
+std::string Access::describe() const {
+    switch (kind) {
+        case Kind::None:
+            return "none";
+        case Kind::Authenticated:
+            return "authenticated";
+        case Kind::AnyRole: {
+            std::string out = "role:";
+            for (std::size_t i = 0; i < roles.size(); ++i) {
+                out += (i == 0 ? "" : "|") + roles[i];
+            }
+            return out;
+        }
+    }
+    return "none";
+}
+
+namespace {
+
+[[noreturn]] void unauthenticated() {
+    throw ApiError(Problem{problems::kUnauthorized,
+                           "sign in first: send an access token through the gateway",
+                           {},
+                           {{"WWW-Authenticate", "Bearer"}}});
+}
+
+// The handler behind its access check. Authenticated needs no suspension: the check runs and
+// the handler's own task is returned; AnyRole may ask the role source.
+Handler guarded(const Access& access, Handler handler, const RoleSource* source) {
+    if (access.kind == Access::Kind::Authenticated) {
+        return [h = std::move(handler)](Request& req) -> Task<Response> {
+            if (!req.identity) {
+                unauthenticated();
+            }
+            return h(req);
+        };
+    }
+    return [h = std::move(handler), roles = access.roles, source](Request& req) -> Task<Response> {
+        if (!req.identity) {
+            unauthenticated();
+        }
+        // (No co_await inside ?: : g++ 12 destroys such a temporary too early.)
+        std::vector<std::string> have = req.identity->roles;
+        if (*source) {
+            have = co_await (*source)(req);
+        }
+        bool ok = std::any_of(have.begin(), have.end(), [&roles](const std::string& r) {
+            return std::find(roles.begin(), roles.end(), r) != roles.end();
+        });
+        if (!ok) {
+            std::string wanted;
+            for (const auto& r : roles) {
+                wanted += (wanted.empty() ? "" : " or ") + r;
+            }
+            throw ApiError(problems::kForbidden, "this needs the role " + wanted);
+        }
+        co_return co_await h(req);
+    };
+}
+
+}  // namespace
+
+void Router::setRoleSource(RoleSource source) {
+    impl_->role_source = std::move(source);
+}
+
+std::vector<Router::RouteInfo> Router::routes() const {
+    std::vector<RouteInfo> out;
+    out.reserve(impl_->routes.size());
+    for (const auto& r : impl_->routes) {
+        out.push_back({r.method, r.pattern, r.access});
+    }
+    return out;
+}
+
+void Router::add(Method method, std::string_view pattern, Access access, Handler handler) {
+    if (access.kind == Access::Kind::AnyRole && access.roles.empty()) {
+        throw std::invalid_argument("route " + std::string(pattern) +
+                                    ": a role rule names no role");
+    }
+    if (access.kind != Access::Kind::None) {
+        handler = guarded(access, std::move(handler), &impl_->role_source);
+    }
+    Route r{method, std::string(pattern), {}, std::move(handler), 0, std::move(access)};
     auto parts = splitPath(pattern);
     int weight = 1 << 20;
     for (std::size_t i = 0; i < parts.size(); ++i) {

@@ -135,9 +135,8 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
     s.access_log = c.boolean("log.access", true);
     s.worker_threads = static_cast<int>(c.integer("workers.threads", cores, 1, 256));
     // About three seconds of password hashes per worker thread; more answers 503 at once.
-    s.worker_queue_limit = static_cast<int>(
-        c.integer("workers.queue_limit", 64 * static_cast<std::int64_t>(s.worker_threads), 1,
-                  1'000'000));
+    s.worker_queue_limit = static_cast<int>(c.integer(
+        "workers.queue_limit", 64 * static_cast<std::int64_t>(s.worker_threads), 1, 1'000'000));
     if (!spec.database.empty()) {
         auto url = c.str("pg.url");
         auto db = c.str("pg.database", spec.database);
@@ -151,8 +150,7 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
         // The server gives up on a statement a little before the client does (9/10 of it), so
         // a query whose caller has gone does not run on.
         s.pg_statement_timeout = c.duration("pg.statement_timeout", s.pg_query_timeout * 9 / 10);
-        if (s.pg_statement_timeout.count() <= 0 ||
-            s.pg_statement_timeout >= s.pg_query_timeout) {
+        if (s.pg_statement_timeout.count() <= 0 || s.pg_statement_timeout >= s.pg_query_timeout) {
             c.reject("pg.statement_timeout", "must be above 0 and below pg.query_timeout");
         }
     }
@@ -289,8 +287,8 @@ Task<std::string> runCheck(const Shard::ReadinessCheck& check) {
 }
 
 // One check of runReadinessChecks: its outcome into `out`; the last to finish wakes the caller.
-Task<void> checkInto(const Shard::ReadinessCheck& check, std::string& out,
-                     std::size_t& remaining, net::steady_timer& all_done) {
+Task<void> checkInto(const Shard::ReadinessCheck& check, std::string& out, std::size_t& remaining,
+                     net::steady_timer& all_done) {
     out = co_await runCheck(check);
     if (--remaining == 0) {
         all_done.cancel();
@@ -323,13 +321,13 @@ Task<std::vector<std::string>> runReadinessChecks(
 namespace {
 
 void addHealthz(Router& router) {
-    router.get("/healthz", [](Request&) -> Task<Response> {
+    router.get("/healthz", Access::none(), [](Request&) -> Task<Response> {
         co_return Response::json(200, R"({"status":"ok"})");
     });
 }
 
 void addMetrics(Router& router, MetricsRegistry& metrics) {
-    router.get("/metrics", [&metrics](Request&) -> Task<Response> {
+    router.get("/metrics", Access::none(), [&metrics](Request&) -> Task<Response> {
         co_return Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
     });
 }
@@ -339,7 +337,7 @@ void addMetrics(Router& router, MetricsRegistry& metrics) {
 void addBuiltinRoutes(Shard& shard, bool with_metrics) {
     auto& router = shard.router();
     addHealthz(router);
-    router.get("/readyz", [&shard](Request& req) -> Task<Response> {
+    router.get("/readyz", Access::none(), [&shard](Request& req) -> Task<Response> {
         std::string checks;
         std::string failed;
         const auto& all = shard.readinessChecks();
@@ -459,11 +457,11 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
 
     MetricsRegistry metrics({{"service", spec.name}, {"instance", settings.instance}});
     ReplayCache replays;
-    auto& dropped_lines = metrics
-                              .counter("restinu_log_dropped_access_lines_total",
-                                       "Access log lines dropped because stdout could not keep up",
-                                       {})
-                              .labels({});
+    auto& dropped_lines =
+        metrics
+            .counter("restinu_log_dropped_access_lines_total",
+                     "Access log lines dropped because stdout could not keep up", {})
+            .labels({});
     metrics.onCollect([&dropped_lines] {
         auto now = log::droppedAccessLines();
         if (now > dropped_lines.value()) {

@@ -38,34 +38,34 @@ std::string pattern(std::size_t n) {
 
 Router testRouter() {
     Router r;
-    r.get("/echo/{text}", [](Request& req) -> Task<Response> {
+    r.get("/echo/{text}", Access::none(), [](Request& req) -> Task<Response> {
         co_return Response::text(200, std::string(req.param("text")));
     });
-    r.get("/sleep/{ms}", [](Request& req) -> Task<Response> {
+    r.get("/sleep/{ms}", Access::none(), [](Request& req) -> Task<Response> {
         auto ms = std::stoi(std::string(req.param("ms")));
         co_await sleepFor(std::chrono::milliseconds(ms));
         co_return Response::text(200, "slept " + std::to_string(ms));
     });
-    r.post("/body", [](Request& req) -> Task<Response> {
+    r.post("/body", Access::none(), [](Request& req) -> Task<Response> {
         co_return Response::text(200, "got " + std::to_string(req.body.size()));
     });
-    r.post("/json", [](Request& req) -> Task<Response> {
+    r.post("/json", Access::none(), [](Request& req) -> Task<Response> {
         auto v = parseJsonBody(req);
         co_return jsonResponse(201, v);
     });
-    r.get("/big/{n}", [](Request& req) -> Task<Response> {
+    r.get("/big/{n}", Access::none(), [](Request& req) -> Task<Response> {
         co_return Response::text(200, pattern(std::stoul(std::string(req.param("n")))));
     });
-    r.post("/digest", [](Request& req) -> Task<Response> {
+    r.post("/digest", Access::none(), [](Request& req) -> Task<Response> {
         co_return Response::text(200,
                                  std::to_string(req.body.size()) + " " +
                                      (req.body == pattern(req.body.size()) ? "intact" : "bad"));
     });
-    r.get("/boom", [](Request&) -> Task<Response> {
+    r.get("/boom", Access::none(), [](Request&) -> Task<Response> {
         throw std::runtime_error("secret internal detail");
         co_return Response{};
     });
-    r.get("/conflict", [](Request&) -> Task<Response> {
+    r.get("/conflict", Access::none(), [](Request&) -> Task<Response> {
         throw ApiError(problems::kConflict, "it clashes");
         co_return Response{};
     });

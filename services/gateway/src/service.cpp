@@ -980,15 +980,19 @@ rt::ServiceSpec spec() {
             // The settings and the shared state live as long as the longest-lived shard.
             shard.keep(std::make_unique<std::shared_ptr<Settings>>(settings));
             shard.keep(std::make_unique<std::shared_ptr<Shared>>(shared));
-            for (const auto& route : publicRoutes()) {
-                auto service = std::string(route.service);
-                auto pattern = std::string(route.prefix) + "/{rest...}";
+            // Every method of a prefix goes to its service. Access none: the gateway checks tokens
+            // and limits itself, and each service enforces its own routes' rules.
+            auto forwardAll = [&shard, &gw](const std::string& prefix, const std::string& service) {
+                auto pattern = prefix + "/{rest...}";
                 for (auto m : {rt::Method::Get, rt::Method::Head, rt::Method::Post, rt::Method::Put,
                                rt::Method::Patch, rt::Method::Delete, rt::Method::Options}) {
-                    shard.router().add(m, pattern, [&gw, service](rt::Request& req) {
-                        return gw.handle(req, service);
-                    });
+                    shard.router().add(
+                        m, pattern, rt::Access::none(),
+                        [&gw, service](rt::Request& req) { return gw.handle(req, service); });
                 }
+            };
+            for (const auto& route : publicRoutes()) {
+                forwardAll(std::string(route.prefix), std::string(route.service));
             }
             // Prefixes that only the config knows.
             std::set<std::string> added;
@@ -997,14 +1001,7 @@ rt::ServiceSpec spec() {
                     !added.insert(rule.prefix).second) {
                     continue;  // under a built-in prefix (handle() redirects it), or done
                 }
-                auto service = rule.service;
-                auto pattern = rule.prefix + "/{rest...}";
-                for (auto m : {rt::Method::Get, rt::Method::Head, rt::Method::Post, rt::Method::Put,
-                               rt::Method::Patch, rt::Method::Delete, rt::Method::Options}) {
-                    shard.router().add(m, pattern, [&gw, service](rt::Request& req) {
-                        return gw.handle(req, service);
-                    });
-                }
+                forwardAll(rule.prefix, rule.service);
             }
             for (const auto& service : forwardedServices(settings->routes)) {
                 shard.addReadinessCheck(service, [&gw, service] { return gw.ready(service); });

@@ -54,11 +54,24 @@ rt::ServiceSpec spec() {
         return rt::WireFn{[](rt::Shard& shard) {
             auto& h = shard.keep(std::make_unique<ListingHandlers>(shard.pg(), shard.pgRead()));
             auto& r = shard.router();
-            r.post("/api/v1/properties", [&h](rt::Request& req) { return h.create(req); });
-            r.get("/api/v1/properties", [&h](rt::Request& req) { return h.search(req); });
-            r.get("/api/v1/properties/{id}", [&h](rt::Request& req) { return h.get(req); });
-            r.patch("/api/v1/properties/{id}", [&h](rt::Request& req) { return h.update(req); });
-            r.del("/api/v1/properties/{id}", [&h](rt::Request& req) { return h.withdraw(req); });
+            // Agent and admin rights as the user service's events say now (user_roles.hpp).
+            r.setRoleSource([&shard](rt::Request& req) -> rt::Task<std::vector<std::string>> {
+                auto who = co_await currentRoles(shard.pg(), *req.identity);
+                req.identity->roles = who.roles;
+                co_return who.roles;
+            });
+            // Reading is open (drafts only to their owner and admins, decided by the handler);
+            // changing a listing needs its owner or an admin, also decided by the handler.
+            const auto anyone = rt::Access::none();
+            const auto signed_in = rt::Access::authenticated();
+            r.post("/api/v1/properties", rt::Access::anyRole({"agent", "admin"}),
+                   [&h](rt::Request& req) { return h.create(req); });
+            r.get("/api/v1/properties", anyone, [&h](rt::Request& req) { return h.search(req); });
+            r.get("/api/v1/properties/{id}", anyone, [&h](rt::Request& req) { return h.get(req); });
+            r.patch("/api/v1/properties/{id}", signed_in,
+                    [&h](rt::Request& req) { return h.update(req); });
+            r.del("/api/v1/properties/{id}", signed_in,
+                  [&h](rt::Request& req) { return h.withdraw(req); });
             // The search projection: every instance in one group shares the events.
             shard.consume("property-search", {"property"}, &applyToReadModel);
             // Users' current roles, for admin and agent rights (user_roles.hpp).

@@ -12,6 +12,7 @@
 #include "account_handlers.hpp"
 #include "auth_handlers.hpp"
 #include "commands.hpp"
+#include "handler_support.hpp"
 #include "key_ring.hpp"
 #include "kyc_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
@@ -213,22 +214,49 @@ rt::ServiceSpec spec() {
             auto* acc = &st.accounts;
             auto* kyc = &st.kyc;
             auto& r = shard.router();
-            r.post("/api/v1/auth/register", guarded(auth, &AuthHandlers::registerUser));
-            r.post("/api/v1/auth/login", guarded(auth, &AuthHandlers::login));
-            r.post("/api/v1/auth/refresh", guarded(auth, &AuthHandlers::refresh));
-            r.post("/api/v1/auth/logout", guarded(auth, &AuthHandlers::logout));
-            r.get("/api/v1/users/me", guarded(acc, &AccountHandlers::me));
-            r.patch("/api/v1/users/me", guarded(acc, &AccountHandlers::updateMe));
-            r.get("/api/v1/users/me/sessions", guarded(auth, &AuthHandlers::sessions));
-            r.del("/api/v1/users/me/sessions/{id}", guarded(auth, &AuthHandlers::revokeSession));
-            r.get("/api/v1/users/me/kyc", guarded(kyc, &KycHandlers::mine));
-            r.post("/api/v1/users/me/kyc", guarded(kyc, &KycHandlers::submit));
-            r.get("/api/v1/admin/users", guarded(acc, &AccountHandlers::listUsers));
-            r.patch("/api/v1/admin/users/{id}", guarded(acc, &AccountHandlers::changeRole));
-            r.get("/api/v1/admin/kyc", guarded(kyc, &KycHandlers::list));
-            r.post("/api/v1/admin/kyc/{user_id}/approve", guarded(kyc, &KycHandlers::approve));
-            r.post("/api/v1/admin/kyc/{user_id}/reject", guarded(kyc, &KycHandlers::reject));
-            r.get("/.well-known/jwks.json", guarded(auth, &AuthHandlers::jwks));
+            // A request straight to the service (tests, operators) may carry a bearer token
+            // instead of the gateway's identity: verified here, it becomes the caller.
+            r.use([&st](rt::Request& req, const rt::Handler& next) -> rt::Task<rt::Response> {
+                if (!req.identity && req.hasHeader("Authorization")) {
+                    auto caller = authenticate(st.keys.verifier(), req);
+                    req.identity = rt::Identity{caller.user_id, {caller.role}, caller.session_id};
+                }
+                return next(req);
+            });
+            // Admin rights come from the database, not the token (a demoted admin loses them at
+            // once); the handlers that write check again inside their transaction.
+            r.setRoleSource([&shard](rt::Request& req) -> rt::Task<std::vector<std::string>> {
+                auto row = co_await shard.pg().execute("user_current_role",
+                                                       "SELECT role FROM users WHERE id = $1::uuid",
+                                                       req.identity->user_id);
+                std::vector<std::string> roles;
+                if (row.rows() == 1) {
+                    roles.emplace_back(row.get(0, 0));
+                }
+                req.identity->roles = roles;
+                co_return roles;
+            });
+            const auto anyone = rt::Access::none();
+            const auto signed_in = rt::Access::authenticated();
+            const auto admin = rt::Access::anyRole({"admin"});
+            r.post("/api/v1/auth/register", anyone, guarded(auth, &AuthHandlers::registerUser));
+            r.post("/api/v1/auth/login", anyone, guarded(auth, &AuthHandlers::login));
+            r.post("/api/v1/auth/refresh", anyone, guarded(auth, &AuthHandlers::refresh));
+            r.post("/api/v1/auth/logout", anyone, guarded(auth, &AuthHandlers::logout));
+            r.get("/api/v1/users/me", signed_in, guarded(acc, &AccountHandlers::me));
+            r.patch("/api/v1/users/me", signed_in, guarded(acc, &AccountHandlers::updateMe));
+            r.get("/api/v1/users/me/sessions", signed_in, guarded(auth, &AuthHandlers::sessions));
+            r.del("/api/v1/users/me/sessions/{id}", signed_in,
+                  guarded(auth, &AuthHandlers::revokeSession));
+            r.get("/api/v1/users/me/kyc", signed_in, guarded(kyc, &KycHandlers::mine));
+            r.post("/api/v1/users/me/kyc", signed_in, guarded(kyc, &KycHandlers::submit));
+            r.get("/api/v1/admin/users", admin, guarded(acc, &AccountHandlers::listUsers));
+            r.patch("/api/v1/admin/users/{id}", admin, guarded(acc, &AccountHandlers::changeRole));
+            r.get("/api/v1/admin/kyc", admin, guarded(kyc, &KycHandlers::list));
+            r.post("/api/v1/admin/kyc/{user_id}/approve", admin,
+                   guarded(kyc, &KycHandlers::approve));
+            r.post("/api/v1/admin/kyc/{user_id}/reject", admin, guarded(kyc, &KycHandlers::reject));
+            r.get("/.well-known/jwks.json", anyone, guarded(auth, &AuthHandlers::jwks));
         };
     };
     return s;

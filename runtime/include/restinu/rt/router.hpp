@@ -15,6 +15,31 @@ using Handler = std::function<Task<Response>(Request&)>;
 /// Middleware wraps the rest of the chain: call `next(req)` to go on, or answer directly.
 using Middleware = std::function<Task<Response>(Request&, const Handler& next)>;
 
+/// Who may call a route: declared with the route (Router::add takes one), checked before its
+/// handler runs, so a handler cannot forget it. The caller is `req.identity` (the gateway's
+/// signed identity, or what a service's own middleware set from a bearer token).
+struct Access {
+    enum class Kind { None, Authenticated, AnyRole };
+    Kind kind = Kind::None;
+    std::vector<std::string> roles;  ///< for AnyRole: the caller needs one of them
+
+    /// Anyone, signed in or not (the handler may still treat them differently).
+    static Access none() { return {}; }
+    /// A signed-in caller; else 401 `unauthorized` with `WWW-Authenticate: Bearer`.
+    static Access authenticated() { return {Kind::Authenticated, {}}; }
+    /// A signed-in caller with one of `roles` as the router's role source says; else 401 or
+    /// 403 `forbidden`.
+    static Access anyRole(std::vector<std::string> roles) {
+        return {Kind::AnyRole, std::move(roles)};
+    }
+    /// "none", "authenticated" or "role:admin|agent", for listings and docs.
+    std::string describe() const;
+};
+
+/// The caller's roles as a service knows them now (a database, an event-fed copy); by default
+/// the ones the identity carries. It may also update `req.identity->roles` for the handler.
+using RoleSource = std::function<Task<std::vector<std::string>>(Request&)>;
+
 /// Routes by method and path template. Templates are literal segments and `{name}` segments
 /// (one whole path segment each); a final `{name...}` takes the rest of the path. Literal
 /// segments win over parameters, so `/users/me` beats `/users/{id}` in any order of adding.
@@ -35,12 +60,35 @@ public:
     Router(Router&&) noexcept;
     Router& operator=(Router&&) noexcept;
 
-    void add(Method method, std::string_view pattern, Handler handler);
-    void get(std::string_view p, Handler h) { add(Method::Get, p, std::move(h)); }
-    void post(std::string_view p, Handler h) { add(Method::Post, p, std::move(h)); }
-    void patch(std::string_view p, Handler h) { add(Method::Patch, p, std::move(h)); }
-    void put(std::string_view p, Handler h) { add(Method::Put, p, std::move(h)); }
-    void del(std::string_view p, Handler h) { add(Method::Delete, p, std::move(h)); }
+    /// A route and who may call it. For anything but Access::none() the handler is wrapped
+    /// in the check (no cost for public routes).
+    void add(Method method, std::string_view pattern, Access access, Handler handler);
+    void get(std::string_view p, Access a, Handler h) {
+        add(Method::Get, p, std::move(a), std::move(h));
+    }
+    void post(std::string_view p, Access a, Handler h) {
+        add(Method::Post, p, std::move(a), std::move(h));
+    }
+    void patch(std::string_view p, Access a, Handler h) {
+        add(Method::Patch, p, std::move(a), std::move(h));
+    }
+    void put(std::string_view p, Access a, Handler h) {
+        add(Method::Put, p, std::move(a), std::move(h));
+    }
+    void del(std::string_view p, Access a, Handler h) {
+        add(Method::Delete, p, std::move(a), std::move(h));
+    }
+
+    /// Where AnyRole routes read the caller's roles (call before the server starts).
+    void setRoleSource(RoleSource source);
+
+    struct RouteInfo {
+        Method method;
+        std::string pattern;
+        Access access;
+    };
+    /// Every route with its access rule, most specific first (for listings and tests).
+    std::vector<RouteInfo> routes() const;
 
     /// Middleware runs in the order added, outermost first, around every matched handler.
     void use(Middleware mw);
