@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <cctype>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -97,6 +100,49 @@ TEST(RouteAccess, EveryOtherServiceIsKnownHere) {
             EXPECT_TRUE(routes.empty()) << row.name << " serves routes: list them with their rules";
         }
     }
+}
+
+// The API document (api/openapi.yaml) lists exactly the routes the services serve: every
+// service route has its operation, and every operation of the public API is served.
+TEST(RouteAccess, TheApiDocumentHasEveryRouteAndNothingElse) {
+    std::ifstream in(std::string(RESTINU_SOURCE_DIR) + "/api/openapi.yaml");
+    ASSERT_TRUE(in) << "api/openapi.yaml";
+    std::set<std::string> documented;
+    std::string line;
+    std::string path;
+    bool in_paths = false;
+    while (std::getline(in, line)) {
+        if (line == "paths:") {
+            in_paths = true;
+            continue;
+        }
+        if (!line.empty() && line[0] != ' ' && line[0] != '#') {
+            in_paths = false;  // the next top-level key
+        }
+        if (!in_paths) {
+            continue;
+        }
+        if (line.size() > 3 && line.rfind("  /", 0) == 0 && line.back() == ':') {
+            path = line.substr(2, line.size() - 3);
+            continue;
+        }
+        for (std::string m : {"get", "post", "put", "patch", "delete"}) {
+            if (line == "    " + m + ":") {
+                std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+                documented.insert(m + " " + path);
+            }
+        }
+    }
+    std::set<std::string> served{"GET /healthz", "GET /readyz"};  // the runtime's own
+    for (const auto& row : registry::services()) {
+        if (row.name == "gateway") {
+            continue;
+        }
+        for (const auto& r : routesOf(row.name)) {
+            served.insert(r.substr(0, r.rfind(' ')));  // without the rule
+        }
+    }
+    EXPECT_EQ(documented, served);
 }
 
 }  // namespace

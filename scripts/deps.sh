@@ -22,7 +22,25 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# Node.js and npm for the API linter (tools/api-lint), from Debian unless the machine has them.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+# The API linter's npm packages, pinned by tools/api-lint/package-lock.json; again only when
+# the lock file changed since the last install.
+npm_packages() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/api-lint"
+  if [[ ! -f $dir/node_modules/.installed || $dir/package-lock.json -nt $dir/node_modules/.installed ]]; then
+    echo "deps: installing the API linter's npm packages (tools/api-lint)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$dir/node_modules/.installed"
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
+  npm_packages
   exit 0
 fi
 
@@ -48,3 +66,4 @@ trap remove_policy EXIT
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done"
+npm_packages

@@ -22,6 +22,16 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 started=$(date +%s)
+# The API document passes Redocly's recommended rules with no error and no warning (a warning
+# alone does not fail redocly, so the totals are read).
+lint=$("$root/tools/api-lint/node_modules/.bin/redocly" lint "$root/api/openapi.yaml" \
+  --format=json 2>/dev/null || true)
+if ! /usr/bin/python3 -c 'import json,sys; t=json.loads(sys.argv[1])["totals"]; sys.exit(t["errors"] + t["warnings"] > 0)' "$lint"; then
+  "$root/tools/api-lint/node_modules/.bin/redocly" lint "$root/api/openapi.yaml" --format=stylish >&2 || true
+  echo "make test: api/openapi.yaml fails the lint (Redocly, recommended rules)" >&2
+  exit 1
+fi
+echo "make test: api/openapi.yaml passes the lint with no error and no warning"
 # One test at a time: some tests restart the shared PostgreSQL or Redis on purpose.
 ctest --test-dir "$build" --output-on-failure --timeout 600 --no-tests=error \
   ${CTEST_ARGS:-}
