@@ -135,8 +135,10 @@ void MetricsRegistry::checkLabels(const std::string& name,
     for (const auto& l : labels) {
         for (const auto& [c, v] : const_labels_) {
             if (l == c) {
-                throw std::invalid_argument("metric " + name + ": label \"" + l +
-                                            "\" is already a constant label of this registry");
+                std::string why = "metric ";
+                why.append(name).append(": label \"").append(l);
+                why.append("\" is already a constant label of this registry");
+                throw std::invalid_argument(why);
             }
         }
     }

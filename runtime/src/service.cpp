@@ -311,7 +311,8 @@ Task<std::vector<std::string>> runReadinessChecks(
                       net::detached);
     }
     // Each check ends within its deadline, so this frame outlives every one of them.
-    while (remaining > 0) {
+    // (Each check's coroutine counts `remaining` down through its reference.)
+    while (remaining > 0) {  // NOLINT(bugprone-infinite-loop)
         boost::system::error_code ec;
         co_await all_done.async_wait(net::redirect_error(net::use_awaitable, ec));
     }

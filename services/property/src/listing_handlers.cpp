@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "listing.hpp"
+#include "restinu/contracts/events.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/log.hpp"
@@ -178,12 +179,9 @@ bool ifMatch(std::string_view header, int version) {
 }
 
 std::string eventData(const Stored& s, const std::string& from_status) {
-    json::object data{{"listing", json::parse(s.row_json)}, {"version", s.version}};
-    if (!from_status.empty()) {
-        data["from"] = from_status;
-        data["to"] = s.listing.status;
-    }
-    return json::serialize(data);
+    contracts::PropertyChanged changed{s.row_json, s.version, from_status,
+                                       from_status.empty() ? std::string{} : s.listing.status};
+    return changed.data();
 }
 
 // The listing's columns as bound parameters, after `first`, in the order of the INSERT and
@@ -248,8 +246,9 @@ rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
         auto params = listingParams({rt::PgParam(id), rt::PgParam(who.user_id)}, l);
         auto r = co_await tx.query(sql, std::move(params));
         stored = storedFrom(r, 0);
-        auto event = rt::makeEvent("property.created", "property", id, eventData(stored, ""),
-                                   std::string(req.header("traceparent")));
+        auto event = rt::makeEvent(std::string(contracts::PropertyChanged::kCreated),
+                                   std::string(contracts::kPropertyAggregate), id,
+                                   eventData(stored, ""), std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
         co_await rt::audit(tx, who.user_id, "property.create", "property", id, req.request_id);
     });
@@ -377,9 +376,9 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
         auto u = co_await tx.query(sql, std::move(params));
         stored = storedFrom(u, 0);
         bool status_changed = before.listing.status != to_status;
-        std::string type = !status_changed            ? "property.updated"
-                           : to_status == "withdrawn" ? "property.withdrawn"
-                                                      : "property.status_changed";
+        std::string type(!status_changed            ? contracts::PropertyChanged::kUpdated
+                         : to_status == "withdrawn" ? contracts::PropertyChanged::kWithdrawn
+                                                    : contracts::PropertyChanged::kStatusChanged);
         auto event = rt::makeEvent(type, "property", id,
                                    eventData(stored, status_changed ? before.listing.status : ""),
                                    std::string(req.header("traceparent")));
@@ -509,12 +508,7 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
 }
 
 rt::Task<void> applyToReadModel(rt::PgConn& tx, const rt::Event& event) {
-    auto data = json::parse(event.data);
-    const auto* listing = data.as_object().if_contains("listing");
-    if (listing == nullptr || !listing->is_object()) {
-        throw std::runtime_error("property event without a listing: " + event.type);
-    }
-    const std::string row = json::serialize(*listing);
+    const std::string row = contracts::PropertyChanged::parse(event.data).listing_json;
     const std::string sql =
         "INSERT INTO property_search SELECT (property_search_row(jsonb_populate_record("
         "NULL::properties, $1::jsonb))).* ON CONFLICT (id) DO UPDATE SET " +

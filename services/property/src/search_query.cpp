@@ -574,16 +574,17 @@ Sql facetsQuery(const Params& p) {
         const auto& f = p.facets[i];
         std::string column = f == "type" ? "property_type" : f == "bedrooms" ? "bedrooms" : "city";
         std::string key = f == "bedrooms" ? "bedrooms::text" : column;
-        sets += (i == 0 ? "(" : ", (") + column + ")";
+        sets.append(i == 0 ? "(" : ", (").append(column).append(")");
         if (i + 1 < p.facets.size()) {
-            facet_case += " WHEN grouping(" + column + ") = 0 THEN '" + f + "'";
-            key_case += " WHEN grouping(" + column + ") = 0 THEN " + key;
+            facet_case.append(" WHEN grouping(").append(column).append(") = 0 THEN '");
+            facet_case.append(f).append("'");
+            key_case.append(" WHEN grouping(").append(column).append(") = 0 THEN ").append(key);
         } else if (i == 0) {
-            facet_case = "'" + f + "'";
+            facet_case.append("'").append(f).append("'");
             key_case = key;
         } else {
-            facet_case = "CASE" + facet_case + " ELSE '" + f + "' END";
-            key_case = "CASE" + key_case + " ELSE " + key + " END";
+            facet_case.insert(0, "CASE").append(" ELSE '").append(f).append("' END");
+            key_case.insert(0, "CASE").append(" ELSE ").append(key).append(" END");
         }
     }
     sql.text =

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "property_fixture.hpp"
+#include "restinu/contracts/events.hpp"
 #include "user_roles.hpp"
 
 namespace restinu::property {
@@ -144,8 +145,12 @@ TEST_F(ListingTest, ADemotedAdminLosesItsRightsBeforeItsTokenExpires) {
     std::string id(created.body.at("id").as_string());
     auto admin = person("admin");  // the token's claim
     auto roleEvent = [&](const std::string& type, const std::string& role) {
-        auto e = rt::makeEvent(type, "user", admin.user_id,
-                               text({{"user_id", admin.user_id}, {"role", role}}));
+        // Built from the contracts, as the user service builds them.
+        auto data =
+            type == contracts::UserRegistered::kType
+                ? contracts::UserRegistered{admin.user_id, "a@example.com", role}.data()
+                : contracts::UserRoleChanged{admin.user_id, role, "admin", "someone"}.data();
+        auto e = rt::makeEvent(type, "user", admin.user_id, data);
         rt::runBlocking(io_, pool_->transaction([&e](rt::PgConn& tx) -> rt::Task<void> {
             co_await applyUserRole(tx, e);
         }));

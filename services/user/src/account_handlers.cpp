@@ -4,6 +4,7 @@
 
 #include "handler_support.hpp"
 #include "profile_rules.hpp"
+#include "restinu/contracts/events.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/jwt.hpp"
@@ -227,12 +228,10 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
         if (before == role) {
             co_return;
         }
-        json::object data{{"user_id", id},
-                          {"role", role},
-                          {"previous_role", before},
-                          {"changed_by", caller.user_id}};
-        auto event = rt::makeEvent("user.role_changed", "user", id, json::serialize(data),
-                                   std::string(req.header("traceparent")));
+        const contracts::UserRoleChanged changed{id, role, before, caller.user_id};
+        auto event =
+            rt::makeEvent(std::string(changed.kType), std::string(contracts::kUserAggregate), id,
+                          changed.data(), std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
         json::object details;
         details["from"] = before;

@@ -12,6 +12,7 @@
 #include "login_throttle.hpp"
 #include "password_policy.hpp"
 #include "passwords.hpp"
+#include "restinu/contracts/events.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
@@ -81,9 +82,10 @@ rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
             co_return;
         }
         created = true;
-        json::object data{{"user_id", id}, {"email", *email}, {"role", "investor"}};
-        auto event = rt::makeEvent("user.registered", "user", id, json::serialize(data),
-                                   std::string(req.header("traceparent")));
+        const contracts::UserRegistered registered{id, *email, "investor"};
+        auto event =
+            rt::makeEvent(std::string(registered.kType), std::string(contracts::kUserAggregate), id,
+                          registered.data(), std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
         co_await audit(tx, id, "user.register", "user", id, req);
     });
@@ -128,13 +130,16 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
         std::string user_id = found.rows() == 1 ? std::string(found.get(0, 0)) : std::string{};
         co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
             co_await throttle.failed(tx);
-            json::object data{
-                {"user_id", user_id.empty() ? json::value(nullptr) : json::value(user_id)},
-                {"ip", req.client_ip},
-                {"reason", user_id.empty() ? "unknown account" : "wrong password"}};
+            contracts::UserLoginFailed failed{
+                std::nullopt, req.client_ip,
+                user_id.empty() ? "unknown account" : "wrong password"};
+            if (!user_id.empty()) {
+                failed.user_id = user_id;
+            }
             auto event =
-                rt::makeEvent("user.login_failed", "user", user_id.empty() ? "unknown" : user_id,
-                              json::serialize(data), std::string(req.header("traceparent")));
+                rt::makeEvent(std::string(failed.kType), std::string(contracts::kUserAggregate),
+                              user_id.empty() ? "unknown" : user_id, failed.data(),
+                              std::string(req.header("traceparent")));
             co_await rt::enqueueEvent(tx, event);
         });
         throw ApiError(kInvalidCredentials, "check the e-mail and the password");

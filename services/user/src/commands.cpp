@@ -5,6 +5,7 @@
 
 #include "password_policy.hpp"
 #include "passwords.hpp"
+#include "restinu/contracts/events.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/pg.hpp"
 
@@ -37,8 +38,9 @@ rt::Task<CreateAdminResult> createAdmin(rt::PgPool& pool, const std::string& ema
             co_return;
         }
         created = true;
-        json::object data{{"user_id", id}, {"email", *email}, {"role", "admin"}};
-        auto event = rt::makeEvent("user.registered", "user", id, json::serialize(data), "");
+        const contracts::UserRegistered registered{id, *email, "admin"};
+        auto event = rt::makeEvent(std::string(registered.kType),
+                                   std::string(contracts::kUserAggregate), id, registered.data());
         co_await rt::enqueueEvent(tx, event);
         co_await rt::audit(tx, "cli", "user.create_admin", "user", id, "");
     });

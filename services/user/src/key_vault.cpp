@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 
 namespace restinu::user {
@@ -39,10 +40,10 @@ std::string toBase64(const unsigned char* data, std::size_t n) {
 KeyVault::KeyVault(const Key& current, std::vector<Key> previous) {
     static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == kKeyBytes);
     ensureSodium();
+    keys_.reserve(1 + previous.size());
     keys_.push_back(current);
-    for (auto& k : previous) {
-        keys_.push_back(k);
-    }
+    keys_.insert(keys_.end(), std::make_move_iterator(previous.begin()),
+                 std::make_move_iterator(previous.end()));
 }
 
 KeyVault::~KeyVault() {
@@ -116,8 +117,9 @@ std::optional<KeyVault::Opened> KeyVault::open(std::string_view sealed,
         unsigned long long plain_len = 0;
         if (crypto_aead_xchacha20poly1305_ietf_decrypt(
                 reinterpret_cast<unsigned char*>(plain.data()), &plain_len, nullptr,
-                buf.data() + kNonce, len - kNonce, reinterpret_cast<const unsigned char*>(kid.data()),
-                kid.size(), buf.data(), keys_[i].data()) == 0) {
+                buf.data() + kNonce, len - kNonce,
+                reinterpret_cast<const unsigned char*>(kid.data()), kid.size(), buf.data(),
+                keys_[i].data()) == 0) {
             plain.resize(plain_len);
             return Opened{std::move(plain), i == 0};
         }

@@ -7,6 +7,7 @@
 #include "handler_support.hpp"
 #include "kyc.hpp"
 #include "profile_rules.hpp"
+#include "restinu/contracts/events.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
@@ -179,10 +180,10 @@ rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
                                                                      : Outcome::Pending;
                 co_return;
             }
-            json::object data{{"user_id", caller.user_id}, {"document_type", type}};
-            auto event =
-                rt::makeEvent("user.kyc.submitted", "user", caller.user_id, json::serialize(data),
-                              std::string(req.header("traceparent")));
+            const contracts::KycSubmitted submitted{caller.user_id, type};
+            auto event = rt::makeEvent(std::string(submitted.kType),
+                                       std::string(contracts::kUserAggregate), caller.user_id,
+                                       submitted.data(), std::string(req.header("traceparent")));
             co_await rt::enqueueEvent(tx, event);
             json::object details;
             details["document_type"] = type;
@@ -298,13 +299,11 @@ rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
             co_return;
         }
         decided = exists = true;
-        json::object data{{"user_id", user_id}, {"decided_by", caller.user_id}};
-        if (!approve) {
-            data["reason"] = reason;
-        }
+        const contracts::KycDecided decision{approve, user_id, caller.user_id,
+                                             approve ? std::string{} : reason};
         auto event =
-            rt::makeEvent(approve ? "user.kyc.approved" : "user.kyc.rejected", "user", user_id,
-                          json::serialize(data), std::string(req.header("traceparent")));
+            rt::makeEvent(std::string(decision.type()), std::string(contracts::kUserAggregate),
+                          user_id, decision.data(), std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
         json::object details;
         if (!approve) {

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// The event contracts between services: each event type's data as a struct that producers
+/// build and consumers parse, compiled by both, so a field renamed on one side is a build
+/// error on the other, not a silent null. Belongs to no service. docs/events.md is checked
+/// against catalogue() by contracts/src/events_test.cpp.
+namespace restinu::contracts {
+
+/// Event data that does not match its contract (a missing or mistyped field).
+class ContractError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// One event type: its name, its aggregate (the stream events:<aggregate>) and its data fields.
+struct EventInfo {
+    std::string_view type;
+    std::string_view aggregate;
+    std::vector<std::string_view> fields;
+};
+
+/// Every event type of the platform.
+const std::vector<EventInfo>& catalogue();
+
+// --- user (aggregate id: the user's id; "unknown" for a failed login of an unknown e-mail) ---
+
+struct UserRegistered {
+    static constexpr std::string_view kType = "user.registered";
+    std::string user_id;
+    std::string email;
+    std::string role;
+    std::string data() const;
+    static UserRegistered parse(std::string_view data);
+};
+
+struct UserLoginFailed {
+    static constexpr std::string_view kType = "user.login_failed";
+    std::optional<std::string> user_id;  ///< null for an unknown e-mail
+    std::string ip;                      ///< the client's address as the gateway signed it
+    std::string reason;
+    std::string data() const;
+    static UserLoginFailed parse(std::string_view data);
+};
+
+struct UserRoleChanged {
+    static constexpr std::string_view kType = "user.role_changed";
+    std::string user_id;
+    std::string role;
+    std::string previous_role;
+    std::string changed_by;
+    std::string data() const;
+    static UserRoleChanged parse(std::string_view data);
+};
+
+struct KycSubmitted {
+    static constexpr std::string_view kType = "user.kyc.submitted";
+    std::string user_id;
+    std::string document_type;
+    std::string data() const;
+    static KycSubmitted parse(std::string_view data);
+};
+
+/// user.kyc.approved (no reason) or user.kyc.rejected (with one).
+struct KycDecided {
+    static constexpr std::string_view kApproved = "user.kyc.approved";
+    static constexpr std::string_view kRejected = "user.kyc.rejected";
+    bool approved = false;
+    std::string user_id;
+    std::string decided_by;
+    std::string reason;  ///< rejected only
+    std::string_view type() const { return approved ? kApproved : kRejected; }
+    std::string data() const;
+    static KycDecided parse(std::string_view type, std::string_view data);
+};
+
+// --- property (aggregate id: the listing's id) ---
+
+/// property.created, .updated, .status_changed or .withdrawn: the whole row after the change.
+struct PropertyChanged {
+    static constexpr std::string_view kCreated = "property.created";
+    static constexpr std::string_view kUpdated = "property.updated";
+    static constexpr std::string_view kStatusChanged = "property.status_changed";
+    static constexpr std::string_view kWithdrawn = "property.withdrawn";
+    std::string listing_json;  ///< the listing row as a JSON object (the write model's columns)
+    std::int64_t version = 0;
+    std::string from;  ///< status before (status_changed, withdrawn), else empty
+    std::string to;    ///< status after (status_changed, withdrawn), else empty
+    std::string data() const;
+    static PropertyChanged parse(std::string_view data);
+};
+
+/// The aggregate types (stream names events:<aggregate>).
+inline constexpr std::string_view kUserAggregate = "user";
+inline constexpr std::string_view kPropertyAggregate = "property";
+
+}  // namespace restinu::contracts

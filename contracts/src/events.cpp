@@ -1,0 +1,151 @@
+#include "restinu/contracts/events.hpp"
+
+#include <boost/json.hpp>
+
+namespace restinu::contracts {
+namespace {
+
+namespace json = boost::json;
+
+json::object object(std::string_view data, std::string_view type) {
+    json::error_code ec;
+    auto v = json::parse(data, ec);
+    if (ec || !v.is_object()) {
+        throw ContractError(std::string(type) + ": data is not a JSON object");
+    }
+    return std::move(v.as_object());
+}
+
+std::string str(const json::object& o, std::string_view key, std::string_view type) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string()) {
+        throw ContractError(std::string(type) + ": \"" + std::string(key) +
+                            "\" is missing or not a string");
+    }
+    return std::string(v->as_string());
+}
+
+std::optional<std::string> optStr(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string()) {
+        return std::nullopt;
+    }
+    return std::string(v->as_string());
+}
+
+}  // namespace
+
+const std::vector<EventInfo>& catalogue() {
+    static const std::vector<EventInfo> kAll{
+        {UserRegistered::kType, kUserAggregate, {"user_id", "email", "role"}},
+        {UserLoginFailed::kType, kUserAggregate, {"user_id", "ip", "reason"}},
+        {UserRoleChanged::kType,
+         kUserAggregate,
+         {"user_id", "role", "previous_role", "changed_by"}},
+        {KycSubmitted::kType, kUserAggregate, {"user_id", "document_type"}},
+        {KycDecided::kApproved, kUserAggregate, {"user_id", "decided_by"}},
+        {KycDecided::kRejected, kUserAggregate, {"user_id", "decided_by", "reason"}},
+        {PropertyChanged::kCreated, kPropertyAggregate, {"listing", "version"}},
+        {PropertyChanged::kUpdated, kPropertyAggregate, {"listing", "version"}},
+        {PropertyChanged::kStatusChanged, kPropertyAggregate, {"listing", "version", "from", "to"}},
+        {PropertyChanged::kWithdrawn, kPropertyAggregate, {"listing", "version", "from", "to"}},
+    };
+    return kAll;
+}
+
+std::string UserRegistered::data() const {
+    return json::serialize(json::object{{"user_id", user_id}, {"email", email}, {"role", role}});
+}
+
+UserRegistered UserRegistered::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {str(o, "user_id", kType), str(o, "email", kType), str(o, "role", kType)};
+}
+
+std::string UserLoginFailed::data() const {
+    return json::serialize(
+        json::object{{"user_id", user_id ? json::value(*user_id) : json::value(nullptr)},
+                     {"ip", ip},
+                     {"reason", reason}});
+}
+
+UserLoginFailed UserLoginFailed::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {optStr(o, "user_id"), str(o, "ip", kType), str(o, "reason", kType)};
+}
+
+std::string UserRoleChanged::data() const {
+    return json::serialize(json::object{{"user_id", user_id},
+                                        {"role", role},
+                                        {"previous_role", previous_role},
+                                        {"changed_by", changed_by}});
+}
+
+UserRoleChanged UserRoleChanged::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {str(o, "user_id", kType), str(o, "role", kType), str(o, "previous_role", kType),
+            str(o, "changed_by", kType)};
+}
+
+std::string KycSubmitted::data() const {
+    return json::serialize(json::object{{"user_id", user_id}, {"document_type", document_type}});
+}
+
+KycSubmitted KycSubmitted::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {str(o, "user_id", kType), str(o, "document_type", kType)};
+}
+
+std::string KycDecided::data() const {
+    json::object o{{"user_id", user_id}, {"decided_by", decided_by}};
+    if (!approved) {
+        o["reason"] = reason;
+    }
+    return json::serialize(o);
+}
+
+KycDecided KycDecided::parse(std::string_view type, std::string_view data) {
+    if (type != kApproved && type != kRejected) {
+        throw ContractError(std::string(type) + ": not a KYC decision");
+    }
+    auto o = object(data, type);
+    KycDecided d;
+    d.approved = type == kApproved;
+    d.user_id = str(o, "user_id", type);
+    d.decided_by = str(o, "decided_by", type);
+    if (!d.approved) {
+        d.reason = str(o, "reason", type);
+    }
+    return d;
+}
+
+std::string PropertyChanged::data() const {
+    json::error_code ec;
+    auto listing = json::parse(listing_json, ec);
+    if (ec || !listing.is_object()) {
+        throw ContractError("property event: the listing is not a JSON object");
+    }
+    json::object o{{"listing", std::move(listing)}, {"version", version}};
+    if (!from.empty()) {
+        o["from"] = from;
+        o["to"] = to;
+    }
+    return json::serialize(o);
+}
+
+PropertyChanged PropertyChanged::parse(std::string_view data) {
+    auto o = object(data, "property event");
+    const auto* listing = o.if_contains("listing");
+    const auto* version = o.if_contains("version");
+    if (listing == nullptr || !listing->is_object() || version == nullptr || !version->is_int64()) {
+        throw ContractError("property event: \"listing\" (an object) and \"version\" are required");
+    }
+    PropertyChanged p;
+    p.listing_json = json::serialize(*listing);
+    p.version = version->as_int64();
+    p.from = optStr(o, "from").value_or("");
+    p.to = optStr(o, "to").value_or("");
+    return p;
+}
+
+}  // namespace restinu::contracts
