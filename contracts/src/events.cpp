@@ -138,7 +138,7 @@ PropertyChanged PropertyChanged::parse(std::string_view data) {
     const auto* listing = o.if_contains("listing");
     const auto* version = o.if_contains("version");
     if (listing == nullptr || !listing->is_object() || version == nullptr || !version->is_int64()) {
-        throw ContractError("property event: \"listing\" (an object) and \"version\" are required");
+        throw ContractError(R"(property event: "listing" (an object) and "version" are required)");
     }
     PropertyChanged p;
     p.listing_json = json::serialize(*listing);
