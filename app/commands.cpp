@@ -9,6 +9,7 @@
 #include "registry_specs.hpp"
 #include "restinu/registry.hpp"
 #include "restinu/rt/blocking.hpp"
+#include "restinu/rt/cli_pool.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/service.hpp"
@@ -29,28 +30,22 @@ int migrateOne(std::string_view name, bool create_database, rt::Config& config) 
     auto settings = rt::readRuntimeSettings(config, spec);
     auto base = config.str("pg.url");
     config.check();
-    net::io_context io;
     if (create_database) {
-        rt::PgOptions mo;
-        mo.conninfo = base + " dbname=postgres";
-        mo.size = 1;
-        mo.name = "maintenance";
-        rt::PgPool maintenance(io, mo);
         auto database = config.str("pg.database", spec.database);
-        if (rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, database))) {
-            std::printf("migrate %s: created database %s\n", spec.name.c_str(), database.c_str());
-        }
-        maintenance.close();
+        rt::withOneConnection(
+            base + " dbname=postgres", "maintenance", [&](auto& io, rt::PgPool& maintenance) {
+                if (rt::runBlocking(io, rt::createDatabaseIfMissing(maintenance, database))) {
+                    std::printf("migrate %s: created database %s\n", spec.name.c_str(),
+                                database.c_str());
+                }
+            });
     }
-    rt::PgOptions o;
-    o.conninfo = settings.pg_conninfo;
-    o.size = 1;
-    o.name = "migrate";
-    rt::PgPool pool(io, o);
-    int applied = rt::runBlocking(io, rt::applyMigrations(pool, spec.name, spec.migrations));
+    int applied =
+        rt::withOneConnection(settings.pg_conninfo, "migrate", [&](auto& io, rt::PgPool& pool) {
+            return rt::runBlocking(io, rt::applyMigrations(pool, spec.name, spec.migrations));
+        });
     std::printf("migrate %s: %d migration%s applied, %zu in all (%s)\n", spec.name.c_str(), applied,
                 applied == 1 ? "" : "s", spec.migrations.size(), spec.database.c_str());
-    pool.close();
     return 0;
 }
 

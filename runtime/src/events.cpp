@@ -6,6 +6,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/pg.hpp"
 
 namespace restinu::rt {
@@ -40,9 +41,7 @@ int hexDigit(char c) {
 }  // namespace
 
 std::int64_t nowMicros() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return unixMicros();
 }
 
 bool isUuid(std::string_view s) {

@@ -12,6 +12,7 @@
 
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/bus.hpp"
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/http_server.hpp"
 #include "restinu/rt/identity.hpp"
@@ -234,9 +235,7 @@ void useIdentity(Router& router, const RuntimeSettings& settings, ReplayCache& r
     router.use([&settings, &replays](Request& req, const Handler& next) -> Task<Response> {
         VerifiedIdentity who;
         std::string why;
-        auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+        auto now = unixSeconds();
         switch (verifyIdentity(req, settings.identity_secret, now, settings.identity_max_age, &who,
                                &why)) {
             case IdentityCheck::Absent:

@@ -17,6 +17,7 @@
 #include "edge.hpp"
 #include "idempotency.hpp"
 #include "limiter.hpp"
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/identity.hpp"
 #include "restinu/rt/log.hpp"
@@ -32,17 +33,8 @@ namespace {
 namespace net = boost::asio;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-std::int64_t unixNow() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t unixNowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using rt::unixMillis;
+using rt::unixSeconds;
 
 bool idempotentMethod(rt::Method m) {
     return m == rt::Method::Get || m == rt::Method::Head || m == rt::Method::Put ||
@@ -270,12 +262,12 @@ private:
             clientIp(req.remote_ip, req.header("X-Forwarded-For"), settings_.trusted_proxies);
         TokenCache::Claims claims;
         if (auto bearer = bearerToken(req.header("Authorization"))) {
-            claims = token_cache_.find(*bearer, unixNow());
+            claims = token_cache_.find(*bearer, unixSeconds());
             if (!claims) {
                 // A token not seen before costs an ECDSA check (and a log line if bad): each
                 // address gets a budget of them, spent before the check.
                 auto budget = token_checks_.check(token_check_policy_, token_check_share_,
-                                                  req.client_ip, unixNowMs());
+                                                  req.client_ip, unixMillis());
                 if (!budget.allowed) {
                     limited_->inc();
                     co_return problem(req, rt::problems::kRateLimited,
@@ -378,13 +370,13 @@ private:
 
     // A token not in the cache: its signature and claims are checked, and it is cached.
     rt::Task<Verdict> verifyToken(std::string token) {
-        auto now = unixNow();
+        auto now = unixSeconds();
         std::string why;
         auto claims = shared_.verifier.verify(token, now, &why);
-        if (!claims && why.rfind("unknown kid", 0) == 0 && shared_.gate.tryAcquire(unixNowMs())) {
+        if (!claims && why.rfind("unknown kid", 0) == 0 && shared_.gate.tryAcquire(unixMillis())) {
             // A key we do not know yet (rotation) or have never loaded: one fetch, then again.
             co_await refreshJwks();
-            claims = shared_.verifier.verify(token, unixNow(), &why);
+            claims = shared_.verifier.verify(token, unixSeconds(), &why);
         }
         if (!claims) {
             if (!shared_.keys_loaded) {
@@ -527,7 +519,7 @@ private:
             }
         }
         if (Clock::now() >= redis_down_until_) {
-            auto now_ms = unixNowMs();
+            auto now_ms = unixMillis();
             auto ask = leases_.want(policy, lease_key, Clock::now(), leaseWaiters(lease_key));
             auto window_ms = static_cast<std::int64_t>(policy.window.count()) * 1000;
             std::vector<std::string> keys{(bucket ? "tb:{" : "rl:{") + lease_key + "}"};
@@ -596,7 +588,7 @@ private:
         auto share = (policy.limit + threads_ - 1) / threads_;
         auto local_policy = policy;
         local_policy.burst = (policy.burst + threads_ - 1) / threads_;
-        co_return local_.check(local_policy, share, lease_key, unixNowMs());
+        co_return local_.check(local_policy, share, lease_key, unixMillis());
     }
 
     // --- idempotency ----------------------------------------------------------------------
@@ -610,7 +602,7 @@ private:
         auto lock = "L" + fingerprint + randomToken();
         auto lock_ms = std::to_string(settings_.idempotency_lock_ttl.count());
         std::vector<std::string> keys{redis_key, index_key};
-        std::vector<std::string> args{lock, lock_ms, std::to_string(unixNowMs()),
+        std::vector<std::string> args{lock, lock_ms, std::to_string(unixMillis()),
                                       std::to_string(settings_.idempotency_max_keys)};
         rt::RedisReply begun;
         bool failed = false;
@@ -671,7 +663,7 @@ private:
                        : settings_.idempotency_ttl;
         auto ttl_ms = std::to_string(ttl.count());
         std::vector<std::string> fkeys{redis_key, index_key};
-        std::vector<std::string> fargs{lock, value, ttl_ms, std::to_string(unixNowMs())};
+        std::vector<std::string> fargs{lock, value, ttl_ms, std::to_string(unixMillis())};
         try {
             co_await shard_.redis().eval(finish_script_, std::move(fkeys), std::move(fargs));
         } catch (const std::exception& e) {
@@ -735,11 +727,11 @@ private:
         static const std::vector<std::string> kNoRoles;
         const rt::SignedMessage message{req.method_name, req.target, req.request_id, req.body};
         auto sign = [&] {
-            rt::appendSignedIdentity(out.headers,
-                                     claims != nullptr ? std::string_view(claims->subject) : "",
-                                     claims != nullptr ? claims->roles : kNoRoles,
-                                     claims != nullptr ? std::string_view(claims->session_id) : "",
-                                     req.client_ip, message, settings_.identity_secret, unixNow());
+            rt::appendSignedIdentity(
+                out.headers, claims != nullptr ? std::string_view(claims->subject) : "",
+                claims != nullptr ? claims->roles : kNoRoles,
+                claims != nullptr ? std::string_view(claims->session_id) : "", req.client_ip,
+                message, settings_.identity_secret, unixSeconds());
         };
         sign();
         const auto signed_headers = out.headers.size();

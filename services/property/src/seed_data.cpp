@@ -10,6 +10,8 @@
 #include "listing_handlers.hpp"
 #include "restinu/property/seed.hpp"
 #include "restinu/rt/blocking.hpp"
+#include "restinu/rt/cli_pool.hpp"
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/pg_copy.hpp"
 
@@ -381,9 +383,7 @@ namespace restinu::property {
 
 std::int64_t seedListings(const std::string& conninfo, const std::vector<std::string>& owner_ids,
                           const SeedOptions& options) {
-    auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+    auto now_us = rt::unixMicros();
     seed::Generator gen(options.seed, owner_ids, now_us);
     std::int64_t done = 0;
     auto step = std::max<std::int64_t>(1, options.listings / 200);
@@ -430,17 +430,11 @@ std::int64_t seedListings(const std::string& conninfo, const std::vector<std::st
         options.progress(done, options.listings);
     }
     // The read model in bulk: its indexes are built once at the end instead of row by row.
-    boost::asio::io_context io;
-    rt::PgOptions o;
-    o.conninfo = conninfo;
-    o.size = 1;
-    o.name = "seed";
-    o.query_timeout = std::chrono::minutes(30);
-    rt::PgPool pool(io, o);
-    rt::runBlocking(io, pool.transaction([](rt::PgConn& tx) -> rt::Task<void> {
-        co_await rebuildReadModel(tx, true);
-    }));
-    pool.close();
+    rt::withOneConnection(conninfo, "seed", [](auto& io, rt::PgPool& pool) {
+        rt::runBlocking(io, pool.transaction([](rt::PgConn& tx) -> rt::Task<void> {
+            co_await rebuildReadModel(tx, true);
+        }));
+    });
     return written;
 }
 

@@ -6,6 +6,7 @@
 
 #include "listing_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
+#include "restinu/rt/cli_pool.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/pg.hpp"
 #include "user_roles.hpp"
@@ -23,19 +24,13 @@ int rebuildCommand(const std::vector<std::string>& args, rt::Config& config,
         return 2;
     }
     config.check();
-    net::io_context io;
-    rt::PgOptions o;
-    o.conninfo = settings.pg_conninfo;
-    o.size = 1;
-    o.name = "cli";
-    o.query_timeout = std::chrono::minutes(30);
-    rt::PgPool pool(io, o);
     std::int64_t n = 0;
     auto started = std::chrono::steady_clock::now();
-    rt::runBlocking(io, pool.transaction([&n](rt::PgConn& tx) -> rt::Task<void> {
-        n = co_await rebuildReadModel(tx);
-    }));
-    pool.close();
+    rt::withOneConnection(settings.pg_conninfo, "cli", [&n](auto& io, rt::PgPool& pool) {
+        rt::runBlocking(io, pool.transaction([&n](rt::PgConn& tx) -> rt::Task<void> {
+            n = co_await rebuildReadModel(tx);
+        }));
+    });
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("rebuilt the search read model: %lld listings in %.1fs\n",
                 static_cast<long long>(n), secs);

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/jwt.hpp"
 #include "restinu/rt/pg.hpp"
@@ -41,9 +42,7 @@ Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req) {
 }
 
 std::int64_t nowUnix() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return rt::unixSeconds();
 }
 
 std::string stringField(const json::object& o, std::string_view key,

@@ -16,6 +16,7 @@
 #include "key_ring.hpp"
 #include "kyc_handlers.hpp"
 #include "restinu/rt/blocking.hpp"
+#include "restinu/rt/cli_pool.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
@@ -85,15 +86,7 @@ rt::Task<void> keepKeysLoaded(ShardState& st, rt::Shard& shard, std::chrono::mil
 // `restinu user rotate-key [--activate-in SECONDS]`: a private pool on this thread.
 template <class Fn>
 int withDatabase(const rt::RuntimeSettings& settings, Fn fn) {
-    net::io_context io;
-    rt::PgOptions o;
-    o.conninfo = settings.pg_conninfo;
-    o.size = 1;
-    o.name = "cli";
-    rt::PgPool pool(io, o);
-    int rc = fn(io, pool);
-    pool.close();
-    return rc;
+    return rt::withOneConnection(settings.pg_conninfo, "cli", std::move(fn));
 }
 
 int createAdminCommand(const std::vector<std::string>& args, rt::Config& config,
