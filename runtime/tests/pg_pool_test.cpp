@@ -414,6 +414,36 @@ TEST(PgPool, PreparedStatementsArePreparedOncePerConnection) {
     });
 }
 
+// A transaction's body may return its result: it leaves as a value once COMMIT succeeded, and
+// a body that throws returns nothing and leaves nothing behind.
+TEST(PgPool, TransactionsReturnTheirBodysValue) {
+    runAsync([](net::io_context& io) -> Task<void> {
+        PgPool pool(io, options(2, "pgt_txvalue_" + uniqueSuffix()));
+        auto table = "pgt_txvalue_" + uniqueSuffix();
+        co_await pool.query("CREATE TABLE " + table + " (n int)");
+        auto n = co_await pool.transaction([&](PgConn& tx) -> Task<std::int64_t> {
+            co_await tx.query("INSERT INTO " + table + " VALUES (1), (2), (3)");
+            auto r = co_await tx.query("SELECT sum(n) FROM " + table);
+            co_return r.getInt(0, 0);
+        });
+        EXPECT_EQ(n, 6);
+        bool threw = false;
+        try {
+            co_await pool.transaction([&](PgConn& tx) -> Task<std::string> {
+                co_await tx.query("INSERT INTO " + table + " VALUES (100)");
+                throw std::runtime_error("changed my mind");
+            });
+        } catch (const std::runtime_error&) {
+            threw = true;
+        }
+        EXPECT_TRUE(threw);
+        auto sum = co_await pool.query("SELECT sum(n) FROM " + table);
+        EXPECT_EQ(sum.getInt(0, 0), 6);
+        co_await pool.query("DROP TABLE " + table);
+        pool.close();
+    });
+}
+
 TEST(PgPool, NamesBeyondMaxPreparedRunUnnamed) {
     runAsync([](net::io_context& io) -> Task<void> {
         auto opts = options(1, "pgt_maxprep_" + uniqueSuffix());

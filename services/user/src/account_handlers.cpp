@@ -195,16 +195,16 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
     if (id == caller.user_id && role != "admin") {
         throw ApiError(kLastAdmin, "ask another admin; this keeps at least one admin");
     }
-    enum class Outcome { Done, NotFound, NotAdmin, LastAdmin } outcome = Outcome::Done;
-    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+    enum class Outcome { Done, NotFound, NotAdmin, LastAdmin };
+    // The outcome leaves the transaction as its value.
+    auto outcome = co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<Outcome> {
         // Role changes one at a time, and the caller's right and the count of admins read
         // under that lock: two admins demoting each other at once leave one, not none.
         co_await tx.query("SELECT pg_advisory_xact_lock(hashtext('restinu.user_roles'))");
         auto me = co_await tx.query("SELECT role = 'admin' FROM users WHERE id = $1::uuid",
                                     caller.user_id);
         if (me.rows() != 1 || me.get(0, 0) != "t") {
-            outcome = Outcome::NotAdmin;
-            co_return;
+            co_return Outcome::NotAdmin;
         }
         if (role != "admin") {
             auto admins = co_await tx.query(
@@ -212,8 +212,7 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
                 "role = 'admin') FROM users WHERE role = 'admin'",
                 id);
             if (admins.get(0, 1) == "t" && admins.getInt(0, 0) <= 1) {
-                outcome = Outcome::LastAdmin;
-                co_return;
+                co_return Outcome::LastAdmin;
             }
         }
         auto r = co_await tx.query(
@@ -221,12 +220,11 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
             "WHERE u.id = $1::uuid AND old.id = u.id RETURNING old.role",
             id, role);
         if (r.rows() != 1) {
-            outcome = Outcome::NotFound;
-            co_return;
+            co_return Outcome::NotFound;
         }
         std::string before(r.get(0, 0));
         if (before == role) {
-            co_return;
+            co_return Outcome::Done;
         }
         const contracts::UserRoleChanged changed{id, role, before, caller.user_id};
         auto event =
@@ -238,6 +236,7 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
         details["to"] = role;
         auto details_text = json::serialize(details);
         co_await audit(tx, caller.user_id, "user.role_change", "user", id, req, details_text);
+        co_return Outcome::Done;
     });
     switch (outcome) {
         case Outcome::NotFound:

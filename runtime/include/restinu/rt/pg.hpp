@@ -135,6 +135,12 @@ private:
 };
 
 namespace detail {
+template <class>
+struct TaskValue;
+template <class T, class Executor>
+struct TaskValue<boost::asio::awaitable<T, Executor>> {
+    using type = T;
+};
 class PgPoolState;
 class PgConnection;
 }  // namespace detail
@@ -244,6 +250,21 @@ public:
     /// server rolled back at COMMIT (an error inside the body was swallowed), throws
     /// PgError(Query) with sqlstate "25P02".
     Task<void> transaction(std::function<Task<void>(PgConn&)> body);
+    /// The same for a body that returns a value (`Task<T>`): the value leaves the transaction
+    /// once it committed, instead of through flags the body sets.
+    ///     auto outcome = co_await pool.transaction([&](PgConn& tx) -> Task<Outcome> { ... });
+    template <class Fn>
+    requires(!std::is_same_v<std::invoke_result_t<Fn&, PgConn&>, Task<void>>)
+        std::invoke_result_t<Fn&, PgConn&> transaction(Fn body) {
+        using T = typename detail::TaskValue<std::invoke_result_t<Fn&, PgConn&>>::type;
+        std::optional<T> out;
+        // Named, not a temporary inside co_await (g++ 12 destroys such lambdas twice).
+        std::function<Task<void>(PgConn&)> run = [&out, &body](PgConn& tx) -> Task<void> {
+            out.emplace(co_await body(tx));
+        };
+        co_await transaction(std::move(run));
+        co_return std::move(*out);
+    }
     /// SELECT 1, for /readyz.
     Task<void> ping();
 
