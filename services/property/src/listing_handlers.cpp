@@ -312,36 +312,36 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
     if (!withdrawing) {
         body = rt::parseJsonObject(req);
     }
-    enum class Outcome { Done, NotFound, Forbidden, Stale, Invalid, BadTransition };
-    Outcome outcome = Outcome::Done;
-    std::vector<rt::FieldError> errors;
-    std::string current_etag;
-    std::string transition;
-    Stored stored;
-    co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+    // A refusal inside the transaction throws its problem (the transaction rolls back, nothing
+    // was written); the changed row is the transaction's value.
+    auto stored = co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<Stored> {
         const std::string select = "SELECT " + std::string(kWriteColumns) +
                                    " FROM properties p WHERE id = $1::uuid FOR UPDATE";
         auto r = co_await tx.query(select, id);
         if (r.rows() == 0) {
-            outcome = Outcome::NotFound;
-            co_return;
+            throw ApiError(problems::kNotFound, "no such listing");
         }
         auto before = storedFrom(r, 0);
-        bool may = before.owner_id == who.user_id || who.hasRole("admin");
-        if (!may) {
-            outcome = isPublic(before.listing.status) ? Outcome::Forbidden : Outcome::NotFound;
-            co_return;
+        if (before.owner_id != who.user_id && !who.hasRole("admin")) {
+            if (!isPublic(before.listing.status)) {
+                throw ApiError(problems::kNotFound, "no such listing");
+            }
+            throw ApiError(problems::kForbidden, "only the owner or an admin changes a listing");
         }
         if (!if_match.empty() && !ifMatch(if_match, before.version)) {
-            outcome = Outcome::Stale;
-            current_etag = etagOf(before.version);
-            co_return;
+            auto current = etagOf(before.version);
+            throw ApiError(rt::Problem{
+                problems::kPreconditionFailed,
+                "the listing is at version " + current + "; read it again and reapply your change",
+                {},
+                {{"ETag", current}}});
         }
         auto l = before.listing;
         std::string to_status = l.status;
         if (withdrawing) {
             to_status = "withdrawn";
         } else {
+            std::vector<rt::FieldError> errors;
             domain::applyFields(body, l, false, errors);
             if (auto it = body.find("status"); it != body.end()) {
                 if (!it->value().is_string() ||
@@ -353,14 +353,12 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
                 }
             }
             if (!errors.empty()) {
-                outcome = Outcome::Invalid;
-                co_return;
+                throw ApiError(problems::kValidation, "the change has invalid fields", errors);
             }
         }
         if (!domain::canTransition(before.listing.status, to_status)) {
-            outcome = Outcome::BadTransition;
-            transition = before.listing.status + " → " + to_status;
-            co_return;
+            throw ApiError(kBadTransition,
+                           "a listing cannot go " + before.listing.status + " → " + to_status);
         }
         l.status = to_status;
         const std::string sql =
@@ -374,36 +372,19 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
             std::string(kWriteColumns);
         auto params = listingParams({rt::PgParam(id)}, l);
         auto u = co_await tx.query(sql, std::move(params));
-        stored = storedFrom(u, 0);
+        auto after = storedFrom(u, 0);
         bool status_changed = before.listing.status != to_status;
         std::string type(!status_changed            ? contracts::PropertyChanged::kUpdated
                          : to_status == "withdrawn" ? contracts::PropertyChanged::kWithdrawn
                                                     : contracts::PropertyChanged::kStatusChanged);
-        auto event = rt::makeEvent(type, "property", id,
-                                   eventData(stored, status_changed ? before.listing.status : ""),
+        auto event = rt::makeEvent(type, std::string(contracts::kPropertyAggregate), id,
+                                   eventData(after, status_changed ? before.listing.status : ""),
                                    std::string(req.header("traceparent")));
         co_await rt::enqueueEvent(tx, event);
         co_await rt::audit(tx, who.user_id, withdrawing ? "property.withdraw" : "property.update",
                            "property", id, req.request_id);
+        co_return after;
     });
-    switch (outcome) {
-        case Outcome::NotFound:
-            throw ApiError(problems::kNotFound, "no such listing");
-        case Outcome::Forbidden:
-            throw ApiError(problems::kForbidden, "only the owner or an admin changes a listing");
-        case Outcome::Stale:
-            throw ApiError(rt::Problem{problems::kPreconditionFailed,
-                                       "the listing is at version " + current_etag +
-                                           "; read it again and reapply your change",
-                                       {},
-                                       {{"ETag", current_etag}}});
-        case Outcome::Invalid:
-            throw ApiError(problems::kValidation, "the change has invalid fields", errors);
-        case Outcome::BadTransition:
-            throw ApiError(kBadTransition, "a listing cannot go " + transition);
-        case Outcome::Done:
-            break;
-    }
     co_return listingResponse(200, stored);
 }
 

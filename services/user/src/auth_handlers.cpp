@@ -72,16 +72,14 @@ rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
     auto hash_job = [password] { return hashPassword(password); };
     auto hash = co_await workers_.run(std::move(hash_job));
     auto id = rt::newUuidV7();
-    bool created = false;
     co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         auto r = co_await tx.query(
             "INSERT INTO users (id, email, password_hash, name) VALUES ($1::uuid, $2, $3, $4) "
             "ON CONFLICT ((lower(email))) DO NOTHING",
             id, *email, hash, name);
         if (r.affected() == 0) {
-            co_return;
+            throw ApiError(kEmailTaken, "sign in instead, or reset the password");
         }
-        created = true;
         const contracts::UserRegistered registered{id, *email, "investor"};
         auto event =
             rt::makeEvent(std::string(registered.kType), std::string(contracts::kUserAggregate), id,
@@ -89,9 +87,6 @@ rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
         co_await rt::enqueueEvent(tx, event);
         co_await audit(tx, id, "user.register", "user", id, req);
     });
-    if (!created) {
-        throw ApiError(kEmailTaken, "sign in instead, or reset the password");
-    }
     json::object out{{"id", id}, {"email", *email}, {"name", name}, {"role", "investor"}};
     co_return rt::jsonResponse(201, out).header("Location", "/api/v1/users/me");
 }
@@ -189,12 +184,15 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
     if (!errors.empty()) {
         throw ApiError(problems::kValidation, "refresh_token is required", errors);
     }
-    enum class Outcome { Unknown, Reused, Dead, Rotated } outcome = Outcome::Unknown;
-    std::string user_id;
-    std::string role;
-    std::string session_id;
-    std::string next;
-    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+    enum class Outcome { Unknown, Reused, Dead, Rotated };
+    struct Rotation {
+        Outcome outcome = Outcome::Unknown;
+        std::string user_id, role, session_id, next;
+    };
+    // A reused token's revocation must commit, so the outcome is the transaction's value
+    // rather than an exception (which would roll it back).
+    auto rotation = co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<Rotation> {
+        Rotation out;
         auto r = co_await tx.query(
             "SELECT t.session_id::text, t.used_at IS NOT NULL, t.expires_at < now(), "
             "s.revoked_at IS NOT NULL, s.user_id::text, u.role "
@@ -203,9 +201,10 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
             "FOR UPDATE OF t, s",
             rt::sha256Hex(token));
         if (r.rows() == 0) {
-            co_return;
+            co_return out;
         }
-        session_id = r.get(0, 0);
+        out.session_id = r.get(0, 0);
+        const auto& session_id = out.session_id;
         if (r.get(0, 1) == "t") {
             // A used token presented again: it was stolen or replayed. End the whole family.
             co_await tx.query(
@@ -213,15 +212,15 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
                 "WHERE id = $1::uuid AND revoked_at IS NULL",
                 session_id);
             co_await audit(tx, r.get(0, 4), "session.revoke_reuse", "session", session_id, req);
-            outcome = Outcome::Reused;
-            co_return;
+            out.outcome = Outcome::Reused;
+            co_return out;
         }
         if (r.get(0, 2) == "t" || r.get(0, 3) == "t") {
-            outcome = Outcome::Dead;
-            co_return;
+            out.outcome = Outcome::Dead;
+            co_return out;
         }
-        user_id = r.get(0, 4);
-        role = r.get(0, 5);
+        out.user_id = r.get(0, 4);
+        out.role = r.get(0, 5);
         co_await tx.query(
             "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = "
             "decode($1, 'hex')",
@@ -229,17 +228,18 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
         co_await tx.query("UPDATE sessions SET last_used_at = now() WHERE id = $1::uuid",
                           session_id);
         // The successor in the same transaction: a failure leaves the old token unused.
-        next = co_await storeRefreshToken(tx, session_id);
-        co_await audit(tx, user_id, "session.refresh", "session", session_id, req);
-        outcome = Outcome::Rotated;
+        out.next = co_await storeRefreshToken(tx, session_id);
+        co_await audit(tx, out.user_id, "session.refresh", "session", session_id, req);
+        out.outcome = Outcome::Rotated;
+        co_return out;
     });
-    if (outcome != Outcome::Rotated) {
-        throw ApiError(kInvalidRefresh, outcome == Outcome::Reused
+    if (rotation.outcome != Outcome::Rotated) {
+        throw ApiError(kInvalidRefresh, rotation.outcome == Outcome::Reused
                                             ? "this refresh token was used before; the session "
                                               "is revoked, sign in again"
                                             : "sign in again");
     }
-    co_return tokenResponse(user_id, role, session_id, next);
+    co_return tokenResponse(rotation.user_id, rotation.role, rotation.session_id, rotation.next);
 }
 
 rt::Task<rt::Response> AuthHandlers::logout(rt::Request& req) {
@@ -289,21 +289,17 @@ rt::Task<rt::Response> AuthHandlers::revokeSession(rt::Request& req) {
     if (!isUuid(id)) {
         throw ApiError(problems::kNotFound, "no such session");
     }
-    bool revoked = false;
     co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         // Scoped to the caller: another user's session id is "not found", never revoked.
         auto r = co_await tx.query(
             "UPDATE sessions SET revoked_at = now(), revoke_reason = 'revoked by user' "
             "WHERE id = $1::uuid AND user_id = $2::uuid AND revoked_at IS NULL",
             id, caller.user_id);
-        revoked = r.affected() == 1;
-        if (revoked) {
-            co_await audit(tx, caller.user_id, "session.revoke", "session", id, req);
+        if (r.affected() != 1) {
+            throw ApiError(problems::kNotFound, "no such session");
         }
+        co_await audit(tx, caller.user_id, "session.revoke", "session", id, req);
     });
-    if (!revoked) {
-        throw ApiError(problems::kNotFound, "no such session");
-    }
     co_return rt::Response::noContent();
 }
 
