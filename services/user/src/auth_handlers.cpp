@@ -13,6 +13,7 @@
 #include "password_policy.hpp"
 #include "passwords.hpp"
 #include "restinu/contracts/events.hpp"
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
@@ -169,7 +170,7 @@ rt::Task<std::string> AuthHandlers::storeRefreshToken(rt::PgConn& tx,
 rt::Response AuthHandlers::tokenResponse(const std::string& user_id, const std::string& role,
                                          const std::string& session_id,
                                          const std::string& refresh) const {
-    auto access = keys_.signer().sign(user_id, {role}, session_id, nowUnix());
+    auto access = keys_.signer().sign(user_id, {role}, session_id, rt::unixSeconds());
     json::object out{{"access_token", access},
                      {"token_type", "Bearer"},
                      {"expires_in", keys_.ttl().count()},

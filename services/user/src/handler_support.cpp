@@ -30,7 +30,7 @@ Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req) {
                                    {{"WWW-Authenticate", "Bearer"}}});
     }
     std::string why;
-    auto claims = verifier.verify(h.substr(kBearer.size()), nowUnix(), &why);
+    auto claims = verifier.verify(h.substr(kBearer.size()), rt::unixSeconds(), &why);
     if (!claims) {
         throw ApiError(rt::Problem{problems::kUnauthorized,
                                    "the access token is not valid: " + why,
@@ -39,10 +39,6 @@ Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req) {
     }
     return {claims->subject, claims->session_id,
             claims->roles.empty() ? std::string{} : claims->roles.front()};
-}
-
-std::int64_t nowUnix() {
-    return rt::unixSeconds();
 }
 
 std::string stringField(const json::object& o, std::string_view key,

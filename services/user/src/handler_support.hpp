@@ -35,7 +35,6 @@ struct Caller {
 /// 401 problem when there is neither or the token does not verify.
 Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req);
 
-std::int64_t nowUnix();
 using rt::isUuid;
 using rt::parseJsonObject;
 

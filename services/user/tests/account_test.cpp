@@ -4,6 +4,7 @@
 #include "handler_support.hpp"
 #include "key_ring.hpp"
 #include "kyc_vault.hpp"
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/jwt.hpp"
 #include "user_fixture.hpp"
@@ -133,7 +134,8 @@ TEST_F(AccountTest, AnAdminChangesARoleWhichTheNextRefreshCarries) {
               1);
     auto next = call(&AuthHandlers::refresh, jsonText({{"refresh_token", refresh}}));
     ASSERT_EQ(next.status, 200);
-    auto claims = keys_->verifier().verify(next.body.at("access_token").as_string(), nowUnix());
+    auto claims =
+        keys_->verifier().verify(next.body.at("access_token").as_string(), rt::unixSeconds());
     ASSERT_TRUE(claims);
     EXPECT_EQ(claims->roles, std::vector<std::string>{"agent"});
     // Validation and not-found.
@@ -258,7 +260,8 @@ TEST_F(AccountTest, ARotatedKeyIsPublishedBeforeItSignsAndOldTokensKeepWorking) 
     EXPECT_NE(keys_->jwks().find(later), std::string::npos);
     EXPECT_NE(keys_->jwks().find(old_kid), std::string::npos);
     // Then one that signs at once: tokens from the old key still verify until they expire.
-    auto now_kid = rt::runBlocking(io_, rotateSigningKey(*pool_, keyVault(), std::chrono::seconds(0)));
+    auto now_kid =
+        rt::runBlocking(io_, rotateSigningKey(*pool_, keyVault(), std::chrono::seconds(0)));
     rt::runBlocking(io_, keys_->load(*pool_));
     EXPECT_EQ(keys_->signer().kid(), now_kid);
     EXPECT_EQ(call(&AccountHandlers::me, "", old_token).status, 200);

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "handler_support.hpp"
+#include "restinu/rt/clock.hpp"
 #include "restinu/rt/jwt.hpp"
 #include "user_fixture.hpp"
 
@@ -99,8 +100,9 @@ TEST_F(AuthTest, FailuresSlowTheirAddressNotTheAccountsOwner) {
     ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
     const std::string attacker = "203.0.113.7";
     for (int i = 0; i < 3; ++i) {  // the free failures
-        EXPECT_EQ(call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", attacker).status,
-                  401);
+        EXPECT_EQ(
+            call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", attacker).status,
+            401);
     }
     // The fourth failure sets a wait of 2 s for this address on this account.
     EXPECT_EQ(call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", attacker).status,
@@ -207,14 +209,15 @@ TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
                   .status,
               401);
     // Signed an hour ago (expired), and signed by a key the service never published.
-    auto claims = keys_->verifier().verify(token, nowUnix());
+    auto claims = keys_->verifier().verify(token, rt::unixSeconds());
     ASSERT_TRUE(claims);
-    auto expired =
-        keys_->signer().sign(claims->subject, claims->roles, claims->session_id, nowUnix() - 3600);
+    auto expired = keys_->signer().sign(claims->subject, claims->roles, claims->session_id,
+                                        rt::unixSeconds() - 3600);
     EXPECT_EQ(call(&AccountHandlers::me, "", expired).status, 401);
     rt::TokenSigner stranger(rt::generateSigningKey("stranger"), "restinu", "restinu-api",
                              std::chrono::seconds(900));
-    auto unknown_kid = stranger.sign(claims->subject, claims->roles, claims->session_id, nowUnix());
+    auto unknown_kid =
+        stranger.sign(claims->subject, claims->roles, claims->session_id, rt::unixSeconds());
     auto refused = call(&AccountHandlers::me, "", unknown_kid);
     EXPECT_EQ(refused.status, 401);
     EXPECT_EQ(refused.body.at("type").as_string(), "https://restinu.dev/problems/unauthorized");
