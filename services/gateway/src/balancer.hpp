@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "route_table.hpp"
@@ -109,6 +110,55 @@ private:
     int min_concurrency_;
     int active_ = 0;
     int retries_ = 0;
+};
+
+/// A request counted by a budget while it lives (the base that retries are a share of).
+class BudgetedRequest {
+public:
+    explicit BudgetedRequest(RetryBudget& budget) : budget_(budget) { budget_.requestStarted(); }
+    ~BudgetedRequest() { budget_.requestFinished(); }
+    BudgetedRequest(const BudgetedRequest&) = delete;
+    BudgetedRequest& operator=(const BudgetedRequest&) = delete;
+
+private:
+    RetryBudget& budget_;
+};
+
+/// A retry slot of a budget, held while the retry runs and given back when released or
+/// destroyed, whichever way the request ends. Empty when the budget refused (or was not asked).
+class RetryPermit {
+public:
+    RetryPermit() = default;
+    /// A slot from `budget` if it allows one; otherwise an empty permit.
+    static RetryPermit take(RetryBudget& budget) {
+        RetryPermit p;
+        if (budget.tryRetry()) {
+            p.budget_ = &budget;
+        }
+        return p;
+    }
+    RetryPermit(RetryPermit&& o) noexcept : budget_(std::exchange(o.budget_, nullptr)) {}
+    RetryPermit& operator=(RetryPermit&& o) noexcept {
+        if (this != &o) {
+            release();
+            budget_ = std::exchange(o.budget_, nullptr);
+        }
+        return *this;
+    }
+    RetryPermit(const RetryPermit&) = delete;
+    RetryPermit& operator=(const RetryPermit&) = delete;
+    ~RetryPermit() { release(); }
+
+    explicit operator bool() const { return budget_ != nullptr; }
+    void release() {
+        if (budget_ != nullptr) {
+            budget_->retryFinished();
+            budget_ = nullptr;
+        }
+    }
+
+private:
+    RetryBudget* budget_ = nullptr;
 };
 
 }  // namespace restinu::gateway

@@ -195,5 +195,36 @@ TEST(RetryBudget, AllowsTheMinimumThenAShareOfTheRequestsInFlight) {
     EXPECT_EQ(b.activeRetries(), 10);
 }
 
+TEST(RetryPermit, EveryPermitIsGivenBackHoweverTheRequestEnds) {
+    RetryBudget b(20, 3);
+    {
+        BudgetedRequest request(b);
+        EXPECT_EQ(b.activeRequests(), 1);
+        auto first = RetryPermit::take(b);
+        EXPECT_TRUE(first);
+        EXPECT_EQ(b.activeRetries(), 1);
+        first.release();
+        first.release();  // twice is once
+        EXPECT_EQ(b.activeRetries(), 0);
+        auto held = RetryPermit::take(b);
+        auto moved = std::move(held);
+        EXPECT_FALSE(held);  // NOLINT(bugprone-use-after-move): a moved-from permit is empty
+        EXPECT_EQ(b.activeRetries(), 1);
+        moved = RetryPermit::take(b);  // the old slot is given back, a new one taken
+        EXPECT_EQ(b.activeRetries(), 1);
+        // Left in scope while the request ends early (an exception, a co_return).
+    }
+    EXPECT_EQ(b.activeRequests(), 0);
+    EXPECT_EQ(b.activeRetries(), 0);
+
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_TRUE(b.tryRetry());
+    }
+    auto refused = RetryPermit::take(b);
+    EXPECT_FALSE(refused);
+    refused.release();
+    EXPECT_EQ(b.activeRetries(), 3);  // an empty permit gives back nothing
+}
+
 }  // namespace
 }  // namespace restinu::gateway

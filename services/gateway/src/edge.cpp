@@ -8,16 +8,6 @@
 namespace restinu::gateway {
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 bool isTrusted(std::string_view ip, const std::vector<std::string>& trusted) {
     return std::find(trusted.begin(), trusted.end(), ip) != trusted.end();
 }
@@ -26,7 +16,7 @@ std::vector<std::string_view> splitList(std::string_view list) {
     std::vector<std::string_view> out;
     while (!list.empty()) {
         auto comma = list.find(',');
-        auto item = trim(list.substr(0, comma));
+        auto item = trimOws(list.substr(0, comma));
         if (!item.empty()) {
             out.push_back(item);
         }
@@ -45,6 +35,16 @@ bool isLowerHex(std::string_view s) {
 
 }  // namespace
 
+std::string_view trimOws(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
 std::string clientIp(std::string_view remote_ip, std::string_view forwarded_for,
                      const std::vector<std::string>& trusted) {
     if (!isTrusted(remote_ip, trusted)) {
@@ -62,44 +62,10 @@ std::string clientIp(std::string_view remote_ip, std::string_view forwarded_for,
 
 std::string forwardedFor(std::string_view remote_ip, std::string_view forwarded_for,
                          const std::vector<std::string>& trusted) {
-    if (!isTrusted(remote_ip, trusted) || trim(forwarded_for).empty()) {
+    if (!isTrusted(remote_ip, trusted) || trimOws(forwarded_for).empty()) {
         return std::string(remote_ip);
     }
-    return std::string(trim(forwarded_for)) + ", " + std::string(remote_ip);
-}
-
-bool corsAllowed(std::string_view origin, const std::vector<std::string>& allowed) {
-    if (origin.empty()) {
-        return false;
-    }
-    return std::any_of(allowed.begin(), allowed.end(),
-                       [&](const std::string& a) { return a == "*" || a == origin; });
-}
-
-std::vector<std::pair<std::string, std::string>> corsPreflightHeaders(
-    std::string_view origin, std::string_view request_headers, long max_age_s) {
-    std::vector<std::pair<std::string, std::string>> h{
-        {"Access-Control-Allow-Origin", std::string(origin)},
-        {"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
-        {"Access-Control-Max-Age", std::to_string(max_age_s)},
-        {"Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"},
-    };
-    auto asked = trim(request_headers);
-    h.emplace_back("Access-Control-Allow-Headers",
-                   asked.empty() ? std::string("Authorization, Content-Type, Idempotency-Key, "
-                                               "X-Request-Id, traceparent")
-                                 : std::string(asked));
-    return h;
-}
-
-std::vector<std::pair<std::string, std::string>> corsHeaders(std::string_view origin) {
-    return {
-        {"Access-Control-Allow-Origin", std::string(origin)},
-        {"Vary", "Origin"},
-        {"Access-Control-Expose-Headers",
-         "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, Idempotent-Replayed, ETag, "
-         "Location"},
-    };
+    return std::string(trimOws(forwarded_for)) + ", " + std::string(remote_ip);
 }
 
 bool validTraceparent(std::string_view v) {

@@ -9,6 +9,9 @@
 /// Edge hygiene that needs no I/O: who the client is behind trusted proxies, CORS, trace context.
 namespace restinu::gateway {
 
+/// `s` without the spaces and tabs around it (RFC 9110 "OWS").
+std::string_view trimOws(std::string_view s);
+
 /// The client's address: `remote_ip` unless it is a trusted proxy, in which case the rightmost
 /// address of `X-Forwarded-For` that is not a trusted proxy (what a client prepends is never
 /// believed). `trusted` holds exact addresses.
@@ -30,17 +33,6 @@ std::optional<std::string> normalisePath(std::string_view path);
 /// True when `path` has nothing normalisePath() would change or refuse (no "//", no '.'
 /// right after a '/', no '%'). One pass, no allocation.
 bool pathIsNormal(std::string_view path);
-
-/// Whether `origin` is allowed by `allowed` (exact, or "*" for any).
-bool corsAllowed(std::string_view origin, const std::vector<std::string>& allowed);
-
-/// Headers of the answer to a CORS preflight (OPTIONS with Origin and
-/// Access-Control-Request-Method) from an allowed origin.
-std::vector<std::pair<std::string, std::string>> corsPreflightHeaders(
-    std::string_view origin, std::string_view request_headers, long max_age_s);
-
-/// Headers added to an ordinary answer to an allowed origin.
-std::vector<std::pair<std::string, std::string>> corsHeaders(std::string_view origin);
 
 /// True for a well-formed W3C traceparent (version 00, non-zero trace and parent ids).
 bool validTraceparent(std::string_view value);

@@ -46,18 +46,6 @@ TEST(Path, RepeatedSlashesMergeAndDotSegmentsAreRefused) {
     }
 }
 
-TEST(Cors, OnlyConfiguredOrigins) {
-    std::vector<std::string> allowed{"https://app.restinu.dev"};
-    EXPECT_TRUE(corsAllowed("https://app.restinu.dev", allowed));
-    EXPECT_FALSE(corsAllowed("https://evil.example", allowed));
-    EXPECT_FALSE(corsAllowed("", allowed));
-    EXPECT_FALSE(corsAllowed("https://app.restinu.dev", {}));
-    EXPECT_TRUE(corsAllowed("https://any.example", {"*"}));
-    auto h = corsPreflightHeaders("https://app.restinu.dev", "content-type", 600);
-    EXPECT_EQ(h[0].second, "https://app.restinu.dev");
-    EXPECT_EQ(h.back().second, "content-type");
-}
-
 TEST(TraceContext, KeepsTheTraceIdWithANewParent) {
     std::string in = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     EXPECT_TRUE(validTraceparent(in));
@@ -143,6 +131,29 @@ TEST(Idempotency, StoredAnswersRoundTripBinarySafe) {
     EXPECT_EQ(back->body, a.body);
     EXPECT_FALSE(decodeAnswer("3:201").has_value());
     EXPECT_FALSE(decodeAnswer(encodeAnswer(a) + "x").has_value());
+}
+
+TEST(Idempotency, TheBeginReplyTellsRunReplayOrRefuse) {
+    using Kind = BeginReply::Kind;
+    auto fp = requestFingerprint("POST", "/api/v1/x", "{}");
+    auto other = requestFingerprint("POST", "/api/v1/x", "{\"a\":1}");
+    EXPECT_EQ(readBeginReply("", fp).kind, Kind::Run);
+    EXPECT_EQ(readBeginReply("X", fp).kind, Kind::TooManyKeys);
+    EXPECT_EQ(readBeginReply(lockValue(fp, "owner1"), fp).kind, Kind::InUse);
+    EXPECT_EQ(readBeginReply(lockValue(other, "owner1"), fp).kind, Kind::Reused);
+    StoredAnswer a{201, "application/json", {{"Location", "/api/v1/x/1"}}, "{\"id\":1}"};
+    auto replay = readBeginReply(storedValue(fp, a), fp);
+    ASSERT_EQ(replay.kind, Kind::Replay);
+    EXPECT_EQ(replay.answer.status, 201);
+    EXPECT_EQ(replay.answer.body, "{\"id\":1}");
+    EXPECT_EQ(replay.answer.headers, a.headers);
+    EXPECT_EQ(readBeginReply(storedValue(other, a), fp).kind, Kind::Reused);
+    // A value cut short, or one of an unknown kind, is never replayed.
+    auto cut = storedValue(fp, a);
+    cut.resize(cut.size() - 3);
+    EXPECT_EQ(readBeginReply(cut, fp).kind, Kind::Unreadable);
+    EXPECT_EQ(readBeginReply("Q" + fp + "zzz", fp).kind, Kind::Unreadable);
+    EXPECT_EQ(readBeginReply(fp.substr(0, 10), fp).kind, Kind::Reused);
 }
 
 TEST(Settings, DefaultRulesAreTightOnAuthAndRequireKeysOnPurchases) {

@@ -164,4 +164,40 @@ bool answerMayBeStored(int status,
     return true;
 }
 
+std::string lockValue(std::string_view fingerprint, std::string_view owner) {
+    std::string v = "L";
+    v.append(fingerprint);
+    v.append(owner);
+    return v;
+}
+
+std::string storedValue(std::string_view fingerprint, const StoredAnswer& a) {
+    std::string v = "D";
+    v.append(fingerprint);
+    v += encodeAnswer(a);
+    return v;
+}
+
+BeginReply readBeginReply(std::string_view v, std::string_view fingerprint) {
+    using Kind = BeginReply::Kind;
+    if (v.empty()) {
+        return {Kind::Run, {}};
+    }
+    if (v == "X") {
+        return {Kind::TooManyKeys, {}};
+    }
+    auto n = fingerprint.size();
+    if (v.size() <= n + 1 || v.compare(1, n, fingerprint) != 0) {
+        return {Kind::Reused, {}};
+    }
+    if (v[0] == 'L') {
+        return {Kind::InUse, {}};
+    }
+    auto stored = v[0] == 'D' ? decodeAnswer(v.substr(n + 1)) : std::nullopt;
+    if (!stored) {
+        return {Kind::Unreadable, {}};
+    }
+    return {Kind::Replay, std::move(*stored)};
+}
+
 }  // namespace restinu::gateway

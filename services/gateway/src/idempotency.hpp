@@ -54,4 +54,26 @@ std::string_view idempotencyFinishScript();
 /// token, a secret), and not a 5xx (the key is released for a retry instead).
 bool answerMayBeStored(int status, const std::vector<std::pair<std::string, std::string>>& headers);
 
+/// The value held while the first request with a key runs: `L<fingerprint><owner>`, where the
+/// owner is random, so that only this request's finish replaces it.
+std::string lockValue(std::string_view fingerprint, std::string_view owner);
+
+/// The value that replays `a` to a later request with the same fingerprint.
+std::string storedValue(std::string_view fingerprint, const StoredAnswer& a);
+
+/// What the begin script's reply means for a request whose fingerprint is `fingerprint`.
+struct BeginReply {
+    enum class Kind {
+        Run,          ///< the key was free and is now ours: run the request
+        TooManyKeys,  ///< the caller holds idempotency_max_keys keys already
+        Reused,       ///< the key was used with another request (another fingerprint)
+        InUse,        ///< the first request with this key is still running
+        Replay,       ///< it answered: `answer` is what it answered
+        Unreadable,   ///< the stored value is malformed
+    };
+    Kind kind = Kind::Run;
+    StoredAnswer answer;
+};
+BeginReply readBeginReply(std::string_view value, std::string_view fingerprint);
+
 }  // namespace restinu::gateway
