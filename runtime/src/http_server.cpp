@@ -31,7 +31,6 @@ using detail::Watchdog;
 namespace {
 
 constexpr auto kTok = net::as_tuple(net::use_awaitable);
-constexpr std::string_view kUnmatchedRoute = "unmatched";
 
 enum class State { Idle, Reading, Handling };
 
@@ -215,50 +214,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 }
             });
         }
-    }
-
-    // Middleware i and those after it, around `last`. The last middleware gets `last` itself
-    // as its `next`: no wrapper, and no frame of this function, for the common single one.
-    Task<Response> runChain(std::size_t i, Request& req, const Handler& last) {
-        const auto& mws = router.middleware();
-        if (i + 1 == mws.size()) {
-            co_return co_await mws[i](req, last);
-        }
-        Handler next = [this, i, &last](Request& r) { return runChain(i + 1, r, last); };
-        co_return co_await mws[i](req, next);
-    }
-
-    // The task that answers `req` (not started: the caller awaits it): its route's handler
-    // behind the middleware. Not a coroutine itself, so a request costs no frame for routing;
-    // `not_routed` is the caller's, to outlive the task when no route matched.
-    Task<Response> answer(Request& req, Handler& not_routed) {
-        auto match = router.match(req.method, req.path, req.params);
-        req.route = match.path_known ? match.pattern : kUnmatchedRoute;
-        const Handler* handler = match.handler;
-        if (handler == nullptr) {
-            not_routed = [known = match.path_known,
-                          allow = std::move(match.allow)](Request& r) -> Task<Response> {
-                if (known) {
-                    Problem p{problems::kMethodNotAllowed,
-                              std::string(methodName(r.method)) + " is not allowed on " +
-                                  std::string(r.path),
-                              {},
-                              {{"Allow", allow}}};
-                    throw ApiError(std::move(p));
-                }
-                throw ApiError(problems::kNotFound, "no resource at " + std::string(r.path));
-                co_return Response{};
-            };
-            handler = &not_routed;
-        }
-        const auto& mws = router.middleware();
-        if (mws.empty()) {
-            return (*handler)(req);
-        }
-        if (mws.size() == 1) {
-            return mws[0](req, *handler);
-        }
-        return runChain(0, req, *handler);
     }
 
     // Serialises the head by hand: one buffer, no per-field allocations.
@@ -513,19 +468,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         Response res;
         Handler not_routed;
         try {
-            res = co_await answer(req, not_routed);
-        } catch (const ApiError& e) {
-            res = problemResponse(e.problem(), req.path, req.request_id);
-        } catch (const std::exception& e) {
-            log::error("http", "handler failed",
-                       {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
-            res = problemResponse(
-                Problem{problems::kInternal,
-                        "the server could not answer this request; quote the request id when "
-                        "reporting it",
-                        {},
-                        {}},
-                req.path, req.request_id);
+            res = co_await router.respond(req, not_routed);
+        } catch (...) {
+            res = failureResponse(req);
         }
 
         bool keep_alive = client_keep_alive && !draining;

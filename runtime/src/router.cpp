@@ -5,6 +5,7 @@
 #include <boost/container/small_vector.hpp>
 #include <stdexcept>
 
+#include "restinu/rt/log.hpp"
 #include "restinu/rt/problem.hpp"
 
 namespace restinu::rt {
@@ -289,6 +290,67 @@ Router::Match Router::match(Method method, std::string_view path, Request::Field
         m.allow += ", HEAD";
     }
     return m;
+}
+
+// Middleware i and those after it, around `last`. The last middleware gets `last` itself as
+// its `next`: no wrapper, and no frame of this function, for the common single one.
+Task<Response> Router::runChain(std::size_t i, Request& req, const Handler& last) const {
+    const auto& mws = middleware();
+    if (i + 1 == mws.size()) {
+        co_return co_await mws[i](req, last);
+    }
+    Handler next = [this, i, &last](Request& r) { return runChain(i + 1, r, last); };
+    co_return co_await mws[i](req, next);
+}
+
+Task<Response> Router::respond(Request& req, Handler& not_routed) const {
+    auto found = match(req.method, req.path, req.params);
+    req.route = found.path_known ? found.pattern : kUnmatchedRoute;
+    const Handler* handler = found.handler;
+    if (handler == nullptr) {
+        not_routed = [known = found.path_known,
+                      allow = std::move(found.allow)](Request& r) -> Task<Response> {
+            if (known) {
+                Problem p{
+                    problems::kMethodNotAllowed,
+                    std::string(methodName(r.method)) + " is not allowed on " + std::string(r.path),
+                    {},
+                    {{"Allow", allow}}};
+                throw ApiError(std::move(p));
+            }
+            throw ApiError(problems::kNotFound, "no resource at " + std::string(r.path));
+            co_return Response{};
+        };
+        handler = &not_routed;
+    }
+    const auto& mws = middleware();
+    if (mws.empty()) {
+        return (*handler)(req);
+    }
+    if (mws.size() == 1) {
+        return mws[0](req, *handler);
+    }
+    return runChain(0, req, *handler);
+}
+
+Response failureResponse(const Request& req) {
+    std::string error = "unknown exception";
+    try {
+        throw;
+    } catch (const ApiError& e) {
+        return problemResponse(e.problem(), req.path, req.request_id);
+    } catch (const std::exception& e) {
+        error = e.what();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): logged below
+    }
+    log::error("http", "handler failed",
+               {{"request_id", req.request_id}, {"route", req.route}, {"error", error}});
+    return problemResponse(Problem{problems::kInternal,
+                                   "the server could not answer this request; quote the request "
+                                   "id when reporting it",
+                                   {},
+                                   {}},
+                           req.path, req.request_id);
 }
 
 }  // namespace restinu::rt

@@ -400,6 +400,17 @@ bool checkSchema(const RuntimeSettings& s, const ServiceSpec& spec) {
 
 }  // namespace
 
+void wireShard(Shard& shard, const ServiceSpec& spec, const WireFn& wire, ReplayCache& replays,
+               bool with_metrics) {
+    addBuiltinRoutes(shard, with_metrics);
+    if (!spec.edge) {
+        useIdentity(shard.router(), shard.settings(), replays);
+    }
+    if (wire) {
+        wire(shard);
+    }
+}
+
 int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
     if (argc > 1 && argv[1][0] != '-') {
         for (const auto& c : spec.commands) {
@@ -506,13 +517,7 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
                     shard.io(), shard.pg(), shard.redis(), settings.pg_conninfo, ro, &metrics));
                 relay.start();
             }
-            addBuiltinRoutes(*l.shard, settings.admin_port == 0);
-            if (!spec.edge) {
-                useIdentity(l.shard->router(), l.shard->settings(), replays);
-            }
-            if (wire) {
-                wire(*l.shard);
-            }
+            wireShard(*l.shard, spec, wire, replays, settings.admin_port == 0);
             ServerOptions so;
             so.service = spec.name;
             so.address = settings.address;

@@ -4,7 +4,6 @@
 
 #include "handler_support.hpp"
 #include "profile_rules.hpp"
-#include "restinu/contracts/events.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/jwt.hpp"
@@ -21,57 +20,47 @@ constexpr rt::ProblemType kLastAdmin{"cannot-demote-self", "An admin cannot demo
                                      409};
 constexpr rt::ProblemType kNoAdminLeft{"last-admin", "The last admin cannot be demoted", 409};
 
-constexpr std::string_view kProfileColumns =
-    "u.id::text, u.email, u.name, u.phone, u.language, u.role, restinu_iso(u.created_at), "
-    "restinu_iso(u.updated_at), coalesce(k.status, 'none')";
+}  // namespace
 
-json::object profileJson(const rt::PgResult& r, std::size_t i) {
-    json::object out{
-        {"id", r.get(i, 0)},         {"email", r.get(i, 1)},      {"name", r.get(i, 2)},
-        {"phone", nullptr},          {"language", r.get(i, 4)},   {"role", r.get(i, 5)},
-        {"created_at", r.get(i, 6)}, {"updated_at", r.get(i, 7)}, {"kyc_status", r.get(i, 8)}};
-    if (auto phone = r.opt(i, 3)) {
-        out["phone"] = *phone;
+json::object accountJson(const Account& a) {
+    json::object out{{"id", a.id},
+                     {"email", a.email},
+                     {"name", a.name},
+                     {"phone", nullptr},
+                     {"language", a.language},
+                     {"role", a.role},
+                     {"created_at", a.created_at},
+                     {"updated_at", a.updated_at},
+                     {"kyc_status", a.kyc_status}};
+    if (a.phone) {
+        out["phone"] = *a.phone;
     }
     return out;
 }
 
-}  // namespace
-
-rt::Task<void> requireAdmin(rt::PgPool& pool, const Caller& caller) {
-    auto r =
-        co_await pool.query("SELECT role = 'admin' FROM users WHERE id = $1::uuid", caller.user_id);
-    if (r.rows() != 1 || r.get(0, 0) != "t") {
-        throw ApiError(problems::kForbidden, "this needs the admin role");
-    }
-}
-
-AccountHandlers::AccountHandlers(rt::PgPool& pool, const rt::TokenVerifier& verifier)
-    : pool_(pool), verifier_(verifier) {}
+AccountHandlers::AccountHandlers(rt::PgPool& pool) : pool_(pool), users_(pool) {}
 
 rt::Task<rt::Response> AccountHandlers::profile(const std::string& user_id) {
-    std::string sql = "SELECT " + std::string(kProfileColumns) +
-                      " FROM users u LEFT JOIN kyc k ON k.user_id = u.id WHERE u.id = $1::uuid";
-    auto r = co_await pool_.query(sql, user_id);
-    if (r.rows() == 0) {
+    auto account = co_await users_.find(user_id);
+    if (!account) {
         throw ApiError(problems::kNotFound, "the account no longer exists");
     }
-    co_return rt::jsonResponse(200, profileJson(r, 0));
+    co_return rt::jsonResponse(200, accountJson(*account));
 }
 
 rt::Task<rt::Response> AccountHandlers::me(rt::Request& req) {
-    auto caller = authenticate(verifier_, req);
+    auto caller = callerOf(req);
     co_return co_await profile(caller.user_id);
 }
 
 rt::Task<rt::Response> AccountHandlers::updateMe(rt::Request& req) {
-    auto caller = authenticate(verifier_, req);
+    auto caller = callerOf(req);
     auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
-    std::optional<std::string> name;
-    std::optional<std::optional<std::string>> phone;  // set to null clears it
-    std::optional<std::string> language;
+    ProfileChange change;
+    auto& [name, phone, language, fields] = change;
     for (const auto& [key, value] : body) {
+        fields.emplace_back(key);
         if (key == "name") {
             auto n = value.is_string() ? domain::normaliseName(value.as_string()) : std::nullopt;
             if (!n) {
@@ -105,27 +94,9 @@ rt::Task<rt::Response> AccountHandlers::updateMe(rt::Request& req) {
         throw ApiError(problems::kValidation, "the profile update has invalid fields", errors);
     }
     if (name || phone || language) {
-        bool found = false;
-        co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-            // Each field changes only when sent ($n IS NULL keeps it; phone has its own flag).
-            auto r = co_await tx.query(
-                "UPDATE users SET name = coalesce($2, name), "
-                "phone = CASE WHEN $3 THEN $4 ELSE phone END, "
-                "language = coalesce($5, language), updated_at = now() "
-                "WHERE id = $1::uuid",
-                caller.user_id, name, phone.has_value(), phone.value_or(std::nullopt), language);
-            found = r.affected() == 1;
-            if (found) {
-                json::object changed;
-                for (const auto& [key, value] : body) {
-                    changed[key] = true;
-                }
-                json::object details;
-                details["fields"] = std::move(changed);
-                auto details_text = json::serialize(details);
-                co_await audit(tx, caller.user_id, "user.profile_update", "user", caller.user_id,
-                               req, details_text);
-            }
+        const auto ctx = WriteContext::of(req, caller.user_id);
+        auto found = co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<bool> {
+            co_return co_await UserStore::updateProfile(tx, caller.user_id, change, ctx);
         });
         if (!found) {
             throw ApiError(problems::kNotFound, "the account no longer exists");
@@ -135,8 +106,6 @@ rt::Task<rt::Response> AccountHandlers::updateMe(rt::Request& req) {
 }
 
 rt::Task<rt::Response> AccountHandlers::listUsers(rt::Request& req) {
-    auto caller = authenticate(verifier_, req);
-    co_await requireAdmin(pool_, caller);
     std::vector<rt::FieldError> errors;
     auto role = req.queryParam("role");
     if (role && !domain::isRole(*role)) {
@@ -158,22 +127,16 @@ rt::Task<rt::Response> AccountHandlers::listUsers(rt::Request& req) {
     if (!errors.empty()) {
         throw ApiError(problems::kValidation, "invalid query parameters", errors);
     }
-    std::string sql = "SELECT " + std::string(kProfileColumns) +
-                      " FROM users u LEFT JOIN kyc k ON k.user_id = u.id "
-                      "WHERE ($1::text IS NULL OR u.role = $1) "
-                      "AND ($2 = '' OR lower(u.email) LIKE replace(replace(replace(lower($2), "
-                      "'\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "
-                      "AND ($3::uuid IS NULL OR u.id > $3::uuid) ORDER BY u.id LIMIT $4";
-    auto r = co_await pool_.query(sql, role, email, after, limit + 1);
-    auto out = page(r, limit, &profileJson, [](const rt::PgResult& rows, std::size_t last) {
-        return rt::base64UrlEncode(rows.get(last, 0));
-    });
-    co_return rt::jsonResponse(200, out);
+    // Named, not a temporary: g++ 12 destroys a temporary in a co_await expression twice.
+    const AccountFilter filter{role, email, after, limit + 1};
+    auto accounts = co_await users_.list(filter);
+    co_return rt::jsonResponse(200, page(accounts, limit, &accountJson, [](const Account& last) {
+                                   return rt::base64UrlEncode(last.id);
+                               }));
 }
 
 rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
-    auto caller = authenticate(verifier_, req);
-    co_await requireAdmin(pool_, caller);
+    auto caller = callerOf(req);
     auto id = std::string(req.param("id"));
     if (!isUuid(id)) {
         throw ApiError(problems::kNotFound, "no such user");
@@ -196,47 +159,23 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
         throw ApiError(kLastAdmin, "ask another admin; this keeps at least one admin");
     }
     enum class Outcome { Done, NotFound, NotAdmin, LastAdmin };
-    // The outcome leaves the transaction as its value.
+    const auto ctx = WriteContext::of(req, caller.user_id);
     auto outcome = co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<Outcome> {
         // Role changes one at a time, and the caller's right and the count of admins read
         // under that lock: two admins demoting each other at once leave one, not none.
-        co_await tx.query("SELECT pg_advisory_xact_lock(hashtext('restinu.user_roles'))");
-        auto me = co_await tx.query("SELECT role = 'admin' FROM users WHERE id = $1::uuid",
-                                    caller.user_id);
-        if (me.rows() != 1 || me.get(0, 0) != "t") {
+        co_await UserStore::lockRoles(tx);
+        bool admin = co_await UserStore::isAdmin(tx, caller.user_id);
+        if (!admin) {
             co_return Outcome::NotAdmin;
         }
         if (role != "admin") {
-            auto admins = co_await tx.query(
-                "SELECT count(*) FILTER (WHERE role = 'admin'), bool_or(id = $1::uuid AND "
-                "role = 'admin') FROM users WHERE role = 'admin'",
-                id);
-            if (admins.get(0, 1) == "t" && admins.getInt(0, 0) <= 1) {
+            bool last = co_await UserStore::isLastAdmin(tx, id);
+            if (last) {
                 co_return Outcome::LastAdmin;
             }
         }
-        auto r = co_await tx.query(
-            "UPDATE users u SET role = $2, updated_at = now() FROM users old "
-            "WHERE u.id = $1::uuid AND old.id = u.id RETURNING old.role",
-            id, role);
-        if (r.rows() != 1) {
-            co_return Outcome::NotFound;
-        }
-        std::string before(r.get(0, 0));
-        if (before == role) {
-            co_return Outcome::Done;
-        }
-        const contracts::UserRoleChanged changed{id, role, before, caller.user_id};
-        auto event =
-            rt::makeEvent(std::string(changed.kType), std::string(contracts::kUserAggregate), id,
-                          changed.data(), std::string(req.header("traceparent")));
-        co_await rt::enqueueEvent(tx, event);
-        json::object details;
-        details["from"] = before;
-        details["to"] = role;
-        auto details_text = json::serialize(details);
-        co_await audit(tx, caller.user_id, "user.role_change", "user", id, req, details_text);
-        co_return Outcome::Done;
+        auto before = co_await UserStore::setRole(tx, id, role, ctx);
+        co_return before ? Outcome::Done : Outcome::NotFound;
     });
     switch (outcome) {
         case Outcome::NotFound:

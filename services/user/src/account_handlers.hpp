@@ -1,22 +1,27 @@
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <string>
+
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
+#include "user_store.hpp"
 
 namespace restinu::rt {
 class PgPool;
-class TokenVerifier;
 }  // namespace restinu::rt
 
 namespace restinu::user {
 
-struct Caller;
+/// The account as its owner and admins see it (JSON), shared by the handlers that answer with it.
+boost::json::object accountJson(const Account& a);
 
-/// The caller's profile, and the admin's view of every account. Admin rights are read from the
-/// database on every admin call (not from the token), so a demoted admin loses them at once.
+/// The caller's profile, and the admin's view of every account. Admin routes are declared
+/// admin-only (the router reads the role from the database on every call, so a demoted admin
+/// loses the right at once); a role change reads it again in its own transaction.
 class AccountHandlers {
 public:
-    AccountHandlers(rt::PgPool& pool, const rt::TokenVerifier& verifier);
+    explicit AccountHandlers(rt::PgPool& pool);
 
     rt::Task<rt::Response> me(rt::Request& req);          // GET /api/v1/users/me
     rt::Task<rt::Response> updateMe(rt::Request& req);    // PATCH /api/v1/users/me
@@ -27,10 +32,7 @@ private:
     rt::Task<rt::Response> profile(const std::string& user_id);
 
     rt::PgPool& pool_;
-    const rt::TokenVerifier& verifier_;
+    UserStore users_;
 };
-
-/// 403 unless `caller` is an admin now (one query).
-rt::Task<void> requireAdmin(rt::PgPool& pool, const Caller& caller);
 
 }  // namespace restinu::user

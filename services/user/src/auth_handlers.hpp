@@ -6,9 +6,10 @@
 #include "login_throttle.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
+#include "session_store.hpp"
+#include "user_store.hpp"
 
 namespace restinu::rt {
-class PgConn;
 class PgPool;
 class WorkerPool;
 }  // namespace restinu::rt
@@ -20,9 +21,9 @@ struct AuthSettings {
     LoginThrottleSettings throttle;  ///< failed-login delays (login_throttle.hpp)
 };
 
-/// Registration, login, refresh-token rotation, logout, the caller's sessions,
-/// and the JWKS. Each handler parses and validates, calls SQL through `pool`, and maps the
-/// result to a response; hashing runs on `workers`.
+/// Registration, login, refresh-token rotation, logout, the caller's sessions, and the JWKS.
+/// Each handler parses and validates, applies the rule, calls the stores (users, sessions) and
+/// renders the answer; hashing runs on `workers`.
 class AuthHandlers {
 public:
     AuthHandlers(rt::PgPool& pool, rt::WorkerPool& workers, const KeyRing& keys,
@@ -37,8 +38,6 @@ public:
     rt::Task<rt::Response> jwks(rt::Request& req);           // GET /.well-known/jwks.json
 
 private:
-    /// Stores a new refresh token of `session_id` in the caller's transaction; returns it.
-    rt::Task<std::string> storeRefreshToken(rt::PgConn& tx, const std::string& session_id);
     /// The token answer: a fresh access token and `refresh`.
     rt::Response tokenResponse(const std::string& user_id, const std::string& role,
                                const std::string& session_id, const std::string& refresh) const;
@@ -47,6 +46,8 @@ private:
     rt::WorkerPool& workers_;
     const KeyRing& keys_;
     AuthSettings settings_;
+    UserStore users_;
+    SessionStore sessions_;
 };
 
 }  // namespace restinu::user

@@ -5,9 +5,9 @@
 
 #include "password_policy.hpp"
 #include "passwords.hpp"
-#include "restinu/contracts/events.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/pg.hpp"
+#include "user_store.hpp"
 
 namespace restinu::user {
 
@@ -26,23 +26,10 @@ rt::Task<CreateAdminResult> createAdmin(rt::PgPool& pool, const std::string& ema
         co_return CreateAdminResult::WeakPassword;
     }
     auto hash = hashPassword(password);
-    auto id = rt::newUuidV7();
-    bool created = false;
-    co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-        auto r = co_await tx.query(
-            "INSERT INTO users (id, email, password_hash, name, role) "
-            "VALUES ($1::uuid, $2, $3, 'Administrator', 'admin') "
-            "ON CONFLICT ((lower(email))) DO NOTHING",
-            id, *email, hash);
-        if (r.affected() == 0) {
-            co_return;
-        }
-        created = true;
-        const contracts::UserRegistered registered{id, *email, "admin"};
-        auto event = rt::makeEvent(std::string(registered.kType),
-                                   std::string(contracts::kUserAggregate), id, registered.data());
-        co_await rt::enqueueEvent(tx, event);
-        co_await rt::audit(tx, "cli", "user.create_admin", "user", id, "");
+    const NewAccount account{rt::newUuidV7(), *email, hash, "Administrator", "admin"};
+    const WriteContext ctx{"cli", "", ""};
+    bool created = co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<bool> {
+        co_return co_await UserStore::create(tx, account, ctx, "user.create_admin");
     });
     co_return created ? CreateAdminResult::Created : CreateAdminResult::Exists;
 }

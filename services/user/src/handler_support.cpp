@@ -41,6 +41,17 @@ Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req) {
             claims->roles.empty() ? std::string{} : claims->roles.front()};
 }
 
+Caller callerOf(const rt::Request& req) {
+    if (!req.identity || req.identity->user_id.empty()) {
+        throw ApiError(rt::Problem{problems::kUnauthorized,
+                                   "send an access token: Authorization: Bearer <token>",
+                                   {},
+                                   {{"WWW-Authenticate", "Bearer"}}});
+    }
+    const auto& who = *req.identity;
+    return {who.user_id, who.session_id, who.roles.empty() ? std::string{} : who.roles[0]};
+}
+
 std::string stringField(const json::object& o, std::string_view key,
                         std::vector<rt::FieldError>& errors, bool required) {
     auto it = o.find(key);

@@ -32,8 +32,13 @@ struct Caller {
 
 /// The caller: from the gateway's signed identity (`req.identity`, checked by the runtime) or,
 /// for a request that did not come through the gateway, from its bearer access token. Throws a
-/// 401 problem when there is neither or the token does not verify.
+/// 401 problem when there is neither or the token does not verify. (The service's middleware
+/// runs it once per request; handlers read the result with callerOf.)
 Caller authenticate(const rt::TokenVerifier& verifier, const rt::Request& req);
+
+/// The caller of a route whose access rule requires one (`req.identity`); a 401 problem if a
+/// route was declared open by mistake.
+Caller callerOf(const rt::Request& req);
 
 using rt::isUuid;
 using rt::parseJsonObject;
@@ -45,18 +50,20 @@ std::string stringField(const boost::json::object& o, std::string_view key,
 /// The `limit` query parameter of a list: 1 to 200, 50 when absent; records a field error.
 std::int64_t pageLimit(const rt::Request& req, std::vector<rt::FieldError>& errors);
 
-/// A page of a list: {"items": the first `limit` rows as `item(r, i)` gives them, "next_cursor":
-/// `cursor(r, last)` when the query found more (it asks for limit + 1 rows), else null}.
-template <class Item, class Cursor>
-boost::json::object page(const rt::PgResult& r, std::int64_t limit, Item item, Cursor cursor) {
+/// A page of a list: {"items": the first `limit` rows as `item(row)` renders them,
+/// "next_cursor": `cursor(last row)` when the store found more (it is asked for limit + 1
+/// rows), else null}.
+template <class Row, class Item, class Cursor>
+boost::json::object page(const std::vector<Row>& rows, std::int64_t limit, Item item,
+                         Cursor cursor) {
     boost::json::array items;
-    auto n = std::min<std::size_t>(r.rows(), static_cast<std::size_t>(limit));
+    auto n = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(limit));
     for (std::size_t i = 0; i < n; ++i) {
-        items.push_back(item(r, i));
+        items.push_back(item(rows[i]));
     }
     boost::json::object out{{"items", std::move(items)}, {"next_cursor", nullptr}};
-    if (r.rows() > n && n > 0) {
-        out["next_cursor"] = cursor(r, n - 1);
+    if (rows.size() > n && n > 0) {
+        out["next_cursor"] = cursor(rows[n - 1]);
     }
     return out;
 }

@@ -15,12 +15,13 @@ class PgPool;
 
 namespace restinu::user {
 
-/// The access-token keys, kept in `signing_keys` (private keys sealed, key_vault.hpp). The newest key whose `activates_at` has passed
-/// signs; the JWKS and the verifier hold every key that is not retired, or retired less than a
-/// token's lifetime ago, including a key that activates later. `rotateSigningKey` adds a key that
-/// activates after a delay longer than every instance's reload interval, so every verifier (and
-/// the gateway's JWKS cache) knows the key before the first token names it, and tokens signed
-/// with the old key keep verifying until they expire: a rotation logs nobody out.
+/// The access-token keys, kept in `signing_keys` (private keys sealed, key_vault.hpp). The newest
+/// key whose `activates_at` has passed signs; the JWKS and the verifier hold every key that is not
+/// retired, or retired less than a token's lifetime ago, including a key that activates later.
+/// `rotateSigningKey` adds a key that activates after a delay longer than every instance's reload
+/// interval, so every verifier (and the gateway's JWKS cache) knows the key before the first token
+/// names it, and tokens signed with the old key keep verifying until they expire: a rotation logs
+/// nobody out.
 class KeyRing {
 public:
     /// Private keys are stored sealed by `vault` (which must outlive the ring).

@@ -3,13 +3,10 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
-#include "account_handlers.hpp"
 #include "handler_support.hpp"
 #include "kyc.hpp"
 #include "profile_rules.hpp"
-#include "restinu/contracts/events.hpp"
 #include "restinu/rt/digest.hpp"
-#include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/jwt.hpp"
 #include "restinu/rt/pg.hpp"
@@ -27,22 +24,21 @@ constexpr rt::ProblemType kKycNotPending{"kyc-not-pending", "No KYC submission a
 constexpr rt::ProblemType kDocumentInUse{"kyc-document-in-use",
                                          "This document is used by another account", 409};
 
-constexpr std::string_view kViewColumns =
-    "k.user_id::text, k.status, k.document_type, k.document_masked, k.full_name, "
-    "k.date_of_birth::text, restinu_iso(k.submitted_at), restinu_iso(k.decided_at), "
-    "k.rejection_reason";
-
-json::object viewJson(const rt::PgResult& r, std::size_t i) {
-    json::object out{{"user_id", r.get(i, 0)},       {"status", r.get(i, 1)},
-                     {"document_type", r.get(i, 2)}, {"document_number", r.get(i, 3)},
-                     {"full_name", r.get(i, 4)},     {"date_of_birth", r.get(i, 5)},
-                     {"submitted_at", r.get(i, 6)},  {"decided_at", nullptr},
+json::object recordJson(const KycRecord& k) {
+    json::object out{{"user_id", k.user_id},
+                     {"status", k.status},
+                     {"document_type", k.document_type},
+                     {"document_number", k.document_masked},
+                     {"full_name", k.full_name},
+                     {"date_of_birth", k.date_of_birth},
+                     {"submitted_at", k.submitted_at},
+                     {"decided_at", nullptr},
                      {"rejection_reason", nullptr}};
-    if (auto d = r.opt(i, 7)) {
-        out["decided_at"] = *d;
+    if (k.decided_at) {
+        out["decided_at"] = *k.decided_at;
     }
-    if (auto reason = r.opt(i, 8)) {
-        out["rejection_reason"] = *reason;
+    if (k.rejection_reason) {
+        out["rejection_reason"] = *k.rejection_reason;
     }
     return out;
 }
@@ -76,30 +72,24 @@ std::optional<std::chrono::year_month_day> parseDate(std::string_view s) {
 
 }  // namespace
 
-KycHandlers::KycHandlers(rt::PgPool& pool, const rt::TokenVerifier& verifier, KycVault vault,
-                         Today today)
-    : pool_(pool),
-      verifier_(verifier),
-      vault_(vault),
-      today_(today ? std::move(today) : Today(&systemToday)) {}
+KycHandlers::KycHandlers(rt::PgPool& pool, KycVault vault, Today today)
+    : kyc_(pool), vault_(vault), today_(today ? std::move(today) : Today(&systemToday)) {}
 
 rt::Task<rt::Response> KycHandlers::view(const std::string& user_id) {
-    std::string sql =
-        "SELECT " + std::string(kViewColumns) + " FROM kyc k WHERE k.user_id = $1::uuid";
-    auto r = co_await pool_.query(sql, user_id);
-    if (r.rows() == 0) {
+    auto record = co_await kyc_.find(user_id);
+    if (!record) {
         co_return rt::jsonResponse(200, json::object{{"user_id", user_id}, {"status", "none"}});
     }
-    co_return rt::jsonResponse(200, viewJson(r, 0));
+    co_return rt::jsonResponse(200, recordJson(*record));
 }
 
 rt::Task<rt::Response> KycHandlers::mine(rt::Request& req) {
-    auto caller = authenticate(verifier_, req);
+    auto caller = callerOf(req);
     co_return co_await view(caller.user_id);
 }
 
 rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
-    auto caller = authenticate(verifier_, req);
+    auto caller = callerOf(req);
     auto body = parseJsonObject(req);
     std::vector<rt::FieldError> errors;
     auto type = stringField(body, "document_type", errors);
@@ -153,59 +143,20 @@ rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
     auto sealed_hex = rt::toHex(vault_.seal(normalised));
     auto fingerprint = vault_.fingerprintHex(type, fingerprint_subject);
     auto masked = domain::maskDocument(type, number);
-    auto dob_iso = dob_text;
 
-    enum class Outcome { Submitted, Pending, Approved, InUse } outcome = Outcome::Submitted;
-    try {
-        co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-            // New, or a resubmission after a rejection; never over a pending or approved one.
-            auto r = co_await tx.query(
-                "INSERT INTO kyc AS k (user_id, status, document_type, document_cipher, "
-                "document_masked, full_name, date_of_birth, document_fingerprint) "
-                "VALUES ($1::uuid, 'pending', $2, decode($3, 'hex'), $4, $5, $6::date, "
-                "decode($7, 'hex')) "
-                "ON CONFLICT (user_id) DO UPDATE SET status = 'pending', "
-                "document_type = EXCLUDED.document_type, "
-                "document_cipher = EXCLUDED.document_cipher, "
-                "document_masked = EXCLUDED.document_masked, full_name = EXCLUDED.full_name, "
-                "date_of_birth = EXCLUDED.date_of_birth, "
-                "document_fingerprint = EXCLUDED.document_fingerprint, submitted_at = now(), "
-                "decided_at = NULL, decided_by = NULL, rejection_reason = NULL "
-                "WHERE k.status = 'rejected' RETURNING 1",
-                caller.user_id, type, sealed_hex, masked, *full_name, dob_iso, fingerprint);
-            if (r.rows() == 0) {
-                auto s = co_await tx.query("SELECT status FROM kyc WHERE user_id = $1::uuid",
-                                           caller.user_id);
-                outcome = s.rows() == 1 && s.get(0, 0) == "approved" ? Outcome::Approved
-                                                                     : Outcome::Pending;
-                co_return;
-            }
-            const contracts::KycSubmitted submitted{caller.user_id, type};
-            auto event = rt::makeEvent(std::string(submitted.kType),
-                                       std::string(contracts::kUserAggregate), caller.user_id,
-                                       submitted.data(), std::string(req.header("traceparent")));
-            co_await rt::enqueueEvent(tx, event);
-            json::object details;
-            details["document_type"] = type;
-            auto details_text = json::serialize(details);
-            co_await audit(tx, caller.user_id, "kyc.submit", "kyc", caller.user_id, req,
-                           details_text);
-        });
-    } catch (const rt::PgError& e) {
-        if (e.sqlstate() != "23505") {  // unique_violation: the fingerprint is taken
-            throw;
-        }
-        outcome = Outcome::InUse;
-    }
-    switch (outcome) {
-        case Outcome::Pending:
+    const KycSubmission submission{caller.user_id, type,     sealed_hex, masked,
+                                   *full_name,     dob_text, fingerprint};
+    const auto ctx = WriteContext::of(req, caller.user_id);
+    auto submitted = co_await kyc_.submit(submission, ctx);
+    switch (submitted) {
+        case KycSubmitted::AlreadyPending:
             throw ApiError(kKycPending, "wait for the review of your current submission");
-        case Outcome::Approved:
+        case KycSubmitted::AlreadyApproved:
             throw ApiError(kKycApproved, "your identity is already verified");
-        case Outcome::InUse:
+        case KycSubmitted::DocumentInUse:
             throw ApiError(kDocumentInUse,
                            "this document is registered to another account; contact support");
-        case Outcome::Submitted:
+        case KycSubmitted::Submitted:
             break;
     }
     auto res = co_await view(caller.user_id);
@@ -214,8 +165,6 @@ rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
 }
 
 rt::Task<rt::Response> KycHandlers::list(rt::Request& req) {
-    auto caller = authenticate(verifier_, req);
-    co_await requireAdmin(pool_, caller);
     std::vector<rt::FieldError> errors;
     auto status = req.queryParam("status").value_or("pending");
     if (status != "pending" && status != "approved" && status != "rejected") {
@@ -241,16 +190,13 @@ rt::Task<rt::Response> KycHandlers::list(rt::Request& req) {
     if (!errors.empty()) {
         throw ApiError(problems::kValidation, "invalid query parameters", errors);
     }
-    std::string sql = "SELECT " + std::string(kViewColumns) +
-                      ", k.submitted_at::text FROM kyc k WHERE k.status = $1 AND "
-                      "($2::timestamptz IS NULL OR (k.submitted_at, k.user_id) > "
-                      "($2::timestamptz, $3::uuid)) ORDER BY k.submitted_at, k.user_id LIMIT $4";
-    auto r = co_await pool_.query(sql, status, after_ts, after_id, limit + 1);
-    auto out = page(r, limit, &viewJson, [](const rt::PgResult& rows, std::size_t last) {
-        return rt::base64UrlEncode(std::string(rows.get(last, 9)) + "," +
-                                   std::string(rows.get(last, 0)));
-    });
-    co_return rt::jsonResponse(200, out);
+    // Named, not a temporary: g++ 12 destroys a temporary in a co_await expression twice.
+    const KycQueue queue{status, after_ts, after_id, limit + 1};
+    auto records = co_await kyc_.list(queue);
+    co_return rt::jsonResponse(
+        200, page(records, limit, &recordJson, [](const KycRecord& last) {
+            return rt::base64UrlEncode(last.submitted_key + "," + last.user_id);
+        }));
 }
 
 rt::Task<rt::Response> KycHandlers::approve(rt::Request& req) {
@@ -261,8 +207,7 @@ rt::Task<rt::Response> KycHandlers::reject(rt::Request& req) {
 }
 
 rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
-    auto caller = authenticate(verifier_, req);
-    co_await requireAdmin(pool_, caller);
+    auto caller = callerOf(req);
     auto user_id = std::string(req.param("user_id"));
     if (!isUuid(user_id)) {
         throw ApiError(problems::kNotFound, "no such user");
@@ -283,40 +228,16 @@ rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
             throw ApiError(problems::kValidation, "a rejection needs a reason", errors);
         }
     }
-    bool decided = false;
-    bool exists = false;
-    co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-        const std::string status = approve ? "approved" : "rejected";
-        const std::optional<std::string> why =
-            approve ? std::nullopt : std::optional<std::string>(reason);
-        auto r = co_await tx.query(
-            "UPDATE kyc SET status = $2, decided_at = now(), decided_by = $3::uuid, "
-            "rejection_reason = $4 WHERE user_id = $1::uuid AND status = 'pending' RETURNING 1",
-            user_id, status, caller.user_id, why);
-        if (r.rows() == 0) {
-            auto e = co_await tx.query("SELECT 1 FROM kyc WHERE user_id = $1::uuid", user_id);
-            exists = e.rows() == 1;
-            co_return;
-        }
-        decided = exists = true;
-        const contracts::KycDecided decision{approve, user_id, caller.user_id,
-                                             approve ? std::string{} : reason};
-        auto event =
-            rt::makeEvent(std::string(decision.type()), std::string(contracts::kUserAggregate),
-                          user_id, decision.data(), std::string(req.header("traceparent")));
-        co_await rt::enqueueEvent(tx, event);
-        json::object details;
-        if (!approve) {
-            details["reason"] = reason;
-        }
-        auto details_text = json::serialize(details);
-        co_await audit(tx, caller.user_id, approve ? "kyc.approve" : "kyc.reject", "kyc", user_id,
-                       req, details_text);
-    });
-    if (!exists) {
+    const auto ctx = WriteContext::of(req, caller.user_id);
+    const auto decision = approve ? KycStore::Decision::Approve : KycStore::Decision::Reject;
+    auto decided = co_await kyc_.decide(user_id, decision, reason, ctx);
+    if (!decided) {
+        throw ApiError(problems::kForbidden, "this needs the admin role");
+    }
+    if (*decided == KycDecided::NotSubmitted) {
         throw ApiError(problems::kNotFound, "this user has not submitted KYC");
     }
-    if (!decided) {
+    if (*decided == KycDecided::NotPending) {
         throw ApiError(kKycNotPending, "only a pending submission can be decided");
     }
     co_return co_await view(user_id);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 
+#include "kyc_store.hpp"
 #include "kyc_vault.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
@@ -22,8 +23,7 @@ class KycHandlers {
 public:
     using Today = std::function<std::chrono::year_month_day()>;
 
-    KycHandlers(rt::PgPool& pool, const rt::TokenVerifier& verifier, KycVault vault,
-                Today today = {});
+    KycHandlers(rt::PgPool& pool, KycVault vault, Today today = {});
 
     rt::Task<rt::Response> submit(rt::Request& req);   // POST /api/v1/users/me/kyc
     rt::Task<rt::Response> mine(rt::Request& req);     // GET /api/v1/users/me/kyc
@@ -35,8 +35,7 @@ private:
     rt::Task<rt::Response> decide(rt::Request& req, bool approve);
     rt::Task<rt::Response> view(const std::string& user_id);
 
-    rt::PgPool& pool_;
-    const rt::TokenVerifier& verifier_;
+    KycStore kyc_;
     KycVault vault_;
     Today today_;
 };

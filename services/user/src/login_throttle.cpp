@@ -47,7 +47,8 @@ rt::Task<void> LoginThrottle::failed(rt::PgConn& tx) const {
             "user_throttle_fail",
             "INSERT INTO login_throttle AS t (key, failures, last_failure) VALUES ($1, 1, now()) "
             "ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN t.last_failure < now() - "
-            "make_interval(secs => $2::float8) THEN 1 ELSE t.failures + 1 END, last_failure = now() "
+            "make_interval(secs => $2::float8) THEN 1 ELSE t.failures + 1 END, last_failure = "
+            "now() "
             "RETURNING failures",
             *key, window);
         auto delay = throttleDelay(r.getInt(0, 0), *policy);

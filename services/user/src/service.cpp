@@ -20,6 +20,7 @@
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
+#include "user_store.hpp"
 
 namespace restinu::user {
 namespace {
@@ -63,8 +64,8 @@ struct ShardState {
     ShardState(rt::Shard& shard, const Settings& s)
         : keys(s.issuer, s.audience, s.access_ttl, *s.key_vault),
           auth(shard.pg(), shard.workers(), keys, s.auth),
-          accounts(shard.pg(), keys.verifier()),
-          kyc(shard.pg(), keys.verifier(), *s.vault) {}
+          accounts(shard.pg()),
+          kyc(shard.pg(), *s.vault) {}
 };
 
 rt::Task<void> keepKeysLoaded(ShardState& st, rt::Shard& shard, std::chrono::milliseconds every) {
@@ -172,6 +173,11 @@ rt::ServiceSpec spec() {
         settings->auth.refresh_ttl = std::chrono::duration_cast<std::chrono::hours>(
             config.duration("auth.refresh_ttl", std::chrono::hours(24 * 30)));
         settings->key_reload = config.duration("auth.key_reload", std::chrono::seconds(30));
+        auto& throttle = settings->auth.throttle;
+        throttle.per_account_and_address.free_failures = static_cast<int>(
+            config.integer("auth.login_throttle.free_failures_per_account", 3, 1, 1000));
+        throttle.per_address.free_failures = static_cast<int>(
+            config.integer("auth.login_throttle.free_failures_per_address", 20, 1, 100000));
         settings->key_vault = readKeyVault(config);
         auto key = config.str("kyc.encryption_key");
         if (!key.empty()) {
@@ -219,12 +225,10 @@ rt::ServiceSpec spec() {
             // Admin rights come from the database, not the token (a demoted admin loses them at
             // once); the handlers that write check again inside their transaction.
             r.setRoleSource([&shard](rt::Request& req) -> rt::Task<std::vector<std::string>> {
-                auto row = co_await shard.pg().execute("user_current_role",
-                                                       "SELECT role FROM users WHERE id = $1::uuid",
-                                                       req.identity->user_id);
+                auto role = co_await UserStore(shard.pg()).role(req.identity->user_id);
                 std::vector<std::string> roles;
-                if (row.rows() == 1) {
-                    roles.emplace_back(row.get(0, 0));
+                if (role) {
+                    roles.push_back(std::move(*role));
                 }
                 req.identity->roles = roles;
                 co_return roles;

@@ -19,7 +19,7 @@ using AuthTest = UserServiceTest;
 
 TEST_F(AuthTest, RegisterNormalisesTheEmailAndRefusesTheSameAddressInAnotherCase) {
     auto email = unique("Ana.Rao");
-    auto r = call(&AuthHandlers::registerUser, creds("  " + email + " ", kPassword));
+    auto r = call(kRegister, creds("  " + email + " ", kPassword));
     ASSERT_EQ(r.status, 201) << json::serialize(r.body);
     std::string lower = email;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -27,7 +27,7 @@ TEST_F(AuthTest, RegisterNormalisesTheEmailAndRefusesTheSameAddressInAnotherCase
     EXPECT_EQ(r.body.at("role").as_string(), "investor");
     std::string upper = email;
     std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-    auto again = call(&AuthHandlers::registerUser, creds(upper, kPassword));
+    auto again = call(kRegister, creds(upper, kPassword));
     EXPECT_EQ(again.status, 409);
     EXPECT_EQ(again.body.at("type").as_string(), "https://restinu.dev/problems/email-taken");
 }
@@ -38,48 +38,40 @@ TEST_F(AuthTest, ConcurrentRegistrationsInDifferentCaseMakeOneAccount) {
     std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
     std::vector<int> statuses;
     auto one = [&](std::string e) -> rt::Task<void> {
-        rt::Request req;
-        std::string body = creds(e, kPassword);
-        req.body = body;
-        req.headers = {{"Content-Type", "application/json"}};
-        try {
-            auto res = co_await handlers_->registerUser(req);
-            statuses.push_back(res.status);
-        } catch (const rt::ApiError& err) {
-            statuses.push_back(err.problem().type.status);
-        }
+        auto res = co_await client_->answer(request(kRegister, creds(e, kPassword)));
+        statuses.push_back(res.status);
     };
-    net::co_spawn(io_, one(email), net::detached);
-    net::co_spawn(io_, one(upper), net::detached);
+    net::co_spawn(io(), one(email), net::detached);
+    net::co_spawn(io(), one(upper), net::detached);
     while (statuses.size() < 2) {
-        io_.restart();
-        io_.run_one();
+        io().restart();
+        io().run_one();
     }
     std::sort(statuses.begin(), statuses.end());
     EXPECT_EQ(statuses, (std::vector<int>{201, 409}));
     auto count = rt::runBlocking(
-        io_, pool_->query("SELECT count(*) FROM users WHERE lower(email) = lower($1)", email));
+        io(), pool_->query("SELECT count(*) FROM users WHERE lower(email) = lower($1)", email));
     EXPECT_EQ(count.getInt(0, 0), 1);
 }
 
 TEST_F(AuthTest, WeakPasswordsAndBadEmailsAre422NamingTheField) {
-    auto r = call(&AuthHandlers::registerUser, creds(unique("weak"), "short"));
+    auto r = call(kRegister, creds(unique("weak"), "short"));
     EXPECT_EQ(r.status, 422);
     EXPECT_EQ(r.body.at("errors").as_array()[0].at("field").as_string(), "password");
-    r = call(&AuthHandlers::registerUser, creds(unique("common"), "password1234"));
+    r = call(kRegister, creds(unique("common"), "password1234"));
     EXPECT_EQ(r.status, 422);
-    r = call(&AuthHandlers::registerUser, creds("not-an-email", kPassword));
+    r = call(kRegister, creds("not-an-email", kPassword));
     EXPECT_EQ(r.status, 422);
     EXPECT_EQ(r.body.at("errors").as_array()[0].at("field").as_string(), "email");
-    r = call(&AuthHandlers::registerUser, "{\"email\": ");
+    r = call(kRegister, "{\"email\": ");
     EXPECT_EQ(r.status, 400);
 }
 
 TEST_F(AuthTest, UnknownEmailAndWrongPasswordGetTheSameAnswer) {
     auto email = unique("same");
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
-    auto wrong = call(&AuthHandlers::login, creds(email, "not the passphrase"), "", "10.1.0.1");
-    auto unknown = call(&AuthHandlers::login, creds(unique("nobody"), kPassword), "", "10.1.0.2");
+    ASSERT_EQ(call(kRegister, creds(email, kPassword)).status, 201);
+    auto wrong = call(kLogin, creds(email, "not the passphrase"), "", "10.1.0.1");
+    auto unknown = call(kLogin, creds(unique("nobody"), kPassword), "", "10.1.0.2");
     EXPECT_EQ(wrong.status, 401);
     EXPECT_EQ(unknown.status, 401);
     auto strip = [](json::value v) {
@@ -88,7 +80,7 @@ TEST_F(AuthTest, UnknownEmailAndWrongPasswordGetTheSameAnswer) {
     };
     EXPECT_EQ(strip(wrong.body), strip(unknown.body));
     auto failed = rt::runBlocking(
-        io_, pool_->query("SELECT count(*) FROM restinu_outbox WHERE type = 'user.login_failed'"));
+        io(), pool_->query("SELECT count(*) FROM restinu_outbox WHERE type = 'user.login_failed'"));
     EXPECT_GE(failed.getInt(0, 0), 2);
 }
 
@@ -97,17 +89,14 @@ TEST_F(AuthTest, UnknownEmailAndWrongPasswordGetTheSameAnswer) {
 // address and ten failures locked the account (and everyone) for 15 minutes.
 TEST_F(AuthTest, FailuresSlowTheirAddressNotTheAccountsOwner) {
     auto email = unique("throttle");
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    ASSERT_EQ(call(kRegister, creds(email, kPassword)).status, 201);
     const std::string attacker = "203.0.113.7";
     for (int i = 0; i < 3; ++i) {  // the free failures
-        EXPECT_EQ(
-            call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", attacker).status,
-            401);
+        EXPECT_EQ(call(kLogin, creds(email, "wrong passphrase!!"), "", attacker).status, 401);
     }
     // The fourth failure sets a wait of 2 s for this address on this account.
-    EXPECT_EQ(call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", attacker).status,
-              401);
-    auto slowed = call(&AuthHandlers::login, creds(email, kPassword), "", attacker);
+    EXPECT_EQ(call(kLogin, creds(email, "wrong passphrase!!"), "", attacker).status, 401);
+    auto slowed = call(kLogin, creds(email, kPassword), "", attacker);
     EXPECT_EQ(slowed.status, 429);
     EXPECT_EQ(slowed.body.at("type").as_string(),
               "https://restinu.dev/problems/too-many-login-attempts");
@@ -115,14 +104,14 @@ TEST_F(AuthTest, FailuresSlowTheirAddressNotTheAccountsOwner) {
     EXPECT_GE(retry, 1);
     EXPECT_LE(retry, 2);
     // The owner, from elsewhere, is not locked out.
-    EXPECT_EQ(call(&AuthHandlers::login, creds(email, kPassword), "", "198.51.100.20").status, 200);
+    EXPECT_EQ(call(kLogin, creds(email, kPassword), "", "198.51.100.20").status, 200);
     // The waits grow: the n-th failure past the free ones waits 2^n s.
-    rt::runBlocking(io_, pool_->query("UPDATE login_throttle SET locked_until = NULL"));
-    call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", attacker);  // 5th
+    rt::runBlocking(io(), pool_->query("UPDATE login_throttle SET locked_until = NULL"));
+    call(kLogin, creds(email, "wrong passphrase!!"), "", attacker);  // 5th
     auto waits = rt::runBlocking(
-        io_, pool_->query("SELECT failures, ceil(extract(epoch FROM locked_until - now()))::int "
-                          "FROM login_throttle WHERE key = $1",
-                          "ip-account:" + attacker + " " + email));
+        io(), pool_->query("SELECT failures, ceil(extract(epoch FROM locked_until - now()))::int "
+                           "FROM login_throttle WHERE key = $1",
+                           "ip-account:" + attacker + " " + email));
     ASSERT_EQ(waits.rows(), 1u);
     EXPECT_EQ(waits.getInt(0, 0), 5);
     EXPECT_EQ(waits.getInt(0, 1), 4);
@@ -132,20 +121,20 @@ TEST_F(AuthTest, FailuresSlowTheirAddressNotTheAccountsOwner) {
 // (before, the wait came from the old count: a few guesses an hour kept an account locked).
 TEST_F(AuthTest, AQuietHourStartsTheCountAgain) {
     auto email = unique("quiet");
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    ASSERT_EQ(call(kRegister, creds(email, kPassword)).status, 201);
     const std::string ip = "203.0.113.8";
     for (int i = 0; i < 5; ++i) {
-        call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", ip);
-        rt::runBlocking(io_, pool_->query("UPDATE login_throttle SET locked_until = NULL"));
+        call(kLogin, creds(email, "wrong passphrase!!"), "", ip);
+        rt::runBlocking(io(), pool_->query("UPDATE login_throttle SET locked_until = NULL"));
     }
-    rt::runBlocking(io_, pool_->query("UPDATE login_throttle SET last_failure = now() - "
-                                      "interval '61 minutes', locked_until = NULL"));
-    EXPECT_EQ(call(&AuthHandlers::login, creds(email, "wrong passphrase!!"), "", ip).status, 401);
+    rt::runBlocking(io(), pool_->query("UPDATE login_throttle SET last_failure = now() - "
+                                       "interval '61 minutes', locked_until = NULL"));
+    EXPECT_EQ(call(kLogin, creds(email, "wrong passphrase!!"), "", ip).status, 401);
     EXPECT_EQ(count("SELECT count(*) FROM login_throttle WHERE key LIKE '%' || $1 || '%' AND "
                     "(failures <> 1 OR locked_until IS NOT NULL)",
                     ip),
               0);
-    EXPECT_EQ(call(&AuthHandlers::login, creds(email, kPassword), "", ip).status, 200);
+    EXPECT_EQ(call(kLogin, creds(email, kPassword), "", ip).status, 200);
 }
 
 // One address trying many accounts is slowed down across them (credential stuffing); other
@@ -153,30 +142,30 @@ TEST_F(AuthTest, AQuietHourStartsTheCountAgain) {
 TEST_F(AuthTest, OneAddressTryingManyAccountsIsSlowedAcrossThem) {
     const std::string ip = "203.0.113.9";
     for (int i = 0; i < 7; ++i) {  // the fixture's per-address policy: 6 free failures
-        auto r = call(&AuthHandlers::login, creds(unique("nobody"), "wrong passphrase!!"), "", ip);
+        auto r = call(kLogin, creds(unique("nobody"), "wrong passphrase!!"), "", ip);
         EXPECT_EQ(r.status, 401) << i;
     }
     auto email = unique("stuffed");
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
-    EXPECT_EQ(call(&AuthHandlers::login, creds(email, kPassword), "", ip).status, 429);
-    EXPECT_EQ(call(&AuthHandlers::login, creds(email, kPassword), "", "203.0.113.10").status, 200);
+    ASSERT_EQ(call(kRegister, creds(email, kPassword)).status, 201);
+    EXPECT_EQ(call(kLogin, creds(email, kPassword), "", ip).status, 429);
+    EXPECT_EQ(call(kLogin, creds(email, kPassword), "", "203.0.113.10").status, 200);
 }
 
 TEST_F(AuthTest, AnOverlongPasswordIsRefusedBeforeItIsHashed) {
-    auto r = call(&AuthHandlers::login, creds(unique("long"), std::string(100'000, 'a')));
+    auto r = call(kLogin, creds(unique("long"), std::string(100'000, 'a')));
     EXPECT_EQ(r.status, 422);
     EXPECT_EQ(r.body.at("errors").at(0).at("field").as_string(), "password");
 }
 
 TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheWholeFamily) {
     auto email = unique("rotate");
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    ASSERT_EQ(call(kRegister, creds(email, kPassword)).status, 201);
     std::string first;
     loginToken(email, kPassword, &first);
     auto body = [](const std::string& t) {
         return json::serialize(json::object{{"refresh_token", t}});
     };
-    auto r1 = call(&AuthHandlers::refresh, body(first));
+    auto r1 = call(kRefresh, body(first));
     ASSERT_EQ(r1.status, 200);
     std::string second(r1.body.at("refresh_token").as_string());
     EXPECT_NE(second, first);
@@ -185,40 +174,38 @@ TEST_F(AuthTest, RefreshRotatesAndReuseRevokesTheWholeFamily) {
                     email),
               1);
     // The first token again: reuse. Its family (the session) is revoked, so the second dies too.
-    auto reuse = call(&AuthHandlers::refresh, body(first));
+    auto reuse = call(kRefresh, body(first));
     EXPECT_EQ(reuse.status, 401);
-    EXPECT_EQ(call(&AuthHandlers::refresh, body(second)).status, 401);
-    EXPECT_EQ(call(&AuthHandlers::refresh, body("garbage")).status, 401);
+    EXPECT_EQ(call(kRefresh, body(second)).status, 401);
+    EXPECT_EQ(call(kRefresh, body("garbage")).status, 401);
 }
 
 TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
     auto email = unique("me");
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(email, kPassword)).status, 201);
+    ASSERT_EQ(call(kRegister, creds(email, kPassword)).status, 201);
     auto token = loginToken(email, kPassword, nullptr);
-    auto me = call(&AccountHandlers::me, "", token);
+    auto me = call(kMe, "", token);
     ASSERT_EQ(me.status, 200);
     EXPECT_EQ(me.body.at("role").as_string(), "investor");
-    EXPECT_EQ(call(&AccountHandlers::me, "").status, 401);
+    EXPECT_EQ(call(kMe, "").status, 401);
     auto tampered = token;
     tampered[tampered.find('.') + 5] ^= 1;
-    EXPECT_EQ(call(&AccountHandlers::me, "", tampered).status, 401);
+    EXPECT_EQ(call(kMe, "", tampered).status, 401);
     // alg "none" with the same claims
     auto payload = token.substr(token.find('.') + 1);
     payload = payload.substr(0, payload.find('.'));
-    EXPECT_EQ(call(&AccountHandlers::me, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".")
-                  .status,
-              401);
+    EXPECT_EQ(call(kMe, "", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + ".").status, 401);
     // Signed an hour ago (expired), and signed by a key the service never published.
     auto claims = keys_->verifier().verify(token, rt::unixSeconds());
     ASSERT_TRUE(claims);
     auto expired = keys_->signer().sign(claims->subject, claims->roles, claims->session_id,
                                         rt::unixSeconds() - 3600);
-    EXPECT_EQ(call(&AccountHandlers::me, "", expired).status, 401);
+    EXPECT_EQ(call(kMe, "", expired).status, 401);
     rt::TokenSigner stranger(rt::generateSigningKey("stranger"), "restinu", "restinu-api",
                              std::chrono::seconds(900));
     auto unknown_kid =
         stranger.sign(claims->subject, claims->roles, claims->session_id, rt::unixSeconds());
-    auto refused = call(&AccountHandlers::me, "", unknown_kid);
+    auto refused = call(kMe, "", unknown_kid);
     EXPECT_EQ(refused.status, 401);
     EXPECT_EQ(refused.body.at("type").as_string(), "https://restinu.dev/problems/unauthorized");
 }
@@ -226,32 +213,32 @@ TEST_F(AuthTest, MeNeedsAValidTokenAndATamperedOneIsRefused) {
 TEST_F(AuthTest, OneUserCannotSeeOrRevokeAnothersSessions) {
     auto a = unique("alice");
     auto b = unique("bob");
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(a, kPassword)).status, 201);
-    ASSERT_EQ(call(&AuthHandlers::registerUser, creds(b, kPassword)).status, 201);
+    ASSERT_EQ(call(kRegister, creds(a, kPassword)).status, 201);
+    ASSERT_EQ(call(kRegister, creds(b, kPassword)).status, 201);
     std::string b_refresh;
     auto ta = loginToken(a, kPassword, nullptr);
     auto tb = loginToken(b, kPassword, &b_refresh);
-    auto bs = call(&AuthHandlers::sessions, "", tb);
+    auto bs = call(kSessions, "", tb);
     ASSERT_EQ(bs.status, 200);
     ASSERT_EQ(bs.body.at("items").as_array().size(), 1u);
     std::string b_session(bs.body.at("items").as_array()[0].at("id").as_string());
-    auto as = call(&AuthHandlers::sessions, "", ta);
+    auto as = call(kSessions, "", ta);
     for (const auto& s : as.body.at("items").as_array()) {
         EXPECT_NE(s.at("id").as_string(), b_session);
     }
-    EXPECT_EQ(call(&AuthHandlers::revokeSession, "", ta, "10.0.0.1", b_session).status, 404);
+    EXPECT_EQ(call(kRevokeSession, "", ta, "10.0.0.1", b_session).status, 404);
     auto refresh_b = json::serialize(json::object{{"refresh_token", b_refresh}});
-    auto still = call(&AuthHandlers::refresh, refresh_b);
+    auto still = call(kRefresh, refresh_b);
     ASSERT_EQ(still.status, 200);
     // B revokes its own session: its refresh token stops working at once.
-    EXPECT_EQ(call(&AuthHandlers::revokeSession, "", tb, "10.0.0.1", b_session).status, 204);
+    EXPECT_EQ(call(kRevokeSession, "", tb, "10.0.0.1", b_session).status, 204);
     auto after = json::serialize(json::object{{"refresh_token", still.body.at("refresh_token")}});
-    EXPECT_EQ(call(&AuthHandlers::refresh, after).status, 401);
-    EXPECT_EQ(call(&AuthHandlers::revokeSession, "", tb, "10.0.0.1", "not-a-uuid").status, 404);
+    EXPECT_EQ(call(kRefresh, after).status, 401);
+    EXPECT_EQ(call(kRevokeSession, "", tb, "10.0.0.1", "not-a-uuid").status, 404);
 }
 
 TEST_F(AuthTest, JwksListsTheSigningKey) {
-    auto r = call(&AuthHandlers::jwks, "");
+    auto r = call(kJwks, "");
     ASSERT_EQ(r.status, 200);
     auto keys = r.body.at("keys").as_array();
     ASSERT_FALSE(keys.empty());

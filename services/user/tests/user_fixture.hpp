@@ -7,92 +7,124 @@
 #include <boost/json.hpp>
 #include <random>
 
-#include "account_handlers.hpp"
-#include "auth_handlers.hpp"
 #include "fresh_database.hpp"
-#include "kyc_handlers.hpp"
+#include "key_ring.hpp"
 #include "restinu/rt/blocking.hpp"
-#include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
-#include "restinu/rt/problem.hpp"
-#include "restinu/rt/worker_pool.hpp"
+#include "restinu/user/service.hpp"
+#include "service_client.hpp"
 
 namespace restinu::user {
 
-// The user service's handlers against a fresh users database (one per test binary), called as
-// the router would call them.
+/// A route of the user service as a client names it; `{id}` and `{user_id}` are filled in.
+struct Route {
+    rt::Method method;
+    std::string_view pattern;
+};
+
+namespace routes {
+inline constexpr Route kRegister{rt::Method::Post, "/api/v1/auth/register"};
+inline constexpr Route kLogin{rt::Method::Post, "/api/v1/auth/login"};
+inline constexpr Route kRefresh{rt::Method::Post, "/api/v1/auth/refresh"};
+inline constexpr Route kLogout{rt::Method::Post, "/api/v1/auth/logout"};
+inline constexpr Route kMe{rt::Method::Get, "/api/v1/users/me"};
+inline constexpr Route kUpdateMe{rt::Method::Patch, "/api/v1/users/me"};
+inline constexpr Route kSessions{rt::Method::Get, "/api/v1/users/me/sessions"};
+inline constexpr Route kRevokeSession{rt::Method::Delete, "/api/v1/users/me/sessions/{id}"};
+inline constexpr Route kMyKyc{rt::Method::Get, "/api/v1/users/me/kyc"};
+inline constexpr Route kSubmitKyc{rt::Method::Post, "/api/v1/users/me/kyc"};
+inline constexpr Route kListUsers{rt::Method::Get, "/api/v1/admin/users"};
+inline constexpr Route kChangeRole{rt::Method::Patch, "/api/v1/admin/users/{id}"};
+inline constexpr Route kKycQueue{rt::Method::Get, "/api/v1/admin/kyc"};
+inline constexpr Route kApproveKyc{rt::Method::Post, "/api/v1/admin/kyc/{user_id}/approve"};
+inline constexpr Route kRejectKyc{rt::Method::Post, "/api/v1/admin/kyc/{user_id}/reject"};
+inline constexpr Route kJwks{rt::Method::Get, "/.well-known/jwks.json"};
+}  // namespace routes
+using namespace routes;
+
+// The user service as `restinu user` wires it (routes, access rules, middleware, problems),
+// against a fresh users database (one per test binary), through the in-process client: each
+// request arrives as the gateway sends it, signed, with the client's address.
 class UserServiceTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() { db_ = testenv::freshDatabase("users", "user"); }
 
+    static std::string config() {
+        return "pg:\n  url: \"" + testenv::pgConninfo() + "\"\n  database: " + db_ +
+               "\n  pool_size: 8\nredis:\n  port: " + std::to_string(testenv::redisPort()) +
+               "\nidentity:\n  secret: \"" + std::string(kIdentitySecret) +
+               "\"\nauth:\n  key_encryption_key: \"" + kKeyEncryptionKey +
+               "\"\n  key_reload: 200ms\n  login_throttle:\n    free_failures_per_address: "
+               "6\nkyc:\n"
+               "  encryption_key: \"" +
+               kVaultKey + "\"\nlog:\n  access: false\n";
+    }
+
     void SetUp() override {
+        client_ = std::make_unique<testing::ServiceClient>(spec(), config());
         rt::PgOptions o;
         o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
-        o.size = 8;
-        pool_ = std::make_unique<rt::PgPool>(io_, o);
+        o.size = 4;
+        pool_ = std::make_unique<rt::PgPool>(io(), o);
+        // The service answers 503 until its signing keys are loaded (made on first start).
+        for (int i = 0; i < 100 && client_->send({rt::Method::Get, "/readyz"}).status != 200; ++i) {
+            rt::runBlocking(io(), sleep(std::chrono::milliseconds(50)));
+        }
         keys_ = std::make_unique<KeyRing>("restinu", "restinu-api", std::chrono::seconds(900),
                                           keyVault());
-        rt::runBlocking(io_, keys_->load(*pool_));
-        AuthSettings s;
-        s.throttle.per_account_and_address = {3, std::chrono::seconds(900)};
-        s.throttle.per_address = {6, std::chrono::seconds(900)};
-        handlers_ = std::make_unique<AuthHandlers>(*pool_, workers_, *keys_, s);
-        accounts_ = std::make_unique<AccountHandlers>(*pool_, keys_->verifier());
-        std::string why;
-        kyc_ = std::make_unique<KycHandlers>(*pool_, keys_->verifier(),
-                                             *KycVault::fromBase64(kVaultKey, &why),
-                                             [] { return today_; });
+        rt::runBlocking(io(), keys_->load(*pool_));
     }
     void TearDown() override { pool_->close(); }
 
-    struct Reply {
-        int status;
-        boost::json::value body;
-        rt::Response raw;
-    };
+    /// The service's loop; the test's pool and tasks run on it.
+    boost::asio::io_context& io() { return client_->io(); }
 
-    template <class H>
-    H& handlersFor() {
-        if constexpr (std::is_same_v<H, AuthHandlers>) {
-            return *handlers_;
-        } else if constexpr (std::is_same_v<H, AccountHandlers>) {
-            return *accounts_;
-        } else {
-            return *kyc_;
-        }
+    static rt::ServiceSpec spec() {
+        auto s = user::spec();
+        s.database = "users_db";  // as the registry says; the config names the test's database
+        return s;
     }
 
-    // Runs one handler with a JSON body (and a bearer token when given); `param` fills the
-    // route's one path parameter (`id` or `user_id`), `query` the query string.
-    template <class H>
-    Reply call(rt::Task<rt::Response> (H::*fn)(rt::Request&), const std::string& body,
-               const std::string& token = "", const std::string& ip = "10.0.0.1",
-               const std::string& param = "", const std::string& query = "") {
-        rt::Request req;
-        req.body = body;
-        req.remote_ip = "127.0.0.1";  // the gateway
-        req.client_ip = ip;           // the client, as the gateway signed it
-        req.request_id = "test";
-        req.query = query;
-        std::string auth = "Bearer " + token;
-        req.headers = {{"Content-Type", "application/json"}};
+    rt::Task<void> sleep(std::chrono::milliseconds d) {
+        boost::asio::steady_timer t(io(), d);
+        co_await t.async_wait(boost::asio::use_awaitable);
+    }
+
+    using Reply = testing::ServiceClient::Reply;
+
+    /// The request to `route` as the gateway forwards it: the caller of a valid access token
+    /// signed as the identity (the gateway verifies tokens); an invalid one passed on as a
+    /// bearer token for the service to refuse. `param` fills the route's path parameter.
+    testing::ServiceClient::Call request(Route route, const std::string& body,
+                                         const std::string& token = "",
+                                         const std::string& ip = "10.0.0.1",
+                                         const std::string& param = "",
+                                         const std::string& query = "") {
+        std::string target(route.pattern);
+        for (std::string_view name : {"{id}", "{user_id}"}) {
+            if (auto at = target.find(name); at != std::string::npos) {
+                target.replace(at, name.size(), param);
+            }
+        }
+        if (!query.empty()) {
+            target += "?" + query;
+        }
+        testing::ServiceClient::Call c{route.method, target, body};
+        c.client_ip = ip;
         if (!token.empty()) {
-            req.headers.emplace_back("Authorization", auth);
+            if (auto claims = keys_->verifier().verify(token, rt::unixSeconds())) {
+                c.who = rt::Identity{claims->subject, claims->roles, claims->session_id};
+            } else {
+                c.headers.emplace_back("Authorization", "Bearer " + token);
+            }
         }
-        if (!param.empty()) {
-            req.params = {{"id", param}, {"user_id", param}};
-        }
-        rt::Response res;
-        try {
-            res = rt::runBlocking(io_, (handlersFor<H>().*fn)(req));
-        } catch (const rt::ApiError& e) {
-            res = rt::problemResponse(e.problem(), "/x", "test");
-        }
-        boost::json::value v;
-        if (!res.body.empty()) {
-            v = boost::json::parse(res.body);
-        }
-        return {res.status, v, res};
+        return c;
+    }
+
+    Reply call(Route route, const std::string& body, const std::string& token = "",
+               const std::string& ip = "10.0.0.1", const std::string& param = "",
+               const std::string& query = "") {
+        return client_->send(request(route, body, token, ip, param, query));
     }
 
     static std::string creds(const std::string& email, const std::string& password) {
@@ -104,7 +136,7 @@ protected:
         return name + std::to_string(rng() % 100000000) + "@example.com";
     }
     std::string loginToken(const std::string& email, const std::string& pw, std::string* refresh) {
-        auto r = call(&AuthHandlers::login, creds(email, pw));
+        auto r = call(kLogin, creds(email, pw));
         EXPECT_EQ(r.status, 200) << boost::json::serialize(r.body);
         if (refresh != nullptr) {
             *refresh = std::string(r.body.at("refresh_token").as_string());
@@ -116,12 +148,12 @@ protected:
     /// token, and its id in `*id`.
     std::string account(const std::string& name, const std::string& role, std::string* id) {
         auto email = unique(name);
-        auto r = call(&AuthHandlers::registerUser, creds(email, kPassword));
+        auto r = call(kRegister, creds(email, kPassword));
         EXPECT_EQ(r.status, 201) << boost::json::serialize(r.body);
         std::string uid(r.body.at("id").as_string());
         if (role != "investor") {
             rt::runBlocking(
-                io_, pool_->query("UPDATE users SET role = $2 WHERE id = $1::uuid", uid, role));
+                io(), pool_->query("UPDATE users SET role = $2 WHERE id = $1::uuid", uid, role));
         }
         if (id != nullptr) {
             *id = uid;
@@ -130,7 +162,7 @@ protected:
     }
 
     std::int64_t count(const std::string& sql, const std::string& arg) {
-        return rt::runBlocking(io_, pool_->query(sql, arg)).getInt(0, 0);
+        return rt::runBlocking(io(), pool_->query(sql, arg)).getInt(0, 0);
     }
 
     // The signing keys' key-encryption key (one for every test of the binary).
@@ -140,19 +172,14 @@ protected:
     }
 
     static inline std::string db_;
-    static inline std::chrono::year_month_day today_{std::chrono::year{2026},
-                                                     std::chrono::month{11}, std::chrono::day{25}};
 
-    boost::asio::io_context io_;
-    rt::WorkerPool workers_{2};
+    std::unique_ptr<testing::ServiceClient> client_;  // first: it owns the loop
     std::unique_ptr<rt::PgPool> pool_;
     std::unique_ptr<KeyRing> keys_;
-    std::unique_ptr<AuthHandlers> handlers_;
-    std::unique_ptr<AccountHandlers> accounts_;
-    std::unique_ptr<KycHandlers> kyc_;
     static constexpr const char* kPassword = "a long enough passphrase";
     static constexpr const char* kKeyEncryptionKey = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
     static constexpr const char* kVaultKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    static constexpr const char* kIdentitySecret = "test-identity-secret-of-at-least-32-chars";
 };
 
 }  // namespace restinu::user

@@ -76,7 +76,7 @@ public:
     std::string_view body;
     std::string request_id;  ///< kept from X-Request-Id or generated
     std::string_view route;  ///< the matched route template, e.g. /api/v1/properties/{id}
-    std::string remote_ip;  ///< the socket's peer: behind the gateway, always the gateway
+    std::string remote_ip;   ///< the socket's peer: behind the gateway, always the gateway
     /// The client's address: the one the gateway signed (identity.hpp) when the request came
     /// through it, else the socket's peer. Anything keyed on the caller's address uses this.
     std::string client_ip;

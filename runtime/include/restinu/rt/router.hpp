@@ -98,9 +98,26 @@ public:
     /// into the router's own strings. HEAD falls back to GET.
     Match match(Method method, std::string_view path, Request::Fields& params) const;
 
+    /// The task that answers `req` (not started: the caller awaits it): its route's handler,
+    /// access check included, behind the middleware; 404 or 405 problems when no route matches.
+    /// Sets `req.params` and `req.route`. Not a coroutine itself, so routing costs no frame;
+    /// `not_routed` is the caller's, to outlive the task when no route matched. The server
+    /// and the in-process test client both answer through this, and render what it throws
+    /// with failureResponse().
+    Task<Response> respond(Request& req, Handler& not_routed) const;
+
 private:
+    Task<Response> runChain(std::size_t i, Request& req, const Handler& last) const;
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// The route template recorded for a request no route matched (metrics, access log).
+inline constexpr std::string_view kUnmatchedRoute = "unmatched";
+
+/// The answer for the exception being handled (call inside a catch block): an ApiError's
+/// problem, or a logged 500 that quotes only the request id.
+Response failureResponse(const Request& req);
 
 }  // namespace restinu::rt

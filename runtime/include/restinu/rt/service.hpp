@@ -24,6 +24,7 @@ class MetricsRegistry;
 class PgPool;
 class Redis;
 class WorkerPool;
+class ReplayCache;
 class HttpClient;
 class PgConn;
 struct Event;
@@ -170,6 +171,12 @@ struct ServiceSpec {
 /// checks the database schema is migrated, serves until SIGTERM/SIGINT, drains, and returns the
 /// process exit code (0 clean stop, 1 runtime failure, 2 bad config or usage).
 int serviceMain(int argc, char** argv, const ServiceSpec& spec);
+
+/// Wires one loop thread's shard as serviceMain does: the built-in routes (/healthz, /readyz,
+/// and /metrics when `with_metrics`), the check of the gateway's signed identity (not for the
+/// edge), then the service's own `wire`. The in-process test client builds its shard with it.
+void wireShard(Shard& shard, const ServiceSpec& spec, const WireFn& wire, ReplayCache& replays,
+               bool with_metrics);
 
 /// Reads the settings every service shares; exposed for tests and for `restinu migrate`.
 RuntimeSettings readRuntimeSettings(Config& config, const ServiceSpec& spec);

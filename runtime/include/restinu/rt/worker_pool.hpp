@@ -1,11 +1,11 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <optional>
@@ -49,39 +49,41 @@ public:
             return boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
                                                void(std::exception_ptr)>(
                 [this](auto handler, Fn f) {
-                    boost::asio::post(pool_, [this, h = std::move(handler), f = std::move(f)]() mutable {
-                        std::exception_ptr error;
-                        try {
-                            f();
-                        } catch (...) {
-                            error = std::current_exception();
-                        }
-                        queued_.fetch_sub(1, std::memory_order_relaxed);
-                        auto ex = boost::asio::get_associated_executor(h);
-                        boost::asio::dispatch(
-                            ex, [h = std::move(h), error]() mutable { std::move(h)(error); });
-                    });
+                    boost::asio::post(
+                        pool_, [this, h = std::move(handler), f = std::move(f)]() mutable {
+                            std::exception_ptr error;
+                            try {
+                                f();
+                            } catch (...) {
+                                error = std::current_exception();
+                            }
+                            queued_.fetch_sub(1, std::memory_order_relaxed);
+                            auto ex = boost::asio::get_associated_executor(h);
+                            boost::asio::dispatch(
+                                ex, [h = std::move(h), error]() mutable { std::move(h)(error); });
+                        });
                 },
                 boost::asio::use_awaitable, std::move(fn));
         } else {
             return boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
                                                void(std::exception_ptr, R)>(
                 [this](auto handler, Fn f) {
-                    boost::asio::post(pool_, [this, h = std::move(handler), f = std::move(f)]() mutable {
-                        std::exception_ptr error;
-                        std::optional<R> value;
-                        try {
-                            value.emplace(f());
-                        } catch (...) {
-                            error = std::current_exception();
-                        }
-                        queued_.fetch_sub(1, std::memory_order_relaxed);
-                        auto ex = boost::asio::get_associated_executor(h);
-                        boost::asio::dispatch(
-                            ex, [h = std::move(h), error, value = std::move(value)]() mutable {
-                                std::move(h)(error, value ? std::move(*value) : R{});
-                            });
-                    });
+                    boost::asio::post(
+                        pool_, [this, h = std::move(handler), f = std::move(f)]() mutable {
+                            std::exception_ptr error;
+                            std::optional<R> value;
+                            try {
+                                value.emplace(f());
+                            } catch (...) {
+                                error = std::current_exception();
+                            }
+                            queued_.fetch_sub(1, std::memory_order_relaxed);
+                            auto ex = boost::asio::get_associated_executor(h);
+                            boost::asio::dispatch(
+                                ex, [h = std::move(h), error, value = std::move(value)]() mutable {
+                                    std::move(h)(error, value ? std::move(*value) : R{});
+                                });
+                        });
                 },
                 boost::asio::use_awaitable, std::move(fn));
         }
