@@ -210,10 +210,10 @@ void Config::problem(std::string_view key, const std::string& msg, const Value* 
     line += msg;
     if (v != nullptr) {
         // A secret's value never goes into an error (it may reach a terminal or a log).
-        line += isSecretKey(key) ? " (got a value of " + std::to_string(v->text.size()) +
-                                       " characters from " + v->source + ")"
-                                 : " (got \"" + redactConninfo(v->text) + "\" from " +
-                                       v->source + ")";
+        line += isSecretKey(key)
+                    ? " (got a value of " + std::to_string(v->text.size()) + " characters from " +
+                          v->source + ")"
+                    : " (got \"" + redactConninfo(v->text) + "\" from " + v->source + ")";
     } else {
         line += " (set it in the config file or as " + envName(key) + ")";
     }

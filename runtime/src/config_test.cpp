@@ -99,10 +99,10 @@ TEST(Config, PasswordsInsideConninfoAreRedactedInDump) {
 // A bad secret is named, with where it came from, but its value never appears in the error
 // (before, `identity.secret: too short (got "..." from ...)` printed it).
 TEST(Config, ErrorsAboutSecretsDoNotEchoTheirValues) {
-    auto c = Config::fromText("", {"RESTINU_IDENTITY__SECRET=short-but-secret",
-                                   "RESTINU_KYC__ENCRYPTION_KEY=not-base64-but-secret",
-                                   "RESTINU_PG__URL=host=db password=hunter2",
-                                   "RESTINU_HTTP__PORT=http"});
+    auto c = Config::fromText(
+        "", {"RESTINU_IDENTITY__SECRET=short-but-secret",
+             "RESTINU_KYC__ENCRYPTION_KEY=not-base64-but-secret",
+             "RESTINU_PG__URL=host=db password=hunter2", "RESTINU_HTTP__PORT=http"});
     c.str("identity.secret");
     c.reject("identity.secret", "must be at least 32 characters");
     c.str("kyc.encryption_key");

@@ -179,8 +179,7 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
     SignedMessage message{req.method_name, req.target, req.header("X-Request-Id"), req.body};
     thread_local std::string expected;
     expected.clear();
-    appendHmacSha256Hex(expected, secret,
-                        canonical(ts, message, user, roles, session, client_ip));
+    appendHmacSha256Hex(expected, secret, canonical(ts, message, user, roles, session, client_ip));
     if (given.size() != expected.size() ||
         CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
         return fail(why, "identity signature does not match");
@@ -219,8 +218,7 @@ bool ReplayCache::firstSeen(std::string_view mac, std::int64_t expires_unix,
                             std::int64_t now_unix) {
     auto& s = *state_;
     std::lock_guard lock(s.mu);
-    while (!s.order.empty() &&
-           (s.order.front().first < now_unix || s.order.size() >= s.capacity)) {
+    while (!s.order.empty() && (s.order.front().first < now_unix || s.order.size() >= s.capacity)) {
         auto it = s.seen.find(s.order.front().second);
         if (it != s.seen.end() && it->second == s.order.front().first) {
             s.seen.erase(it);

@@ -31,21 +31,18 @@ Identity alice() {
 constexpr std::string_view kIp = "203.0.113.5";
 constexpr std::string_view kRid = "3f1c0a7e9b2d4c58a1e6f7092b3c4d5e";
 
-SignedMessage message(std::string_view method, std::string_view target,
-                      std::string_view body = "", std::string_view rid = kRid) {
+SignedMessage message(std::string_view method, std::string_view target, std::string_view body = "",
+                      std::string_view rid = kRid) {
     return {method, target, rid, body};
 }
 
 // Headers signed for alice on `method target` with `body`, and the request id header.
-std::vector<std::pair<std::string, std::string>> signedFor(std::string_view method,
-                                                           std::string_view target,
-                                                           std::string_view body = "",
-                                                           std::string_view secret = kSecret,
-                                                           std::int64_t now = kNow,
-                                                           const Identity* who = nullptr) {
+std::vector<std::pair<std::string, std::string>> signedFor(
+    std::string_view method, std::string_view target, std::string_view body = "",
+    std::string_view secret = kSecret, std::int64_t now = kNow, const Identity* who = nullptr) {
     auto a = alice();
-    auto h = signIdentity(who != nullptr ? who : &a, kIp, message(method, target, body), secret,
-                          now);
+    auto h =
+        signIdentity(who != nullptr ? who : &a, kIp, message(method, target, body), secret, now);
     h.emplace_back("X-Request-Id", std::string(kRid));
     return h;
 }

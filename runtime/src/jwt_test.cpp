@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "restinu/rt/base64.hpp"
+
 namespace restinu::rt {
 namespace {
 

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "restinu/rt/json_text.hpp"
 #include "word_scan.hpp"
 
 namespace restinu::rt::log {
@@ -85,7 +86,7 @@ void appendValue(std::string& out, const Field::Value& v, bool json) {
     if (const auto* s = std::get_if<std::string_view>(&v)) {
         if (json) {
             out += '"';
-            appendJsonEscaped(out, *s);
+            rt::appendJsonEscaped(out, *s);
             out += '"';
         } else {
             out += *s;
@@ -102,56 +103,6 @@ void appendValue(std::string& out, const Field::Value& v, bool json) {
 }
 
 }  // namespace
-
-void appendJsonEscaped(std::string& out, std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    // Runs of characters that need no escape are appended whole; most text is one run. The run
-    // is found eight bytes per step: a word with no byte below a space, no '"' and no '\\'
-    // needs no closer look (UTF-8 passes through as it is).
-    const char* d = text.data();
-    const std::size_t n = text.size();
-    std::size_t start = 0;
-    std::size_t i = 0;
-    while (i < n) {
-        if (n - i >= 8) {
-            auto w = detail::loadWord(d + i);
-            if (!detail::anyByteBelow(w, 0x20) && !detail::anyByteIs(w, '"') &&
-                !detail::anyByteIs(w, '\\')) {
-                i += 8;
-                continue;
-            }
-        }
-        auto u = static_cast<unsigned char>(d[i]);
-        if (u >= 0x20 && u != '"' && u != '\\') {
-            ++i;
-            continue;
-        }
-        out.append(d + start, i - start);
-        start = ++i;
-        switch (u) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                out += "\\u00";
-                out += kHex[u >> 4];
-                out += kHex[u & 0xf];
-        }
-    }
-    out.append(d + start, n - start);
-}
 
 bool parseLevel(std::string_view text, Level& out) {
     if (text == "debug") {
@@ -211,19 +162,19 @@ void write(Level level, std::string_view logger, std::string_view msg,
         line += R"(","level":")";
         line += levelName(level);
         line += R"(","service":")";
-        appendJsonEscaped(line, s.service);
+        rt::appendJsonEscaped(line, s.service);
         if (!s.instance.empty()) {
             line += R"(","instance":")";
-            appendJsonEscaped(line, s.instance);
+            rt::appendJsonEscaped(line, s.instance);
         }
         line += R"(","logger":")";
-        appendJsonEscaped(line, logger);
+        rt::appendJsonEscaped(line, logger);
         line += R"(","msg":")";
-        appendJsonEscaped(line, msg);
+        rt::appendJsonEscaped(line, msg);
         line += '"';
         for (const auto& f : fields) {
             line += ",\"";
-            appendJsonEscaped(line, f.key);
+            rt::appendJsonEscaped(line, f.key);
             line += "\":";
             appendValue(line, f.value, true);
         }

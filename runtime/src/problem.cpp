@@ -1,6 +1,6 @@
 #include "restinu/rt/problem.hpp"
 
-#include "restinu/rt/log.hpp"
+#include "restinu/rt/json_text.hpp"
 
 namespace restinu::rt {
 
@@ -11,7 +11,7 @@ std::string problemJson(const Problem& p, std::string_view instance, std::string
         out += '"';
         out += key;
         out += "\":\"";
-        log::appendJsonEscaped(out, value);
+        appendJsonEscaped(out, value);
         out += '"';
     };
     out += '{';

@@ -16,6 +16,7 @@
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/http_server.hpp"
 #include "restinu/rt/identity.hpp"
+#include "restinu/rt/json_text.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/migrate.hpp"
@@ -95,7 +96,7 @@ HttpClient& Shard::http() {
 
 void Shard::consume(std::string group, std::vector<std::string> aggregate_types,
                     std::function<Task<void>(PgConn&, const Event&)> handler) {
-    if (index_ != 0) {
+    if (index_ != 0 || !settings_.bus_consume) {
         return;
     }
     ConsumerOptions o;
@@ -164,6 +165,7 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
     }
     if (!spec.database.empty()) {
         s.bus_relay = c.boolean("bus.relay", true);
+        s.bus_consume = c.boolean("bus.consume", true);
         s.bus_stream_maxlen = static_cast<std::size_t>(
             c.integer("bus.stream_maxlen", 1'000'000, 1000, std::int64_t{1} << 40));
         s.bus_outbox_retention = c.duration("bus.outbox_retention", std::chrono::hours(24));
@@ -349,7 +351,7 @@ void addBuiltinRoutes(Shard& shard, bool with_metrics) {
                 checks += ',';
             }
             checks += '"' + name + "\":\"";
-            log::appendJsonEscaped(checks, err.empty() ? "ok" : err);
+            appendJsonEscaped(checks, err.empty() ? "ok" : err);
             checks += '"';
             if (!err.empty()) {
                 failed += failed.empty() ? name : ", " + name;

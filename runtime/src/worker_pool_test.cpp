@@ -7,9 +7,9 @@
 #include <boost/asio/use_future.hpp>
 #include <future>
 #include <stdexcept>
-#include <vector>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/problem.hpp"
@@ -54,7 +54,8 @@ TEST(WorkerPool, AFullQueueRefusesWithA503AndRecovers) {
     std::vector<std::future<void>> held;
     for (int i = 0; i < 2; ++i) {
         auto job = [gate] { gate.wait(); };
-        held.push_back(boost::asio::co_spawn(io, pool.run(std::move(job)), boost::asio::use_future));
+        held.push_back(
+            boost::asio::co_spawn(io, pool.run(std::move(job)), boost::asio::use_future));
     }
     io.poll();
     EXPECT_EQ(pool.queued(), 2u);

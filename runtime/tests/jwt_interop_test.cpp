@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "restinu/rt/base64.hpp"
 #include "restinu/rt/jwt.hpp"
 
 /// Proves that tokens and the JWKS are what a third-party verifier (PyJWT, Debian's python3-jwt)

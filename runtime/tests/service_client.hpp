@@ -108,6 +108,8 @@ public:
     }
 
     rt::Shard& shard() { return *shard_; }
+    /// The service's metrics (its pools' statement counters, for tests of what a call cost).
+    rt::MetricsRegistry& metrics() { return metrics_; }
     /// The loop the service runs on; the test's own pools and tasks run on it too.
     boost::asio::io_context& io() { return io_; }
     const rt::RuntimeSettings& settings() const { return settings_; }

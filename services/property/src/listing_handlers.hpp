@@ -1,19 +1,20 @@
 #pragma once
 
+#include "listing_store.hpp"
+#include "read_model.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
 
 namespace restinu::rt {
 class PgPool;
-class PgConn;
-struct Event;
 }  // namespace restinu::rt
 
 namespace restinu::property {
 
 /// Listings on the write model (`properties`) and search on the read model
 /// (`property_search`). Who the caller is comes from the gateway's signed identity
-/// (`req.identity`): agents and admins create; the owner or an admin changes or withdraws.
+/// (`req.identity`) and the route's rule: agents and admins create (the rule); the owner or an
+/// admin changes or withdraws (decided here, against the row).
 class ListingHandlers {
 public:
     /// Writes go to `primary`; searches and reads may go to `reads` (a replica or the primary).
@@ -30,16 +31,7 @@ private:
 
     rt::PgPool& primary_;
     rt::PgPool& reads_;
+    ListingStore listings_;
 };
-
-/// The projection: applies one `property.*` event to the read model in the consumer's
-/// transaction. Idempotent and order-safe: a row only moves to a higher version.
-rt::Task<void> applyToReadModel(rt::PgConn& tx, const rt::Event& event);
-
-/// Rebuilds the read model from the write model in one transaction: writers wait, and readers
-/// keep the old rows until it commits. `bulk` drops the read model's indexes and builds them
-/// again after the copy (several times faster for a large table, but searches wait too).
-/// Returns the number of listings.
-rt::Task<std::int64_t> rebuildReadModel(rt::PgConn& tx, bool bulk = false);
 
 }  // namespace restinu::property

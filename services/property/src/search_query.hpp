@@ -76,12 +76,14 @@ Sql pageQuery(const Params& p);
 /// no facet is asked for.
 Sql facetsQuery(const Params& p);
 
-/// The columns pageQuery selects, in order (before the sort key).
+/// The columns pageQuery selects, each named (search_page.cpp reads them by name; none is
+/// named like a column the queries order by, which ORDER BY would take instead), then
+/// `cursor_key`: the row's sort key as text (the distance in metres for the distance sort).
 inline constexpr std::string_view kColumns =
-    "id::text, owner_id::text, title, property_type, listing_type, status, price_minor, "
-    "currency, bedrooms, bathrooms, area_sqft, locality, city, state, country, latitude, "
-    "longitude, facing, array_to_json(amenities)::text, version, restinu_iso(created_at)";
-inline constexpr int kColumnCount = 21;
+    "id::text AS id, owner_id::text AS owner_id, title, property_type, listing_type, status, "
+    "price_minor, currency, bedrooms, bathrooms, area_sqft, locality, city, state, country, "
+    "latitude, longitude, facing, array_to_json(amenities)::text AS amenities, version, "
+    "restinu_iso(created_at) AS created_iso";
 
 /// The opaque cursor for the row after which the next page starts: its sort key and id. For the
 /// distance sort `id` lists every id on the page whose key equals the last one, comma-separated.

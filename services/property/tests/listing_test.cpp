@@ -24,10 +24,10 @@ std::vector<std::string> fields(const json::value& problem) {
 }
 
 TEST_F(ListingTest, AgentsAndAdminsCreateInvestorsAndStrangersCannot) {
-    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), std::nullopt}).status, 401);
-    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), person("investor")}).status, 403);
+    EXPECT_EQ(call(kCreate, {text(listing()), std::nullopt}).status, 401);
+    EXPECT_EQ(call(kCreate, {text(listing()), person("investor")}).status, 403);
     auto agent = person("agent");
-    auto r = call(&ListingHandlers::create, {text(listing()), agent});
+    auto r = call(kCreate, {text(listing()), agent});
     ASSERT_EQ(r.status, 201) << json::serialize(r.body);
     EXPECT_EQ(r.raw.header("ETag"), "\"1\"");
     EXPECT_EQ(r.body.at("owner_id").as_string(), agent.user_id);
@@ -44,7 +44,7 @@ TEST_F(ListingTest, AgentsAndAdminsCreateInvestorsAndStrangersCannot) {
                     "entity_id = $1",
                     id),
               1);
-    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), person("admin")}).status, 201);
+    EXPECT_EQ(call(kCreate, {text(listing()), person("admin")}).status, 201);
 }
 
 TEST_F(ListingTest, InvalidListingsAre422NamingEveryFieldAndNothingIsWritten) {
@@ -56,7 +56,7 @@ TEST_F(ListingTest, InvalidListingsAre422NamingEveryFieldAndNothingIsWritten) {
     bad["colour"] = "blue";
     bad.erase("title");
     auto before = count("SELECT count(*) FROM properties WHERE $1 = $1", "x");
-    auto r = call(&ListingHandlers::create, {text(bad), person("agent")});
+    auto r = call(kCreate, {text(bad), person("agent")});
     ASSERT_EQ(r.status, 422);
     EXPECT_EQ(fields(r.body),
               (std::vector<std::string>{"colour", "facing", "location.lat", "price.amount",
@@ -64,44 +64,42 @@ TEST_F(ListingTest, InvalidListingsAre422NamingEveryFieldAndNothingIsWritten) {
     EXPECT_EQ(count("SELECT count(*) FROM properties WHERE $1 = $1", "x"), before);
     auto sold = listing();
     sold["status"] = "sold";
-    EXPECT_EQ(call(&ListingHandlers::create, {text(sold), person("agent")}).status, 422);
-    EXPECT_EQ(call(&ListingHandlers::create, {"[1,2]", person("agent")}).status, 422);
-    EXPECT_EQ(call(&ListingHandlers::create, {"{\"title\":", person("agent")}).status, 400);
+    EXPECT_EQ(call(kCreate, {text(sold), person("agent")}).status, 422);
+    EXPECT_EQ(call(kCreate, {"[1,2]", person("agent")}).status, 422);
+    EXPECT_EQ(call(kCreate, {"{\"title\":", person("agent")}).status, 400);
 }
 
 TEST_F(ListingTest, DraftsAreVisibleToTheirOwnerAndAdminsOnly) {
     auto agent = person("agent");
     auto draft = listing();
     draft["status"] = "draft";
-    auto r = call(&ListingHandlers::create, {text(draft), agent});
+    auto r = call(kCreate, {text(draft), agent});
     ASSERT_EQ(r.status, 201);
     std::string id(r.body.at("id").as_string());
-    EXPECT_EQ(call(&ListingHandlers::get, {"", agent, id}).status, 200);
-    EXPECT_EQ(call(&ListingHandlers::get, {"", person("admin"), id}).status, 200);
-    EXPECT_EQ(call(&ListingHandlers::get, {"", person("agent"), id}).status, 404);
-    EXPECT_EQ(call(&ListingHandlers::get, {"", std::nullopt, id}).status, 404);
-    EXPECT_EQ(call(&ListingHandlers::get, {"", std::nullopt, "not-a-uuid"}).status, 404);
+    EXPECT_EQ(call(kGet, {"", agent, id}).status, 200);
+    EXPECT_EQ(call(kGet, {"", person("admin"), id}).status, 200);
+    EXPECT_EQ(call(kGet, {"", person("agent"), id}).status, 404);
+    EXPECT_EQ(call(kGet, {"", std::nullopt, id}).status, 404);
+    EXPECT_EQ(call(kGet, {"", std::nullopt, "not-a-uuid"}).status, 404);
 }
 
 TEST_F(ListingTest, PatchNeedsIfMatchAndAStaleVersionIs412) {
     auto agent = person("agent");
-    auto created = call(&ListingHandlers::create, {text(listing()), agent});
+    auto created = call(kCreate, {text(listing()), agent});
     std::string id(created.body.at("id").as_string());
     auto cheaper = text({{"price", json::object{{"amount", 1'70'00'000'00}, {"currency", "INR"}}}});
-    EXPECT_EQ(call(&ListingHandlers::update, {cheaper, agent, id}).status, 428);
-    auto ok = call(&ListingHandlers::update, {cheaper, agent, id, "", "\"1\""});
+    EXPECT_EQ(call(kUpdate, {cheaper, agent, id}).status, 428);
+    auto ok = call(kUpdate, {cheaper, agent, id, "", "\"1\""});
     ASSERT_EQ(ok.status, 200) << json::serialize(ok.body);
     EXPECT_EQ(ok.raw.header("ETag"), "\"2\"");
     EXPECT_EQ(ok.body.at("price").at("amount").as_int64(), 1'70'00'000'00);
     EXPECT_EQ(ok.body.at("title").as_string(), "3 BHK Apartment in Powai");  // untouched
     // A second writer who read version 1 loses, and is told the current version.
-    auto stale = call(&ListingHandlers::update, {text({{"bedrooms", 4}}), agent, id, "", "\"1\""});
+    auto stale = call(kUpdate, {text({{"bedrooms", 4}}), agent, id, "", "\"1\""});
     EXPECT_EQ(stale.status, 412);
     EXPECT_EQ(stale.raw.header("ETag"), "\"2\"");
     EXPECT_EQ(count("SELECT bedrooms FROM properties WHERE id = $1::uuid", id), 3);
-    EXPECT_EQ(
-        call(&ListingHandlers::update, {text({{"bedrooms", 4}}), agent, id, "", "W/\"2\""}).status,
-        200);
+    EXPECT_EQ(call(kUpdate, {text({{"bedrooms", 4}}), agent, id, "", "W/\"2\""}).status, 200);
     EXPECT_EQ(count("SELECT count(*) FROM restinu_outbox WHERE type = 'property.updated' AND "
                     "aggregate_id = $1",
                     id),
@@ -110,21 +108,18 @@ TEST_F(ListingTest, PatchNeedsIfMatchAndAStaleVersionIs412) {
 
 TEST_F(ListingTest, OnlyTheOwnerOrAnAdminChangesOrWithdraws) {
     auto owner = person("agent");
-    auto created = call(&ListingHandlers::create, {text(listing()), owner});
+    auto created = call(kCreate, {text(listing()), owner});
     std::string id(created.body.at("id").as_string());
     auto rival = person("agent");
-    EXPECT_EQ(call(&ListingHandlers::update, {text({{"bedrooms", 1}}), rival, id, "", "*"}).status,
+    EXPECT_EQ(call(kUpdate, {text({{"bedrooms", 1}}), rival, id, "", "*"}).status, 403);
+    EXPECT_EQ(call(kWithdraw, {"", rival, id}).status, 403);
+    EXPECT_EQ(call(kUpdate, {text({{"bedrooms", 1}}), person("investor"), id, "", "*"}).status,
               403);
-    EXPECT_EQ(call(&ListingHandlers::withdraw, {"", rival, id}).status, 403);
-    EXPECT_EQ(
-        call(&ListingHandlers::update, {text({{"bedrooms", 1}}), person("investor"), id, "", "*"})
-            .status,
-        403);
-    auto admin = call(&ListingHandlers::update,
-                      {text({{"title", "Renamed by an admin"}}), person("admin"), id, "", "*"});
+    auto admin =
+        call(kUpdate, {text({{"title", "Renamed by an admin"}}), person("admin"), id, "", "*"});
     ASSERT_EQ(admin.status, 200);
     EXPECT_EQ(admin.body.at("owner_id").as_string(), owner.user_id);
-    auto gone = call(&ListingHandlers::withdraw, {"", owner, id});
+    auto gone = call(kWithdraw, {"", owner, id});
     ASSERT_EQ(gone.status, 200);
     EXPECT_EQ(gone.body.at("status").as_string(), "withdrawn");
     EXPECT_EQ(count("SELECT count(*) FROM restinu_outbox WHERE type = 'property.withdrawn' AND "
@@ -132,7 +127,7 @@ TEST_F(ListingTest, OnlyTheOwnerOrAnAdminChangesOrWithdraws) {
                     id),
               1);
     // Withdrawn listings disappear from strangers' view.
-    EXPECT_EQ(call(&ListingHandlers::get, {"", rival, id}).status, 404);
+    EXPECT_EQ(call(kGet, {"", rival, id}).status, 404);
 }
 
 // Admin and agent rights follow the user service's events, not the token's claim: a demoted
@@ -140,7 +135,7 @@ TEST_F(ListingTest, OnlyTheOwnerOrAnAdminChangesOrWithdraws) {
 // service trusted the token until it expired.
 TEST_F(ListingTest, ADemotedAdminLosesItsRightsBeforeItsTokenExpires) {
     auto owner = person("agent");
-    auto created = call(&ListingHandlers::create, {text(listing()), owner});
+    auto created = call(kCreate, {text(listing()), owner});
     ASSERT_EQ(created.status, 201);
     std::string id(created.body.at("id").as_string());
     auto admin = person("admin");  // the token's claim
@@ -151,24 +146,21 @@ TEST_F(ListingTest, ADemotedAdminLosesItsRightsBeforeItsTokenExpires) {
                 ? contracts::UserRegistered{admin.user_id, "a@example.com", role}.data()
                 : contracts::UserRoleChanged{admin.user_id, role, "admin", "someone"}.data();
         auto e = rt::makeEvent(type, "user", admin.user_id, data);
-        rt::runBlocking(io_, pool_->transaction([&e](rt::PgConn& tx) -> rt::Task<void> {
+        rt::runBlocking(io(), pool_->transaction([&e](rt::PgConn& tx) -> rt::Task<void> {
             co_await applyUserRole(tx, e);
         }));
         return e;
     };
     // Unknown to the copy: the token's role holds.
-    EXPECT_EQ(call(&ListingHandlers::update,
-                   {text({{"title", "Renamed by an admin"}}), admin, id, "", "*"})
-                  .status,
+    EXPECT_EQ(call(kUpdate, {text({{"title", "Renamed by an admin"}}), admin, id, "", "*"}).status,
               200);
     auto promoted = roleEvent("user.registered", "admin");
     roleEvent("user.role_changed", "investor");
-    EXPECT_EQ(call(&ListingHandlers::update, {text({{"bedrooms", 1}}), admin, id, "", "*"}).status,
-              403);
-    EXPECT_EQ(call(&ListingHandlers::withdraw, {"", admin, id}).status, 403);
-    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), admin}).status, 403);
+    EXPECT_EQ(call(kUpdate, {text({{"bedrooms", 1}}), admin, id, "", "*"}).status, 403);
+    EXPECT_EQ(call(kWithdraw, {"", admin, id}).status, 403);
+    EXPECT_EQ(call(kCreate, {text(listing()), admin}).status, 403);
     // An older event delivered late does not undo the newer one.
-    rt::runBlocking(io_, pool_->transaction([&promoted](rt::PgConn& tx) -> rt::Task<void> {
+    rt::runBlocking(io(), pool_->transaction([&promoted](rt::PgConn& tx) -> rt::Task<void> {
         co_await applyUserRole(tx, promoted);
     }));
     EXPECT_EQ(count("SELECT count(*) FROM user_roles WHERE user_id = $1::uuid AND role = "
@@ -177,18 +169,18 @@ TEST_F(ListingTest, ADemotedAdminLosesItsRightsBeforeItsTokenExpires) {
               1);
     // Promoted to agent: it may list, before it signs in again.
     roleEvent("user.role_changed", "agent");
-    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), person("investor")}).status, 403);
+    EXPECT_EQ(call(kCreate, {text(listing()), person("investor")}).status, 403);
     auto investor_token = admin;
     investor_token.roles = {"investor"};
-    EXPECT_EQ(call(&ListingHandlers::create, {text(listing()), investor_token}).status, 201);
+    EXPECT_EQ(call(kCreate, {text(listing()), investor_token}).status, 201);
 }
 
 TEST_F(ListingTest, OnlyTransitionsThatMakeSense) {
     auto agent = person("agent");
-    auto created = call(&ListingHandlers::create, {text(listing()), agent});
+    auto created = call(kCreate, {text(listing()), agent});
     std::string id(created.body.at("id").as_string());
     auto to = [&](const char* status) {
-        return call(&ListingHandlers::update, {text({{"status", status}}), agent, id, "", "*"});
+        return call(kUpdate, {text({{"status", status}}), agent, id, "", "*"});
     };
     EXPECT_EQ(to("sold").status, 409);  // active → sold skips the reservation
     EXPECT_EQ(to("reserved").status, 200);
@@ -197,7 +189,7 @@ TEST_F(ListingTest, OnlyTransitionsThatMakeSense) {
     EXPECT_EQ(back.status, 409);  // sold is final
     EXPECT_EQ(back.body.at("type").as_string(),
               "https://restinu.dev/problems/invalid-status-transition");
-    EXPECT_EQ(call(&ListingHandlers::withdraw, {"", agent, id}).status, 409);
+    EXPECT_EQ(call(kWithdraw, {"", agent, id}).status, 409);
     EXPECT_EQ(to("bogus").status, 422);
     EXPECT_EQ(count("SELECT count(*) FROM restinu_outbox WHERE type = 'property.status_changed' "
                     "AND aggregate_id = $1",
@@ -209,38 +201,39 @@ TEST_F(ListingTest, TheProjectionFollowsEveryChangeAndARebuildGivesTheSameReadMo
     auto agent = person("agent");
     std::vector<std::string> ids;
     for (int i = 0; i < 5; ++i) {
-        auto r = call(&ListingHandlers::create,
-                      {text(listing("Listing " + std::to_string(i) + " in Powai")), agent});
+        auto r =
+            call(kCreate, {text(listing("Listing " + std::to_string(i) + " in Powai")), agent});
         ids.emplace_back(r.body.at("id").as_string());
     }
-    call(&ListingHandlers::update, {text({{"bedrooms", 5}}), agent, ids[0], "", "*"});
-    call(&ListingHandlers::update, {text({{"status", "reserved"}}), agent, ids[1], "", "*"});
-    call(&ListingHandlers::withdraw, {"", agent, ids[2]});
+    call(kUpdate, {text({{"bedrooms", 5}}), agent, ids[0], "", "*"});
+    call(kUpdate, {text({{"status", "reserved"}}), agent, ids[1], "", "*"});
+    call(kWithdraw, {"", agent, ids[2]});
     project();
     // Applying the same events again changes nothing (idempotent, version-guarded).
     projected_ = 0;
     project();
     const std::string dump =
         "SELECT string_agg(s::text, E'\\n' ORDER BY id) FROM property_search s WHERE $1 = $1";
-    auto by_events = rt::runBlocking(io_, pool_->query(dump, "x"));
+    auto by_events = rt::runBlocking(io(), pool_->query(dump, "x"));
     std::string events_text(by_events.get(0, 0));
     EXPECT_NE(events_text.find(ids[0]), std::string::npos);
     EXPECT_EQ(count("SELECT bedrooms FROM property_search WHERE id = $1::uuid", ids[0]), 5);
-    rt::runBlocking(io_, pool_->transaction([](rt::PgConn& tx) -> rt::Task<void> {
+    rt::runBlocking(io(), pool_->transaction([](rt::PgConn& tx) -> rt::Task<void> {
         co_await rebuildReadModel(tx);
     }));
-    EXPECT_EQ(std::string(rt::runBlocking(io_, pool_->query(dump, "x")).get(0, 0)), events_text);
+    EXPECT_EQ(std::string(rt::runBlocking(io(), pool_->query(dump, "x")).get(0, 0)), events_text);
     // The bulk rebuild drops the indexes and builds them again: every one of them.
     const std::string indexes =
         "SELECT string_agg(indexdef, ';' ORDER BY indexname) FROM pg_indexes WHERE tablename = $1";
-    std::string before(rt::runBlocking(io_, pool_->query(indexes, "property_search")).get(0, 0));
+    std::string before(rt::runBlocking(io(), pool_->query(indexes, "property_search")).get(0, 0));
     EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 10);
-    rt::runBlocking(io_, pool_->transaction([](rt::PgConn& tx) -> rt::Task<void> {
+    rt::runBlocking(io(), pool_->transaction([](rt::PgConn& tx) -> rt::Task<void> {
         co_await rebuildReadModel(tx, true);
     }));
-    EXPECT_EQ(std::string(rt::runBlocking(io_, pool_->query(dump, "x")).get(0, 0)), events_text);
-    EXPECT_EQ(std::string(rt::runBlocking(io_, pool_->query(indexes, "property_search")).get(0, 0)),
-              before);
+    EXPECT_EQ(std::string(rt::runBlocking(io(), pool_->query(dump, "x")).get(0, 0)), events_text);
+    EXPECT_EQ(
+        std::string(rt::runBlocking(io(), pool_->query(indexes, "property_search")).get(0, 0)),
+        before);
 }
 
 }  // namespace

@@ -8,17 +8,36 @@
 
 #include "fresh_database.hpp"
 #include "listing_handlers.hpp"
+#include "restinu/property/service.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
+#include "service_client.hpp"
 
 namespace restinu::property {
 
-// The property handlers against a fresh properties database (one per test binary), called as
-// the router would call them, with the identity the gateway would vouch for.
+/// A route of the property service as a client names it; `{id}` is filled in.
+struct Route {
+    rt::Method method;
+    std::string_view pattern;
+};
+
+namespace routes {
+inline constexpr Route kCreate{rt::Method::Post, "/api/v1/properties"};
+inline constexpr Route kSearch{rt::Method::Get, "/api/v1/properties"};
+inline constexpr Route kGet{rt::Method::Get, "/api/v1/properties/{id}"};
+inline constexpr Route kUpdate{rt::Method::Patch, "/api/v1/properties/{id}"};
+inline constexpr Route kWithdraw{rt::Method::Delete, "/api/v1/properties/{id}"};
+}  // namespace routes
+using namespace routes;
+
+// The property service as `restinu property` wires it (routes, access rules, middleware,
+// problems) against a fresh properties database (one per test binary), through the in-process
+// client: each request arrives signed as the gateway sends it. Its event consumers are off
+// (bus.consume: false): project() feeds the read model from the outbox, in order.
 class PropertyTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -27,20 +46,32 @@ protected:
     }
     static std::string conninfo() { return testenv::pgConninfo() + " dbname=" + db_; }
 
+    static std::string config() {
+        return "pg:\n  url: \"" + testenv::pgConninfo() + "\"\n  database: " + db_ +
+               "\n  pool_size: 4\nredis:\n  port: " + std::to_string(testenv::redisPort()) +
+               "\nidentity:\n  secret: \"test-identity-secret-of-at-least-32-chars\"\n"
+               "bus:\n  consume: false\nlog:\n  access: false\n";
+    }
+
     void SetUp() override {
+        if (pool_) {  // set up again within a test: the old pool goes before its loop
+            pool_->close();
+            pool_.reset();
+        }
+        auto s = spec();
+        s.database = "properties_db";  // as the registry says; the config names the test's
+        client_ = std::make_unique<testing::ServiceClient>(s, config());
         rt::PgOptions o;
         o.conninfo = conninfo();
         o.size = 4;
-        pool_ = std::make_unique<rt::PgPool>(io_, o, &metrics_);
-        handlers_ = std::make_unique<ListingHandlers>(*pool_, *pool_);
+        pool_ = std::make_unique<rt::PgPool>(io(), o);
     }
     void TearDown() override { pool_->close(); }
 
-    struct Reply {
-        int status;
-        boost::json::value body;
-        rt::Response raw;
-    };
+    /// The service's loop; the test's pool and tasks run on it.
+    boost::asio::io_context& io() { return client_->io(); }
+
+    using Reply = testing::ServiceClient::Reply;
 
     struct Call {
         Call(std::string b = "", std::optional<rt::Identity> w = std::nullopt, std::string i = "",
@@ -57,30 +88,21 @@ protected:
         std::string if_match;
     };
 
-    Reply call(rt::Task<rt::Response> (ListingHandlers::*fn)(rt::Request&), const Call& c) {
-        rt::Request req;
-        req.body = c.body;
-        req.request_id = "test";
-        req.query = c.query;
-        req.identity = c.who;
-        req.headers = {{"Content-Type", "application/json"}};
+    /// The request to `route` as the gateway forwards it, `c.who` its signed caller.
+    Reply call(Route route, const Call& c) {
+        std::string target(route.pattern);
+        if (auto at = target.find("{id}"); at != std::string::npos) {
+            target.replace(at, 4, c.id);
+        }
+        if (!c.query.empty()) {
+            target += "?" + c.query;
+        }
+        testing::ServiceClient::Call req{route.method, target, c.body};
+        req.who = c.who;
         if (!c.if_match.empty()) {
             req.headers.emplace_back("If-Match", c.if_match);
         }
-        if (!c.id.empty()) {
-            req.params = {{"id", c.id}};
-        }
-        rt::Response res;
-        try {
-            res = rt::runBlocking(io_, (handlers_.get()->*fn)(req));
-        } catch (const rt::ApiError& e) {
-            res = rt::problemResponse(e.problem(), "/x", "test");
-        }
-        boost::json::value v;
-        if (!res.body.empty()) {
-            v = boost::json::parse(res.body);
-        }
-        return {res.status, v, res};
+        return client_->send(req);
     }
 
     static rt::Identity person(const std::string& role) {
@@ -113,10 +135,10 @@ protected:
     // consumer would.
     void project() {
         auto rows = rt::runBlocking(
-            io_, pool_->query("SELECT id::text, type, aggregate_id, data::text, seq "
-                              "FROM restinu_outbox WHERE aggregate_type = 'property' "
-                              "AND seq > $1::bigint ORDER BY seq",
-                              projected_));
+            io(), pool_->query("SELECT id::text, type, aggregate_id, data::text, seq "
+                               "FROM restinu_outbox WHERE aggregate_type = 'property' "
+                               "AND seq > $1::bigint ORDER BY seq",
+                               projected_));
         for (std::size_t i = 0; i < rows.rows(); ++i) {
             rt::Event e;
             e.id = rows.get(i, 0);
@@ -124,31 +146,30 @@ protected:
             e.aggregate_type = "property";
             e.aggregate_id = rows.get(i, 2);
             e.data = rows.get(i, 3);
-            rt::runBlocking(io_, pool_->transaction([&e](rt::PgConn& tx) -> rt::Task<void> {
+            rt::runBlocking(io(), pool_->transaction([&e](rt::PgConn& tx) -> rt::Task<void> {
                 co_await applyToReadModel(tx, e);
             }));
             projected_ = rows.getInt(i, 4);
         }
     }
 
-    // Statements the pool has run so far (successful or not).
+    // Statements the service's pools have run so far (successful or not).
     std::uint64_t statementsRun() {
-        auto& family = metrics_.counter("restinu_pg_queries_total",
-                                        "PostgreSQL statements run, by outcome", {"pool", "outcome"});
-        return family.labels({"primary", "ok"}).value() + family.labels({"primary", "error"}).value();
+        auto& family = client_->metrics().counter("restinu_pg_queries_total",
+                                                  "PostgreSQL statements run, by outcome",
+                                                  {"pool", "outcome"});
+        return family.labels({"primary", "ok"}).value() +
+               family.labels({"primary", "error"}).value();
     }
 
     std::int64_t count(const std::string& sql, const std::string& arg) {
-        return rt::runBlocking(io_, pool_->query(sql, arg)).getInt(0, 0);
+        return rt::runBlocking(io(), pool_->query(sql, arg)).getInt(0, 0);
     }
 
     static inline std::string db_;
     static inline std::int64_t projected_ = 0;
-    // The pool's statement counter (restinu_pg_queries_total) tells tests what a call cost.
-    rt::MetricsRegistry metrics_;
-    boost::asio::io_context io_;
+    std::unique_ptr<testing::ServiceClient> client_;  // first: it owns the loop
     std::unique_ptr<rt::PgPool> pool_;
-    std::unique_ptr<ListingHandlers> handlers_;
 };
 
 }  // namespace restinu::property

@@ -4,6 +4,7 @@
 
 #include "handler_support.hpp"
 #include "profile_rules.hpp"
+#include "restinu/rt/base64.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/jwt.hpp"

@@ -6,6 +6,7 @@
 #include "handler_support.hpp"
 #include "kyc.hpp"
 #include "profile_rules.hpp"
+#include "restinu/rt/base64.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/jwt.hpp"

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "restinu/rt/base64.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/jwt.hpp"

@@ -4,6 +4,7 @@
 #include "handler_support.hpp"
 #include "key_ring.hpp"
 #include "kyc_vault.hpp"
+#include "restinu/rt/base64.hpp"
 #include "restinu/rt/clock.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/jwt.hpp"

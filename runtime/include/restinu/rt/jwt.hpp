@@ -46,11 +46,6 @@ std::vector<std::pair<std::string, std::string>> publicPemsFromJwks(std::string_
 /// {"keys":[jwk, ...]} for the given (kid, public PEM) pairs, for /.well-known/jwks.json.
 std::string jwksJson(const std::vector<std::pair<std::string, std::string>>& kid_public_pems);
 
-/// RFC 4648 §5 base64url without padding.
-std::string base64UrlEncode(std::string_view bytes);
-/// Accepts unpadded base64url only; nullopt on any other character or an impossible length.
-std::optional<std::string> base64UrlDecode(std::string_view text);
-
 /// What a verified access token says. Claim names: sub, roles, sid, iat, exp, iss, aud, jti.
 struct AccessClaims {
     std::string subject;

@@ -64,7 +64,4 @@ void flush();
 /// the oldest of them go rather than block a loop thread. Other lines are never dropped.
 std::uint64_t droppedAccessLines();
 
-/// Appends `text` to `out` as a JSON string body (without quotes), escaping as RFC 8259 asks.
-void appendJsonEscaped(std::string& out, std::string_view text);
-
 }  // namespace restinu::rt::log

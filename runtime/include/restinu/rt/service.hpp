@@ -61,6 +61,9 @@ struct RuntimeSettings {
     int worker_queue_limit = 128;  ///< jobs waiting or running on the worker pool before 503
     // Event bus (services with a database publish their outbox)
     bool bus_relay = true;
+    /// Whether Shard::consume starts its consumers (false: the shard only serves requests, as
+    /// in-process tests that feed their projections themselves).
+    bool bus_consume = true;
     std::size_t bus_stream_maxlen = 1'000'000;
     std::chrono::milliseconds bus_outbox_retention{std::chrono::hours(24)};
     std::chrono::milliseconds bus_claim_idle{30'000};

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "listing.hpp"
+#include "restinu/rt/task.hpp"
+#include "restinu/rt/write_context.hpp"
+
+namespace restinu::rt {
+class PgConn;
+class PgPool;
+}  // namespace restinu::rt
+
+/// The listing aggregate on the write model (table properties): its SQL, its row mapping (by
+/// column name) and its property.* events, written in the caller's transaction with the row.
+namespace restinu::property {
+
+/// A listing as stored: the fields, who owns it, its version (the ETag) and times.
+struct StoredListing {
+    std::string id;
+    std::string owner_id;
+    domain::Listing listing;
+    int version = 0;
+    std::string created_at;
+    std::string updated_at;
+    std::string row_json;  ///< the whole row as JSON: what the events carry to the read model
+};
+
+class ListingStore {
+public:
+    explicit ListingStore(rt::PgPool& reads) : reads_(reads) {}
+
+    rt::Task<std::optional<StoredListing>> find(const std::string& id);
+
+    /// Inserts a listing owned by `owner_id`, with its property.created event and audit row.
+    static rt::Task<StoredListing> insert(rt::PgConn& tx, const std::string& id,
+                                          const std::string& owner_id,
+                                          const domain::Listing& listing,
+                                          const rt::WriteContext& ctx);
+    /// The listing, locked for a change until the transaction ends; nullopt when none.
+    static rt::Task<std::optional<StoredListing>> lock(rt::PgConn& tx, const std::string& id);
+    /// Writes `listing` over `before` (one version up) with its event (updated, status_changed
+    /// or withdrawn) and audit row (`action`).
+    static rt::Task<StoredListing> update(rt::PgConn& tx, const StoredListing& before,
+                                          const domain::Listing& listing, std::string_view action,
+                                          const rt::WriteContext& ctx);
+
+private:
+    rt::PgPool& reads_;
+};
+
+}  // namespace restinu::property

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+
+#include "search_query.hpp"
+
+namespace restinu::property::search {
+
+/// The JSON answer to a search: the first `p.limit` rows of `page` (pageQuery's result, read
+/// by column name) as items, `next_cursor` when the query found one row more, and the counts of
+/// `facets` (facetsQuery's result; null when none were asked). Written straight from the
+/// result's text: PostgreSQL's output for integers, floats and array_to_json is JSON already,
+/// so nothing is parsed and built again (a page is a few hundred values; building them as
+/// boost::json nodes was most of the service's time).
+std::string pageJson(const Params& p, const rt::PgResult& page, const rt::PgResult* facets);
+
+}  // namespace restinu::property::search
