@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "listing.hpp"
+#include "restinu/contracts/problems.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/pg.hpp"
@@ -18,9 +19,7 @@ namespace {
 namespace json = boost::json;
 using rt::ApiError;
 namespace problems = rt::problems;
-
-constexpr rt::ProblemType kBadTransition{"invalid-status-transition",
-                                         "The listing cannot move to that status", 409};
+namespace cp = contracts::problems;
 
 std::string etagOf(int version) {
     return "\"" + std::to_string(version) + "\"";
@@ -189,7 +188,7 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
             }
         }
         if (!domain::canTransition(before.listing.status, to_status)) {
-            throw ApiError(kBadTransition,
+            throw ApiError(cp::kInvalidStatusTransition,
                            "a listing cannot go " + before.listing.status + " → " + to_status);
         }
         l.status = to_status;

@@ -4,6 +4,7 @@
 
 #include "handler_support.hpp"
 #include "profile_rules.hpp"
+#include "restinu/contracts/problems.hpp"
 #include "restinu/rt/base64.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
@@ -16,10 +17,7 @@ namespace {
 namespace json = boost::json;
 using rt::ApiError;
 namespace problems = rt::problems;
-
-constexpr rt::ProblemType kLastAdmin{"cannot-demote-self", "An admin cannot demote themselves",
-                                     409};
-constexpr rt::ProblemType kNoAdminLeft{"last-admin", "The last admin cannot be demoted", 409};
+namespace cp = contracts::problems;
 
 }  // namespace
 
@@ -157,7 +155,7 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
         throw ApiError(problems::kValidation, "invalid role change", errors);
     }
     if (id == caller.user_id && role != "admin") {
-        throw ApiError(kLastAdmin, "ask another admin; this keeps at least one admin");
+        throw ApiError(cp::kCannotDemoteSelf, "ask another admin; this keeps at least one admin");
     }
     enum class Outcome { Done, NotFound, NotAdmin, LastAdmin };
     const auto ctx = WriteContext::of(req, caller.user_id);
@@ -184,7 +182,7 @@ rt::Task<rt::Response> AccountHandlers::changeRole(rt::Request& req) {
         case Outcome::NotAdmin:
             throw ApiError(problems::kForbidden, "this needs the admin role");
         case Outcome::LastAdmin:
-            throw ApiError(kNoAdminLeft, "this would leave no admin; promote another one first");
+            throw ApiError(cp::kLastAdmin, "this would leave no admin; promote another one first");
         case Outcome::Done:
             break;
     }

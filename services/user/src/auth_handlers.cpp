@@ -7,6 +7,7 @@
 #include "login_throttle.hpp"
 #include "password_policy.hpp"
 #include "passwords.hpp"
+#include "restinu/contracts/problems.hpp"
 #include "restinu/rt/clock.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
@@ -21,14 +22,7 @@ namespace {
 namespace json = boost::json;
 using rt::ApiError;
 namespace problems = rt::problems;
-
-constexpr rt::ProblemType kInvalidCredentials{"invalid-credentials", "E-mail or password is wrong",
-                                              401};
-constexpr rt::ProblemType kTooManyAttempts{"too-many-login-attempts", "Too many failed logins",
-                                           429};
-constexpr rt::ProblemType kEmailTaken{"email-taken", "An account with this e-mail exists", 409};
-constexpr rt::ProblemType kInvalidRefresh{"invalid-refresh-token", "The refresh token is not valid",
-                                          401};
+namespace cp = contracts::problems;
 
 }  // namespace
 
@@ -68,7 +62,7 @@ rt::Task<rt::Response> AuthHandlers::registerUser(rt::Request& req) {
     co_await pool_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
         bool created = co_await UserStore::create(tx, account, ctx, "user.register");
         if (!created) {
-            throw ApiError(kEmailTaken, "sign in instead, or reset the password");
+            throw ApiError(cp::kEmailTaken, "sign in instead, or reset the password");
         }
     });
     const auto& id = account.id;
@@ -94,7 +88,7 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
     // gateway that is the gateway, and one stranger would slow everyone down).
     const LoginThrottle throttle(settings_.throttle, req.client_ip, email);
     if (auto wait = co_await throttle.waitFor(pool_)) {
-        throw ApiError(rt::Problem{kTooManyAttempts,
+        throw ApiError(rt::Problem{cp::kTooManyLoginAttempts,
                                    "wait " + std::to_string(*wait) + " s before trying again",
                                    {},
                                    {{"Retry-After", std::to_string(*wait)}}});
@@ -112,7 +106,7 @@ rt::Task<rt::Response> AuthHandlers::login(rt::Request& req) {
             co_await throttle.failed(tx);
             co_await UserStore::loginFailed(tx, user_id, req.client_ip, ctx);
         });
-        throw ApiError(kInvalidCredentials, "check the e-mail and the password");
+        throw ApiError(cp::kInvalidCredentials, "check the e-mail and the password");
     }
     auto session_id = rt::newUuidV7();
     const auto ctx = WriteContext::of(req, user_id);
@@ -168,10 +162,11 @@ rt::Task<rt::Response> AuthHandlers::refresh(rt::Request& req) {
         co_return Rotation{Outcome::Rotated, *state, std::move(next)};
     });
     if (rotation.outcome != Outcome::Rotated) {
-        throw ApiError(kInvalidRefresh, rotation.outcome == Outcome::Reused
-                                            ? "this refresh token was used before; the session "
-                                              "is revoked, sign in again"
-                                            : "sign in again");
+        throw ApiError(cp::kInvalidRefreshToken,
+                       rotation.outcome == Outcome::Reused
+                           ? "this refresh token was used before; the session "
+                             "is revoked, sign in again"
+                           : "sign in again");
     }
     const auto& s = rotation.state;
     co_return tokenResponse(s.user_id, s.role, s.session_id, rotation.next);

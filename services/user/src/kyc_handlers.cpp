@@ -6,6 +6,7 @@
 #include "handler_support.hpp"
 #include "kyc.hpp"
 #include "profile_rules.hpp"
+#include "restinu/contracts/problems.hpp"
 #include "restinu/rt/base64.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/json.hpp"
@@ -18,12 +19,7 @@ namespace {
 namespace json = boost::json;
 using rt::ApiError;
 namespace problems = rt::problems;
-
-constexpr rt::ProblemType kKycPending{"kyc-pending", "A KYC submission is awaiting review", 409};
-constexpr rt::ProblemType kKycApproved{"kyc-already-approved", "KYC is already approved", 409};
-constexpr rt::ProblemType kKycNotPending{"kyc-not-pending", "No KYC submission awaits review", 409};
-constexpr rt::ProblemType kDocumentInUse{"kyc-document-in-use",
-                                         "This document is used by another account", 409};
+namespace cp = contracts::problems;
 
 json::object recordJson(const KycRecord& k) {
     json::object out{{"user_id", k.user_id},
@@ -151,11 +147,11 @@ rt::Task<rt::Response> KycHandlers::submit(rt::Request& req) {
     auto submitted = co_await kyc_.submit(submission, ctx);
     switch (submitted) {
         case KycSubmitted::AlreadyPending:
-            throw ApiError(kKycPending, "wait for the review of your current submission");
+            throw ApiError(cp::kKycPending, "wait for the review of your current submission");
         case KycSubmitted::AlreadyApproved:
-            throw ApiError(kKycApproved, "your identity is already verified");
+            throw ApiError(cp::kKycAlreadyApproved, "your identity is already verified");
         case KycSubmitted::DocumentInUse:
-            throw ApiError(kDocumentInUse,
+            throw ApiError(cp::kKycDocumentInUse,
                            "this document is registered to another account; contact support");
         case KycSubmitted::Submitted:
             break;
@@ -239,7 +235,7 @@ rt::Task<rt::Response> KycHandlers::decide(rt::Request& req, bool approve) {
         throw ApiError(problems::kNotFound, "this user has not submitted KYC");
     }
     if (*decided == KycDecided::NotPending) {
-        throw ApiError(kKycNotPending, "only a pending submission can be decided");
+        throw ApiError(cp::kKycNotPending, "only a pending submission can be decided");
     }
     co_return co_await view(user_id);
 }

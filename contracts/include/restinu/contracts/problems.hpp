@@ -1,0 +1,45 @@
+#pragma once
+
+#include <vector>
+
+#include "restinu/rt/problem.hpp"
+
+/// The problem types the services answer with beyond the runtime's own (rt::problems): part of
+/// the public API, so they live here, in no single service. docs/problems.md lists every type
+/// of the catalogue below, with its status; a test checks both ways, and that no problem type
+/// is defined anywhere else in the source.
+namespace restinu::contracts::problems {
+
+// user service
+inline constexpr rt::ProblemType kInvalidCredentials{"invalid-credentials",
+                                                     "E-mail or password is wrong", 401};
+inline constexpr rt::ProblemType kTooManyLoginAttempts{"too-many-login-attempts",
+                                                       "Too many failed logins", 429};
+inline constexpr rt::ProblemType kEmailTaken{"email-taken", "An account with this e-mail exists",
+                                             409};
+inline constexpr rt::ProblemType kInvalidRefreshToken{"invalid-refresh-token",
+                                                      "The refresh token is not valid", 401};
+inline constexpr rt::ProblemType kCannotDemoteSelf{"cannot-demote-self",
+                                                   "An admin cannot demote themselves", 409};
+inline constexpr rt::ProblemType kLastAdmin{"last-admin", "The last admin cannot be demoted", 409};
+inline constexpr rt::ProblemType kKycPending{"kyc-pending", "A KYC submission is awaiting review",
+                                             409};
+inline constexpr rt::ProblemType kKycAlreadyApproved{"kyc-already-approved",
+                                                     "KYC is already approved", 409};
+inline constexpr rt::ProblemType kKycNotPending{"kyc-not-pending",
+                                                "No KYC submission awaits review", 409};
+inline constexpr rt::ProblemType kKycDocumentInUse{"kyc-document-in-use",
+                                                   "This document is used by another account", 409};
+
+// property service
+inline constexpr rt::ProblemType kInvalidStatusTransition{
+    "invalid-status-transition", "The listing cannot move to that status", 409};
+
+}  // namespace restinu::contracts::problems
+
+namespace restinu::contracts {
+
+/// Every problem type of the platform: the runtime's and the services'.
+std::vector<rt::ProblemType> problemCatalogue();
+
+}  // namespace restinu::contracts

@@ -1,0 +1,47 @@
+#include "restinu/contracts/problems.hpp"
+
+namespace restinu::contracts {
+
+std::vector<rt::ProblemType> problemCatalogue() {
+    namespace rp = rt::problems;
+    namespace cp = problems;
+    return {
+        rp::kBadRequest,
+        rp::kMalformedJson,
+        rp::kValidation,
+        rp::kUnauthorized,
+        rp::kInvalidIdentity,
+        rp::kForbidden,
+        rp::kNotFound,
+        rp::kMethodNotAllowed,
+        rp::kConflict,
+        rp::kInvalidQuery,
+        rp::kPreconditionFailed,
+        rp::kPreconditionRequired,
+        rp::kPayloadTooLarge,
+        rp::kUnsupportedMediaType,
+        rp::kHeadersTooLarge,
+        rp::kRateLimited,
+        rp::kIdempotencyKeyRequired,
+        rp::kIdempotencyKeyInUse,
+        rp::kIdempotencyKeyReused,
+        rp::kTooManyIdempotencyKeys,
+        rp::kInternal,
+        rp::kBadGateway,
+        rp::kUnavailable,
+        rp::kGatewayTimeout,
+        cp::kInvalidCredentials,
+        cp::kTooManyLoginAttempts,
+        cp::kEmailTaken,
+        cp::kInvalidRefreshToken,
+        cp::kCannotDemoteSelf,
+        cp::kLastAdmin,
+        cp::kKycPending,
+        cp::kKycAlreadyApproved,
+        cp::kKycNotPending,
+        cp::kKycDocumentInUse,
+        cp::kInvalidStatusTransition,
+    };
+}
+
+}  // namespace restinu::contracts
