@@ -8,6 +8,7 @@
 
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/bus.hpp"
+#include "restinu/rt/cli_pool.hpp"
 #include "restinu/rt/config.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/redis.hpp"
@@ -140,11 +141,7 @@ int runEvents(int argc, char** argv) {
     boost::asio::io_context io;
     rt::Redis redis(io, redis_opts);
     auto dbPool = [&](const std::string& service) {
-        rt::PgOptions o;
-        o.conninfo = pg_url + " dbname=" + databaseOf(service);
-        o.size = 1;
-        o.name = "events-cli";
-        return std::make_unique<rt::PgPool>(io, o);
+        return rt::oneConnectionPool(io, pg_url + " dbname=" + databaseOf(service), "events-cli");
     };
     try {
         if (p[0] == "streams") {

@@ -12,6 +12,7 @@
 
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/bus.hpp"
+#include "restinu/rt/cli_pool.hpp"
 #include "restinu/rt/clock.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/http_server.hpp"
@@ -372,32 +373,23 @@ void addBuiltinRoutes(Shard& shard, bool with_metrics) {
 
 // Blocks (on a private io_context, not a loop thread) until the schema is current.
 bool checkSchema(const RuntimeSettings& s, const ServiceSpec& spec) {
-    net::io_context io;
-    PgOptions o;
-    o.conninfo = s.pg_conninfo;
-    o.size = 1;
-    o.name = "startup";
-    PgPool pool(io, o);
-    std::string error;
-    bool ok = false;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-        try {
-            runBlocking(io, checkMigrations(pool, spec.name, spec.migrations));
-            ok = true;
-            break;
-        } catch (const MigrationError& e) {
-            log::error("startup", e.what(), {{"database", spec.database}});
-            break;
-        } catch (const std::exception& e) {
-            error = e.what();
-            log::warn("startup", "database not reachable yet; retrying",
-                      {{"database", spec.database}, {"error", error}});
-            std::this_thread::sleep_for(std::chrono::seconds(1));
+    return withOneConnection(s.pg_conninfo, "startup", [&spec](net::io_context& io, PgPool& pool) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (std::chrono::steady_clock::now() < deadline) {
+            try {
+                runBlocking(io, checkMigrations(pool, spec.name, spec.migrations));
+                return true;
+            } catch (const MigrationError& e) {
+                log::error("startup", e.what(), {{"database", spec.database}});
+                return false;
+            } catch (const std::exception& e) {
+                log::warn("startup", "database not reachable yet; retrying",
+                          {{"database", spec.database}, {"error", e.what()}});
+                std::this_thread::sleep_for(std::chrono::seconds(1));
+            }
         }
-    }
-    pool.close();
-    return ok;
+        return false;
+    });
 }
 
 }  // namespace

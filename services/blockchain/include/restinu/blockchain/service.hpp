@@ -4,7 +4,7 @@
 
 namespace restinu::blockchain {
 
-/// Blockchain:\ contracts,\ transactions\ and\ the\ indexer. Only `restinu blockchain`
+/// Blockchain: contracts, transactions and the indexer. Only `restinu blockchain`
 /// (app/main.cpp) calls this.
 rt::ServiceSpec spec();
 

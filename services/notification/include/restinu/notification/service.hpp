@@ -4,7 +4,7 @@
 
 namespace restinu::notification {
 
-/// Notification:\ email,\ push,\ SMS\ and\ in-app. Only `restinu notification` (app/main.cpp) calls
+/// Notification: email, push, SMS and in-app. Only `restinu notification` (app/main.cpp) calls
 /// this.
 rt::ServiceSpec spec();
 

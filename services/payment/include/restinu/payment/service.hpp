@@ -4,7 +4,7 @@
 
 namespace restinu::payment {
 
-/// Payment:\ the\ double-entry\ ledger\ and\ the\ card\ provider. Only `restinu payment`
+/// Payment: the double-entry ledger and the card provider. Only `restinu payment`
 /// (app/main.cpp) calls this.
 rt::ServiceSpec spec();
 

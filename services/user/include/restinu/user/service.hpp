@@ -4,7 +4,7 @@
 
 namespace restinu::user {
 
-/// User:\ accounts,\ tokens,\ sessions,\ profile\ and\ KYC. Only `restinu user` (app/main.cpp)
+/// User: accounts, tokens, sessions, profile and KYC. Only `restinu user` (app/main.cpp)
 /// calls this.
 rt::ServiceSpec spec();
 
