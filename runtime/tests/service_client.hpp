@@ -23,6 +23,25 @@
 
 namespace restinu::testing {
 
+/// A route as a client names it: a method and a path template.
+struct Route {
+    rt::Method method;
+    std::string_view pattern;
+
+    /// The target: each `{name}` of the pattern replaced by its value, then `?query` if any.
+    std::string target(const std::vector<std::pair<std::string_view, std::string>>& values = {},
+                       const std::string& query = "") const {
+        std::string out(pattern);
+        for (const auto& [name, value] : values) {
+            auto brace = "{" + std::string(name) + "}";
+            if (auto at = out.find(brace); at != std::string::npos) {
+                out.replace(at, brace.size(), value);
+            }
+        }
+        return query.empty() ? out : out + "?" + query;
+    }
+};
+
 class ServiceClient {
 public:
     /// `yaml`: the service's configuration, as its config file would hold it.

@@ -24,11 +24,7 @@ constexpr std::string_view kColumns =
 
 class ListingReader {
 public:
-    explicit ListingReader(const rt::PgResult& r) : r_(r) {
-        for (std::size_t i = 0; i < kNames.size(); ++i) {
-            col_[i] = rt::requireColumn(r, kNames[i]);
-        }
-    }
+    explicit ListingReader(const rt::PgResult& r) : r_(r), col_(rt::requireColumns(r, kNames)) {}
 
     StoredListing read(std::size_t i) const {
         StoredListing s;
@@ -107,7 +103,7 @@ private:
     std::string text(std::size_t i, Column c) const { return std::string(r_.get(i, col_[c])); }
 
     const rt::PgResult& r_;
-    std::array<int, kCount> col_{};
+    std::array<int, kCount> col_;
 };
 
 // The listing's columns as bound parameters, after `first`, in the order of the INSERT and

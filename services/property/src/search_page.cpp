@@ -20,11 +20,7 @@ void numberMember(std::string& out, std::string_view name, std::string_view valu
 
 // The page's columns, found by name once per result.
 struct PageColumns {
-    explicit PageColumns(const rt::PgResult& r) {
-        for (std::size_t i = 0; i < kNames.size(); ++i) {
-            at[i] = rt::requireColumn(r, kNames[i]);
-        }
-    }
+    explicit PageColumns(const rt::PgResult& r) : at(rt::requireColumns(r, kNames)) {}
     enum Column {
         kId,
         kOwner,

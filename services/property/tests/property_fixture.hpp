@@ -19,11 +19,7 @@
 
 namespace restinu::property {
 
-/// A route of the property service as a client names it; `{id}` is filled in.
-struct Route {
-    rt::Method method;
-    std::string_view pattern;
-};
+using testing::Route;
 
 namespace routes {
 inline constexpr Route kCreate{rt::Method::Post, "/api/v1/properties"};
@@ -90,14 +86,8 @@ protected:
 
     /// The request to `route` as the gateway forwards it, `c.who` its signed caller.
     Reply call(Route route, const Call& c) {
-        std::string target(route.pattern);
-        if (auto at = target.find("{id}"); at != std::string::npos) {
-            target.replace(at, 4, c.id);
-        }
-        if (!c.query.empty()) {
-            target += "?" + c.query;
-        }
-        testing::ServiceClient::Call req{route.method, target, c.body};
+        testing::ServiceClient::Call req{route.method, route.target({{"id", c.id}}, c.query),
+                                         c.body};
         req.who = c.who;
         if (!c.if_match.empty()) {
             req.headers.emplace_back("If-Match", c.if_match);

@@ -16,11 +16,7 @@
 
 namespace restinu::user {
 
-/// A route of the user service as a client names it; `{id}` and `{user_id}` are filled in.
-struct Route {
-    rt::Method method;
-    std::string_view pattern;
-};
+using testing::Route;
 
 namespace routes {
 inline constexpr Route kRegister{rt::Method::Post, "/api/v1/auth/register"};
@@ -100,16 +96,8 @@ protected:
                                          const std::string& ip = "10.0.0.1",
                                          const std::string& param = "",
                                          const std::string& query = "") {
-        std::string target(route.pattern);
-        for (std::string_view name : {"{id}", "{user_id}"}) {
-            if (auto at = target.find(name); at != std::string::npos) {
-                target.replace(at, name.size(), param);
-            }
-        }
-        if (!query.empty()) {
-            target += "?" + query;
-        }
-        testing::ServiceClient::Call c{route.method, target, body};
+        testing::ServiceClient::Call c{
+            route.method, route.target({{"id", param}, {"user_id", param}}, query), body};
         c.client_ip = ip;
         if (!token.empty()) {
             if (auto claims = keys_->verifier().verify(token, rt::unixSeconds())) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -18,6 +20,16 @@ inline int requireColumn(const PgResult& r, std::string_view name) {
         throw std::logic_error("the result has no column \"" + std::string(name) + "\"");
     }
     return i;
+}
+
+/// The indices of every column of `names`, in that order (requireColumn for each).
+template <std::size_t N>
+std::array<int, N> requireColumns(const PgResult& r, const std::array<std::string_view, N>& names) {
+    std::array<int, N> at{};
+    for (std::size_t i = 0; i < N; ++i) {
+        at[i] = requireColumn(r, names[i]);
+    }
+    return at;
 }
 
 }  // namespace restinu::rt
