@@ -15,7 +15,7 @@ std::string randomOwner() {
     return std::to_string(rng()) + std::to_string(rng());
 }
 
-rt::Response refusal(const rt::Request& req, rt::Problem p) {
+rt::Response refusal(const rt::Request& req, const rt::Problem& p) {
     return rt::problemResponse(p, req.path, req.request_id);
 }
 
