@@ -373,23 +373,26 @@ void addBuiltinRoutes(Shard& shard, bool with_metrics) {
 
 // Blocks (on a private io_context, not a loop thread) until the schema is current.
 bool checkSchema(const RuntimeSettings& s, const ServiceSpec& spec) {
-    return withOneConnection(s.pg_conninfo, "startup", [&spec](net::io_context& io, PgPool& pool) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        while (std::chrono::steady_clock::now() < deadline) {
-            try {
-                runBlocking(io, checkMigrations(pool, spec.name, spec.migrations));
-                return true;
-            } catch (const MigrationError& e) {
-                log::error("startup", e.what(), {{"database", spec.database}});
-                return false;
-            } catch (const std::exception& e) {
-                log::warn("startup", "database not reachable yet; retrying",
-                          {{"database", spec.database}, {"error", e.what()}});
-                std::this_thread::sleep_for(std::chrono::seconds(1));
+    return withOneConnection(
+        s.pg_conninfo, "startup",
+        [&spec](net::io_context& io, PgPool& pool) {
+            auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            while (std::chrono::steady_clock::now() < deadline) {
+                try {
+                    runBlocking(io, checkMigrations(pool, spec.name, spec.migrations));
+                    return true;
+                } catch (const MigrationError& e) {
+                    log::error("startup", e.what(), {{"database", spec.database}});
+                    return false;
+                } catch (const std::exception& e) {
+                    log::warn("startup", "database not reachable yet; retrying",
+                              {{"database", spec.database}, {"error", e.what()}});
+                    std::this_thread::sleep_for(std::chrono::seconds(1));
+                }
             }
-        }
-        return false;
-    });
+            return false;
+        },
+        std::chrono::seconds(30));  // a stalled server must not hold the start for long
 }
 
 }  // namespace

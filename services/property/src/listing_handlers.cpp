@@ -208,11 +208,13 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     if (!errors.empty()) {
         throw ApiError(problems::kInvalidQuery, "some search parameters are invalid", errors);
     }
-    auto page = co_await search::run(reads_, search::pageQuery(params));
+    auto page_sql = search::pageQuery(params);  // named: no temporaries in a co_await (g++ 12)
+    auto page = co_await search::run(reads_, std::move(page_sql));
     if (params.facets.empty()) {
         co_return rt::Response::json(200, search::pageJson(params, page, nullptr));
     }
-    auto facets = co_await search::run(reads_, search::facetsQuery(params));
+    auto facets_sql = search::facetsQuery(params);
+    auto facets = co_await search::run(reads_, std::move(facets_sql));
     co_return rt::Response::json(200, search::pageJson(params, page, &facets));
 }
 

@@ -225,7 +225,8 @@ rt::ServiceSpec spec() {
             // Admin rights come from the database, not the token (a demoted admin loses them at
             // once); the handlers that write check again inside their transaction.
             r.setRoleSource([&shard](rt::Request& req) -> rt::Task<std::vector<std::string>> {
-                auto role = co_await UserStore(shard.pg()).role(req.identity->user_id);
+                UserStore users(shard.pg());
+                auto role = co_await users.role(req.identity->user_id);
                 std::vector<std::string> roles;
                 if (role) {
                     roles.push_back(std::move(*role));

@@ -23,15 +23,16 @@ std::string newRefreshToken() {
 
 rt::Task<std::vector<SessionView>> SessionStore::active(const std::string& user_id) {
     auto r = co_await pool_.query(
-        "SELECT id::text AS id, device, ip, restinu_iso(created_at) AS created_at, "
-        "restinu_iso(last_used_at) AS last_used_at FROM sessions "
+        // Output names unlike the table's columns: ORDER BY created_at must mean the column.
+        "SELECT id::text AS id, device, ip, restinu_iso(created_at) AS created_iso, "
+        "restinu_iso(last_used_at) AS last_used_iso FROM sessions "
         "WHERE user_id = $1::uuid AND revoked_at IS NULL ORDER BY created_at",
         user_id);
     const int id = rt::requireColumn(r, "id");
     const int device = rt::requireColumn(r, "device");
     const int ip = rt::requireColumn(r, "ip");
-    const int created = rt::requireColumn(r, "created_at");
-    const int used = rt::requireColumn(r, "last_used_at");
+    const int created = rt::requireColumn(r, "created_iso");
+    const int used = rt::requireColumn(r, "last_used_iso");
     std::vector<SessionView> out;
     for (std::size_t i = 0; i < r.rows(); ++i) {
         out.push_back({std::string(r.get(i, id)), std::string(r.get(i, device)),

@@ -170,6 +170,23 @@ TEST_F(StoreTest, SessionStoreRotatesRefreshTokensOnceAndRevokesOnlyTheOwners) {
     EXPECT_FALSE(rotate(first));  // used once
     EXPECT_FALSE(rotate("unknown-token"));
 
+    // Oldest first by the real time, not by its text (whole seconds): a session opened later in
+    // the same second comes after.
+    auto later = rt::newUuidV7();
+    rt::runBlocking(io(), pool_->transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        co_await sessions.open(tx, later, a.id, "second device", "10.0.0.8", kCtx);
+    }));
+    rt::runBlocking(io(), pool_->query("UPDATE sessions SET created_at = CASE WHEN id = $1::uuid "
+                                       "THEN timestamptz '2026-01-01 00:00:00.9+00' ELSE "
+                                       "timestamptz '2026-01-01 00:00:00.1+00' END WHERE id IN "
+                                       "($1::uuid, $2::uuid)",
+                                       session_id, later));
+    auto ordered = rt::runBlocking(io(), sessions.active(a.id));
+    ASSERT_EQ(ordered.size(), 2U);
+    EXPECT_EQ(ordered[0].id, later);
+    EXPECT_EQ(ordered[1].id, session_id);
+    EXPECT_EQ(ordered[0].created_at, "2026-01-01T00:00:00Z");
+
     auto revoke = [&](const std::string& id, const std::string& owner) {
         return rt::runBlocking(io(), pool_->transaction([&](rt::PgConn& tx) -> rt::Task<bool> {
             co_return co_await sessions.revokeOwned(tx, id, owner, kCtx);
@@ -178,7 +195,9 @@ TEST_F(StoreTest, SessionStoreRotatesRefreshTokensOnceAndRevokesOnlyTheOwners) {
     EXPECT_FALSE(revoke(session_id, rt::newUuidV7()));  // someone else's: not found
     EXPECT_TRUE(revoke(session_id, a.id));
     EXPECT_FALSE(revoke(session_id, a.id));  // already ended
-    EXPECT_TRUE(rt::runBlocking(io(), sessions.active(a.id)).empty());
+    auto left = rt::runBlocking(io(), sessions.active(a.id));
+    ASSERT_EQ(left.size(), 1U);
+    EXPECT_EQ(left[0].id, later);
 }
 
 TEST_F(StoreTest, KycStoreSubmitsOncePerStateAndADecisionNeedsAnAdminInItsTransaction) {
