@@ -9,6 +9,7 @@
 #include "fresh_database.hpp"
 #include "listing_handlers.hpp"
 #include "restinu/property/service.hpp"
+#include "restinu/registry.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/metrics.hpp"
@@ -55,7 +56,8 @@ protected:
             pool_.reset();
         }
         auto s = spec();
-        s.database = "properties_db";  // as the registry says; the config names the test's
+        // The registry's database name; the config names the test's own.
+        s.database = std::string(registry::find("property")->database);
         client_ = std::make_unique<testing::ServiceClient>(s, config());
         rt::PgOptions o;
         o.conninfo = conninfo();

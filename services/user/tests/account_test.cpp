@@ -275,7 +275,7 @@ TEST_F(AccountTest, ARotatedKeyIsPublishedBeforeItSignsAndOldTokensKeepWorking) 
     std::optional<std::string> header;
     std::string fresh;
     for (int i = 0; i < 50 && !(header && header->find(now_kid) != std::string::npos); ++i) {
-        rt::runBlocking(io(), sleep(std::chrono::milliseconds(100)));
+        rt::runBlocking(io(), testing::sleepFor(std::chrono::milliseconds(100)));
         fresh = loginToken(email, kPassword, nullptr);
         header = rt::base64UrlDecode(fresh.substr(0, fresh.find('.')));
     }

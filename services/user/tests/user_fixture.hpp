@@ -7,8 +7,10 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "async_test.hpp"
 #include "fresh_database.hpp"
 #include "key_ring.hpp"
+#include "restinu/registry.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/user/service.hpp"
@@ -64,7 +66,7 @@ protected:
         pool_ = std::make_unique<rt::PgPool>(io(), o);
         // The service answers 503 until its signing keys are loaded (made on first start).
         for (int i = 0; i < 100 && client_->send({rt::Method::Get, "/readyz"}).status != 200; ++i) {
-            rt::runBlocking(io(), sleep(std::chrono::milliseconds(50)));
+            rt::runBlocking(io(), testing::sleepFor(std::chrono::milliseconds(50)));
         }
         keys_ = std::make_unique<KeyRing>("restinu", "restinu-api", std::chrono::seconds(900),
                                           keyVault());
@@ -77,13 +79,9 @@ protected:
 
     static rt::ServiceSpec spec() {
         auto s = user::spec();
-        s.database = "users_db";  // as the registry says; the config names the test's database
+        // The registry's database name; the config names the test's own.
+        s.database = std::string(registry::find("user")->database);
         return s;
-    }
-
-    rt::Task<void> sleep(std::chrono::milliseconds d) {
-        boost::asio::steady_timer t(io(), d);
-        co_await t.async_wait(boost::asio::use_awaitable);
     }
 
     using Reply = testing::ServiceClient::Reply;
