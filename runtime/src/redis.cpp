@@ -749,7 +749,11 @@ struct RedisSubscriber::Impl : std::enable_shared_from_this<RedisSubscriber::Imp
             }
         } else if (kind == "subscribe") {
             confirmed.insert(reply.elements[1].str);
+            bool was = subscribed;
             subscribed = allConfirmed();
+            if (subscribed && !was && on_subscribed) {
+                on_subscribed();
+            }
         }
     }
 
@@ -799,6 +803,7 @@ struct RedisSubscriber::Impl : std::enable_shared_from_this<RedisSubscriber::Imp
     IoContext& io;
     RedisOptions opts;
     std::map<std::string, OnMessage, std::less<>> handlers;
+    std::function<void()> on_subscribed;
     std::set<std::string, std::less<>> confirmed;
     std::shared_ptr<SubscriberConn> conn;
     net::steady_timer backoff_timer;
@@ -832,6 +837,10 @@ void RedisSubscriber::subscribe(std::vector<std::string> channels, OnMessage on_
     if (impl_->conn && impl_->conn->open) {
         writeSubscriber(impl_->io, impl_->conn, impl_->subscribeCommand(added));
     }
+}
+
+void RedisSubscriber::onSubscribed(std::function<void()> fn) {
+    impl_->on_subscribed = std::move(fn);
 }
 
 void RedisSubscriber::start() {

@@ -175,6 +175,11 @@ public:
     /// Adds channels, each delivered to `on_message`. May be called before or after start().
     void subscribe(std::vector<std::string> channels, OnMessage on_message);
 
+    /// Runs `fn` each time every channel is confirmed on a new connection: the first time and
+    /// after every reconnect, when messages published in between were lost (a cache flushes
+    /// what it could have missed). Runs on the subscriber's thread; must not block.
+    void onSubscribed(std::function<void()> fn);
+
     /// Spawns the loop; does nothing when it already runs.
     void start();
 
