@@ -3,6 +3,8 @@
 #   testenv.sh start DIR          start both; writes DIR/env.sh (source it for the tests)
 #   testenv.sh stop DIR           stop both
 #   testenv.sh restart-pg DIR     restart PostgreSQL in place (the pool tests call this)
+#   testenv.sh stop-pg DIR        stop PostgreSQL (a test of what answers while it is down)
+#   testenv.sh start-pg DIR       start it again
 #   testenv.sh restart-redis DIR  restart Redis in place (the Redis tests call this)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -12,7 +14,9 @@ source "$here/lib.sh"
 cmd=${1:?usage: testenv.sh start|stop|restart-pg|restart-redis DIR}
 dir=${2:?usage: testenv.sh $cmd DIR}
 # Tests trade durability for speed; never use these settings for `make run`.
-PG_TEST_OPTS=(fsync=off synchronous_commit=off full_page_writes=off max_connections=300)
+# pg_stat_statements: tests count the statements a cache let through, in the database.
+PG_TEST_OPTS=(fsync=off synchronous_commit=off full_page_writes=off max_connections=300
+  shared_preload_libraries=pg_stat_statements)
 
 case $cmd in
   start)
@@ -32,6 +36,8 @@ export RESTINU_TEST_DIR='$dir'
 export RESTINU_TEST_PG_PORT=$pg_port
 export RESTINU_TEST_PG_CONNINFO='host=127.0.0.1 port=$pg_port user=postgres dbname=postgres'
 export RESTINU_TEST_PG_RESTART='$here/testenv.sh restart-pg $dir'
+export RESTINU_TEST_PG_STOP='$here/testenv.sh stop-pg $dir'
+export RESTINU_TEST_PG_START='$here/testenv.sh start-pg $dir'
 export RESTINU_TEST_REDIS_PORT=$redis_port
 export RESTINU_TEST_REDIS_RESTART='$here/testenv.sh restart-redis $dir'
 # Identity headers between the gateway and the services (one random secret per run).
@@ -54,6 +60,16 @@ ENV
     # shellcheck disable=SC1091
     source "$dir/env.sh"
     pg_stop "$dir/pg" fast
+    pg_start "$dir/pg" "$RESTINU_TEST_PG_PORT" "${PG_TEST_OPTS[@]}"
+    ;;
+  stop-pg)
+    # shellcheck disable=SC1091
+    source "$dir/env.sh"
+    pg_stop "$dir/pg" fast
+    ;;
+  start-pg)
+    # shellcheck disable=SC1091
+    source "$dir/env.sh"
     pg_start "$dir/pg" "$RESTINU_TEST_PG_PORT" "${PG_TEST_OPTS[@]}"
     ;;
   restart-redis)

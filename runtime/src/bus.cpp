@@ -489,6 +489,9 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
             }
             if (!error) {
                 countOutcome(applied, event, nowMicros());
+                if (applied && opts.after_commit) {
+                    opts.after_commit(event);
+                }
                 if (opts.after_commit_for_test) {
                     opts.after_commit_for_test(event);
                 }
@@ -644,6 +647,9 @@ struct EventConsumer::Impl : std::enable_shared_from_this<EventConsumer::Impl> {
                 auto now = nowMicros();
                 for (std::size_t i = 0; i < events.size(); ++i) {
                     countOutcome(applied[i], events[i], now);
+                    if (applied[i] && opts.after_commit) {
+                        opts.after_commit(events[i]);
+                    }
                     if (opts.after_commit_for_test) {
                         opts.after_commit_for_test(events[i]);
                     }

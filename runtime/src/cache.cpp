@@ -199,7 +199,19 @@ return g
     return s;
 }
 
+// Lets go of a lease whose holder failed, so that others need not wait it out.
+const RedisScript& releaseScript() {
+    static const RedisScript s(R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua");
+    return s;
+}
+
 constexpr std::chrono::hours kGenerationLife{48};
+// While the source fails, an answer served stale-if-error is kept in L1 as fresh for this
+// long, so a dead database is not asked again by every request.
+constexpr std::int64_t kErrorRetryMs = 1000;
 
 constexpr std::string_view kEvents[] = {
     "join",            // a request waited for the same key's computation in this shard
@@ -527,9 +539,15 @@ Task<CachedValue> Cache::lead(const std::string& group, const std::string& key,
     } catch (...) {
         failure = std::current_exception();
     }
-    if (last && unixMillis() < last->entry.error_until_ms) {
+    co_await release(key, token);
+    const auto now = unixMillis();
+    if (last && now < last->entry.error_until_ms) {
         count("stale_if_error");
-        co_return last->entry.value;
+        auto kept = last->entry;
+        kept.fresh_until_ms = std::min(now + kErrorRetryMs, kept.error_until_ms);
+        kept.stale_until_ms = std::max(kept.stale_until_ms, kept.fresh_until_ms);
+        l1_.put(key, group, epoch, kept);
+        co_return kept.value;
     }
     std::rethrow_exception(failure);
 }
@@ -578,8 +596,9 @@ void Cache::refreshLater(const std::string& group, const std::string& key,
 Task<void> Cache::refresh(std::string group, std::string key, CachePolicy policy, Loader load) {
     auto alive = alive_;
     const auto epoch = l1_.epoch(group);
+    bool failed = false;
+    auto token = token_prefix_ + std::to_string(++tokens_);
     try {
-        auto token = token_prefix_ + std::to_string(++tokens_);
         auto lease = co_await redis_.call("SET", leaseKey(key), token, "NX", "PX",
                                           std::to_string(opts_.lease.count()));
         if (*alive && !lease.isNil()) {  // else another caller refreshes it
@@ -590,14 +609,31 @@ Task<void> Cache::refresh(std::string group, std::string key, CachePolicy policy
             }
         }
     } catch (const std::exception& e) {
+        failed = true;
         if (*alive) {
             count("refresh_failed");
             log::debug("cache", "background refresh failed",
                        {{"cache", opts_.name}, {"error", e.what()}});
         }
     }
+    if (failed && *alive) {
+        co_await release(key, token);
+    }
     if (*alive) {
         refreshing_.erase(key);
+    }
+}
+
+Task<void> Cache::release(const std::string& key, const std::string& token) {
+    if (token.empty()) {
+        co_return;
+    }
+    try {
+        std::vector<std::string> keys{leaseKey(key)};
+        std::vector<std::string> args{token};
+        co_await redis_.eval(releaseScript(), std::move(keys), std::move(args));
+    } catch (const RedisError&) {
+        count("l2_error");  // it expires by itself
     }
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "restinu/rt/log.hpp"
+#include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 
 namespace restinu::rt {
@@ -339,6 +340,19 @@ Response failureResponse(const Request& req) {
         throw;
     } catch (const ApiError& e) {
         return problemResponse(e.problem(), req.path, req.request_id);
+    } catch (const PgError& e) {
+        // The database is down or saturated: a temporary state the client may retry, not a
+        // bug (a statement the server rejected still is one).
+        if (e.kind() == PgError::Kind::Connection || e.kind() == PgError::Kind::PoolTimeout) {
+            log::warn("http", "database unavailable",
+                      {{"request_id", req.request_id}, {"route", req.route}, {"error", e.what()}});
+            return problemResponse(Problem{problems::kUnavailable,
+                                           "the database cannot be reached; try again shortly",
+                                           {},
+                                           {{"Retry-After", "1"}}},
+                                   req.path, req.request_id);
+        }
+        error = e.what();
     } catch (const std::exception& e) {
         error = e.what();
     } catch (...) {  // NOLINT(bugprone-empty-catch): logged below

@@ -96,7 +96,8 @@ HttpClient& Shard::http() {
 }
 
 void Shard::consume(std::string group, std::vector<std::string> aggregate_types,
-                    std::function<Task<void>(PgConn&, const Event&)> handler) {
+                    std::function<Task<void>(PgConn&, const Event&)> handler,
+                    std::function<void(const Event&)> after_commit) {
     if (index_ != 0 || !settings_.bus_consume) {
         return;
     }
@@ -108,6 +109,7 @@ void Shard::consume(std::string group, std::vector<std::string> aggregate_types,
     o.max_attempts = settings_.bus_max_attempts;
     o.redis.host = settings_.redis_host;
     o.redis.port = settings_.redis_port;
+    o.after_commit = std::move(after_commit);
     auto& c = keep(std::make_unique<EventConsumer>(io_, pg(), o, std::move(handler), &metrics_));
     c.start();
 }

@@ -37,6 +37,12 @@ inline int run(const std::string& cmd) {
 inline int restartPg() {
     return run(require("RESTINU_TEST_PG_RESTART") + " >/dev/null");
 }
+inline int stopPg() {
+    return run(require("RESTINU_TEST_PG_STOP") + " >/dev/null");
+}
+inline int startPg() {
+    return run(require("RESTINU_TEST_PG_START") + " >/dev/null");
+}
 inline int restartRedis() {
     return run(require("RESTINU_TEST_REDIS_RESTART") + " >/dev/null");
 }

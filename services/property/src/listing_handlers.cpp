@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "cached_answers.hpp"
 #include "listing.hpp"
 #include "restinu/contracts/problems.hpp"
 #include "restinu/rt/events.hpp"
@@ -42,33 +43,11 @@ bool isPublic(std::string_view status) {
     return status == "active" || status == "reserved" || status == "sold";
 }
 
-// Whether If-Match (a list of entity tags, or *) matches `version`. Weak tags compare weakly.
-bool ifMatch(std::string_view header, int version) {
-    auto want = etagOf(version);
-    while (!header.empty()) {
-        auto comma = header.find(',');
-        auto tag = header.substr(0, comma);
-        while (!tag.empty() && tag.front() == ' ') {
-            tag.remove_prefix(1);
-        }
-        while (!tag.empty() && tag.back() == ' ') {
-            tag.remove_suffix(1);
-        }
-        if (tag.substr(0, 2) == "W/") {
-            tag.remove_prefix(2);
-        }
-        if (tag == "*" || tag == want) {
-            return true;
-        }
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-    }
-    return false;
-}
-
 }  // namespace
 
-ListingHandlers::ListingHandlers(rt::PgPool& primary, rt::PgPool& reads)
-    : primary_(primary), reads_(reads), listings_(reads) {}
+ListingHandlers::ListingHandlers(rt::PgPool& primary, rt::PgPool& reads, rt::Cache& cache,
+                                 rt::CachePolicy policy)
+    : primary_(primary), reads_(reads), listings_(reads), cache_(cache), policy_(policy) {}
 
 rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
     // The route admits agents and admins only (its rule reads the caller's current role).
@@ -101,13 +80,26 @@ rt::Task<rt::Response> ListingHandlers::get(rt::Request& req) {
     if (!rt::isUuid(id)) {
         co_return not_found();
     }
-    auto found = co_await listings_.find(id);
-    if (!found) {
+    // From the cache (not found too, briefly); who may see it is decided on every request.
+    // The loader may run after this request (a refresh): it holds copies, not references.
+    auto load = [this, id]() -> rt::Task<rt::CachedValue> {
+        auto found = co_await listings_.find(id);
+        if (!found) {
+            co_return nullptr;
+        }
+        auto rendered = listingResponse(200, *found);
+        co_return std::make_shared<const std::string>(CachedListing::encode(
+            found->listing.status, found->owner_id, etagOf(found->version), rendered.body));
+    };
+    auto key = listingKey(id);
+    auto cached = co_await cache_.get(key, key, policy_, load);
+    if (!cached) {
         co_return not_found();
     }
-    const auto& s = *found;
+    const auto s = CachedListing::decode(*cached);
     // Drafts and withdrawn listings are visible to their owner and admins only.
-    if (!isPublic(s.listing.status)) {
+    const bool is_public = isPublic(s.status);
+    if (!is_public) {
         if (!req.identity) {
             co_return not_found();
         }
@@ -118,7 +110,8 @@ rt::Task<rt::Response> ListingHandlers::get(rt::Request& req) {
             }
         }
     }
-    co_return listingResponse(200, s);
+    co_return conditionalResponse(req, s.etag, s.body,
+                                  is_public ? kPublicCacheControl : kPrivateCacheControl);
 }
 
 rt::Task<rt::Response> ListingHandlers::update(rt::Request& req) {
@@ -159,7 +152,7 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
             }
             throw ApiError(problems::kForbidden, "only the owner or an admin changes a listing");
         }
-        if (!if_match.empty() && !ifMatch(if_match, before.version)) {
+        if (!if_match.empty() && !etagListNames(if_match, etagOf(before.version))) {
             auto current = etagOf(before.version);
             throw ApiError(rt::Problem{
                 problems::kPreconditionFailed,
@@ -195,6 +188,9 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
         co_return co_await ListingStore::update(
             tx, before, l, withdrawing ? "property.withdraw" : "property.update", ctx);
     });
+    // Committed: no instance answers the old version from its cache after this (the
+    // projection invalidates the searches once the read model has it).
+    co_await cache_.invalidate(listingKey(id));
     co_return listingResponse(200, stored);
 }
 
@@ -208,14 +204,27 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     if (!errors.empty()) {
         throw ApiError(problems::kInvalidQuery, "some search parameters are invalid", errors);
     }
-    auto page_sql = search::pageQuery(params);  // named: no temporaries in a co_await (g++ 12)
-    auto page = co_await search::run(reads_, std::move(page_sql));
-    if (params.facets.empty()) {
-        co_return rt::Response::json(200, search::pageJson(params, page, nullptr));
-    }
-    auto facets_sql = search::facetsQuery(params);
-    auto facets = co_await search::run(reads_, std::move(facets_sql));
-    co_return rt::Response::json(200, search::pageJson(params, page, &facets));
+    // One computation per distinct search across instances; the key is the normalised
+    // parameters, so equal searches share it however their query strings were written.
+    // (Copies: the loader may run after this request, to refresh the page.)
+    auto load = [this, params]() -> rt::Task<rt::CachedValue> {
+        auto page_sql = search::pageQuery(params);  // named: no temporaries in a co_await
+        auto page = co_await search::run(reads_, std::move(page_sql));
+        std::string body;
+        if (params.facets.empty()) {
+            body = search::pageJson(params, page, nullptr);
+        } else {
+            auto facets_sql = search::facetsQuery(params);
+            auto facets = co_await search::run(reads_, std::move(facets_sql));
+            body = search::pageJson(params, page, &facets);
+        }
+        co_return std::make_shared<const std::string>(CachedPage::encode(body));
+    };
+    auto group = std::string(kSearchGroup);
+    auto key = "search:" + search::cacheKey(params);
+    auto cached = co_await cache_.get(std::move(group), std::move(key), policy_, load);
+    const auto page = CachedPage::decode(*cached);
+    co_return conditionalResponse(req, page.etag, page.body, kPublicCacheControl);
 }
 
 }  // namespace restinu::property

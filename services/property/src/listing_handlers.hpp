@@ -2,6 +2,7 @@
 
 #include "listing_store.hpp"
 #include "read_model.hpp"
+#include "restinu/rt/cache.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
 
@@ -18,7 +19,9 @@ namespace restinu::property {
 class ListingHandlers {
 public:
     /// Writes go to `primary`; searches and reads may go to `reads` (a replica or the primary).
-    ListingHandlers(rt::PgPool& primary, rt::PgPool& reads);
+    /// A listing by id and search pages are answered through `cache`, kept for `policy`.
+    ListingHandlers(rt::PgPool& primary, rt::PgPool& reads, rt::Cache& cache,
+                    rt::CachePolicy policy);
 
     rt::Task<rt::Response> create(rt::Request& req);    // POST /api/v1/properties
     rt::Task<rt::Response> get(rt::Request& req);       // GET /api/v1/properties/{id}
@@ -32,6 +35,8 @@ private:
     rt::PgPool& primary_;
     rt::PgPool& reads_;
     ListingStore listings_;
+    rt::Cache& cache_;
+    rt::CachePolicy policy_;
 };
 
 }  // namespace restinu::property

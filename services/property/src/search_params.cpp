@@ -390,3 +390,57 @@ Params parse(const std::vector<std::pair<std::string, std::string>>& query,
 }
 
 }  // namespace restinu::property::search
+
+namespace restinu::property::search {
+
+std::string cacheKey(const Params& p) {
+    // Every field that changes the answer, in a fixed order, each as "name=length:value;" (the
+    // length: no text can pose as the fields after it). Values that the filters treat as sets
+    // are sorted; a city compares case-insensitively; numbers are written exactly (%.17g), so
+    // two keys are equal only when the answers must be.
+    std::string k;
+    auto field = [&k](std::string_view name, std::string_view value) {
+        k.append(name).append("=").append(std::to_string(value.size())).append(":");
+        k.append(value).append(";");
+    };
+    auto number = [](double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        return std::string(buf);
+    };
+    auto joined = [](std::vector<std::string> v, bool sorted) {
+        if (sorted) {
+            std::sort(v.begin(), v.end());
+        }
+        std::string out;
+        for (const auto& s : v) {
+            out.append(out.empty() ? "" : ",").append(s);
+        }
+        return out;
+    };
+    auto opt = [](const auto& v) { return v ? std::to_string(*v) : std::string("-"); };
+    std::string city = p.city.value_or("-");
+    std::transform(city.begin(), city.end(), city.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    field("q", p.text ? "+" + *p.text : "-");
+    field("city", city);
+    field("type", joined(p.property_types, true));
+    field("lt", p.listing_type.value_or("-"));
+    field("st", joined(p.statuses, true));
+    field("price", opt(p.min_price) + ".." + opt(p.max_price) + " " + p.currency);
+    field("rooms", opt(p.min_bedrooms) + "," + opt(p.min_bathrooms));
+    field("area", opt(p.min_area) + ".." + opt(p.max_area));
+    field("near", p.near ? number(p.near->first) + "," + number(p.near->second) : "-");
+    field("radius", p.radius_km ? number(*p.radius_km) : "-");
+    field("bbox", p.bbox ? number(p.bbox->min_lng) + "," + number(p.bbox->min_lat) + "," +
+                               number(p.bbox->max_lng) + "," + number(p.bbox->max_lat)
+                         : "-");
+    field("sort", sortName(p.sort));
+    field("limit", std::to_string(p.limit));
+    field("after", p.after ? p.after->first + "/" + p.after->second : "-");
+    field("facets", joined(p.facets, false));
+    field("window", std::to_string(p.relevance_window));
+    return k;
+}
+
+}  // namespace restinu::property::search

@@ -51,6 +51,11 @@ inline constexpr int kMaxLimit = 100;
 Params parse(const std::vector<std::pair<std::string, std::string>>& query,
              std::vector<rt::FieldError>& errors);
 
+/// The cache key of a search: equal for two parameter sets exactly when their answers are
+/// (sets sorted, the city folded to lower case, numbers written exactly, every value
+/// length-prefixed so no text can pose as another field).
+std::string cacheKey(const Params& p);
+
 /// A statement and its bound parameters.
 struct Sql {
     std::string text;

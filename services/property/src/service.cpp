@@ -1,14 +1,19 @@
 #include "restinu/property/service.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <memory>
 
+#include "cached_answers.hpp"
 #include "listing_handlers.hpp"
+#include "restinu/registry.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/cli_pool.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/pg.hpp"
+#include "restinu/rt/redis.hpp"
 #include "user_roles.hpp"
 
 namespace restinu::property {
@@ -37,6 +42,11 @@ int rebuildCommand(const std::vector<std::string>& args, rt::Config& config,
     return 0;
 }
 
+rt::Task<void> invalidateAfterProjection(rt::Cache& cache, std::string listing_id) {
+    co_await cache.invalidate(std::string(kSearchGroup));
+    co_await cache.invalidate(listingKey(listing_id));
+}
+
 }  // namespace
 
 rt::ServiceSpec spec() {
@@ -45,9 +55,18 @@ rt::ServiceSpec spec() {
     s.commands = {
         {"rebuild-read-model", "rebuild the search read model from the listings", &rebuildCommand},
     };
-    s.configure = [](rt::Config&) {
-        return rt::WireFn{[](rt::Shard& shard) {
-            auto& h = shard.keep(std::make_unique<ListingHandlers>(shard.pg(), shard.pgRead()));
+    s.configure = [](rt::Config& c) {
+        auto database = c.str("pg.database", std::string(registry::find("property")->database));
+        auto caching = readCacheSettings(c, database);
+        return rt::WireFn{[caching](rt::Shard& shard) {
+            rt::RedisOptions redis;
+            redis.host = shard.settings().redis_host;
+            redis.port = shard.settings().redis_port;
+            auto& cache = shard.keep(std::make_unique<rt::Cache>(
+                shard.io(), shard.redis(), redis, caching.options, &shard.metrics()));
+            cache.start();
+            auto& h = shard.keep(std::make_unique<ListingHandlers>(shard.pg(), shard.pgRead(),
+                                                                   cache, caching.policy));
             auto& r = shard.router();
             // Agent and admin rights as the user service's events say now (user_roles.hpp).
             r.setRoleSource([&shard](rt::Request& req) -> rt::Task<std::vector<std::string>> {
@@ -67,8 +86,14 @@ rt::ServiceSpec spec() {
                     [&h](rt::Request& req) { return h.update(req); });
             r.del("/api/v1/properties/{id}", signed_in,
                   [&h](rt::Request& req) { return h.withdraw(req); });
-            // The search projection: every instance in one group shares the events.
-            shard.consume("property-search", {"property"}, &applyToReadModel);
+            // The search projection: every instance in one group shares the events. Once the
+            // read model has a change, no instance answers a search or the listing from before.
+            auto& io = shard.io();
+            shard.consume("property-search", {"property"}, &applyToReadModel,
+                          [&cache, &io](const rt::Event& e) {
+                              net::co_spawn(io, invalidateAfterProjection(cache, e.aggregate_id),
+                                            net::detached);
+                          });
             // Users' current roles, for admin and agent rights (user_roles.hpp).
             shard.consume("property-user-roles", {"user"}, &applyUserRole);
         }};

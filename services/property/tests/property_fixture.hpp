@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "cached_answers.hpp"
 #include "fresh_database.hpp"
 #include "listing_handlers.hpp"
 #include "restinu/property/service.hpp"
@@ -16,6 +17,7 @@
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
+#include "restinu/rt/redis.hpp"
 #include "service_client.hpp"
 
 namespace restinu::property {
@@ -51,7 +53,9 @@ protected:
     }
 
     void SetUp() override {
-        if (pool_) {  // set up again within a test: the old pool goes before its loop
+        invalidator_.reset();  // set up again within a test: the old clients go before its loop
+        redis_.reset();
+        if (pool_) {
             pool_->close();
             pool_.reset();
         }
@@ -64,7 +68,14 @@ protected:
         o.size = 4;
         pool_ = std::make_unique<rt::PgPool>(io(), o);
     }
-    void TearDown() override { pool_->close(); }
+    void TearDown() override {
+        invalidator_.reset();
+        if (redis_) {
+            redis_->close();
+            redis_.reset();
+        }
+        pool_->close();
+    }
 
     /// The service's loop; the test's pool and tasks run on it.
     boost::asio::io_context& io() { return client_->io(); }
@@ -142,7 +153,24 @@ protected:
                 co_await applyToReadModel(tx, e);
             }));
             projected_ = rows.getInt(i, 4);
+            // What the service's projection does after each commit: no cached search or
+            // listing from before it is answered again.
+            rt::runBlocking(io(), invalidator().invalidate(std::string(kSearchGroup)));
+            rt::runBlocking(io(), invalidator().invalidate(listingKey(e.aggregate_id)));
         }
+    }
+
+    // A cache of the service's name (as another instance would hold), to invalidate with.
+    rt::Cache& invalidator() {
+        if (!invalidator_) {
+            rt::RedisOptions r;
+            r.port = testenv::redisPort();
+            redis_ = std::make_unique<rt::Redis>(io(), r);
+            rt::CacheOptions o;
+            o.name = "property/" + db_;
+            invalidator_ = std::make_unique<rt::Cache>(io(), *redis_, r, o);
+        }
+        return *invalidator_;
     }
 
     // Statements the service's pools have run so far (successful or not).
@@ -162,6 +190,8 @@ protected:
     static inline std::int64_t projected_ = 0;
     std::unique_ptr<testing::ServiceClient> client_;  // first: it owns the loop
     std::unique_ptr<rt::PgPool> pool_;
+    std::unique_ptr<rt::Redis> redis_;
+    std::unique_ptr<rt::Cache> invalidator_;
 };
 
 }  // namespace restinu::property

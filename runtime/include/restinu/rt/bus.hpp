@@ -75,6 +75,9 @@ struct ConsumerOptions {
     std::chrono::milliseconds backoff_base{100};
     std::chrono::milliseconds backoff_max{10'000};
     RedisOptions redis;  ///< its own connection (XREADGROUP blocks)
+    /// Runs for each event whose effect committed (not for redeliveries the inbox recognised),
+    /// before XACK: for what must follow the commit, such as evicting cached answers.
+    std::function<void(const Event&)> after_commit;
     /// For tests only: runs after the effect committed and before XACK.
     std::function<void(const Event&)> after_commit_for_test;
 };

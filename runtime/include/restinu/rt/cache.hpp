@@ -159,6 +159,7 @@ private:
     Task<CachedValue> compute(const std::string& group, const std::string& key,
                               const CachePolicy& policy, const Loader& load, const std::string& gen,
                               std::uint64_t epoch, const std::string& lease_token);
+    Task<void> release(const std::string& key, const std::string& token);
     void refreshLater(const std::string& group, const std::string& key, const CachePolicy& policy,
                       const Loader& load);
     Task<void> refresh(std::string group, std::string key, CachePolicy policy, Loader load);

@@ -108,8 +108,10 @@ public:
 
     /// Consumes events of `aggregate_types` as consumer group `group` (once per instance: only
     /// the first shard runs it, in stream order). See rt::EventConsumer.
+    /// `after_commit`, if set, runs for each event once its effect has committed.
     void consume(std::string group, std::vector<std::string> aggregate_types,
-                 std::function<Task<void>(PgConn&, const Event&)> handler);
+                 std::function<Task<void>(PgConn&, const Event&)> handler,
+                 std::function<void(const Event&)> after_commit = {});
 
     /// Keeps `obj` alive as long as the shard (handlers capture references to it).
     template <class T>
