@@ -34,17 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() {  # port path
-  local i
-  for i in $(seq 1 200); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1${2:-/readyz}" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing ready on port $1" >&2
-  tail -n 5 "$work"/*.log >&2
-  return 1
-}
-
 # PostgreSQL and Redis on free ports (the property and user services need their databases).
 bash "$root/scripts/testenv.sh" start "$work/env" >/dev/null
 # shellcheck disable=SC1091
@@ -63,8 +52,8 @@ RESTINU_HTTP__PORT=$user_port RESTINU_HTTP__THREADS=1 RESTINU_AUTH__ACCESS_TTL=1
 pids+=($!)
 RESTINU_HTTP__PORT=$prop_port RESTINU_HTTP__THREADS=1 "$bin" property >"$work/property.log" 2>&1 &
 pids+=($!)
-wait_http "$user_port"
-wait_http "$prop_port"
+wait_http "$user_port" /readyz "$work"
+wait_http "$prop_port" /readyz "$work"
 cat >"$work/gateway.yaml" <<YAML
 gateway:
   upstreams:
@@ -78,7 +67,7 @@ YAML
 RESTINU_HTTP__PORT=$gw_port RESTINU_HTTP__ADMIN_PORT=$gw_admin_port RESTINU_HTTP__THREADS=1 "$bin" gateway --config "$work/gateway.yaml" \
   >"$work/gateway.log" 2>&1 &
 pids+=($!)
-wait_http "$gw_port" /healthz  # (its /readyz wants every service; only two run here)
+wait_http "$gw_port" /healthz "$work"  # (its /readyz wants every service; only two run here)
 
 cred='{"email":"bench@example.com","password":"quiet lanterns over the harbour"}'
 curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$cred" \

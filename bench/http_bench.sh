@@ -22,16 +22,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() {
-  local i
-  for i in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing answers on port $1" >&2
-  return 1
-}
-
 # The runtime: one loop thread, no access log (nginx below has none either), metrics on.
 rt_port=$(free_port)
 RESTINU_HTTP__PORT=$rt_port RESTINU_HTTP__THREADS=1 RESTINU_WORKERS__THREADS=1 \
@@ -65,8 +55,8 @@ http {
 CONF
 nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
 pids+=($!)
-wait_http "$rt_port"
-wait_http "$ng_port"
+wait_http "$rt_port" /healthz
+wait_http "$ng_port" /healthz
 
 run_wrk() {  # port -> "rate p99_ms"
   local out

@@ -45,17 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() {  # port path
-  local i
-  for i in $(seq 1 300); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1${2:-/readyz}" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench mixed: nothing ready on port $1" >&2
-  tail -n 5 "$work"/*.log >&2
-  return 1
-}
-
 bash "$root/scripts/testenv.sh" start "$work/env" >/dev/null
 # shellcheck disable=SC1091
 source "$work/env/env.sh"
@@ -89,10 +78,10 @@ start_properties() {  # extra environment for both instances, e.g. RESTINU_CACHE
       "$bin" property >>"$work/property-$i.log" 2>&1 &
     prop_pids+=($!)
   done
-  for i in 0 1; do wait_http "${prop_ports[$i]}"; done
+  for i in 0 1; do wait_http "${prop_ports[$i]}" /readyz "$work"; done
 }
 start_properties
-wait_http "$user_port"
+wait_http "$user_port" /readyz "$work"
 
 # The shipped gateway configuration (routes, rate policies: none set here, so the defaults),
 # with this run's upstreams. The load balancer in front of it is trusted to say who the client
@@ -110,7 +99,7 @@ YAML
 RESTINU_HTTP__PORT=$gw_port RESTINU_HTTP__ADMIN_PORT=$gw_admin RESTINU_HTTP__THREADS=$gateway_threads \
   RESTINU_INSTANCE=gateway-1 "$bin" gateway --config "$work/gateway.yaml" >"$work/gateway.log" 2>&1 &
 pids+=($!)
-wait_http "$gw_port" /healthz
+wait_http "$gw_port" /healthz "$work"
 
 echo "bench mixed: logging $users users in through the gateway"
 psql "$RESTINU_PG__URL dbname=users_db" -tAc "SELECT email FROM users ORDER BY email LIMIT $users" \
@@ -119,14 +108,14 @@ started=$(date +%s)
 # shellcheck disable=SC2016
 awk '{print NR" "$0}' "$work/emails" | xargs -P 4 -L 1 sh -c '
   n=$0; email=$1
-  curl -fsS -H "Content-Type: application/json" \
+  curl -fsS -w "\n" -H "Content-Type: application/json" \
     -H "X-Forwarded-For: 10.$((n / 65536 % 256)).$((n / 256 % 256)).$((n % 256))" \
     -d "{\"email\":\"$email\",\"password\":\"seed passphrase 2026\"}" \
-    "http://127.0.0.1:'"$gw_port"'/api/v1/auth/login" | sed -n "s/.*\"access_token\":\"\([^\"]*\)\".*/\1/p"
+    "http://127.0.0.1:'"$gw_port"'/api/v1/auth/login" 2>>"'"$work"'/login-errors" | sed -n "s/.*\"access_token\":\"\([^\"]*\)\".*/\1/p"
 ' >"$work/tokens"
 got=$(wc -l <"$work/tokens")
 echo "  $got access tokens in $(($(date +%s) - started)) s"
-[[ $got -ge $users ]] || { echo "bench mixed: only $got of $users users logged in" >&2; exit 1; }
+[[ $got -ge $users ]] || { echo "bench mixed: only $got of $users users logged in" >&2; sort "$work/login-errors" | uniq -c | head -5 >&2; exit 1; }
 
 # Listings people open: a fixed sample of the active ones, in a fixed random order (the Zipf
 # ranks), so runs are comparable.
@@ -169,11 +158,16 @@ run() {  # label mix
     -v rate="$rate" -v p99="$p99" -v fp99="$fp99" -v fup99="$fup99" -v errors="$errors" 'BEGIN {
       printf "  database: %.0f transactions/s (properties_db + users_db)\n", tx / s
       if (l1h + l1m > 0) printf "  cache: L1 %.1f%% of %d lookups hit; L2 %.1f%% of the %d L1 misses\n", 100 * l1h / (l1h + l1m), l1h + l1m, (l2h + l2m > 0 ? 100 * l2h / (l2h + l2m) : 0), l2h + l2m
-      else printf "  cache: off\n"
+      else printf "  cache: no lookups (off)\n"
       printf "  %.0f requests/s = %.2fx the seed'"'"'s peak of 1,000/s (target 5x); p99 %.1f ms (target < 100); filtered p99 %.1f ms, uniform share %.1f ms (target < 50); %d not 2xx/304\n", rate, rate / 1000, p99, fp99, fup99, errors
     }'
 }
 
+if [[ -n ${HOLD:-} ]]; then  # keep the stack up to look at it; Ctrl-C ends it
+  echo "bench mixed: holding. $load $gw_port $work/tokens $work/ids SECONDS $connections '$mix' $uniform"
+  echo "  property metrics: ${prop_admins[*]}; gateway metrics: $gw_admin; PostgreSQL: $RESTINU_PG__URL"
+  sleep infinity
+fi
 run "the mix, cache on" "$mix"
 run "listing pages alone (the gateway in front of a real listing, many callers, default limits)" "listing=100"
 start_properties RESTINU_CACHE__ENABLED=false

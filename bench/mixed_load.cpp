@@ -35,25 +35,37 @@ struct City {
 };
 // The seed's cities (services/property/src/seed_data.cpp), with their centres.
 constexpr City kCities[] = {
-    {"Mumbai", 19.0760, 72.8777},    {"Bengaluru", 12.9716, 77.5946},
-    {"Delhi", 28.6139, 77.2090},     {"Hyderabad", 17.3850, 78.4867},
-    {"Pune", 18.5204, 73.8567},      {"Chennai", 13.0827, 80.2707},
-    {"Gurugram", 28.4595, 77.0266},  {"Noida", 28.5355, 77.3910},
-    {"Kolkata", 22.5726, 88.3639},   {"Ahmedabad", 23.0225, 72.5714},
-    {"Kochi", 9.9312, 76.2673},      {"Goa", 15.4909, 73.8278},
-    {"Chandigarh", 30.7333, 76.7794}, {"Jaipur", 26.9124, 75.7873},
-    {"Lucknow", 26.8467, 80.9462},   {"Indore", 22.7196, 75.8577},
-    {"Surat", 21.1702, 72.8311},     {"Nagpur", 21.1458, 79.0882},
-    {"Coimbatore", 11.0168, 76.9558}, {"Visakhapatnam", 17.6868, 83.2185},
-    {"Thiruvananthapuram", 8.5241, 76.9366}, {"Bhubaneswar", 20.2961, 85.8245},
-    {"Mysuru", 12.2958, 76.6394},    {"Vadodara", 22.3072, 73.1812},
+    {"Mumbai", 19.0760, 72.8777},
+    {"Bengaluru", 12.9716, 77.5946},
+    {"Delhi", 28.6139, 77.2090},
+    {"Hyderabad", 17.3850, 78.4867},
+    {"Pune", 18.5204, 73.8567},
+    {"Chennai", 13.0827, 80.2707},
+    {"Gurugram", 28.4595, 77.0266},
+    {"Noida", 28.5355, 77.3910},
+    {"Kolkata", 22.5726, 88.3639},
+    {"Ahmedabad", 23.0225, 72.5714},
+    {"Kochi", 9.9312, 76.2673},
+    {"Goa", 15.4909, 73.8278},
+    {"Chandigarh", 30.7333, 76.7794},
+    {"Jaipur", 26.9124, 75.7873},
+    {"Lucknow", 26.8467, 80.9462},
+    {"Indore", 22.7196, 75.8577},
+    {"Surat", 21.1702, 72.8311},
+    {"Nagpur", 21.1458, 79.0882},
+    {"Coimbatore", 11.0168, 76.9558},
+    {"Visakhapatnam", 17.6868, 83.2185},
+    {"Thiruvananthapuram", 8.5241, 76.9366},
+    {"Bhubaneswar", 20.2961, 85.8245},
+    {"Mysuru", 12.2958, 76.6394},
+    {"Vadodara", 22.3072, 73.1812},
 };
 constexpr int kCityCount = static_cast<int>(std::size(kCities));
 constexpr const char* kWords[] = {
-    "sea view",       "lake view",     "terrace garden", "modular kitchen", "corner unit",
-    "private pool",   "home theatre",  "solar panels",   "italian marble",  "duplex layout",
-    "large balcony",  "pet friendly",  "fully furnished", "ready to move",  "power backup",
-    "gated community", "jogging track", "study room",    "courtyard",       "high ceilings"};
+    "sea view",        "lake view",     "terrace garden",  "modular kitchen", "corner unit",
+    "private pool",    "home theatre",  "solar panels",    "italian marble",  "duplex layout",
+    "large balcony",   "pet friendly",  "fully furnished", "ready to move",   "power backup",
+    "gated community", "jogging track", "study room",      "courtyard",       "high ceilings"};
 constexpr int kWordCount = static_cast<int>(std::size(kWords));
 
 // Zipf over ranks 0..n-1 with exponent s: P(k) ∝ 1/(k+1)^s.
@@ -103,7 +115,8 @@ public:
           radius_(std::size_t{kCityCount} * 64 * 3, 0.9) {
         // Which combination is popular: a fixed shuffle, the same in every run.
         std::mt19937 shuffle(12345);
-        filtered_order_.resize(std::size_t{kCityCount} * kPriceFrom.size() * kPriceWidth.size() * 8);
+        filtered_order_.resize(std::size_t{kCityCount} * kPriceFrom.size() * kPriceWidth.size() *
+                               8);
         text_order_.resize(std::size_t{kWordCount} * (kCityCount + 1));
         radius_order_.resize(std::size_t{kCityCount} * 64 * 3);
         for (auto* order : {&filtered_order_, &text_order_, &radius_order_}) {
@@ -153,9 +166,7 @@ public:
     }
 
 private:
-    static std::string price(double paise) {
-        return std::to_string(static_cast<long long>(paise));
-    }
+    static std::string price(double paise) { return std::to_string(static_cast<long long>(paise)); }
     static std::string filteredTarget(int city, double from, double to, int bedrooms, bool newest) {
         return std::string("/api/v1/properties?city=") + kCities[city].name +
                "&min_price=" + price(from) + "&max_price=" + price(to) +
@@ -180,8 +191,8 @@ private:
         const double width = std::uniform_real_distribution<double>(1.2, 6.0)(rng_);
         const int bedrooms = std::uniform_int_distribution<int>(1, 4)(rng_);
         const bool newest = std::uniform_int_distribution<int>(0, 1)(rng_) == 0;
-        return filteredTarget(city, std::floor(from / 100) * 100, std::floor(from * width / 100) * 100,
-                              bedrooms, newest);
+        return filteredTarget(city, std::floor(from / 100) * 100,
+                              std::floor(from * width / 100) * 100, bedrooms, newest);
     }
     static std::string words(const char* w) {
         std::string out;
@@ -200,8 +211,9 @@ private:
         const int city = std::uniform_int_distribution<int>(0, kCityCount - 1)(rng_);
         const int word = std::uniform_int_distribution<int>(0, kWordCount - 1)(rng_);
         const double to = std::uniform_real_distribution<double>(5e8, 9e9)(rng_);
-        return "/api/v1/properties?q=" + words(kWords[word]) + "&sort=relevance&limit=20&city=" +
-               kCities[city].name + "&max_price=" + price(std::floor(to / 100) * 100);
+        return "/api/v1/properties?q=" + words(kWords[word]) +
+               "&sort=relevance&limit=20&city=" + kCities[city].name +
+               "&max_price=" + price(std::floor(to / 100) * 100);
     }
     static std::string radiusTarget(double lat, double lng, double km) {
         char buf[160];
@@ -216,8 +228,8 @@ private:
         c /= 3;
         const auto cell = static_cast<int>(c % 64);  // an 8 × 8 grid, 2 km apart, on the centre
         const auto& city = kCities[c / 64];
-        return radiusTarget(city.lat + (cell / 8 - 3.5) * 0.018, city.lng + (cell % 8 - 3.5) * 0.018,
-                            km);
+        return radiusTarget(city.lat + (cell / 8 - 3.5) * 0.018,
+                            city.lng + (cell % 8 - 3.5) * 0.018, km);
     }
     std::string uniformRadius() {
         const auto& city = kCities[std::uniform_int_distribution<int>(0, kCityCount - 1)(rng_)];
@@ -238,23 +250,30 @@ private:
 };
 
 struct Stats {
-    std::array<std::vector<std::uint32_t>, kKinds> micros;  // latencies of 2xx/304 answers
+    std::array<std::vector<std::uint32_t>, kKinds> micros;          // latencies of 2xx/304 answers
     std::array<std::vector<std::uint32_t>, kKinds> uniform_micros;  // of the uniform share
-    std::array<std::map<int, std::uint64_t>, kKinds> errors;  // status → count (0: I/O)
+    std::array<std::map<int, std::uint64_t>, kKinds> errors;        // status → count (0: I/O)
 };
+
+// Appends what the socket has to `buf`; false when the connection broke.
+net::awaitable<bool> readMore(tcp::socket& s, std::string& buf) {
+    char chunk[16384];
+    auto [ec, n] =
+        co_await s.async_read_some(net::buffer(chunk), net::as_tuple(net::use_awaitable));
+    if (!ec) {
+        buf.append(chunk, n);
+    }
+    co_return !ec;
+}
 
 // Reads one response (Content-Length bodies, as the gateway sends them); returns its status,
 // or 0 when the connection broke.
 net::awaitable<int> readResponse(tcp::socket& s, std::string& buf) {
     std::size_t header_end;
     while ((header_end = buf.find("\r\n\r\n")) == std::string::npos) {
-        char chunk[16384];
-        auto [ec, n] = co_await s.async_read_some(net::buffer(chunk),
-                                                  net::as_tuple(net::use_awaitable));
-        if (ec) {
+        if (!co_await readMore(s, buf)) {
             co_return 0;
         }
-        buf.append(chunk, n);
     }
     int status = std::atoi(buf.c_str() + 9);
     std::size_t length = 0;
@@ -266,13 +285,9 @@ net::awaitable<int> readResponse(tcp::socket& s, std::string& buf) {
     }
     const std::size_t total = header_end + 4 + length;
     while (buf.size() < total) {
-        char chunk[16384];
-        auto [ec, n] = co_await s.async_read_some(net::buffer(chunk),
-                                                  net::as_tuple(net::use_awaitable));
-        if (ec) {
+        if (!co_await readMore(s, buf)) {
             co_return 0;
         }
-        buf.append(chunk, n);
     }
     buf.erase(0, total);
     co_return status;
@@ -298,18 +313,26 @@ net::awaitable<void> connection(int index, int connections, const Load& load, un
         }
         // The connection speaks for the next of its users each time: at most one request of a
         // user in flight, and every user's limits in play.
-        const auto& token =
-            load.tokens[(static_cast<std::size_t>(index) + turn++ * connections) % load.tokens.size()];
+        const auto user =
+            (static_cast<std::size_t>(index) + turn++ * connections) % load.tokens.size();
+        const auto& token = load.tokens[user];
+        // Each user from an address of their own, as the load balancer in front of the gateway
+        // says (it is trusted): the address the user logged in from (bench/mixed_bench.sh).
+        const auto n = user + 1;
+        const std::string address = "10." + std::to_string(n / 65536 % 256) + "." +
+                                    std::to_string(n / 256 % 256) + "." + std::to_string(n % 256);
         const Kind kind = targets.kind();
         bool uniform = false;
-        std::string req = "GET " + targets.target(kind, uniform) + " HTTP/1.1\r\nHost: " +
-                          load.host_header + "\r\nAuthorization: Bearer " + token +
+        std::string req = "GET " + targets.target(kind, uniform) +
+                          " HTTP/1.1\r\nHost: " + load.host_header + "\r\nAuthorization: Bearer " +
+                          token + "\r\nX-Forwarded-For: " + address +
                           "\r\nAccept: application/json\r\n\r\n";
         const auto started = Clock::now();
-        auto [wec, wn] = co_await net::async_write(s, net::buffer(req),
-                                                   net::as_tuple(net::use_awaitable));
+        auto [wec, wn] =
+            co_await net::async_write(s, net::buffer(req), net::as_tuple(net::use_awaitable));
         int status = wec ? 0 : co_await readResponse(s, buf);
-        const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+        const auto took =
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
         if (status == 0) {
             s.close();
         }
@@ -405,7 +428,8 @@ int main(int argc, char** argv) {
         all_errors += errors;
         std::printf("%-9s %9zu %9.0f %8.1f %8.1f  %s\n", kKindNames[static_cast<std::size_t>(k)],
                     v.size() + errors, static_cast<double>(v.size() + errors) / secs,
-                    percentile(v, 0.50), percentile(v, 0.99), detail.empty() ? "0" : detail.c_str());
+                    percentile(v, 0.50), percentile(v, 0.99),
+                    detail.empty() ? "0" : detail.c_str());
     }
     // The searches no cache can help: drawn uniformly from spaces far larger than any cache.
     for (int k = Filtered; k <= Radius; ++k) {
@@ -422,8 +446,9 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(all_errors));
     auto& f = stats.micros[Filtered];
     auto& fu = stats.uniform_micros[Filtered];
-    std::printf("RESULT rate=%.0f p99=%.1f errors=%llu filtered_p99=%.1f filtered_uniform_p99=%.1f\n",
-                rate, percentile(all, 0.99), static_cast<unsigned long long>(all_errors),
-                percentile(f, 0.99), percentile(fu, 0.99));
+    std::printf(
+        "RESULT rate=%.0f p99=%.1f errors=%llu filtered_p99=%.1f filtered_uniform_p99=%.1f\n", rate,
+        percentile(all, 0.99), static_cast<unsigned long long>(all_errors), percentile(f, 0.99),
+        percentile(fu, 0.99));
     return 0;
 }

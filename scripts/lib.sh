@@ -104,3 +104,16 @@ registry_rows() {
     echo "$name $db $port $count $prefixes"
   done <"$1"
 }
+
+# wait_http PORT [PATH] [LOG_DIR]: waits up to 30 s for 127.0.0.1:PORT to answer PATH (default
+# /readyz) with a 2xx; on failure names the port and shows the tail of LOG_DIR/*.log.
+wait_http() {
+  local port=$1 path=${2:-/readyz} logs=${3:-} i
+  for i in $(seq 1 300); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port$path" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing ready on port $port ($path)" >&2
+  [[ -n $logs ]] && tail -n 5 "$logs"/*.log >&2
+  return 1
+}

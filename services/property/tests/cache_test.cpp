@@ -17,32 +17,21 @@ class CacheTest : public PropertyTest {
 protected:
     // Short lives, so a test can wait past them; a long lease, so a slow sanitizer build
     // never lets a second computer in.
-    static std::string cachedConfig() {
+    std::string serviceConfig() const override {
         return config() +
                "cache:\n  fresh: 300ms\n  stale: 0ms\n  if_error: 10m\n  lease: 3s\n"
                "  negative: 200ms\n";
     }
     void SetUp() override {
-        // As PropertyTest::SetUp, with the cache's lives shortened and a second instance.
-        invalidator_.reset();
-        redis_.reset();
-        if (pool_) {
-            pool_->close();
-            pool_.reset();
-        }
         other_.reset();
+        PropertyTest::SetUp();
         auto s = spec();
         s.database = std::string(registry::find("property")->database);
-        client_ = std::make_unique<testing::ServiceClient>(s, cachedConfig());
-        other_ = std::make_unique<testing::ServiceClient>(s, cachedConfig());
-        rt::PgOptions o;
-        o.conninfo = conninfo();
-        o.size = 2;
-        pool_ = std::make_unique<rt::PgPool>(io(), o);
+        other_ = std::make_unique<testing::ServiceClient>(s, serviceConfig());
     }
     void TearDown() override {
-        PropertyTest::TearDown();
         other_.reset();
+        PropertyTest::TearDown();
     }
 
     std::string createListing(const rt::Identity& agent, const std::string& title) {

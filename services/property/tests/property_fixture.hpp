@@ -62,12 +62,15 @@ protected:
         auto s = spec();
         // The registry's database name; the config names the test's own.
         s.database = std::string(registry::find("property")->database);
-        client_ = std::make_unique<testing::ServiceClient>(s, config());
+        client_ = std::make_unique<testing::ServiceClient>(s, serviceConfig());
         rt::PgOptions o;
         o.conninfo = conninfo();
         o.size = 4;
         pool_ = std::make_unique<rt::PgPool>(io(), o);
     }
+    /// The service's configuration for this suite (config() unless a suite changes it).
+    virtual std::string serviceConfig() const { return config(); }
+
     void TearDown() override {
         invalidator_.reset();
         if (redis_) {
