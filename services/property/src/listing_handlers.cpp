@@ -46,8 +46,13 @@ bool isPublic(std::string_view status) {
 }  // namespace
 
 ListingHandlers::ListingHandlers(rt::PgPool& primary, rt::PgPool& reads, rt::Cache& cache,
-                                 rt::CachePolicy policy)
-    : primary_(primary), reads_(reads), listings_(reads), cache_(cache), policy_(policy) {}
+                                 rt::CachePolicy policy, search::MemoryIndex* index)
+    : primary_(primary),
+      reads_(reads),
+      listings_(reads),
+      cache_(cache),
+      policy_(policy),
+      index_(index) {}
 
 rt::Task<rt::Response> ListingHandlers::create(rt::Request& req) {
     // The route admits agents and admins only (its rule reads the caller's current role).
@@ -208,6 +213,12 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     // parameters, so equal searches share it however their query strings were written.
     // (Copies: the loader may run after this request, to refresh the page.)
     auto load = [this, params]() -> rt::Task<rt::CachedValue> {
+        if (index_ != nullptr && search::MemoryIndex::answers(params)) {
+            co_await index_->catchUp(reads_);  // as fresh as the read model now
+            if (auto body = index_->page(params)) {
+                co_return std::make_shared<const std::string>(CachedPage::encode(*body));
+            }
+        }
         auto page_sql = search::pageQuery(params);  // named: no temporaries in a co_await
         auto page = co_await search::run(reads_, std::move(page_sql));
         std::string body;

@@ -5,6 +5,7 @@
 #include "restinu/rt/cache.hpp"
 #include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
+#include "search_index.hpp"
 
 namespace restinu::rt {
 class PgPool;
@@ -19,9 +20,10 @@ namespace restinu::property {
 class ListingHandlers {
 public:
     /// Writes go to `primary`; searches and reads may go to `reads` (a replica or the primary).
-    /// A listing by id and search pages are answered through `cache`, kept for `policy`.
+    /// A listing by id and search pages are answered through `cache`, kept for `policy`; the
+    /// searches `index` answers (when set) are computed in memory instead of by PostgreSQL.
     ListingHandlers(rt::PgPool& primary, rt::PgPool& reads, rt::Cache& cache,
-                    rt::CachePolicy policy);
+                    rt::CachePolicy policy, search::MemoryIndex* index);
 
     rt::Task<rt::Response> create(rt::Request& req);    // POST /api/v1/properties
     rt::Task<rt::Response> get(rt::Request& req);       // GET /api/v1/properties/{id}
@@ -37,6 +39,7 @@ private:
     ListingStore listings_;
     rt::Cache& cache_;
     rt::CachePolicy policy_;
+    search::MemoryIndex* index_;
 };
 
 }  // namespace restinu::property

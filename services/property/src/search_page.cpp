@@ -1,6 +1,7 @@
 #include "search_page.hpp"
 
 #include <array>
+#include <optional>
 
 #include "restinu/rt/json_text.hpp"
 #include "restinu/rt/pg_columns.hpp"
@@ -120,6 +121,16 @@ std::string nextCursor(const Params& p, const rt::PgResult& r, std::size_t n,
     return encodeCursor(p.sort, last_key, ids);
 }
 
+// Ends the items array and writes next_cursor (null on the last page).
+void closeItems(std::string& body, const std::optional<std::string>& cursor) {
+    body += "],\"next_cursor\":";
+    if (cursor) {
+        rt::appendJsonString(body, *cursor);
+    } else {
+        body += "null";
+    }
+}
+
 void appendFacets(std::string& out, const Params& p, const rt::PgResult& fr) {
     out += ",\"facets\":{";
     for (const auto& facet : p.facets) {
@@ -153,15 +164,42 @@ std::string pageJson(const Params& p, const rt::PgResult& page, const rt::PgResu
         body += i == 0 ? "" : ",";
         appendItem(body, page, i, columns, p.sort == Sort::Distance);
     }
-    body += "],\"next_cursor\":";
     if (page.rows() > n && n > 0) {
-        rt::appendJsonString(body, nextCursor(p, page, n, columns));
+        closeItems(body, nextCursor(p, page, n, columns));
     } else {
-        body += "null";
+        closeItems(body, std::nullopt);
     }
     if (facets != nullptr) {
         appendFacets(body, p, *facets);
     }
+    body += '}';
+    return body;
+}
+
+std::vector<std::string> itemsJson(const rt::PgResult& rows) {
+    const PageColumns columns(rows);
+    std::vector<std::string> out(rows.rows());
+    for (std::size_t i = 0; i < rows.rows(); ++i) {
+        appendItem(out[i], rows, i, columns, false);
+    }
+    return out;
+}
+
+std::string pageFromItems(const std::vector<const std::string*>& items,
+                          const std::string* next_cursor) {
+    std::size_t size = 64;
+    for (const auto* item : items) {
+        size += item->size() + 1;
+    }
+    std::string body;
+    body.reserve(size);
+    body += "{\"items\":[";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        body += i == 0 ? "" : ",";
+        body += *items[i];
+    }
+    closeItems(body,
+               next_cursor != nullptr ? std::optional<std::string>(*next_cursor) : std::nullopt);
     body += '}';
     return body;
 }

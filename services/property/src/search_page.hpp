@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "search_query.hpp"
 
@@ -13,5 +14,13 @@ namespace restinu::property::search {
 /// so nothing is parsed and built again (a page is a few hundred values; building them as
 /// boost::json nodes was most of the service's time).
 std::string pageJson(const Params& p, const rt::PgResult& page, const rt::PgResult* facets);
+
+/// Each row's item as pageJson writes it (no distance), for the in-memory index. The result
+/// has kColumns and a `cursor_key` column.
+std::vector<std::string> itemsJson(const rt::PgResult& rows);
+
+/// A page of items written before (itemsJson) and its next cursor (null: the last page).
+std::string pageFromItems(const std::vector<const std::string*>& items,
+                          const std::string* next_cursor);
 
 }  // namespace restinu::property::search

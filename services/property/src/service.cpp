@@ -12,8 +12,10 @@
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/cli_pool.hpp"
 #include "restinu/rt/events.hpp"
+#include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/redis.hpp"
+#include "search_index.hpp"
 #include "user_roles.hpp"
 
 namespace restinu::property {
@@ -42,6 +44,21 @@ int rebuildCommand(const std::vector<std::string>& args, rt::Config& config,
     return 0;
 }
 
+rt::Task<void> loadIndex(search::MemoryIndex& index, rt::PgPool& pool) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        co_await index.catchUp(pool);
+    } catch (const std::exception& e) {
+        // The first search tries again; until then searches go to PostgreSQL.
+        rt::log::warn("property", "search index load failed", {{"error", e.what()}});
+        co_return;
+    }
+    const auto secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    rt::log::info("property", "search index loaded",
+                  {{"listings", static_cast<std::int64_t>(index.size())}, {"seconds", secs}});
+}
+
 rt::Task<void> invalidateAfterProjection(rt::Cache& cache, std::string listing_id) {
     co_await cache.invalidate(std::string(kSearchGroup));
     co_await cache.invalidate(listingKey(listing_id));
@@ -58,15 +75,29 @@ rt::ServiceSpec spec() {
     s.configure = [](rt::Config& c) {
         auto database = c.str("pg.database", std::string(registry::find("property")->database));
         auto caching = readCacheSettings(c, database);
-        return rt::WireFn{[caching](rt::Shard& shard) {
+        const bool in_memory =
+            c.oneOf("search.engine", "memory", {"memory", "database"}) == "memory";
+        return rt::WireFn{[caching, in_memory](rt::Shard& shard) {
             rt::RedisOptions redis;
             redis.host = shard.settings().redis_host;
             redis.port = shard.settings().redis_port;
             auto& cache = shard.keep(std::make_unique<rt::Cache>(
                 shard.io(), shard.redis(), redis, caching.options, &shard.metrics()));
             cache.start();
+            search::MemoryIndex* index = nullptr;
+            if (in_memory) {
+                // Loaded at start (ready once it holds the read model), then kept up to date.
+                index = &shard.keep(std::make_unique<search::MemoryIndex>());
+                net::co_spawn(shard.io(), loadIndex(*index, shard.pgRead()), net::detached);
+                shard.addReadinessCheck("search-index", [index]() -> rt::Task<void> {
+                    if (!index->loaded()) {
+                        throw std::runtime_error("the search index is still loading");
+                    }
+                    co_return;
+                });
+            }
             auto& h = shard.keep(std::make_unique<ListingHandlers>(shard.pg(), shard.pgRead(),
-                                                                   cache, caching.policy));
+                                                                   cache, caching.policy, index));
             auto& r = shard.router();
             // Agent and admin rights as the user service's events say now (user_roles.hpp).
             r.setRoleSource([&shard](rt::Request& req) -> rt::Task<std::vector<std::string>> {

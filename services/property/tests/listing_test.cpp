@@ -213,7 +213,8 @@ TEST_F(ListingTest, TheProjectionFollowsEveryChangeAndARebuildGivesTheSameReadMo
     projected_ = 0;
     project();
     const std::string dump =
-        "SELECT string_agg(s::text, E'\\n' ORDER BY id) FROM property_search s WHERE $1 = $1";
+        "SELECT string_agg((to_jsonb(s) - 'change_seq')::text, E'\\n' ORDER BY id) "
+        "FROM property_search s WHERE $1 = $1";  // (the change number differs, by design)
     auto by_events = rt::runBlocking(io(), pool_->query(dump, "x"));
     std::string events_text(by_events.get(0, 0));
     EXPECT_NE(events_text.find(ids[0]), std::string::npos);
@@ -226,7 +227,7 @@ TEST_F(ListingTest, TheProjectionFollowsEveryChangeAndARebuildGivesTheSameReadMo
     const std::string indexes =
         "SELECT string_agg(indexdef, ';' ORDER BY indexname) FROM pg_indexes WHERE tablename = $1";
     std::string before(rt::runBlocking(io(), pool_->query(indexes, "property_search")).get(0, 0));
-    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 10);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 11);
     rt::runBlocking(io(), pool_->transaction([](rt::PgConn& tx) -> rt::Task<void> {
         co_await rebuildReadModel(tx, true);
     }));
