@@ -9,11 +9,11 @@
 # each kind is drawn uniformly from spaces no cache can hold. Every request is sent as the
 # next of the users in turn (each user's rate limits apply).
 #
-# Runs, each after a warm-up: the mix with the cache (the headline row, against the seed's
-# peak of 1,000 requests/s); listing pages alone (the gateway in front of a real listing from
-# the database, many callers, default limits); the mix with the cache off (cache.enabled:
-# false). For each: requests/s, p50/p99 per kind, database transactions/s and the cache's hit
-# rates per level.
+# Runs, each after a warm-up: the mix as shipped (cache on, search.engine memory: the headline
+# row, against the seed's peak of 1,000 requests/s); listing pages alone (the gateway in front
+# of a real listing from the database, many callers, default limits); the mix with search in
+# PostgreSQL; the mix with the cache off; both off (the stack before issue 16). For each:
+# requests/s, p50/p99 per kind, database transactions/s and the cache's hit rates per level.
 #   LISTINGS=500000 USERS=1200 SECONDS_PER_RUN=30 WARMUP=10 bash bench/mixed_bench.sh build/release/app/restinu
 set -euo pipefail
 bin=$(realpath "${1:?usage: mixed_bench.sh path/to/restinu}")
@@ -168,7 +168,11 @@ if [[ -n ${HOLD:-} ]]; then  # keep the stack up to look at it; Ctrl-C ends it
   echo "  property metrics: ${prop_admins[*]}; gateway metrics: $gw_admin; PostgreSQL: $RESTINU_PG__URL"
   sleep infinity
 fi
-run "the mix, cache on" "$mix"
+run "the mix (cache on, search in memory: the shipped defaults)" "$mix"
 run "listing pages alone (the gateway in front of a real listing, many callers, default limits)" "listing=100"
+start_properties RESTINU_SEARCH__ENGINE=database
+run "the mix, search in PostgreSQL (cache on)" "$mix"
 start_properties RESTINU_CACHE__ENABLED=false
-run "the mix, cache off" "$mix"
+run "the mix, cache off (search in memory)" "$mix"
+start_properties RESTINU_CACHE__ENABLED=false RESTINU_SEARCH__ENGINE=database
+run "the mix, cache off, search in PostgreSQL (the stack before issue 16)" "$mix"

@@ -12,7 +12,7 @@ namespace {
 std::string keyOf(std::vector<std::pair<std::string, std::string>> query) {
     std::vector<rt::FieldError> errors;
     auto p = search::parse(query, errors);
-    EXPECT_TRUE(errors.empty()) << errors.front().field << ": " << errors.front().message;
+    EXPECT_TRUE(errors.empty()) << errors.front().field << ": " << errors.front().reason;
     return search::cacheKey(p);
 }
 
@@ -60,14 +60,16 @@ TEST(SearchCacheKey, NoTextCanPoseAsAnotherField) {
 }
 
 TEST(CachedAnswers, AListingAndAPageComeBackAsTheyWentIn) {
-    auto l = CachedListing::decode(
-        CachedListing::encode("draft", "owner-1", "\"3\"", "{\"title\":\"a\\nb\"}"));
+    const auto stored = CachedListing::encode("draft", "owner-1", "\"3\"", "{\"title\":\"a\\nb\"}");
+    auto l = CachedListing::decode(stored);
     EXPECT_EQ(l.status, "draft");
     EXPECT_EQ(l.owner_id, "owner-1");
     EXPECT_EQ(l.etag, "\"3\"");
     EXPECT_EQ(l.body, "{\"title\":\"a\\nb\"}");
-    auto a = CachedPage::decode(CachedPage::encode("{\"items\":[]}"));
-    auto b = CachedPage::decode(CachedPage::encode("{\"items\":[1]}"));
+    const auto page_a = CachedPage::encode("{\"items\":[]}");
+    const auto page_b = CachedPage::encode("{\"items\":[1]}");
+    auto a = CachedPage::decode(page_a);
+    auto b = CachedPage::decode(page_b);
     EXPECT_EQ(a.body, "{\"items\":[]}");
     EXPECT_EQ(a.etag.size(), 18u);  // a quoted 64-bit hash
     EXPECT_NE(a.etag, b.etag);

@@ -214,7 +214,8 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
     // (Copies: the loader may run after this request, to refresh the page.)
     auto load = [this, params]() -> rt::Task<rt::CachedValue> {
         if (index_ != nullptr && search::MemoryIndex::answers(params)) {
-            co_await index_->catchUp(reads_);  // as fresh as the read model now
+            co_await index_->catchUp(reads_);          // as fresh as the read model now
+            co_await index_->prepare(params, reads_);  // the words, analysed by the database
             if (auto body = index_->page(params)) {
                 co_return std::make_shared<const std::string>(CachedPage::encode(*body));
             }
