@@ -50,8 +50,8 @@ MemoryIndex::MemoryIndex() : all_(std::make_unique<Orders>()) {}
 MemoryIndex::~MemoryIndex() = default;
 
 bool MemoryIndex::answers(const Params& p) {
-    return !p.near && !p.bbox && p.facets.empty() && p.relevance_window == 0 &&
-           p.sort != Sort::Distance;
+    return !p.bbox && p.facets.empty() && p.relevance_window == 0 &&
+           (p.sort != Sort::Distance || p.radius_km);
 }
 
 std::size_t MemoryIndex::size() const {
@@ -90,6 +90,13 @@ std::vector<std::uint32_t>::iterator cheapestSlot(const Rows& rows,
         return cheaperThan(rows[j], rows[i].price, rows[i].id);
     });
 }
+// A float8 as PostgreSQL writes it (the shortest text that reads back as the same double).
+double number(std::string_view text) {
+    double v = 0;
+    std::from_chars(text.data(), text.data() + text.size(), v);
+    return v;
+}
+
 void eraseAt(std::vector<std::uint32_t>& list, std::vector<std::uint32_t>::iterator at,
              std::uint32_t i) {
     if (at != list.end() && *at == i) {
@@ -105,6 +112,7 @@ void MemoryIndex::place(std::uint32_t i) {
         o->newest.insert(newestSlot(rows_, o->newest, i), i);
         o->price.insert(cheapestSlot(rows_, o->price, i), i);
     }
+    cells_[detail::cellOf(r.lat, r.lng)].push_back(i);
     for (auto w : r.words.all) {
         auto& list = with_word_[w];
         list.insert(newestSlot(rows_, list, i), i);
@@ -121,6 +129,8 @@ void MemoryIndex::unplace(std::uint32_t i) {
         eraseAt(o->newest, newestSlot(rows_, o->newest, i), i);
         eraseAt(o->price, cheapestSlot(rows_, o->price, i), i);
     }
+    auto& cell = cells_[detail::cellOf(r.lat, r.lng)];
+    std::erase(cell, i);
     for (auto w : r.words.all) {
         auto& list = with_word_[w];
         eraseAt(list, newestSlot(rows_, list, i), i);
@@ -132,10 +142,10 @@ void MemoryIndex::unplace(std::uint32_t i) {
 }
 
 void MemoryIndex::apply(const rt::PgResult& r, bool bulk) {
-    static constexpr std::array<std::string_view, 14> kNames{
-        "id",         "property_type", "listing_type", "status",    "price_minor",
-        "currency",   "bedrooms",      "bathrooms",    "area_sqft", "cursor_key",
-        "created_us", "city_key",      "change_seq",   "words"};
+    static constexpr std::array<std::string_view, 16> kNames{
+        "id",         "property_type", "listing_type", "status",     "price_minor", "currency",
+        "bedrooms",   "bathrooms",     "area_sqft",    "cursor_key", "created_us",  "city_key",
+        "change_seq", "words",         "latitude",     "longitude"};
     const auto at = rt::requireColumns(r, kNames);
     const auto items = itemsJson(r);
     for (std::size_t i = 0; i < r.rows(); ++i) {
@@ -167,6 +177,8 @@ void MemoryIndex::apply(const rt::PgResult& r, bool bulk) {
         row.created_key = std::string(r.get(i, at[9]));
         row.created_us = r.getInt(i, at[10]);
         row.city = intern(r.get(i, at[11]));
+        row.lat = number(r.get(i, at[14]));
+        row.lng = number(r.get(i, at[15]));
         row.item = items[i];
         row.words = text::parseVector(r.get(i, at[13]), vocabulary_).value_or(text::Lexemes{});
         const auto status = r.get(i, at[3]);
@@ -181,12 +193,14 @@ void MemoryIndex::apply(const rt::PgResult& r, bool bulk) {
         by_city_.clear();
         with_word_.clear();
         with_headline_word_.clear();
+        cells_.clear();
         for (std::uint32_t n = 0; n < rows_.size(); ++n) {
             if (rows_[n].live) {
                 for (auto* o : {all_.get(), &ordersOf(rows_[n].city)}) {
                     o->newest.push_back(n);
                     o->price.push_back(n);
                 }
+                cells_[detail::cellOf(rows_[n].lat, rows_[n].lng)].push_back(n);
                 for (auto w : rows_[n].words.all) {
                     with_word_[w].push_back(n);
                 }

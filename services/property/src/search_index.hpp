@@ -27,6 +27,9 @@ template <class Row>
 bool newerThan(const Row& a, std::int64_t us, std::string_view id) {
     return a.created_us > us || (a.created_us == us && std::string_view(a.id) > id);
 }
+/// The cell of the place grid that holds (lat, lng).
+std::int64_t cellOf(double lat, double lng);
+std::int64_t cellKey(std::int64_t lat_cell, std::int64_t lng_cell);
 /// Whether `a` comes before (price, id) in cheapest-first order.
 template <class Row>
 bool cheaperThan(const Row& a, std::int64_t price, std::string_view id) {
@@ -85,6 +88,8 @@ private:
         std::int64_t created_us = 0;
         std::int64_t price = 0;
         std::int64_t seq = 0;
+        double lat = 0;
+        double lng = 0;
         std::int32_t bedrooms = 0;
         std::int32_t bathrooms = 0;
         std::int32_t area = 0;
@@ -130,6 +135,8 @@ private:
     text::Vocabulary vocabulary_;
     std::size_t vocabulary_size_ = 0;
     mutable std::unordered_map<std::string, Words> words_;
+    // Listings by place: cells of 0.01° × 0.01° (see search_index_page.cpp).
+    std::unordered_map<std::int64_t, std::vector<std::uint32_t>> cells_;
     std::size_t live_ = 0;
 
     bool loaded_ = false;

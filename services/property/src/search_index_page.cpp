@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -12,6 +13,44 @@ namespace {
 
 using detail::cheaperThan;
 using detail::newerThan;
+
+constexpr double kCellDegrees = 0.01;
+// WGS 84's mean radius as PostGIS computes it for a sphere: (2a + b) / 3.
+constexpr double kMajorAxis = 6378137.0;
+constexpr double kMinorAxis = kMajorAxis - kMajorAxis / 298.257223563;
+constexpr double kRadius = (2.0 * kMajorAxis + kMinorAxis) / 3.0;
+
+double radians(double degrees) {
+    return degrees * M_PI / 180.0;
+}
+
+// The great-circle distance in metres from a listing (s) to the searched point (e), as
+// PostGIS's sphere_distance computes it (geography `<->` and ST_DWithin with use_spheroid
+// false), operation for operation: the same double, so the same cursor and distance_m.
+double sphereMetres(double s_lat_deg, double s_lng_deg, double e_lat_deg, double e_lng_deg) {
+    const double s_lat = radians(s_lat_deg);
+    const double e_lat = radians(e_lat_deg);
+    const double d_lon = radians(e_lng_deg) - radians(s_lng_deg);
+    const double cos_d_lon = std::cos(d_lon);
+    const double cos_lat_e = std::cos(e_lat);
+    const double sin_lat_e = std::sin(e_lat);
+    const double cos_lat_s = std::cos(s_lat);
+    const double sin_lat_s = std::sin(s_lat);
+    const double x = cos_lat_e * std::sin(d_lon);
+    const double y = cos_lat_s * sin_lat_e - sin_lat_s * cos_lat_e * cos_d_lon;
+    const double a1 = x * x;
+    const double a2 = y * y;
+    const double a = std::sqrt(a1 + a2);
+    const double b = sin_lat_s * sin_lat_e + cos_lat_s * cos_lat_e * cos_d_lon;
+    return kRadius * std::atan2(a, b);
+}
+
+// A double as PostgreSQL's float8 output writes it: the shortest text that reads back.
+std::string floatText(double v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, end);
+}
 
 // A timestamptz's text as PostgreSQL writes it ("2026-12-06 05:50:41.123456+00", offsets as
 // +05:30 too) in Unix microseconds; nullopt for anything else.
@@ -70,6 +109,16 @@ std::optional<std::int64_t> parseTimestamp(std::string_view s) {
 
 }  // namespace
 
+namespace detail {
+std::int64_t cellKey(std::int64_t lat_cell, std::int64_t lng_cell) {
+    return (lat_cell << 32) ^ (lng_cell & 0xffffffff);
+}
+std::int64_t cellOf(double lat, double lng) {
+    return cellKey(static_cast<std::int64_t>(std::floor(lat / kCellDegrees)),
+                   static_cast<std::int64_t>(std::floor(lng / kCellDegrees)));
+}
+}  // namespace detail
+
 std::optional<std::string> MemoryIndex::page(const Params& p) const {
     const text::Query* query = nullptr;
     if (p.text) {
@@ -104,8 +153,14 @@ std::optional<std::string> MemoryIndex::page(const Params& p) const {
     const auto listing_type = p.listing_type ? name(*p.listing_type) : std::uint16_t{0};
     const bool priced = p.min_price || p.max_price;
     const auto currency = name(p.currency);
+    // Within the radius, in PostGIS's metres (only with near and radius_km).
+    const bool circle = p.near && p.radius_km;
+    const double radius_m = circle ? *p.radius_km * 1000.0 : 0;
+    auto metres = [&p](const Row& r) {
+        return sphereMetres(r.lat, r.lng, p.near->first, p.near->second);
+    };
     auto passes = [&](const Row& r) {
-        return (!p.city || r.city == city) &&
+        return (!circle || metres(r) <= radius_m) && (!p.city || r.city == city) &&
                std::find(statuses.begin(), statuses.end(), r.status) != statuses.end() &&
                (types.empty() || std::find(types.begin(), types.end(), r.type) != types.end()) &&
                (!p.listing_type || r.listing_type == listing_type) &&
@@ -181,6 +236,100 @@ std::optional<std::string> MemoryIndex::page(const Params& p) const {
             });
             tiers.resize(found.size(), tier);
         }
+    } else if (p.sort == Sort::Distance) {
+        if (!circle || std::abs(p.near->first) > 80) {
+            return std::nullopt;  // (near the poles the cells' sides shrink to nothing)
+        }
+        // After the cursor: farther than its distance, or as far and not shown yet.
+        double after_m = -1;
+        std::vector<std::string_view> shown_ids;
+        if (p.after) {
+            const auto& k = p.after->first;
+            auto [ptr, ec] = std::from_chars(k.data(), k.data() + k.size(), after_m);
+            if (ec != std::errc{} || ptr != k.data() + k.size()) {
+                return std::nullopt;
+            }
+            std::string_view ids = p.after->second;
+            while (!ids.empty()) {
+                auto comma = ids.find(',');
+                shown_ids.push_back(ids.substr(0, comma));
+                ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
+            }
+        }
+        // Rings of cells around the point, nearest first; a ring's listings are at least its
+        // inner edge away, so once `want` are nearer than the next ring's edge, the walk stops.
+        const double cell_m = radians(kCellDegrees) * kRadius *
+                              std::cos(radians(std::min(89.0, std::abs(p.near->first) + 1.0))) *
+                              0.999;
+        const auto lat0 = static_cast<std::int64_t>(std::floor(p.near->first / kCellDegrees));
+        const auto lng0 = static_cast<std::int64_t>(std::floor(p.near->second / kCellDegrees));
+        const auto rings = static_cast<std::int64_t>(std::ceil(radius_m / cell_m)) + 1;
+        std::vector<std::pair<double, std::uint32_t>> near;
+        auto visit = [&](std::int64_t la, std::int64_t lo) {
+            auto it = cells_.find(detail::cellKey(la, lo));
+            if (it == cells_.end()) {
+                return;
+            }
+            for (auto j : it->second) {
+                const auto& r = rows_[j];
+                if (!r.live || !passes(r)) {
+                    continue;
+                }
+                const double d = metres(r);
+                if (d < after_m || (d == after_m && std::find(shown_ids.begin(), shown_ids.end(),
+                                                              r.id) != shown_ids.end())) {
+                    continue;
+                }
+                near.emplace_back(d, j);
+            }
+        };
+        auto closer = [this](const auto& a, const auto& b) {
+            return a.first < b.first ||
+                   (a.first == b.first && rows_[a.second].id < rows_[b.second].id);
+        };
+        for (std::int64_t k = 0; k <= rings; ++k) {
+            for (std::int64_t la = lat0 - k; la <= lat0 + k; ++la) {
+                for (std::int64_t lo = lng0 - k; lo <= lng0 + k; ++lo) {
+                    if (std::max(std::abs(la - lat0), std::abs(lo - lng0)) == k) {
+                        visit(la, lo);
+                    }
+                }
+            }
+            if (near.size() >= want) {
+                std::nth_element(near.begin(), near.begin() + static_cast<std::ptrdiff_t>(want - 1),
+                                 near.end(), closer);
+                if (near[want - 1].first < static_cast<double>(k) * cell_m) {
+                    break;  // everything in the rings beyond is farther
+                }
+            }
+        }
+        std::sort(near.begin(), near.end(), closer);
+        near.resize(std::min(near.size(), want));
+        std::vector<const std::string*> items;
+        std::vector<std::string> with_distance;
+        with_distance.reserve(near.size());
+        const auto shown = std::min(near.size(), static_cast<std::size_t>(p.limit));
+        for (std::size_t i = 0; i < shown; ++i) {
+            const auto& item = rows_[near[i].second].item;
+            with_distance.push_back(item.substr(0, item.size() - 1) +
+                                    ",\"distance_m\":" + floatText(near[i].first) + "}");
+        }
+        for (const auto& item : with_distance) {
+            items.push_back(&item);
+        }
+        if (near.size() <= shown || shown == 0) {
+            return pageFromItems(items, nullptr);
+        }
+        // The cursor: the last distance shown and every id shown at it.
+        const double last = near[shown - 1].first;
+        std::string ids;
+        for (std::size_t i = 0; i < shown; ++i) {
+            if (near[i].first == last) {
+                ids += (ids.empty() ? "" : ",") + rows_[near[i].second].id;
+            }
+        }
+        auto cursor = encodeCursor(p.sort, floatText(last), ids);
+        return pageFromItems(items, &cursor);
     } else if (p.sort == Sort::Newest) {
         const auto* list = shortest(with_word_);
         if (list == nullptr && orders != nullptr) {

@@ -146,6 +146,39 @@ TEST_F(SearchIndexTest, WordsGiveTheSameBytesAsTheDatabaseInEveryOrder) {
     EXPECT_GT(non_empty, 80);
 }
 
+TEST_F(SearchIndexTest, DistancesAreTheDatabasesToTheLastDigit) {
+    std::mt19937_64 rng(12);
+    const auto& cities = seed::cities();
+    const std::vector<std::string> sorts{"distance", "distance", "newest", "price_asc"};
+    int non_empty = 0;
+    for (int n = 0; n < 120; ++n) {
+        const auto& c = cities[rng() % 6];
+        std::uniform_real_distribution<double> off(-0.1, 0.1);
+        char near[64];
+        std::snprintf(near, sizeof near, "%.5f,%.5f", c.lat + off(rng), c.lng + off(rng));
+        std::string q = std::string("near=") + near +
+                        "&radius_km=" + std::to_string(1 + rng() % 15) +
+                        "&sort=" + sorts[rng() % 4] + "&limit=" + std::to_string(1 + rng() % 20);
+        if (rng() % 3 == 0) {
+            q += "&min_bedrooms=" + std::to_string(rng() % 4);
+        }
+        std::string query = q;
+        for (int page = 0; page < 3; ++page) {
+            auto memory = on(*client_, query);
+            auto database = on(*database_, query);
+            ASSERT_EQ(memory.status, 200) << query << "\n" << memory.raw.body;
+            ASSERT_EQ(memory.raw.body, database.raw.body) << query;
+            non_empty += memory.body.at("items").as_array().empty() ? 0 : 1;
+            const auto& next = memory.body.at("next_cursor");
+            if (next.is_null()) {
+                break;
+            }
+            query = q + "&cursor=" + std::string(next.as_string());
+        }
+    }
+    EXPECT_GT(non_empty, 80);
+}
+
 TEST_F(SearchIndexTest, AChangeInTheReadModelShowsInTheNextSearch) {
     auto agent = person("agent");
     const std::string query = "city=Kochi&sort=newest&limit=1";
