@@ -49,7 +49,7 @@ double sphereMetres(double s_lat_deg, double s_lng_deg, double e_lat_deg, double
 std::string floatText(double v) {
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, end);
+    return {buf, end};
 }
 
 // A timestamptz's text as PostgreSQL writes it ("2026-12-06 05:50:41.123456+00", offsets as
@@ -103,7 +103,8 @@ std::optional<std::int64_t> parseTimestamp(std::string_view s) {
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = se;
-    const std::int64_t secs = static_cast<std::int64_t>(timegm(&tm)) - offset_minutes * 60;
+    const std::int64_t secs =
+        static_cast<std::int64_t>(timegm(&tm)) - std::int64_t{offset_minutes} * 60;
     return secs * 1'000'000 + micros;
 }
 
@@ -314,6 +315,7 @@ std::optional<std::string> MemoryIndex::page(const Params& p) const {
             with_distance.push_back(item.substr(0, item.size() - 1) +
                                     ",\"distance_m\":" + floatText(near[i].first) + "}");
         }
+        items.reserve(with_distance.size());
         for (const auto& item : with_distance) {
             items.push_back(&item);
         }
