@@ -78,6 +78,8 @@ public:
 
     std::size_t size() const;
     bool loaded() const { return loaded_; }
+    /// Whether a load or catch-up is reading now.
+    bool busy() const { return busy_; }
 
 private:
     struct Row {

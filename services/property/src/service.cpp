@@ -89,8 +89,15 @@ rt::ServiceSpec spec() {
                 // Loaded at start (ready once it holds the read model), then kept up to date.
                 index = &shard.keep(std::make_unique<search::MemoryIndex>());
                 net::co_spawn(shard.io(), loadIndex(*index, shard.pgRead()), net::detached);
-                shard.addReadinessCheck("search-index", [index]() -> rt::Task<void> {
+                // Not ready until loaded; a load that failed (the database blinked) is tried
+                // again by the next probe, since no search reaches an instance not ready.
+                auto& pool = shard.pgRead();
+                auto& io = shard.io();
+                shard.addReadinessCheck("search-index", [index, &pool, &io]() -> rt::Task<void> {
                     if (!index->loaded()) {
+                        if (!index->busy()) {
+                            net::co_spawn(io, loadIndex(*index, pool), net::detached);
+                        }
                         throw std::runtime_error("the search index is still loading");
                     }
                     co_return;
