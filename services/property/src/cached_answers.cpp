@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "restinu/rt/config.hpp"
+#include "restinu/rt/digest.hpp"
 
 namespace restinu::property {
 namespace {
@@ -81,10 +82,7 @@ CachedListing CachedListing::decode(std::string_view cached) {
 }
 
 std::string CachedPage::encode(std::string_view body) {
-    std::uint64_t h = 14695981039346656037ULL;  // FNV-1a, 64 bits: a change detector, not a MAC
-    for (unsigned char c : body) {
-        h = (h ^ c) * 1099511628211ULL;
-    }
+    const auto h = rt::fnv1a64(body);  // a change detector, not a MAC
     char etag[24];
     std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(h));
     return std::string(etag).append("\n").append(body);

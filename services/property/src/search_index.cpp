@@ -238,7 +238,7 @@ rt::Task<void> MemoryIndex::prepare(const Params& p, rt::PgPool& pool) {
     if (words_.size() >= 10'000) {
         words_.clear();  // bounded: the popular ones come back at once
     }
-    words_[*p.text] = Words{std::string(r.get(0, 0)), 0, std::nullopt};
+    words_[*p.text] = Words{std::string(r.get(0, 0)), std::nullopt, std::nullopt};
 }
 
 const text::Query* MemoryIndex::queryOf(const Params& p) const {
@@ -248,9 +248,9 @@ const text::Query* MemoryIndex::queryOf(const Params& p) const {
     }
     auto& w = it->second;
     // Parsed again when new lexemes arrived since: one no listing had may have one now.
-    if (w.vocabulary_size != vocabulary_.size() || (!w.query && w.vocabulary_size == 0)) {
+    if (w.parsed_at != vocabulary_.size()) {
         w.query = text::Query::parse(w.tsquery, vocabulary_);
-        w.vocabulary_size = vocabulary_.size();
+        w.parsed_at = vocabulary_.size();
     }
     return w.query ? &*w.query : nullptr;
 }

@@ -111,7 +111,7 @@ private:
     struct Waiter;
     struct Words {  // a search's words: the tsquery's text and what it parsed to
         std::string tsquery;
-        std::size_t vocabulary_size = 0;
+        std::optional<std::size_t> parsed_at;  // the vocabulary's size when last parsed
         std::optional<text::Query> query;
     };
 
@@ -135,7 +135,6 @@ private:
     std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> with_word_;
     std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> with_headline_word_;
     text::Vocabulary vocabulary_;
-    std::size_t vocabulary_size_ = 0;
     mutable std::unordered_map<std::string, Words> words_;
     // Listings by place: cells of 0.01° × 0.01° (see search_index_page.cpp).
     std::unordered_map<std::int64_t, std::vector<std::uint32_t>> cells_;
@@ -149,8 +148,6 @@ private:
     std::int64_t seen_max_ = 0;  // the highest change number applied
     // Numbers skipped over (not seen yet: rolled back, or still committing), with when.
     std::deque<std::pair<std::int64_t, std::int64_t>> gaps_;  // (number, Unix ms)
-    std::int64_t reread_after_ms_ = 0;  // once: the last changes before the load, read again
-    std::int64_t reread_from_ = 0;
 };
 
 }  // namespace restinu::property::search

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "listing.hpp"
+#include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/jwt.hpp"
 
@@ -183,10 +184,7 @@ Sql relevanceQuery(const Params& p) {
 }  // namespace
 
 std::string Sql::statementName() const {
-    std::uint64_t h = 14695981039346656037ULL;  // FNV-1a, 64 bits
-    for (unsigned char c : text) {
-        h = (h ^ c) * 1099511628211ULL;
-    }
+    const auto h = rt::fnv1a64(text);
     char out[24];
     std::snprintf(out, sizeof out, "search_%016llx", static_cast<unsigned long long>(h));
     return out;

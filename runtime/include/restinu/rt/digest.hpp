@@ -1,9 +1,20 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace restinu::rt {
+
+/// FNV-1a, 64 bits: a fast change detector and name for text (statement names, ETags of
+/// cached pages); not a MAC and not collision-proof against someone choosing the input.
+inline std::uint64_t fnv1a64(std::string_view data) {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (unsigned char c : data) {
+        h = (h ^ c) * 1099511628211ULL;
+    }
+    return h;
+}
 
 /// SHA-256 of `data` as 64 lowercase hex characters (OpenSSL).
 std::string sha256Hex(std::string_view data);
