@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include <vector>
+
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <string>
@@ -105,6 +107,16 @@ int runMigrate(int argc, char** argv) {
     return 0;
 }
 
+// `restinu purchase ...` is `restinu payment purchase ...`, the operators' short form.
+int runPurchase(int argc, char** argv) {
+    std::vector<char*> args{const_cast<char*>("payment"), const_cast<char*>("purchase")};
+    for (int i = 1; i < argc; ++i) {
+        args.push_back(argv[i]);
+    }
+    args.push_back(nullptr);
+    return runService(static_cast<int>(args.size()) - 1, args.data());
+}
+
 int runBenchServer(int argc, char** argv) {
     rt::ServiceSpec s;
     s.name = "bench";
@@ -147,6 +159,9 @@ const std::vector<Command>& commands() {
              &runSeed},
             {"events", "the event bus: streams and lag, dead letters, replay, republish",
              &runEvents},
+            {"purchase",
+             "the purchase saga for operators: restinu purchase list|show|retry|compensate",
+             &runPurchase},
             {"bench-server", "the runtime's plain /healthz server, for bench/", &runBenchServer},
         };
         out.insert(out.end(), tools.begin(), tools.end());

@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-15-postgis-3 redis-server
   wrk nginx-light procps iproute2
+  libhpdf-dev poppler-utils  # purchase agreements (PDF) and their text in the tests
   prometheus  # promtool checks the /metrics exposition in the tests
 )
 

@@ -33,6 +33,24 @@ std::optional<std::string> optStr(const json::object& o, std::string_view key) {
     return std::string(v->as_string());
 }
 
+std::int64_t int64(const json::object& o, std::string_view key, std::string_view type) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_int64()) {
+        throw ContractError(std::string(type) + ": \"" + std::string(key) +
+                            "\" is missing or not an integer");
+    }
+    return v->as_int64();
+}
+
+const std::vector<std::string_view> kOfferFields = {"offer_id", "listing_id", "buyer_id",
+                                                     "seller_id", "amount", "currency"};
+const std::vector<std::string_view> kOfferFieldsAccepted = {
+    "offer_id", "listing_id", "buyer_id", "seller_id", "amount", "currency", "purchase_id"};
+const std::vector<std::string_view> kPurchaseFields = {"purchase_id", "listing_id", "buyer_id",
+                                                        "seller_id", "price", "currency"};
+const std::vector<std::string_view> kPurchaseFieldsFailed = {
+    "purchase_id", "listing_id", "buyer_id", "seller_id", "price", "currency", "reason"};
+
 }  // namespace
 
 const std::vector<EventInfo>& catalogue() {
@@ -49,6 +67,12 @@ const std::vector<EventInfo>& catalogue() {
         {PropertyChanged::kUpdated, kPropertyAggregate, {"listing", "version"}},
         {PropertyChanged::kStatusChanged, kPropertyAggregate, {"listing", "version", "from", "to"}},
         {PropertyChanged::kWithdrawn, kPropertyAggregate, {"listing", "version", "from", "to"}},
+        {OfferChanged::kMade, kOfferAggregate, kOfferFields},
+        {OfferChanged::kAccepted, kOfferAggregate, kOfferFieldsAccepted},
+        {OfferChanged::kRejected, kOfferAggregate, kOfferFields},
+        {OfferChanged::kLapsed, kOfferAggregate, kOfferFields},
+        {PurchaseEnded::kCompleted, kPurchaseAggregate, kPurchaseFields},
+        {PurchaseEnded::kFailed, kPurchaseAggregate, kPurchaseFieldsFailed},
     };
     return kAll;
 }
@@ -146,6 +170,41 @@ PropertyChanged PropertyChanged::parse(std::string_view data) {
     p.from = optStr(o, "from").value_or("");
     p.to = optStr(o, "to").value_or("");
     return p;
+}
+
+std::string OfferChanged::data() const {
+    json::object o{{"offer_id", offer_id}, {"listing_id", listing_id}, {"buyer_id", buyer_id},
+                   {"seller_id", seller_id},  {"amount", amount},         {"currency", currency}};
+    if (!purchase_id.empty()) {
+        o["purchase_id"] = purchase_id;
+    }
+    return json::serialize(o);
+}
+
+OfferChanged OfferChanged::parse(std::string_view data) {
+    constexpr std::string_view kType = "offer event";
+    auto o = object(data, kType);
+    return {str(o, "offer_id", kType),  str(o, "listing_id", kType), str(o, "buyer_id", kType),
+            str(o, "seller_id", kType), int64(o, "amount", kType),   str(o, "currency", kType),
+            optStr(o, "purchase_id").value_or("")};
+}
+
+std::string PurchaseEnded::data() const {
+    json::object o{{"purchase_id", purchase_id}, {"listing_id", listing_id},
+                   {"buyer_id", buyer_id},       {"seller_id", seller_id},
+                   {"price", price},             {"currency", currency}};
+    if (!reason.empty()) {
+        o["reason"] = reason;
+    }
+    return json::serialize(o);
+}
+
+PurchaseEnded PurchaseEnded::parse(std::string_view data) {
+    constexpr std::string_view kType = "purchase event";
+    auto o = object(data, kType);
+    return {str(o, "purchase_id", kType), str(o, "listing_id", kType), str(o, "buyer_id", kType),
+            str(o, "seller_id", kType),   int64(o, "price", kType),     str(o, "currency", kType),
+            optStr(o, "reason").value_or("")};
 }
 
 }  // namespace restinu::contracts

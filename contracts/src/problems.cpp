@@ -41,6 +41,10 @@ std::vector<rt::ProblemType> problemCatalogue() {
         cp::kKycNotPending,
         cp::kKycDocumentInUse,
         cp::kInvalidStatusTransition,
+        cp::kListingUnavailable,
+        cp::kKycRequired,
+        cp::kOfferNotPending,
+        cp::kInvalidWebhook,
     };
 }
 

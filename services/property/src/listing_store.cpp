@@ -206,4 +206,19 @@ rt::Task<StoredListing> ListingStore::update(rt::PgConn& tx, const StoredListing
     co_return after;
 }
 
+rt::Task<StoredListing> ListingStore::setOwner(rt::PgConn& tx, const StoredListing& before,
+                                               const std::string& owner_id,
+                                               std::string_view action,
+                                               const rt::WriteContext& ctx) {
+    const std::string sql =
+        "UPDATE properties p SET owner_id = $2::uuid, version = version + 1, updated_at = now() "
+        "WHERE id = $1::uuid RETURNING " +
+        std::string(kColumns);
+    auto r = co_await tx.query(sql, before.id, owner_id);
+    auto after = ListingReader(r).read(0);
+    co_await enqueueChange(tx, contracts::PropertyChanged::kUpdated, after, "", ctx);
+    co_await rt::audit(tx, ctx.actor, action, "property", before.id, ctx.request_id);
+    co_return after;
+}
+
 }  // namespace restinu::property

@@ -46,6 +46,12 @@ public:
                                           const domain::Listing& listing, std::string_view action,
                                           const rt::WriteContext& ctx);
 
+    /// Gives the listing to `owner_id` (a completed sale), one version up, with its
+    /// property.updated event and audit row.
+    static rt::Task<StoredListing> setOwner(rt::PgConn& tx, const StoredListing& before,
+                                            const std::string& owner_id, std::string_view action,
+                                            const rt::WriteContext& ctx);
+
 private:
     rt::PgPool& reads_;
 };

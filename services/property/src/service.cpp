@@ -8,6 +8,7 @@
 
 #include "cached_answers.hpp"
 #include "listing_handlers.hpp"
+#include "purchase_steps.hpp"
 #include "restinu/registry.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/cli_pool.hpp"
@@ -124,6 +125,11 @@ rt::ServiceSpec spec() {
                     [&h](rt::Request& req) { return h.update(req); });
             r.del("/api/v1/properties/{id}", signed_in,
                   [&h](rt::Request& req) { return h.withdraw(req); });
+            // The purchase saga's steps on a listing: the payment service only (never forwarded
+            // by the gateway; the handler checks the caller is the payment service).
+            auto& steps = shard.keep(std::make_unique<PurchaseSteps>(shard.pg(), cache));
+            r.post("/internal/v1/listings/{id}/purchase-steps", rt::Access::anyRole({"service"}),
+                   [&steps](rt::Request& req) { return steps.apply(req); });
             // The search projection: every instance in one group shares the events. Once the
             // read model has a change, no instance answers a search or the listing from before.
             auto& io = shard.io();

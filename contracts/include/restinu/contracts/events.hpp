@@ -96,8 +96,44 @@ struct PropertyChanged {
     static PropertyChanged parse(std::string_view data);
 };
 
+// --- payment (aggregate ids: the offer's id, the purchase's id) ---
+
+/// offer.made, .accepted, .rejected or .lapsed: the offer as it is after the change.
+struct OfferChanged {
+    static constexpr std::string_view kMade = "offer.made";
+    static constexpr std::string_view kAccepted = "offer.accepted";
+    static constexpr std::string_view kRejected = "offer.rejected";
+    static constexpr std::string_view kLapsed = "offer.lapsed";
+    std::string offer_id;
+    std::string listing_id;
+    std::string buyer_id;
+    std::string seller_id;
+    std::int64_t amount = 0;  ///< minor units
+    std::string currency;
+    std::string purchase_id;  ///< accepted only, else empty
+    std::string data() const;
+    static OfferChanged parse(std::string_view data);
+};
+
+/// purchase.completed or purchase.failed (with the reason the saga compensated for).
+struct PurchaseEnded {
+    static constexpr std::string_view kCompleted = "purchase.completed";
+    static constexpr std::string_view kFailed = "purchase.failed";
+    std::string purchase_id;
+    std::string listing_id;
+    std::string buyer_id;
+    std::string seller_id;
+    std::int64_t price = 0;  ///< minor units
+    std::string currency;
+    std::string reason;  ///< failed only
+    std::string data() const;
+    static PurchaseEnded parse(std::string_view data);
+};
+
 /// The aggregate types (stream names events:<aggregate>).
 inline constexpr std::string_view kUserAggregate = "user";
 inline constexpr std::string_view kPropertyAggregate = "property";
+inline constexpr std::string_view kOfferAggregate = "offer";
+inline constexpr std::string_view kPurchaseAggregate = "purchase";
 
 }  // namespace restinu::contracts

@@ -34,6 +34,16 @@ inline constexpr rt::ProblemType kKycDocumentInUse{"kyc-document-in-use",
 // property service
 inline constexpr rt::ProblemType kInvalidStatusTransition{
     "invalid-status-transition", "The listing cannot move to that status", 409};
+inline constexpr rt::ProblemType kListingUnavailable{"listing-unavailable",
+                                                     "The listing cannot be bought now", 409};
+
+// payment service
+inline constexpr rt::ProblemType kKycRequired{"kyc-required",
+                                              "Approved KYC is required to make an offer", 403};
+inline constexpr rt::ProblemType kOfferNotPending{"offer-not-pending",
+                                                  "The offer was already decided or lapsed", 409};
+inline constexpr rt::ProblemType kInvalidWebhook{"invalid-webhook",
+                                                 "The webhook's signature does not verify", 400};
 
 }  // namespace restinu::contracts::problems
 

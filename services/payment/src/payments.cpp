@@ -1,0 +1,415 @@
+#include "payments.hpp"
+
+#include <boost/json.hpp>
+
+#include "ledger.hpp"
+#include "money.hpp"
+#include "restinu/rt/digest.hpp"
+#include "restinu/rt/pg.hpp"
+#include "restinu/rt/pg_columns.hpp"
+#include "restinu/rt/problem.hpp"
+
+namespace restinu::payment {
+namespace {
+
+namespace json = boost::json;
+using Kind = PaymentOutcome::Kind;
+
+constexpr std::string_view kIntentColumns =
+    "id, coalesce(purchase_id::text, '') AS purchase_id, buyer_id::text AS buyer_id, "
+    "seller_id::text AS seller_id, amount, currency, payment_method, status, "
+    "coalesce(provider_intent_id, '') AS provider_intent_id, amount_captured, amount_refunded, "
+    "fee, coalesce(decline_code, '') AS decline_code";
+
+IntentRecord readIntent(const rt::PgResult& r, std::size_t i) {
+    static constexpr std::array<std::string_view, 13> kNames = {
+        "id",     "purchase_id",    "buyer_id",           "seller_id",       "amount",
+        "currency", "payment_method", "status", "provider_intent_id", "amount_captured",
+        "amount_refunded", "fee", "decline_code"};
+    const auto c = rt::requireColumns(r, kNames);
+    IntentRecord x;
+    x.id = r.get(i, c[0]);
+    x.purchase_id = r.get(i, c[1]);
+    x.buyer_id = r.get(i, c[2]);
+    x.seller_id = r.get(i, c[3]);
+    x.amount = r.getInt(i, c[4]);
+    x.currency = r.get(i, c[5]);
+    x.payment_method = r.get(i, c[6]);
+    x.status = r.get(i, c[7]);
+    x.provider_intent_id = r.get(i, c[8]);
+    x.amount_captured = r.getInt(i, c[9]);
+    x.amount_refunded = r.getInt(i, c[10]);
+    x.fee = r.getInt(i, c[11]);
+    x.decline_code = r.get(i, c[12]);
+    return x;
+}
+
+ledger::Parties partiesOf(const IntentRecord& i) {
+    return {i.id, i.buyer_id, i.seller_id, i.currency};
+}
+
+std::string kindName(Kind k) {
+    return k == Kind::Done ? "done" : "declined";
+}
+
+PaymentOutcome declined(IntentRecord intent, std::string reason) {
+    return {Kind::Declined, std::move(intent), std::move(reason), false};
+}
+
+PaymentOutcome unavailable(IntentRecord intent, std::string reason) {
+    return {Kind::Unavailable, std::move(intent), std::move(reason), false};
+}
+
+std::string newIntentId() {
+    std::string id = "pi_";
+    rt::appendRandomHex(id, 24);
+    return id;
+}
+
+}  // namespace
+
+rt::Task<std::optional<IntentRecord>> loadIntent(rt::PgConn& tx, const std::string& id,
+                                                 bool lock) {
+    const std::string sql = "SELECT " + std::string(kIntentColumns) +
+                            " FROM payment_intents WHERE id = $1" + (lock ? " FOR UPDATE" : "");
+    auto r = co_await tx.query(sql, id);
+    if (r.rows() == 0) {
+        co_return std::nullopt;
+    }
+    co_return readIntent(r, 0);
+}
+
+struct Payments::Begun {
+    IntentRecord intent;
+    std::optional<PaymentOutcome> result;  ///< the key's first result, when it has one
+};
+
+rt::Task<Payments::Begun> Payments::begin(const std::string& key, std::string_view operation,
+                                          const std::string& fingerprint,
+                                          const std::string& intent_id,
+                                          const NewIntent* creating) {
+    if (key.empty() || key.size() > 255) {
+        throw rt::ApiError(rt::problems::kIdempotencyKeyRequired,
+                           "An idempotency key of 1 to 255 characters is required.");
+    }
+    std::function<rt::Task<Begun>(rt::PgConn&)> body =
+        [&](rt::PgConn& tx) -> rt::Task<Begun> {
+        auto inserted = co_await tx.execute(
+            "idem_insert",
+            "INSERT INTO idempotency_keys (key, operation, fingerprint, intent_id) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING key",
+            key, operation, fingerprint, intent_id);
+        if (inserted.rows() == 1 && creating != nullptr) {
+            co_await tx.execute(
+                "intent_insert",
+                "INSERT INTO payment_intents (id, purchase_id, buyer_id, seller_id, amount, "
+                "currency, payment_method, status) VALUES ($1, $2::uuid, $3::uuid, $4::uuid, "
+                "$5::bigint, $6, $7, 'authorising')",
+                intent_id,
+                creating->purchase_id.empty() ? rt::PgParam(std::nullopt)
+                                              : rt::PgParam(creating->purchase_id),
+                creating->buyer_id, creating->seller_id, creating->amount, creating->currency,
+                creating->payment_method);
+        }
+        Begun b;
+        std::string stored_intent = intent_id;
+        if (inserted.rows() == 0) {
+            auto r = co_await tx.execute(
+                "idem_read",
+                "SELECT operation, fingerprint, coalesce(intent_id, '') AS intent_id, result "
+                "FROM idempotency_keys WHERE key = $1",
+                key);
+            if (r.get(0, 0) != operation || r.get(0, 1) != fingerprint) {
+                throw rt::ApiError(rt::problems::kIdempotencyKeyReused,
+                                   "This idempotency key was used for another request.");
+            }
+            stored_intent = std::string(r.get(0, 2));
+            if (auto stored = r.opt(0, 3)) {
+                const auto v = json::parse(*stored).as_object();
+                PaymentOutcome first;
+                first.kind = v.at("kind").as_string() == "done" ? Kind::Done : Kind::Declined;
+                first.reason = std::string(v.at("reason").as_string());
+                first.replayed = true;
+                b.result = std::move(first);
+            }
+        }
+        auto intent = co_await loadIntent(tx, stored_intent, false);
+        if (!intent) {
+            throw rt::ApiError(rt::problems::kNotFound, "No such payment intent.");
+        }
+        b.intent = std::move(*intent);
+        if (b.result) {
+            b.result->intent = b.intent;
+        }
+        co_return b;
+    };
+    co_return co_await pool_.transaction(body);
+}
+
+rt::Task<PaymentOutcome> Payments::finish(const std::string& key, PaymentOutcome outcome,
+                                          const Finish& effect) {
+    std::function<rt::Task<void>(rt::PgConn&)> body = [&](rt::PgConn& tx) -> rt::Task<void> {
+        if (effect) {
+            co_await effect(tx, outcome);
+        }
+        const json::object stored{{"kind", kindName(outcome.kind)}, {"reason", outcome.reason}};
+        co_await tx.execute("idem_finish",
+                            "UPDATE idempotency_keys SET result = $2, finished_at = now() "
+                            "WHERE key = $1 AND result IS NULL",
+                            key, json::serialize(stored));
+        if (auto now = co_await loadIntent(tx, outcome.intent.id, false)) {
+            outcome.intent = std::move(*now);
+        }
+    };
+    co_await pool_.transaction(body);
+    co_return outcome;
+}
+
+rt::Task<void> Payments::recordHold(rt::PgConn& tx, IntentRecord& intent,
+                                    const ProviderIntent& pi) {
+    const auto entry = ledger::authorise(partiesOf(intent), intent.amount, intent.id + ":authorise");
+    if (co_await ledger::post(tx, entry)) {
+        co_await tx.execute("intent_authorised",
+                            "UPDATE payment_intents SET status = 'authorised', "
+                            "provider_intent_id = $2, updated_at = now() "
+                            "WHERE id = $1 AND status = 'authorising'",
+                            intent.id, pi.id);
+    }
+}
+
+rt::Task<PaymentOutcome> Payments::authorise(std::string key, NewIntent req) {
+    if (req.amount <= 0) {
+        throw rt::ApiError(rt::problems::kValidation, "The amount must be positive.");
+    }
+    const auto fingerprint =
+        rt::sha256Hex("authorise|" + req.purchase_id + "|" + req.buyer_id + "|" + req.seller_id +
+                      "|" + std::to_string(req.amount) + "|" + req.currency + "|" +
+                      req.payment_method);
+    auto b = co_await begin(key, "authorise", fingerprint, newIntentId(), &req);
+    if (b.result) {
+        co_return std::move(*b.result);
+    }
+    auto intent = std::move(b.intent);
+    if (intent.status == "authorised") {  // a concurrent call finished it
+        co_return co_await finish(key, {Kind::Done, intent, {}, false}, {});
+    }
+    if (intent.status != "authorising") {
+        co_return co_await finish(key, declined(intent, "the payment was " + intent.status), {});
+    }
+    AuthoriseRequest call{intent.id, intent.purchase_id, intent.amount, intent.currency,
+                          intent.payment_method};
+    auto r = co_await provider_.authorise(call, "restinu:" + key);
+    if (r.outcome == ProviderResult::Outcome::Unavailable) {
+        co_return unavailable(intent, r.message);
+    }
+    if (r.outcome == ProviderResult::Outcome::Ok && r.intent.status == "requires_capture") {
+        auto pi = r.intent;
+        Finish hold = [this, pi](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
+            co_await recordHold(tx, o.intent, pi);
+        };
+        co_return co_await finish(key, {Kind::Done, intent, {}, false}, hold);
+    }
+    const std::string code = r.code.empty() ? r.intent.status : r.code;
+    Finish decline = [code](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
+        co_await tx.execute("intent_declined",
+                            "UPDATE payment_intents SET status = 'declined', decline_code = $2, "
+                            "updated_at = now() WHERE id = $1 AND status = 'authorising'",
+                            o.intent.id, code);
+    };
+    co_return co_await finish(key, declined(intent, "the card was declined (" + code + ")"),
+                              decline);
+}
+
+rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_id,
+                                           std::int64_t amount) {
+    const auto fingerprint = rt::sha256Hex("capture|" + intent_id + "|" + std::to_string(amount));
+    auto b = co_await begin(key, "capture", fingerprint, intent_id, nullptr);
+    if (b.result) {
+        co_return std::move(*b.result);
+    }
+    auto intent = std::move(b.intent);
+    if (intent.status == "captured" && intent.amount_captured == amount) {
+        co_return co_await finish(key, {Kind::Done, intent, {}, false}, {});
+    }
+    if (intent.status != "authorised" || amount <= 0 || amount > intent.amount) {
+        co_return co_await finish(
+            key, declined(intent, "cannot capture " + std::to_string(amount) + " of a payment that is " +
+                                      intent.status),
+            {});
+    }
+    auto r = co_await provider_.capture(intent.provider_intent_id, amount, "restinu:" + key);
+    if (r.outcome == ProviderResult::Outcome::Unavailable) {
+        co_return unavailable(intent, r.message);
+    }
+    if (r.outcome == ProviderResult::Outcome::Declined) {
+        co_return co_await finish(key, declined(intent, "the provider refused the capture (" +
+                                                            r.code + ")"),
+                                  {});
+    }
+    const auto fee = money::feeOf(amount, fee_bps_);
+    Finish captured = [amount, fee](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
+        const auto entry = ledger::capture(partiesOf(o.intent), o.intent.amount, amount, fee,
+                                           o.intent.id + ":capture");
+        if (co_await ledger::post(tx, entry)) {
+            co_await tx.execute("intent_captured",
+                                "UPDATE payment_intents SET status = 'captured', "
+                                "amount_captured = $2::bigint, fee = $3::bigint, "
+                                "updated_at = now() WHERE id = $1 AND status = 'authorised'",
+                                o.intent.id, amount, fee);
+        }
+    };
+    co_return co_await finish(key, {Kind::Done, intent, {}, false}, captured);
+}
+
+rt::Task<PaymentOutcome> Payments::cancel(std::string key, std::string intent_id) {
+    const auto fingerprint = rt::sha256Hex("cancel|" + intent_id);
+    auto b = co_await begin(key, "cancel", fingerprint, intent_id, nullptr);
+    if (b.result) {
+        co_return std::move(*b.result);
+    }
+    auto intent = std::move(b.intent);
+    if (intent.status == "authorising") {
+        // The authorisation never answered: ask the provider what it did.
+        std::optional<ProviderIntent> found;
+        try {
+            found = co_await provider_.find(intent.id);
+        } catch (const std::exception& e) {
+            co_return unavailable(intent, std::string("the provider did not answer: ") + e.what());
+        }
+        if (!found || found->status != "requires_capture") {
+            Finish never = [](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
+                co_await tx.execute("intent_never_held",
+                                    "UPDATE payment_intents SET status = 'canceled', "
+                                    "updated_at = now() WHERE id = $1 AND status = 'authorising'",
+                                    o.intent.id);
+            };
+            co_return co_await finish(key, {Kind::Done, intent, {}, false}, never);
+        }
+        // It holds: record the hold, then release it like any other.
+        auto pi = *found;
+        std::function<rt::Task<void>(rt::PgConn&)> record = [&](rt::PgConn& tx) -> rt::Task<void> {
+            co_await recordHold(tx, intent, pi);
+        };
+        co_await pool_.transaction(record);
+        intent.status = "authorised";
+        intent.provider_intent_id = pi.id;
+    }
+    if (intent.status != "authorised") {
+        // Declined, cancelled or never held: nothing is held. A capture is refunded instead.
+        auto outcome = intent.status == "captured"
+                           ? declined(intent, "the payment was captured: refund it instead")
+                           : PaymentOutcome{Kind::Done, intent, {}, false};
+        co_return co_await finish(key, std::move(outcome), {});
+    }
+    co_return co_await cancelAuthorised(key, std::move(intent));
+}
+
+rt::Task<PaymentOutcome> Payments::cancelAuthorised(const std::string& key, IntentRecord intent) {
+    auto r = co_await provider_.cancel(intent.provider_intent_id, "restinu:" + key);
+    if (r.outcome == ProviderResult::Outcome::Unavailable) {
+        co_return unavailable(intent, r.message);
+    }
+    if (r.outcome == ProviderResult::Outcome::Declined && r.intent.status != "canceled") {
+        co_return co_await finish(key, declined(intent, "the provider refused to cancel (" +
+                                                            r.code + ")"),
+                                  {});
+    }
+    Finish released = [](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
+        const auto entry = ledger::voidHold(partiesOf(o.intent), o.intent.amount,
+                                            o.intent.id + ":void");
+        if (co_await ledger::post(tx, entry)) {
+            co_await tx.execute("intent_canceled",
+                                "UPDATE payment_intents SET status = 'canceled', "
+                                "updated_at = now() WHERE id = $1 AND status = 'authorised'",
+                                o.intent.id);
+        }
+    };
+    co_return co_await finish(key, {Kind::Done, intent, {}, false}, released);
+}
+
+rt::Task<PaymentOutcome> Payments::refund(std::string key, std::string intent_id,
+                                          std::int64_t amount) {
+    const auto fingerprint = rt::sha256Hex("refund|" + intent_id + "|" + std::to_string(amount));
+    auto b = co_await begin(key, "refund", fingerprint, intent_id, nullptr);
+    if (b.result) {
+        co_return std::move(*b.result);
+    }
+    auto intent = std::move(b.intent);
+    const auto refundable = intent.amount_captured - intent.amount_refunded;
+    if (intent.status != "captured" || amount <= 0 || amount > refundable) {
+        co_return co_await finish(key, declined(intent, "cannot refund " + std::to_string(amount) +
+                                                            " of " + std::to_string(refundable) +
+                                                            " refundable"),
+                                  {});
+    }
+    auto r = co_await provider_.refund(intent.provider_intent_id, amount, "restinu:" + key);
+    if (r.outcome == ProviderResult::Outcome::Unavailable) {
+        co_return unavailable(intent, r.message);
+    }
+    if (r.outcome == ProviderResult::Outcome::Declined) {
+        co_return co_await finish(key, declined(intent, "the provider refused the refund (" +
+                                                            r.code + ")"),
+                                  {});
+    }
+    const std::string operation = intent.id + ":refund:" + key;
+    Finish refunded = [amount, operation](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
+        auto locked = co_await loadIntent(tx, o.intent.id, true);
+        const auto back = money::feeShare(locked->fee, amount, locked->amount_captured);
+        const auto entry = ledger::refund(partiesOf(*locked), amount, back, operation);
+        if (co_await ledger::post(tx, entry)) {
+            co_await tx.execute("intent_refunded",
+                                "UPDATE payment_intents SET amount_refunded = amount_refunded + "
+                                "$2::bigint, updated_at = now() WHERE id = $1",
+                                o.intent.id, amount);
+        }
+    };
+    co_return co_await finish(key, {Kind::Done, intent, {}, false}, refunded);
+}
+
+rt::Task<std::optional<IntentRecord>> Payments::find(const std::string& intent_id) {
+    auto conn = co_await pool_.acquire();
+    co_return co_await loadIntent(conn, intent_id, false);
+}
+
+rt::Task<std::optional<std::string>> Payments::intentOfKey(const std::string& key) {
+    auto r = co_await pool_.execute("idem_intent",
+                                    "SELECT intent_id FROM idempotency_keys WHERE key = $1", key);
+    if (r.rows() == 0 || r.isNull(0, 0)) {
+        co_return std::nullopt;
+    }
+    co_return std::string(r.get(0, 0));
+}
+
+rt::Task<PaymentOutcome> Payments::settleCapture(std::string key, std::string intent_id,
+                                                 std::int64_t amount) {
+    auto intent = co_await find(intent_id);
+    if (!intent) {
+        co_return declined({}, "no such payment");
+    }
+    if (intent->status == "captured") {
+        co_return PaymentOutcome{Kind::Done, *intent, {}, false};
+    }
+    auto r = co_await pool_.execute("idem_result",
+                                    "SELECT result FROM idempotency_keys WHERE key = $1", key);
+    if (r.rows() == 0) {
+        co_return declined(*intent, "never captured");
+    }
+    if (auto stored = r.opt(0, 0)) {
+        const auto v = json::parse(*stored).as_object();
+        co_return PaymentOutcome{v.at("kind").as_string() == "done" ? Kind::Done : Kind::Declined,
+                                 *intent, std::string(v.at("reason").as_string()), true};
+    }
+    // Begun, never answered: the provider knows whether it captured.
+    std::optional<ProviderIntent> pi;
+    try {
+        pi = co_await provider_.find(intent->id);
+    } catch (const std::exception& e) {
+        co_return unavailable(*intent, std::string("the provider did not answer: ") + e.what());
+    }
+    if (pi && pi->status == "succeeded") {
+        co_return co_await capture(std::move(key), std::move(intent_id), amount);
+    }
+    co_return co_await finish(key, declined(*intent, "not captured"), {});
+}
+
+}  // namespace restinu::payment

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "restinu/rt/task.hpp"
+
+namespace restinu::rt {
+class HttpClient;
+}
+
+namespace restinu::payment {
+
+/// The purchase saga's calls to the property service: POST
+/// /internal/v1/listings/{id}/purchase-steps, signed as the payment service (user
+/// "service:payment", role "service") with the identity secret every service shares. Each
+/// call is idempotent on the property side (keyed by purchase and action), so the saga
+/// retries it freely. Instances are tried in turn when one cannot be reached.
+class PropertyClient {
+public:
+    struct Reply {
+        enum class Kind { Ok, Refused, Unavailable };
+        Kind kind = Kind::Unavailable;
+        std::string detail;  ///< why it was refused or could not be reached
+    };
+
+    PropertyClient(rt::HttpClient& http, std::vector<std::pair<std::string, std::uint16_t>> hosts,
+                   std::string identity_secret, std::chrono::milliseconds timeout)
+        : http_(http),
+          hosts_(std::move(hosts)),
+          secret_(std::move(identity_secret)),
+          timeout_(timeout) {}
+
+    rt::Task<Reply> step(const std::string& listing_id, const std::string& purchase_id,
+                         const std::string& action, const std::string& buyer_id,
+                         int expected_version);
+
+private:
+    rt::HttpClient& http_;
+    std::vector<std::pair<std::string, std::uint16_t>> hosts_;
+    std::string secret_;
+    std::chrono::milliseconds timeout_;
+    std::size_t next_ = 0;
+};
+
+}  // namespace restinu::payment
