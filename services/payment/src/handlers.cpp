@@ -180,7 +180,8 @@ rt::Task<rt::Response> Handlers::getPurchase(rt::Request& req) {
         throw ApiError(problems::kNotFound, "no such purchase");
     }
     json::array steps;
-    for (const auto& s : co_await purchases_.steps(id)) {
+    const auto rows = co_await purchases_.steps(id);
+    for (const auto& s : rows) {
         json::object step{{"step", s.step}, {"status", s.status}, {"attempts", s.attempts}};
         if (!s.error.empty()) {
             step["error"] = s.error;

@@ -114,11 +114,12 @@ rt::Task<bool> post(rt::PgConn& tx, const Entry& e) {
     const auto entry_id = inserted.getInt(0, 0);
     for (const auto& posting : e.postings) {
         const auto owner = ownerOf(posting.account);
+        // Named, not a temporary inside co_await (g++ 12 destroys those twice).
+        const rt::PgParam owner_param = owner.empty() ? rt::PgParam(std::nullopt) : rt::PgParam(owner);
         co_await tx.execute("ledger_account",
                             "INSERT INTO ledger_accounts (id, kind, owner_id) "
                             "VALUES ($1, $2, $3::uuid) ON CONFLICT (id) DO NOTHING",
-                            posting.account, kindOf(posting.account),
-                            owner.empty() ? rt::PgParam(std::nullopt) : rt::PgParam(owner));
+                            posting.account, kindOf(posting.account), owner_param);
         co_await tx.execute("ledger_posting",
                             "INSERT INTO postings (entry_id, account_id, amount, currency) "
                             "VALUES ($1::bigint, $2, $3::bigint, $4)",

@@ -60,6 +60,10 @@ PaymentOutcome unavailable(IntentRecord intent, std::string reason) {
     return {Kind::Unavailable, std::move(intent), std::move(reason), false};
 }
 
+// Named: a braced temporary passed to a coroutine inside co_await is mis-destroyed by g++ 12,
+// so every argument of finish() is a named object.
+const std::function<rt::Task<void>(rt::PgConn&, PaymentOutcome&)> kNoEffect;
+
 std::string newIntentId() {
     std::string id = "pi_";
     rt::appendRandomHex(id, 24);
@@ -68,15 +72,17 @@ std::string newIntentId() {
 
 }  // namespace
 
-rt::Task<std::optional<IntentRecord>> loadIntent(rt::PgConn& tx, const std::string& id,
-                                                 bool lock) {
+rt::Task<rt::PgResult> selectIntent(rt::PgConn& tx, const std::string& id, bool lock) {
     const std::string sql = "SELECT " + std::string(kIntentColumns) +
                             " FROM payment_intents WHERE id = $1" + (lock ? " FOR UPDATE" : "");
-    auto r = co_await tx.query(sql, id);
+    co_return co_await tx.query(sql, id);
+}
+
+std::optional<IntentRecord> intentIn(const rt::PgResult& r) {
     if (r.rows() == 0) {
-        co_return std::nullopt;
+        return std::nullopt;
     }
-    co_return readIntent(r, 0);
+    return readIntent(r, 0);
 }
 
 struct Payments::Begun {
@@ -100,15 +106,16 @@ rt::Task<Payments::Begun> Payments::begin(const std::string& key, std::string_vi
             "VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING key",
             key, operation, fingerprint, intent_id);
         if (inserted.rows() == 1 && creating != nullptr) {
+            // Named, not a temporary inside co_await (g++ 12 destroys those twice).
+            const rt::PgParam purchase = creating->purchase_id.empty()
+                                             ? rt::PgParam(std::nullopt)
+                                             : rt::PgParam(creating->purchase_id);
             co_await tx.execute(
                 "intent_insert",
                 "INSERT INTO payment_intents (id, purchase_id, buyer_id, seller_id, amount, "
                 "currency, payment_method, status) VALUES ($1, $2::uuid, $3::uuid, $4::uuid, "
                 "$5::bigint, $6, $7, 'authorising')",
-                intent_id,
-                creating->purchase_id.empty() ? rt::PgParam(std::nullopt)
-                                              : rt::PgParam(creating->purchase_id),
-                creating->buyer_id, creating->seller_id, creating->amount, creating->currency,
+                intent_id, purchase, creating->buyer_id, creating->seller_id, creating->amount, creating->currency,
                 creating->payment_method);
         }
         Begun b;
@@ -133,7 +140,10 @@ rt::Task<Payments::Begun> Payments::begin(const std::string& key, std::string_vi
                 b.result = std::move(first);
             }
         }
-        auto intent = co_await loadIntent(tx, stored_intent, false);
+        // A result set, not an optional record, crosses the co_await (g++ 12 mis-destroys
+        // optional aggregates returned through coroutines here).
+        const auto rows = co_await selectIntent(tx, stored_intent, false);
+        auto intent = intentIn(rows);
         if (!intent) {
             throw rt::ApiError(rt::problems::kNotFound, "No such payment intent.");
         }
@@ -147,7 +157,7 @@ rt::Task<Payments::Begun> Payments::begin(const std::string& key, std::string_vi
 }
 
 rt::Task<PaymentOutcome> Payments::finish(const std::string& key, PaymentOutcome outcome,
-                                          const Finish& effect) {
+                                          Finish effect) {
     std::function<rt::Task<void>(rt::PgConn&)> body = [&](rt::PgConn& tx) -> rt::Task<void> {
         if (effect) {
             co_await effect(tx, outcome);
@@ -157,8 +167,10 @@ rt::Task<PaymentOutcome> Payments::finish(const std::string& key, PaymentOutcome
                             "UPDATE idempotency_keys SET result = $2, finished_at = now() "
                             "WHERE key = $1 AND result IS NULL",
                             key, json::serialize(stored));
-        if (auto now = co_await loadIntent(tx, outcome.intent.id, false)) {
-            outcome.intent = std::move(*now);
+        // (Not in an if-initialiser: g++ 12 destroys such a co_await result twice.)
+        const auto rows = co_await selectIntent(tx, outcome.intent.id, false);
+        if (rows.rows() == 1) {
+            outcome.intent = readIntent(rows, 0);
         }
     };
     co_await pool_.transaction(body);
@@ -185,16 +197,19 @@ rt::Task<PaymentOutcome> Payments::authorise(std::string key, NewIntent req) {
         rt::sha256Hex("authorise|" + req.purchase_id + "|" + req.buyer_id + "|" + req.seller_id +
                       "|" + std::to_string(req.amount) + "|" + req.currency + "|" +
                       req.payment_method);
-    auto b = co_await begin(key, "authorise", fingerprint, newIntentId(), &req);
+    const auto intent_id = newIntentId();
+    auto b = co_await begin(key, "authorise", fingerprint, intent_id, &req);
     if (b.result) {
         co_return std::move(*b.result);
     }
     auto intent = std::move(b.intent);
     if (intent.status == "authorised") {  // a concurrent call finished it
-        co_return co_await finish(key, {Kind::Done, intent, {}, false}, {});
+        PaymentOutcome out = {Kind::Done, intent, {}, false};
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     if (intent.status != "authorising") {
-        co_return co_await finish(key, declined(intent, "the payment was " + intent.status), {});
+        PaymentOutcome out = declined(intent, "the payment was " + intent.status);
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     AuthoriseRequest call{intent.id, intent.purchase_id, intent.amount, intent.currency,
                           intent.payment_method};
@@ -207,7 +222,8 @@ rt::Task<PaymentOutcome> Payments::authorise(std::string key, NewIntent req) {
         Finish hold = [this, pi](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
             co_await recordHold(tx, o.intent, pi);
         };
-        co_return co_await finish(key, {Kind::Done, intent, {}, false}, hold);
+        PaymentOutcome out = {Kind::Done, intent, {}, false};
+        co_return co_await finish(key, std::move(out), hold);
     }
     const std::string code = r.code.empty() ? r.intent.status : r.code;
     Finish decline = [code](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
@@ -216,8 +232,8 @@ rt::Task<PaymentOutcome> Payments::authorise(std::string key, NewIntent req) {
                             "updated_at = now() WHERE id = $1 AND status = 'authorising'",
                             o.intent.id, code);
     };
-    co_return co_await finish(key, declined(intent, "the card was declined (" + code + ")"),
-                              decline);
+    PaymentOutcome out = declined(intent, "the card was declined (" + code + ")");
+    co_return co_await finish(key, std::move(out), decline);
 }
 
 rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_id,
@@ -229,7 +245,8 @@ rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_i
     }
     auto intent = std::move(b.intent);
     if (intent.status == "captured" && intent.amount_captured == amount) {
-        co_return co_await finish(key, {Kind::Done, intent, {}, false}, {});
+        PaymentOutcome out = {Kind::Done, intent, {}, false};
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     if (intent.status != "authorised" || amount <= 0 || amount > intent.amount) {
         co_return co_await finish(
@@ -242,9 +259,8 @@ rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_i
         co_return unavailable(intent, r.message);
     }
     if (r.outcome == ProviderResult::Outcome::Declined) {
-        co_return co_await finish(key, declined(intent, "the provider refused the capture (" +
-                                                            r.code + ")"),
-                                  {});
+        PaymentOutcome out = declined(intent, "the provider refused the capture (" + r.code + ")");
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     const auto fee = money::feeOf(amount, fee_bps_);
     Finish captured = [amount, fee](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
@@ -258,7 +274,8 @@ rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_i
                                 o.intent.id, amount, fee);
         }
     };
-    co_return co_await finish(key, {Kind::Done, intent, {}, false}, captured);
+    PaymentOutcome out = {Kind::Done, intent, {}, false};
+    co_return co_await finish(key, std::move(out), captured);
 }
 
 rt::Task<PaymentOutcome> Payments::cancel(std::string key, std::string intent_id) {
@@ -283,7 +300,8 @@ rt::Task<PaymentOutcome> Payments::cancel(std::string key, std::string intent_id
                                     "updated_at = now() WHERE id = $1 AND status = 'authorising'",
                                     o.intent.id);
             };
-            co_return co_await finish(key, {Kind::Done, intent, {}, false}, never);
+            PaymentOutcome out = {Kind::Done, intent, {}, false};
+            co_return co_await finish(key, std::move(out), never);
         }
         // It holds: record the hold, then release it like any other.
         auto pi = *found;
@@ -299,7 +317,8 @@ rt::Task<PaymentOutcome> Payments::cancel(std::string key, std::string intent_id
         auto outcome = intent.status == "captured"
                            ? declined(intent, "the payment was captured: refund it instead")
                            : PaymentOutcome{Kind::Done, intent, {}, false};
-        co_return co_await finish(key, std::move(outcome), {});
+        PaymentOutcome out = std::move(outcome);
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     co_return co_await cancelAuthorised(key, std::move(intent));
 }
@@ -310,9 +329,8 @@ rt::Task<PaymentOutcome> Payments::cancelAuthorised(const std::string& key, Inte
         co_return unavailable(intent, r.message);
     }
     if (r.outcome == ProviderResult::Outcome::Declined && r.intent.status != "canceled") {
-        co_return co_await finish(key, declined(intent, "the provider refused to cancel (" +
-                                                            r.code + ")"),
-                                  {});
+        PaymentOutcome out = declined(intent, "the provider refused to cancel (" + r.code + ")");
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     Finish released = [](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
         const auto entry = ledger::voidHold(partiesOf(o.intent), o.intent.amount,
@@ -324,7 +342,8 @@ rt::Task<PaymentOutcome> Payments::cancelAuthorised(const std::string& key, Inte
                                 o.intent.id);
         }
     };
-    co_return co_await finish(key, {Kind::Done, intent, {}, false}, released);
+    PaymentOutcome out = {Kind::Done, intent, {}, false};
+    co_return co_await finish(key, std::move(out), released);
 }
 
 rt::Task<PaymentOutcome> Payments::refund(std::string key, std::string intent_id,
@@ -337,23 +356,21 @@ rt::Task<PaymentOutcome> Payments::refund(std::string key, std::string intent_id
     auto intent = std::move(b.intent);
     const auto refundable = intent.amount_captured - intent.amount_refunded;
     if (intent.status != "captured" || amount <= 0 || amount > refundable) {
-        co_return co_await finish(key, declined(intent, "cannot refund " + std::to_string(amount) +
-                                                            " of " + std::to_string(refundable) +
-                                                            " refundable"),
-                                  {});
+        PaymentOutcome out = declined(intent, "cannot refund " + std::to_string(amount) + " of " + std::to_string(refundable) + " refundable");
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     auto r = co_await provider_.refund(intent.provider_intent_id, amount, "restinu:" + key);
     if (r.outcome == ProviderResult::Outcome::Unavailable) {
         co_return unavailable(intent, r.message);
     }
     if (r.outcome == ProviderResult::Outcome::Declined) {
-        co_return co_await finish(key, declined(intent, "the provider refused the refund (" +
-                                                            r.code + ")"),
-                                  {});
+        PaymentOutcome out = declined(intent, "the provider refused the refund (" + r.code + ")");
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     const std::string operation = intent.id + ":refund:" + key;
     Finish refunded = [amount, operation](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
-        auto locked = co_await loadIntent(tx, o.intent.id, true);
+        const auto rows = co_await selectIntent(tx, o.intent.id, true);
+        const auto locked = intentIn(rows);
         const auto back = money::feeShare(locked->fee, amount, locked->amount_captured);
         const auto entry = ledger::refund(partiesOf(*locked), amount, back, operation);
         if (co_await ledger::post(tx, entry)) {
@@ -363,12 +380,8 @@ rt::Task<PaymentOutcome> Payments::refund(std::string key, std::string intent_id
                                 o.intent.id, amount);
         }
     };
-    co_return co_await finish(key, {Kind::Done, intent, {}, false}, refunded);
-}
-
-rt::Task<std::optional<IntentRecord>> Payments::find(const std::string& intent_id) {
-    auto conn = co_await pool_.acquire();
-    co_return co_await loadIntent(conn, intent_id, false);
+    PaymentOutcome out = {Kind::Done, intent, {}, false};
+    co_return co_await finish(key, std::move(out), refunded);
 }
 
 rt::Task<std::optional<std::string>> Payments::intentOfKey(const std::string& key) {
@@ -382,7 +395,10 @@ rt::Task<std::optional<std::string>> Payments::intentOfKey(const std::string& ke
 
 rt::Task<PaymentOutcome> Payments::settleCapture(std::string key, std::string intent_id,
                                                  std::int64_t amount) {
-    auto intent = co_await find(intent_id);
+    auto conn = co_await pool_.acquire();
+    const auto rows = co_await selectIntent(conn, intent_id, false);
+    conn.release();
+    auto intent = intentIn(rows);
     if (!intent) {
         co_return declined({}, "no such payment");
     }
@@ -409,7 +425,8 @@ rt::Task<PaymentOutcome> Payments::settleCapture(std::string key, std::string in
     if (pi && pi->status == "succeeded") {
         co_return co_await capture(std::move(key), std::move(intent_id), amount);
     }
-    co_return co_await finish(key, declined(*intent, "not captured"), {});
+    PaymentOutcome out = declined(*intent, "not captured");
+    co_return co_await finish(key, std::move(out), kNoEffect);
 }
 
 }  // namespace restinu::payment

@@ -6,11 +6,13 @@
 #include <string>
 
 #include "provider.hpp"
+#include "restinu/rt/pg.hpp"
 #include "restinu/rt/task.hpp"
 
 namespace restinu::rt {
 class PgConn;
 class PgPool;
+class PgResult;
 }  // namespace restinu::rt
 
 /// Payment intents on the ledger (docs/payments.md): authorise (a hold), capture, cancel and
@@ -76,7 +78,6 @@ public:
     /// Refunds `amount` of what was captured and not yet refunded.
     rt::Task<PaymentOutcome> refund(std::string key, std::string intent_id, std::int64_t amount);
 
-    rt::Task<std::optional<IntentRecord>> find(const std::string& intent_id);
     /// The intent an idempotency key made or acted on, if the key was ever used.
     rt::Task<std::optional<std::string>> intentOfKey(const std::string& key);
     /// Whether the capture under `key` took effect, finding out from the provider when its
@@ -92,7 +93,7 @@ private:
                           const std::string& fingerprint, const std::string& intent_id,
                           const NewIntent* creating);
     rt::Task<PaymentOutcome> finish(const std::string& key, PaymentOutcome outcome,
-                                    const Finish& effect);
+                                    Finish effect);
     rt::Task<PaymentOutcome> cancelAuthorised(const std::string& key, IntentRecord intent);
     rt::Task<void> recordHold(rt::PgConn& tx, IntentRecord& intent, const ProviderIntent& pi);
 
@@ -101,7 +102,8 @@ private:
     int fee_bps_;
 };
 
-/// The row of `payment_intents` with this id, in `tx` (locked when `lock`).
-rt::Task<std::optional<IntentRecord>> loadIntent(rt::PgConn& tx, const std::string& id, bool lock);
+/// The row of `payment_intents` with this id, in `tx` (locked when `lock`); intentIn() reads it.
+rt::Task<rt::PgResult> selectIntent(rt::PgConn& tx, const std::string& id, bool lock);
+std::optional<IntentRecord> intentIn(const rt::PgResult& r);
 
 }  // namespace restinu::payment

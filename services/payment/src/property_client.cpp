@@ -12,10 +12,9 @@ namespace {
 namespace json = boost::json;
 }
 
-rt::Task<PropertyClient::Reply> PropertyClient::step(const std::string& listing_id,
-                                                     const std::string& purchase_id,
-                                                     const std::string& action,
-                                                     const std::string& buyer_id,
+rt::Task<PropertyClient::Reply> PropertyClient::step(std::string listing_id,
+                                                     std::string purchase_id,
+                                                     std::string action, std::string buyer_id,
                                                      int expected_version) {
     const std::string body = json::serialize(json::object{{"purchase_id", purchase_id},
                                                           {"action", action},

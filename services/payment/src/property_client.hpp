@@ -34,9 +34,8 @@ public:
           secret_(std::move(identity_secret)),
           timeout_(timeout) {}
 
-    rt::Task<Reply> step(const std::string& listing_id, const std::string& purchase_id,
-                         const std::string& action, const std::string& buyer_id,
-                         int expected_version);
+    rt::Task<Reply> step(std::string listing_id, std::string purchase_id, std::string action,
+                         std::string buyer_id, int expected_version);
 
 private:
     rt::HttpClient& http_;

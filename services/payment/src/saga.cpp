@@ -87,11 +87,15 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
         const auto secs = std::chrono::duration<double>(Clock::now() - started).count();
         step_seconds.labels({p.step, forward ? "forward" : "compensate"}).observe(secs);
         try {
-            const auto next = forward ? co_await store.recordForward(p, outcome, lease_owner,
-                                                                     settings.max_attempts,
-                                                                     backoff(settings, p.attempts))
-                                      : co_await store.recordBackward(p, outcome, lease_owner,
-                                                                      backoff(settings, p.attempts));
+            // (No co_await inside ?: : g++ 12 miscompiles it.)
+            Recorded next;
+            const auto retry_in = backoff(settings, p.attempts);
+            if (forward) {
+                next = co_await store.recordForward(p, outcome, lease_owner,
+                                                    settings.max_attempts, retry_in);
+            } else {
+                next = co_await store.recordBackward(p, outcome, lease_owner, retry_in);
+            }
             count(p, forward, outcome, next);
         } catch (const std::exception& e) {
             // The lease ends by itself; the step runs again then (it is idempotent).

@@ -51,9 +51,11 @@ public:
     }
 
     // A POST: the key's first answer again, or the operation, remembered under its key.
+    // `op` by value: the coroutine starts after the caller's temporaries are gone.
     rt::Task<rt::Response> post(rt::Request& req,
-                                const std::function<Answer(const std::map<std::string, std::string>&,
-                                                           std::vector<Webhook>&)>& op) {
+                                std::function<Answer(const std::map<std::string, std::string>&,
+                                                     std::vector<Webhook>&)>
+                                    op) {
         if (!authorised(req)) {
             co_return unauthorised();
         }
