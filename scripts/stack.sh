@@ -122,6 +122,11 @@ while read -r svc _db port count _prefixes; do
     addresses[$svc]+="${addresses[$svc]:+,}127.0.0.1:$p"
   done
 done < <(registry_rows "$root/services/registry.tsv")
+# The payment service pays through the sandbox provider (Stripe's API shape) and takes its
+# purchase steps on the property instances; the sandbox signs its webhooks to the gateway.
+export RESTINU_PAYMENT__PROVIDER__URL="http://${addresses[sandbox]}"
+export RESTINU_PAYMENT__PROPERTY_URLS="http://${addresses[property]//,/,http://}"
+export RESTINU_SANDBOX__WEBHOOK_URL="http://127.0.0.1:$gateway_port/api/v1/payments/webhooks/provider"
 for row in "${instances[@]}"; do
   read -r svc instance p <<<"$row"
   start_service "$svc" "$instance" "$p"
@@ -131,6 +136,7 @@ for row in "${instances[@]}"; do
   wait_ready "$instance" "$p"
 done
 for svc in "${!addresses[@]}"; do
+  [[ $svc == sandbox ]] && continue  # a test peer, never behind the gateway
   upstream_env+=("RESTINU_GATEWAY__UPSTREAMS__${svc^^}=${addresses[$svc]}")
 done
 # The gateway's /metrics is on its admin listener, never on the public port (ADR 0009).
@@ -184,6 +190,10 @@ Demo accounts (password for each: "$demo_password"):
   admin@restinu.local (admin)   agent@restinu.local (agent)   investor@restinu.local (investor)
   curl -s http://127.0.0.1:$gateway_port/api/v1/auth/login -H 'Content-Type: application/json' \\
     -d '{"email":"investor@restinu.local","password":"$demo_password"}'
+Buy a listing (the sandbox provider stands in for the card network; pm_card_visa pays,
+pm_card_chargeDeclined declines): POST /api/v1/offers as a KYC-approved buyer, then
+POST /api/v1/offers/{id}/accept as the listing's agent, then GET /api/v1/purchases/{id}.
+  $bin purchase list        # operators: every purchase and its saga step
 Event bus:  RESTINU_REDIS__PORT=$redis_port $bin events streams
 Logs: $run/logs/   Press Ctrl-C to stop everything.
 INFO
