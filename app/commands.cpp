@@ -1,10 +1,9 @@
 #include "commands.hpp"
 
-#include <vector>
-
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "events_command.hpp"
 #include "migrations.hpp"

@@ -42,12 +42,12 @@ std::int64_t int64(const json::object& o, std::string_view key, std::string_view
     return v->as_int64();
 }
 
-const std::vector<std::string_view> kOfferFields = {"offer_id", "listing_id", "buyer_id",
-                                                     "seller_id", "amount", "currency"};
+const std::vector<std::string_view> kOfferFields = {"offer_id",  "listing_id", "buyer_id",
+                                                    "seller_id", "amount",     "currency"};
 const std::vector<std::string_view> kOfferFieldsAccepted = {
     "offer_id", "listing_id", "buyer_id", "seller_id", "amount", "currency", "purchase_id"};
 const std::vector<std::string_view> kPurchaseFields = {"purchase_id", "listing_id", "buyer_id",
-                                                        "seller_id", "price", "currency"};
+                                                       "seller_id",   "price",      "currency"};
 const std::vector<std::string_view> kPurchaseFieldsFailed = {
     "purchase_id", "listing_id", "buyer_id", "seller_id", "price", "currency", "reason"};
 
@@ -173,8 +173,8 @@ PropertyChanged PropertyChanged::parse(std::string_view data) {
 }
 
 std::string OfferChanged::data() const {
-    json::object o{{"offer_id", offer_id}, {"listing_id", listing_id}, {"buyer_id", buyer_id},
-                   {"seller_id", seller_id},  {"amount", amount},         {"currency", currency}};
+    json::object o{{"offer_id", offer_id},   {"listing_id", listing_id}, {"buyer_id", buyer_id},
+                   {"seller_id", seller_id}, {"amount", amount},         {"currency", currency}};
     if (!purchase_id.empty()) {
         o["purchase_id"] = purchase_id;
     }
@@ -184,15 +184,19 @@ std::string OfferChanged::data() const {
 OfferChanged OfferChanged::parse(std::string_view data) {
     constexpr std::string_view kType = "offer event";
     auto o = object(data, kType);
-    return {str(o, "offer_id", kType),  str(o, "listing_id", kType), str(o, "buyer_id", kType),
-            str(o, "seller_id", kType), int64(o, "amount", kType),   str(o, "currency", kType),
+    return {str(o, "offer_id", kType),
+            str(o, "listing_id", kType),
+            str(o, "buyer_id", kType),
+            str(o, "seller_id", kType),
+            int64(o, "amount", kType),
+            str(o, "currency", kType),
             optStr(o, "purchase_id").value_or("")};
 }
 
 std::string PurchaseEnded::data() const {
-    json::object o{{"purchase_id", purchase_id}, {"listing_id", listing_id},
-                   {"buyer_id", buyer_id},       {"seller_id", seller_id},
-                   {"price", price},             {"currency", currency}};
+    json::object o{
+        {"purchase_id", purchase_id}, {"listing_id", listing_id}, {"buyer_id", buyer_id},
+        {"seller_id", seller_id},     {"price", price},           {"currency", currency}};
     if (!reason.empty()) {
         o["reason"] = reason;
     }
@@ -202,8 +206,8 @@ std::string PurchaseEnded::data() const {
 PurchaseEnded PurchaseEnded::parse(std::string_view data) {
     constexpr std::string_view kType = "purchase event";
     auto o = object(data, kType);
-    return {str(o, "purchase_id", kType), str(o, "listing_id", kType), str(o, "buyer_id", kType),
-            str(o, "seller_id", kType),   int64(o, "price", kType),     str(o, "currency", kType),
+    return {str(o, "purchase_id", kType),    str(o, "listing_id", kType), str(o, "buyer_id", kType),
+            str(o, "seller_id", kType),      int64(o, "price", kType),    str(o, "currency", kType),
             optStr(o, "reason").value_or("")};
 }
 

@@ -28,7 +28,8 @@ std::string latin1(const std::string& in) {
         if (c < 0x80) {
             out += static_cast<char>(c);
         } else if ((c & 0xE0) == 0xC0 && i + 1 < in.size()) {
-            const unsigned cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(in[i + 1]) & 0x3Fu);
+            const unsigned cp =
+                ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(in[i + 1]) & 0x3Fu);
             out += cp < 0x100 ? static_cast<char>(cp) : '?';
             ++i;
         } else {
@@ -48,8 +49,8 @@ std::vector<std::string> wrap(const std::string& text, std::size_t width) {
     std::size_t start = 0;
     while (start <= text.size()) {
         auto space = text.find(' ', start);
-        auto word = text.substr(start, space == std::string::npos ? std::string::npos
-                                                                  : space - start);
+        auto word =
+            text.substr(start, space == std::string::npos ? std::string::npos : space - start);
         if (!line.empty() && line.size() + 1 + word.size() > width) {
             lines.push_back(line);
             line.clear();
@@ -109,8 +110,9 @@ std::string renderAgreement(const AgreementFacts& f) {
     line(regular, 10, "Price: " + figures);
     line(regular, 10, "In words: " + money::amountInWords(f.price, f.currency));
     if (f.charge != f.price) {
-        line(regular, 10, "Paid on signing (deposit): " + f.currency + " " +
-                              money::indianFigures(f.charge, f.currency));
+        line(regular, 10,
+             "Paid on signing (deposit): " + f.currency + " " +
+                 money::indianFigures(f.charge, f.currency));
     }
     y -= 8;
     line(regular, 10,

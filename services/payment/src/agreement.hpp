@@ -14,7 +14,7 @@ struct AgreementFacts {
     std::string listing_id;
     std::string property_title;
     std::string property_address;
-    std::int64_t price = 0;  ///< minor units
+    std::int64_t price = 0;   ///< minor units
     std::int64_t charge = 0;  ///< what is paid now (the price, or a deposit)
     std::string currency;
     std::string date;  ///< YYYY-MM-DD

@@ -6,8 +6,16 @@ namespace restinu::payment {
 namespace {
 
 TEST(Agreement, RendersAPdfWhateverTheTextHolds) {
-    AgreementFacts f{"p-1", "b-1", "s-1", "l-1", "3 BHK – Koramangala ₹ (Bengaluru)",
-                     "4 Park Street, Bengaluru", 850'000'050, 85'000'005, "INR", "2026-12-06"};
+    AgreementFacts f{"p-1",
+                     "b-1",
+                     "s-1",
+                     "l-1",
+                     "3 BHK – Koramangala ₹ (Bengaluru)",
+                     "4 Park Street, Bengaluru",
+                     850'000'050,
+                     85'000'005,
+                     "INR",
+                     "2026-12-06"};
     const auto pdf = renderAgreement(f);
     ASSERT_GT(pdf.size(), 500U);
     EXPECT_EQ(pdf.substr(0, 5), "%PDF-");

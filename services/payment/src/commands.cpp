@@ -27,7 +27,8 @@ rt::Task<std::vector<std::string>> differences(rt::PgPool& pool, Provider& provi
                                                std::size_t& compared) {
     std::vector<std::string> out;
     auto unbalanced = co_await pool.query(
-        "SELECT currency, sum(amount)::text FROM postings GROUP BY currency HAVING sum(amount) <> 0");
+        "SELECT currency, sum(amount)::text FROM postings GROUP BY currency HAVING sum(amount) <> "
+        "0");
     for (std::size_t i = 0; i < unbalanced.rows(); ++i) {
         out.push_back("the ledger does not balance in " + std::string(unbalanced.get(i, 0)) +
                       ": postings sum to " + std::string(unbalanced.get(i, 1)));
@@ -43,8 +44,8 @@ rt::Task<std::vector<std::string>> differences(rt::PgPool& pool, Provider& provi
         "LEFT JOIN postings p ON p.entry_id = e.id GROUP BY i.id, i.status, i.amount");
     std::map<std::string, LedgerIntent> ours;
     for (std::size_t i = 0; i < r.rows(); ++i) {
-        ours[std::string(r.get(i, 0))] = {std::string(r.get(i, 1)), r.getInt(i, 2),
-                                          r.getInt(i, 3), r.getInt(i, 4), r.getInt(i, 5)};
+        ours[std::string(r.get(i, 0))] = {std::string(r.get(i, 1)), r.getInt(i, 2), r.getInt(i, 3),
+                                          r.getInt(i, 4), r.getInt(i, 5)};
     }
     auto theirs = co_await provider.list();
     compared = theirs.size();
@@ -65,9 +66,8 @@ rt::Task<std::vector<std::string>> differences(rt::PgPool& pool, Provider& provi
         if (l.held != want_held || l.captured != want_captured || l.refunded != want_refunded) {
             out.push_back("payment " + it->first + " (provider " + pi.id + ", " + pi.status +
                           "): ledger holds " + std::to_string(l.held) + ", captured " +
-                          std::to_string(l.captured) + ", refunded " +
-                          std::to_string(l.refunded) + "; provider holds " +
-                          std::to_string(want_held) + ", captured " +
+                          std::to_string(l.captured) + ", refunded " + std::to_string(l.refunded) +
+                          "; provider holds " + std::to_string(want_held) + ", captured " +
                           std::to_string(want_captured) + ", refunded " +
                           std::to_string(want_refunded));
         }
@@ -115,8 +115,8 @@ void printPurchase(const PurchaseRow& p) {
     std::printf("%s  %-12s %-14s %s %lld %s  buyer %s  listing %s%s%s\n", p.id.c_str(),
                 p.state.c_str(), p.step.empty() ? "-" : p.step.c_str(), p.currency.c_str(),
                 static_cast<long long>(p.price), p.updated_at.c_str(), p.buyer_id.c_str(),
-                p.listing_id.c_str(), p.failure_reason.empty() ? "" : "  reason: ",
-                p.failure_reason.c_str());
+                p.listing_id.c_str(),
+                p.failure_reason.empty() ? "" : "  reason: ", p.failure_reason.c_str());
 }
 
 int purchase(const std::vector<std::string>& args, rt::Config& config,

@@ -209,9 +209,8 @@ rt::Task<rt::Response> Handlers::getPurchase(rt::Request& req) {
         out["failure_reason"] = p->failure_reason;
     }
     if (!p->agreement_sha256.empty()) {
-        out["agreement"] = json::object{
-            {"sha256", p->agreement_sha256},
-            {"href", "/api/v1/purchases/" + p->id + "/agreement.pdf"}};
+        out["agreement"] = json::object{{"sha256", p->agreement_sha256},
+                                        {"href", "/api/v1/purchases/" + p->id + "/agreement.pdf"}};
     }
     co_return rt::jsonResponse(200, out);
 }
@@ -249,9 +248,9 @@ rt::Task<rt::Response> Handlers::agreement(rt::Request& req) {
 }
 
 rt::Task<rt::Response> Handlers::webhook(rt::Request& req) {
-    const auto check = verifyStripeSignature(req.header("Stripe-Signature"), req.body,
-                                             webhooks_.secret, rt::unixSeconds(),
-                                             webhooks_.tolerance_s);
+    const auto check =
+        verifyStripeSignature(req.header("Stripe-Signature"), req.body, webhooks_.secret,
+                              rt::unixSeconds(), webhooks_.tolerance_s);
     if (check != SignatureCheck::Valid) {
         throw ApiError(cp::kInvalidWebhook, check == SignatureCheck::Stale
                                                 ? "the signature's timestamp is too old or new"

@@ -19,12 +19,12 @@ std::string ownerOf(std::string_view account) {
 }
 
 Entry make(const Parties& p, std::string kind, std::string operation,
-           std::vector<Posting> postings) {
+           const std::vector<Posting>& postings) {
     Entry e{p.intent_id, std::move(kind), std::move(operation), p.currency, {}, {}};
     // Postings to the same account merge; a zero posting is left out.
     std::map<std::string, std::int64_t> sums;
     std::vector<std::string> order;
-    for (auto& posting : postings) {
+    for (const auto& posting : postings) {
         if (!sums.contains(posting.account)) {
             order.push_back(posting.account);
         }
@@ -69,8 +69,8 @@ Entry voidHold(const Parties& p, std::int64_t amount, std::string operation) {
                 {{buyerFunds(p.buyer_id), -amount}, {std::string(kEscrow), amount}});
 }
 
-Entry capture(const Parties& p, std::int64_t authorised, std::int64_t captured,
-              std::int64_t fee, std::string operation) {
+Entry capture(const Parties& p, std::int64_t authorised, std::int64_t captured, std::int64_t fee,
+              std::string operation) {
     requirePositive(captured, "a capture");
     if (captured > authorised || fee < 0 || fee > captured) {
         throw std::invalid_argument("ledger: a capture beyond its hold or a fee beyond it");
@@ -115,7 +115,8 @@ rt::Task<bool> post(rt::PgConn& tx, const Entry& e) {
     for (const auto& posting : e.postings) {
         const auto owner = ownerOf(posting.account);
         // Named, not a temporary inside co_await (g++ 12 destroys those twice).
-        const rt::PgParam owner_param = owner.empty() ? rt::PgParam(std::nullopt) : rt::PgParam(owner);
+        const rt::PgParam owner_param =
+            owner.empty() ? rt::PgParam(std::nullopt) : rt::PgParam(owner);
         co_await tx.execute("ledger_account",
                             "INSERT INTO ledger_accounts (id, kind, owner_id) "
                             "VALUES ($1, $2, $3::uuid) ON CONFLICT (id) DO NOTHING",

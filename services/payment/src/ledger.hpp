@@ -51,8 +51,8 @@ Entry authorise(const Parties& p, std::int64_t amount, std::string operation);
 Entry voidHold(const Parties& p, std::int64_t amount, std::string operation);
 /// `captured` of a hold of `authorised`: the hold ends, the provider owes us `captured`, the
 /// seller is owed it less `fee`, the platform earns `fee`.
-Entry capture(const Parties& p, std::int64_t authorised, std::int64_t captured,
-              std::int64_t fee, std::string operation);
+Entry capture(const Parties& p, std::int64_t authorised, std::int64_t captured, std::int64_t fee,
+              std::string operation);
 /// `refund` of a capture back to the buyer, `fee_back` of it out of the platform's fee.
 Entry refund(const Parties& p, std::int64_t refund, std::int64_t fee_back, std::string operation);
 

@@ -10,12 +10,11 @@ namespace {
 __extension__ using Wide = __int128;
 
 constexpr std::array<std::string_view, 20> kOnes = {
-    "",        "One",     "Two",       "Three",    "Four",     "Five",    "Six",
-    "Seven",   "Eight",   "Nine",      "Ten",      "Eleven",   "Twelve",  "Thirteen",
-    "Fourteen", "Fifteen", "Sixteen",  "Seventeen", "Eighteen", "Nineteen"};
-constexpr std::array<std::string_view, 10> kTens = {"",      "",      "Twenty",  "Thirty",
-                                                    "Forty", "Fifty", "Sixty",   "Seventy",
-                                                    "Eighty", "Ninety"};
+    "",         "One",     "Two",     "Three",     "Four",     "Five",    "Six",
+    "Seven",    "Eight",   "Nine",    "Ten",       "Eleven",   "Twelve",  "Thirteen",
+    "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"};
+constexpr std::array<std::string_view, 10> kTens = {
+    "", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety"};
 
 void append(std::string& out, std::string_view word) {
     if (!out.empty()) {

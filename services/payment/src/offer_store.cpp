@@ -18,7 +18,7 @@ constexpr std::string_view kColumns =
 
 Offer readOffer(const rt::PgResult& r) {
     static constexpr std::array<std::string_view, 12> kNames = {
-        "id",       "listing_id",     "listing_version", "buyer_id",    "seller_id",  "amount",
+        "id",       "listing_id",     "listing_version", "buyer_id",   "seller_id",   "amount",
         "currency", "payment_method", "status",          "expires_at", "purchase_id", "created_at"};
     const auto c = rt::requireColumns(r, kNames);
     Offer o;
@@ -41,9 +41,9 @@ rt::Task<void> enqueueOffer(rt::PgConn& tx, std::string_view type, const Offer& 
                             const rt::WriteContext& ctx) {
     const contracts::OfferChanged changed{o.id,     o.listing_id, o.buyer_id,   o.seller_id,
                                           o.amount, o.currency,   o.purchase_id};
-    co_await rt::enqueueEvent(tx, rt::makeEvent(std::string(type),
-                                                std::string(contracts::kOfferAggregate), o.id,
-                                                changed.data(), ctx.traceparent));
+    co_await rt::enqueueEvent(
+        tx, rt::makeEvent(std::string(type), std::string(contracts::kOfferAggregate), o.id,
+                          changed.data(), ctx.traceparent));
     co_await rt::audit(tx, ctx.actor, type, "offer", o.id, ctx.request_id);
 }
 
@@ -93,9 +93,9 @@ rt::Task<std::optional<Offer>> OfferStore::accept(const std::string& id, int dep
             co_return std::nullopt;
         }
         auto offer = readOffer(r);
-        const auto charge =
-            deposit_bps >= 10'000 ? offer.amount
-                                  : std::max<std::int64_t>(1, money::feeOf(offer.amount, deposit_bps));
+        const auto charge = deposit_bps >= 10'000 ? offer.amount
+                                                  : std::max<std::int64_t>(
+                                                        1, money::feeOf(offer.amount, deposit_bps));
         co_await tx.execute(
             "purchase_insert",
             "INSERT INTO purchases (id, offer_id, listing_id, listing_version, buyer_id, "

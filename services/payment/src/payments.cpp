@@ -22,10 +22,19 @@ constexpr std::string_view kIntentColumns =
     "fee, coalesce(decline_code, '') AS decline_code";
 
 IntentRecord readIntent(const rt::PgResult& r, std::size_t i) {
-    static constexpr std::array<std::string_view, 13> kNames = {
-        "id",     "purchase_id",    "buyer_id",           "seller_id",       "amount",
-        "currency", "payment_method", "status", "provider_intent_id", "amount_captured",
-        "amount_refunded", "fee", "decline_code"};
+    static constexpr std::array<std::string_view, 13> kNames = {"id",
+                                                                "purchase_id",
+                                                                "buyer_id",
+                                                                "seller_id",
+                                                                "amount",
+                                                                "currency",
+                                                                "payment_method",
+                                                                "status",
+                                                                "provider_intent_id",
+                                                                "amount_captured",
+                                                                "amount_refunded",
+                                                                "fee",
+                                                                "decline_code"};
     const auto c = rt::requireColumns(r, kNames);
     IntentRecord x;
     x.id = r.get(i, c[0]);
@@ -92,14 +101,12 @@ struct Payments::Begun {
 
 rt::Task<Payments::Begun> Payments::begin(const std::string& key, std::string_view operation,
                                           const std::string& fingerprint,
-                                          const std::string& intent_id,
-                                          const NewIntent* creating) {
+                                          const std::string& intent_id, const NewIntent* creating) {
     if (key.empty() || key.size() > 255) {
         throw rt::ApiError(rt::problems::kIdempotencyKeyRequired,
                            "An idempotency key of 1 to 255 characters is required.");
     }
-    std::function<rt::Task<Begun>(rt::PgConn&)> body =
-        [&](rt::PgConn& tx) -> rt::Task<Begun> {
+    std::function<rt::Task<Begun>(rt::PgConn&)> body = [&](rt::PgConn& tx) -> rt::Task<Begun> {
         auto inserted = co_await tx.execute(
             "idem_insert",
             "INSERT INTO idempotency_keys (key, operation, fingerprint, intent_id) "
@@ -115,8 +122,8 @@ rt::Task<Payments::Begun> Payments::begin(const std::string& key, std::string_vi
                 "INSERT INTO payment_intents (id, purchase_id, buyer_id, seller_id, amount, "
                 "currency, payment_method, status) VALUES ($1, $2::uuid, $3::uuid, $4::uuid, "
                 "$5::bigint, $6, $7, 'authorising')",
-                intent_id, purchase, creating->buyer_id, creating->seller_id, creating->amount, creating->currency,
-                creating->payment_method);
+                intent_id, purchase, creating->buyer_id, creating->seller_id, creating->amount,
+                creating->currency, creating->payment_method);
         }
         Begun b;
         std::string stored_intent = intent_id;
@@ -179,7 +186,8 @@ rt::Task<PaymentOutcome> Payments::finish(const std::string& key, PaymentOutcome
 
 rt::Task<void> Payments::recordHold(rt::PgConn& tx, IntentRecord& intent,
                                     const ProviderIntent& pi) {
-    const auto entry = ledger::authorise(partiesOf(intent), intent.amount, intent.id + ":authorise");
+    const auto entry =
+        ledger::authorise(partiesOf(intent), intent.amount, intent.id + ":authorise");
     if (co_await ledger::post(tx, entry)) {
         co_await tx.execute("intent_authorised",
                             "UPDATE payment_intents SET status = 'authorised', "
@@ -193,10 +201,9 @@ rt::Task<PaymentOutcome> Payments::authorise(std::string key, NewIntent req) {
     if (req.amount <= 0) {
         throw rt::ApiError(rt::problems::kValidation, "The amount must be positive.");
     }
-    const auto fingerprint =
-        rt::sha256Hex("authorise|" + req.purchase_id + "|" + req.buyer_id + "|" + req.seller_id +
-                      "|" + std::to_string(req.amount) + "|" + req.currency + "|" +
-                      req.payment_method);
+    const auto fingerprint = rt::sha256Hex("authorise|" + req.purchase_id + "|" + req.buyer_id +
+                                           "|" + req.seller_id + "|" + std::to_string(req.amount) +
+                                           "|" + req.currency + "|" + req.payment_method);
     const auto intent_id = newIntentId();
     auto b = co_await begin(key, "authorise", fingerprint, intent_id, &req);
     if (b.result) {
@@ -249,10 +256,10 @@ rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_i
         co_return co_await finish(key, std::move(out), kNoEffect);
     }
     if (intent.status != "authorised" || amount <= 0 || amount > intent.amount) {
-        co_return co_await finish(
-            key, declined(intent, "cannot capture " + std::to_string(amount) + " of a payment that is " +
-                                      intent.status),
-            {});
+        co_return co_await finish(key,
+                                  declined(intent, "cannot capture " + std::to_string(amount) +
+                                                       " of a payment that is " + intent.status),
+                                  {});
     }
     auto r = co_await provider_.capture(intent.provider_intent_id, amount, "restinu:" + key);
     if (r.outcome == ProviderResult::Outcome::Unavailable) {
@@ -333,8 +340,8 @@ rt::Task<PaymentOutcome> Payments::cancelAuthorised(const std::string& key, Inte
         co_return co_await finish(key, std::move(out), kNoEffect);
     }
     Finish released = [](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
-        const auto entry = ledger::voidHold(partiesOf(o.intent), o.intent.amount,
-                                            o.intent.id + ":void");
+        const auto entry =
+            ledger::voidHold(partiesOf(o.intent), o.intent.amount, o.intent.id + ":void");
         if (co_await ledger::post(tx, entry)) {
             co_await tx.execute("intent_canceled",
                                 "UPDATE payment_intents SET status = 'canceled', "
@@ -356,7 +363,8 @@ rt::Task<PaymentOutcome> Payments::refund(std::string key, std::string intent_id
     auto intent = std::move(b.intent);
     const auto refundable = intent.amount_captured - intent.amount_refunded;
     if (intent.status != "captured" || amount <= 0 || amount > refundable) {
-        PaymentOutcome out = declined(intent, "cannot refund " + std::to_string(amount) + " of " + std::to_string(refundable) + " refundable");
+        PaymentOutcome out = declined(intent, "cannot refund " + std::to_string(amount) + " of " +
+                                                  std::to_string(refundable) + " refundable");
         co_return co_await finish(key, std::move(out), kNoEffect);
     }
     auto r = co_await provider_.refund(intent.provider_intent_id, amount, "restinu:" + key);

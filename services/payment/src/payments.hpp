@@ -92,8 +92,7 @@ private:
     rt::Task<Begun> begin(const std::string& key, std::string_view operation,
                           const std::string& fingerprint, const std::string& intent_id,
                           const NewIntent* creating);
-    rt::Task<PaymentOutcome> finish(const std::string& key, PaymentOutcome outcome,
-                                    Finish effect);
+    rt::Task<PaymentOutcome> finish(const std::string& key, PaymentOutcome outcome, Finish effect);
     rt::Task<PaymentOutcome> cancelAuthorised(const std::string& key, IntentRecord intent);
     rt::Task<void> recordHold(rt::PgConn& tx, IntentRecord& intent, const ProviderIntent& pi);
 

@@ -13,9 +13,8 @@ namespace json = boost::json;
 }
 
 rt::Task<PropertyClient::Reply> PropertyClient::step(std::string listing_id,
-                                                     std::string purchase_id,
-                                                     std::string action, std::string buyer_id,
-                                                     int expected_version) {
+                                                     std::string purchase_id, std::string action,
+                                                     std::string buyer_id, int expected_version) {
     const std::string body = json::serialize(json::object{{"purchase_id", purchase_id},
                                                           {"action", action},
                                                           {"buyer_id", buyer_id},
@@ -35,7 +34,8 @@ rt::Task<PropertyClient::Reply> PropertyClient::step(std::string listing_id,
         const auto request_id = rt::newRequestId();
         req.headers = {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
         const rt::SignedMessage message{"POST", target, request_id, body};
-        for (auto& h : rt::signIdentity(&caller, "127.0.0.1", message, secret_, rt::unixSeconds())) {
+        for (auto& h :
+             rt::signIdentity(&caller, "127.0.0.1", message, secret_, rt::unixSeconds())) {
             req.headers.push_back(std::move(h));
         }
         try {

@@ -89,8 +89,8 @@ rt::Task<StepOutcome> StepRunner::backward(const PurchaseRow& p) {
 
 rt::Task<StepOutcome> StepRunner::property(const PurchaseRow& p, const char* action,
                                            bool compensating) {
-    auto reply = co_await property_->step(p.listing_id, p.id, action, p.buyer_id,
-                                          p.listing_version);
+    auto reply =
+        co_await property_->step(p.listing_id, p.id, action, p.buyer_id, p.listing_version);
     switch (reply.kind) {
         case PropertyClient::Reply::Kind::Ok:
             co_return StepOutcome{};

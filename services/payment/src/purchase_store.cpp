@@ -1,9 +1,9 @@
 #include "purchase_store.hpp"
 
 #include "restinu/contracts/events.hpp"
+#include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/pg.hpp"
-#include "restinu/rt/digest.hpp"
 #include "restinu/rt/pg_columns.hpp"
 
 namespace restinu::payment {
@@ -19,10 +19,9 @@ constexpr std::string_view kColumns =
 
 std::vector<PurchaseRow> readRows(const rt::PgResult& r) {
     static constexpr std::array<std::string_view, 18> kNames = {
-        "id",      "offer_id",       "listing_id", "listing_version", "buyer_id",
-        "seller_id", "price",        "charge",     "currency",        "payment_method",
-        "state",   "step",           "attempts",   "intent_id",       "agreement_sha256",
-        "failure_reason", "created_at", "updated_at"};
+        "id",       "offer_id",  "listing_id",       "listing_version", "buyer_id",   "seller_id",
+        "price",    "charge",    "currency",         "payment_method",  "state",      "step",
+        "attempts", "intent_id", "agreement_sha256", "failure_reason",  "created_at", "updated_at"};
     const auto c = rt::requireColumns(r, kNames);
     std::vector<PurchaseRow> out;
     for (std::size_t i = 0; i < r.rows(); ++i) {
@@ -67,9 +66,9 @@ rt::Task<void> enqueueEnded(rt::PgConn& tx, const PurchaseRow& p, std::string_vi
                             const std::string& reason) {
     const contracts::PurchaseEnded ended{p.id,    p.listing_id, p.buyer_id, p.seller_id,
                                          p.price, p.currency,   reason};
-    co_await rt::enqueueEvent(tx, rt::makeEvent(std::string(type),
-                                                std::string(contracts::kPurchaseAggregate), p.id,
-                                                ended.data()));
+    co_await rt::enqueueEvent(
+        tx, rt::makeEvent(std::string(type), std::string(contracts::kPurchaseAggregate), p.id,
+                          ended.data()));
 }
 
 rt::Task<void> markStep(rt::PgConn& tx, const PurchaseRow& p, std::string_view status,
@@ -128,8 +127,8 @@ rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const Step
             co_await markStep(tx, p, "succeeded", "");
             if (!o.intent_id.empty()) {
                 co_await tx.execute("saga_intent",
-                                    "UPDATE purchases SET intent_id = $2 WHERE id = $1::uuid",
-                                    p.id, o.intent_id);
+                                    "UPDATE purchases SET intent_id = $2 WHERE id = $1::uuid", p.id,
+                                    o.intent_id);
             }
             const auto at = static_cast<std::size_t>(indexOf(p.step));
             if (at + 1 == kSteps.size()) {
@@ -158,10 +157,10 @@ rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const Step
                 p.id, millis(retry_in), o.reason);
             co_return Recorded{"running", *age};
         }
-        const std::string reason =
-            o.kind == K::Retry ? p.step + " did not succeed after " +
-                                     std::to_string(p.attempts + 1) + " attempts: " + o.reason
-                               : p.step + ": " + o.reason;
+        const std::string reason = o.kind == K::Retry ? p.step + " did not succeed after " +
+                                                            std::to_string(p.attempts + 1) +
+                                                            " attempts: " + o.reason
+                                                      : p.step + ": " + o.reason;
         co_await markStep(tx, p, "failed", reason);
         // Compensation starts at the failed step itself: it may have acted without answering.
         co_await tx.execute(
@@ -230,10 +229,13 @@ rt::Task<std::size_t> PurchaseStore::lapseOffers() {
             "FOR UPDATE SKIP LOCKED) RETURNING id::text, listing_id::text, buyer_id::text, "
             "seller_id::text, amount, currency");
         for (std::size_t i = 0; i < r.rows(); ++i) {
-            const contracts::OfferChanged lapsed{
-                std::string(r.get(i, 0)), std::string(r.get(i, 1)), std::string(r.get(i, 2)),
-                std::string(r.get(i, 3)), r.getInt(i, 4),           std::string(r.get(i, 5)),
-                ""};
+            const contracts::OfferChanged lapsed{std::string(r.get(i, 0)),
+                                                 std::string(r.get(i, 1)),
+                                                 std::string(r.get(i, 2)),
+                                                 std::string(r.get(i, 3)),
+                                                 r.getInt(i, 4),
+                                                 std::string(r.get(i, 5)),
+                                                 ""};
             co_await rt::enqueueEvent(
                 tx, rt::makeEvent(std::string(contracts::OfferChanged::kLapsed),
                                   std::string(contracts::kOfferAggregate), lapsed.offer_id,
@@ -267,9 +269,8 @@ rt::Task<std::vector<StepRow>> PurchaseStore::steps(const std::string& id) {
                        std::string(r.get(i, 4))});
     }
     // In the saga's order.
-    std::sort(out.begin(), out.end(), [](const StepRow& a, const StepRow& b) {
-        return indexOf(a.step) < indexOf(b.step);
-    });
+    std::sort(out.begin(), out.end(),
+              [](const StepRow& a, const StepRow& b) { return indexOf(a.step) < indexOf(b.step); });
     co_return out;
 }
 

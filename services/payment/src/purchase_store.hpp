@@ -75,8 +75,7 @@ public:
     /// Due purchases (running or compensating, next_attempt_at passed, lease free or expired),
     /// leased to `owner` for `lease`.
     rt::Task<std::vector<PurchaseRow>> claimDue(const std::string& owner,
-                                                std::chrono::milliseconds lease,
-                                                std::size_t batch);
+                                                std::chrono::milliseconds lease, std::size_t batch);
     /// Records a step's outcome if `owner` still holds the lease: the next step, completion
     /// (purchase.completed), a retry after `retry_in`, or the turn to compensation (after
     /// `max_attempts` retries or a refusal).
@@ -85,8 +84,7 @@ public:
                                      std::chrono::milliseconds retry_in);
     /// Records a compensation's outcome: the step before, or the end (purchase.failed).
     rt::Task<Recorded> recordBackward(const PurchaseRow& p, const StepOutcome& o,
-                                      const std::string& owner,
-                                      std::chrono::milliseconds retry_in);
+                                      const std::string& owner, std::chrono::milliseconds retry_in);
     /// Pending offers past their expiry become lapsed (offer.lapsed).
     rt::Task<std::size_t> lapseOffers();
 

@@ -2,14 +2,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <random>
 
-#include "purchase_store.hpp"
 #include "purchase_steps.hpp"
+#include "purchase_store.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 std::chrono::milliseconds backoff(const SagaSettings& s, int attempts) {
     // Exponential with full jitter: a flood of retries does not come back in step.
-    const auto cap = std::min<std::int64_t>(
-        s.backoff_max.count(), s.backoff_base.count() << std::min(attempts, 16));
+    const auto cap = std::min<std::int64_t>(s.backoff_max.count(), s.backoff_base.count()
+                                                                       << std::min(attempts, 16));
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     std::uniform_int_distribution<std::int64_t> pick(cap / 2, std::max<std::int64_t>(cap, 1));
     return std::chrono::milliseconds(pick(rng));
@@ -38,7 +38,7 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
         : io(io_),
           pool(pool_),
           store(pool_),
-          runner(std::move(runner_)),
+          runner(runner_),
           settings(std::move(settings_)),
           timer(io_),
           steps(metrics.counter("restinu_saga_steps_total",
@@ -91,8 +91,8 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
             Recorded next;
             const auto retry_in = backoff(settings, p.attempts);
             if (forward) {
-                next = co_await store.recordForward(p, outcome, lease_owner,
-                                                    settings.max_attempts, retry_in);
+                next = co_await store.recordForward(p, outcome, lease_owner, settings.max_attempts,
+                                                    retry_in);
             } else {
                 next = co_await store.recordBackward(p, outcome, lease_owner, retry_in);
             }
@@ -107,7 +107,7 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
     void count(const PurchaseRow& p, bool forward, const StepOutcome& o, const Recorded& next) {
         using K = StepOutcome::Kind;
         if (forward) {
-            const char* what = o.kind == K::Ok ? "succeeded"
+            const char* what = o.kind == K::Ok                ? "succeeded"
                                : next.state == "compensating" ? "failed"
                                                               : "retried";
             steps.labels({p.step, what}).inc();
@@ -165,7 +165,7 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
 
 Saga::Saga(rt::IoContext& io, rt::PgPool& pool, StepRunner runner, SagaSettings settings,
            rt::MetricsRegistry& metrics)
-    : impl_(std::make_shared<Impl>(io, pool, std::move(runner), std::move(settings), metrics)) {}
+    : impl_(std::make_shared<Impl>(io, pool, runner, std::move(settings), metrics)) {}
 
 Saga::~Saga() {
     stop();

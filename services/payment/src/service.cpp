@@ -21,10 +21,10 @@ rt::ServiceSpec spec() {
     s.configure = [](rt::Config& c) {
         auto settings = std::make_shared<PaymentSettings>(readPaymentSettings(c));
         return rt::WireFn{[settings](rt::Shard& shard) {
-            auto& provider = shard.keep(
-                std::make_unique<StripeProvider>(shard.http(), settings->provider));
-            auto& payments = shard.keep(
-                std::make_unique<Payments>(shard.pg(), provider, settings->fee_bps));
+            auto& provider =
+                shard.keep(std::make_unique<StripeProvider>(shard.http(), settings->provider));
+            auto& payments =
+                shard.keep(std::make_unique<Payments>(shard.pg(), provider, settings->fee_bps));
             auto& property = shard.keep(std::make_unique<PropertyClient>(
                 shard.http(), settings->property_hosts, shard.settings().identity_secret,
                 settings->property_timeout));

@@ -17,8 +17,8 @@ PaymentSettings readPaymentSettings(rt::Config& c) {
     s.webhooks.secret = c.str("payment.provider.webhook_secret", "whsec_sandbox");
     s.webhooks.tolerance_s = c.integer("payment.provider.webhook_tolerance_s", 300, 1, 3600);
     s.fee_bps = static_cast<int>(c.integer("payment.fee_bps", 100, 0, 10'000));
-    for (const auto& u : c.list("payment.property_urls", std::vector<std::string>{
-                                                             "http://127.0.0.1:8102"})) {
+    for (const auto& u :
+         c.list("payment.property_urls", std::vector<std::string>{"http://127.0.0.1:8102"})) {
         try {
             s.property_hosts.push_back(parseHttpUrl(u));
         } catch (const std::exception& e) {
@@ -34,6 +34,7 @@ PaymentSettings readPaymentSettings(rt::Config& c) {
     s.saga.backoff_max = c.duration("payment.saga.backoff_max", std::chrono::seconds(10));
     s.saga.lease = c.duration("payment.saga.lease", std::chrono::seconds(30));
     s.saga.poll = c.duration("payment.saga.poll", std::chrono::milliseconds(250));
+    s.saga.batch = static_cast<std::size_t>(c.integer("payment.saga.batch", 16, 1, 1000));
     s.saga.crash_at = c.str("payment.saga.crash_at", "");
     s.saga_enabled = c.boolean("payment.saga.enabled", true);
     return s;

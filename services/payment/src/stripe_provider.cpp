@@ -156,8 +156,9 @@ std::string formEncode(const std::vector<std::pair<std::string, std::string>>& f
     return out;
 }
 
-rt::Task<ProviderResult> StripeProvider::post(
-    std::string target, std::vector<std::pair<std::string, std::string>> form, std::string key) {
+rt::Task<ProviderResult> StripeProvider::post(std::string target,
+                                              std::vector<std::pair<std::string, std::string>> form,
+                                              std::string key) {
     rt::ClientRequest req;
     req.method = rt::Method::Post;
     req.host = settings_.host;

@@ -49,8 +49,8 @@ TEST(StripeSignature, RefusesAnotherBodySecretOrAnOldTimestamp) {
 TEST(StripeForm, EncodesBracketsAndSpacesAsStripeExpects) {
     EXPECT_EQ(formEncode({{"amount", "100"}, {"metadata[restinu_intent]", "pi_1 2"}}),
               "amount=100&metadata%5Brestinu_intent%5D=pi_1%202");
-    EXPECT_EQ(parseHttpUrl("http://127.0.0.1:8109"), (std::pair<std::string, std::uint16_t>{
-                                                         "127.0.0.1", 8109}));
+    EXPECT_EQ(parseHttpUrl("http://127.0.0.1:8109"),
+              (std::pair<std::string, std::uint16_t>{"127.0.0.1", 8109}));
     EXPECT_THROW(parseHttpUrl("https://api.stripe.com"), std::invalid_argument);
     EXPECT_THROW(parseHttpUrl("http://host:0"), std::invalid_argument);
 }
@@ -69,7 +69,7 @@ TEST(Ledger, EveryEntryBalancesAndTheLifeOfAnIntentNetsToTheFees) {
             balance[posting.account] += posting.amount;
         }
     }
-    EXPECT_EQ(balance["escrow"], 0);            // the hold ended with the capture
+    EXPECT_EQ(balance["escrow"], 0);  // the hold ended with the capture
     EXPECT_EQ(balance["buyer_funds:b"], 0);
     EXPECT_EQ(balance["provider_clearing"], 600'000);  // captured less refunded
     EXPECT_EQ(balance["seller_payable:s"], -(600'000 - 6'000));

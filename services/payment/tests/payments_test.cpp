@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <map>
 #include <set>
 
@@ -47,7 +47,8 @@ public:
         }
         co_return ProviderResult{Outcome::Ok, pi, {}, {}};
     }
-    rt::Task<ProviderResult> capture(std::string id, std::int64_t amount, std::string key) override {
+    rt::Task<ProviderResult> capture(std::string id, std::int64_t amount,
+                                     std::string key) override {
         calls.push_back({"capture", key, amount});
         auto& pi = intents.at(id);
         pi.status = "succeeded";
@@ -78,7 +79,9 @@ public:
         }
         co_return std::nullopt;
     }
-    rt::Task<std::vector<ProviderIntent>> list() override { co_return std::vector<ProviderIntent>{}; }
+    rt::Task<std::vector<ProviderIntent>> list() override {
+        co_return std::vector<ProviderIntent>{};
+    }
 
     std::size_t count(std::string_view op) const {
         return static_cast<std::size_t>(
@@ -158,10 +161,12 @@ TEST_F(PaymentsTest, HoldCaptureAndRefundsPostBalancedEntries) {
     EXPECT_EQ(provider_.count("refund"), 1U);
     const auto id = held.intent.id;
     EXPECT_EQ(one("SELECT sum(p.amount) FROM postings p JOIN journal_entries e ON e.id = "
-                  "p.entry_id WHERE e.intent_id = '" + id + "' AND account_id = 'provider_clearing'"),
+                  "p.entry_id WHERE e.intent_id = '" +
+                  id + "' AND account_id = 'provider_clearing'"),
               "500000");
     EXPECT_EQ(one("SELECT sum(p.amount) FROM postings p JOIN journal_entries e ON e.id = "
-                  "p.entry_id WHERE e.intent_id = '" + id + "' AND account_id = 'platform_fees'"),
+                  "p.entry_id WHERE e.intent_id = '" +
+                  id + "' AND account_id = 'platform_fees'"),
               "-5000");  // 8,000 taken, 3,000 returned with the 300,000 refund
     EXPECT_EQ(one("SELECT coalesce(sum(amount), 0) FROM postings"), "0");
 }
@@ -174,9 +179,9 @@ TEST_F(PaymentsTest, ARetryWithTheSameKeyReturnsTheFirstResultAndCallsNobody) {
     EXPECT_TRUE(again.replayed);
     EXPECT_EQ(again.intent.id, first.intent.id);
     EXPECT_EQ(provider_.count("authorise"), 1U);
-    EXPECT_EQ(one("SELECT count(*) FROM journal_entries WHERE intent_id = '" + first.intent.id +
-                  "'"),
-              "1");
+    EXPECT_EQ(
+        one("SELECT count(*) FROM journal_entries WHERE intent_id = '" + first.intent.id + "'"),
+        "1");
 }
 
 TEST_F(PaymentsTest, TheSameKeyWithAnotherRequestIs422AndChangesNothing) {
@@ -204,9 +209,9 @@ TEST_F(PaymentsTest, AnOperationThatNeverAnsweredIsDrivenAgainWithTheSameProvide
     EXPECT_EQ(retried.intent.id, lost.intent.id);
     ASSERT_EQ(provider_.count("authorise"), 2U);
     EXPECT_EQ(provider_.calls[0].key, provider_.calls[1].key);  // one hold at the provider
-    EXPECT_EQ(one("SELECT count(*) FROM journal_entries WHERE intent_id = '" + lost.intent.id +
-                  "'"),
-              "1");
+    EXPECT_EQ(
+        one("SELECT count(*) FROM journal_entries WHERE intent_id = '" + lost.intent.id + "'"),
+        "1");
 }
 
 TEST_F(PaymentsTest, CancellingAnAuthorisationInDoubtFindsTheHoldAndReleasesIt) {
@@ -220,11 +225,12 @@ TEST_F(PaymentsTest, CancellingAnAuthorisationInDoubtFindsTheHoldAndReleasesIt) 
     EXPECT_EQ(provider_.count("cancel"), 1U);
     // The hold and its release, both on the ledger: nothing held.
     EXPECT_EQ(one("SELECT string_agg(kind, ',' ORDER BY id) FROM journal_entries WHERE "
-                  "intent_id = '" + lost.intent.id + "'"),
+                  "intent_id = '" +
+                  lost.intent.id + "'"),
               "authorise,void");
     EXPECT_EQ(one("SELECT coalesce(sum(p.amount), 0) FROM postings p JOIN journal_entries e ON "
-                  "e.id = p.entry_id WHERE e.intent_id = '" + lost.intent.id +
-                  "' AND account_id = 'escrow'"),
+                  "e.id = p.entry_id WHERE e.intent_id = '" +
+                  lost.intent.id + "' AND account_id = 'escrow'"),
               "0");
 }
 
@@ -246,11 +252,13 @@ TEST_F(PaymentsTest, TheDatabaseRefusesAnUnbalancedEntryAndAnyChangeToAPosting) 
                 "INSERT INTO journal_entries (intent_id, kind, operation) VALUES "
                 "('pi_x', 'capture', 'hand-typed') RETURNING id");
             const std::string id(r.get(0, 0));
-            co_await tx.query("INSERT INTO ledger_accounts (id, kind) VALUES ('escrow', 'escrow') "
-                              "ON CONFLICT DO NOTHING");
-            co_await tx.query("INSERT INTO postings (entry_id, account_id, amount, currency) "
-                              "VALUES ($1::bigint, 'escrow', 100, 'INR')",
-                              id);
+            co_await tx.query(
+                "INSERT INTO ledger_accounts (id, kind) VALUES ('escrow', 'escrow') "
+                "ON CONFLICT DO NOTHING");
+            co_await tx.query(
+                "INSERT INTO postings (entry_id, account_id, amount, currency) "
+                "VALUES ($1::bigint, 'escrow', 100, 'INR')",
+                id);
         });
     };
     EXPECT_THROW(run(unbalanced()), rt::PgError);

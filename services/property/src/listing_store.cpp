@@ -207,8 +207,7 @@ rt::Task<StoredListing> ListingStore::update(rt::PgConn& tx, const StoredListing
 }
 
 rt::Task<StoredListing> ListingStore::setOwner(rt::PgConn& tx, const StoredListing& before,
-                                               const std::string& owner_id,
-                                               std::string_view action,
+                                               const std::string& owner_id, std::string_view action,
                                                const rt::WriteContext& ctx) {
     const std::string sql =
         "UPDATE properties p SET owner_id = $2::uuid, version = version + 1, updated_at = now() "

@@ -45,8 +45,9 @@ StepRequest parse(const json::object& body) {
         s.action = std::string(action->as_string());
     }
     if (std::find(std::begin(kActions), std::end(kActions), s.action) == std::end(kActions)) {
-        errors.push_back({"action", "must be reserve, release, transfer, revert_transfer or "
-                                    "mark_sold"});
+        errors.push_back({"action",
+                          "must be reserve, release, transfer, revert_transfer or "
+                          "mark_sold"});
     }
     if (const auto* v = body.if_contains("expected_version"); v != nullptr && v->is_int64()) {
         s.expected_version = static_cast<int>(v->as_int64());
@@ -82,11 +83,11 @@ rt::Task<rt::Response> PurchaseSteps::apply(rt::Request& req) {
             throw ApiError(rt::problems::kNotFound, "no such listing");
         }
         auto current = std::move(*locked);
-        auto done = co_await tx.execute(
-            "purchase_step_done",
-            "SELECT coalesce(previous_owner::text, '') FROM purchase_steps "
-            "WHERE purchase_id = $1::uuid AND action = $2",
-            step.purchase_id, step.action);
+        auto done =
+            co_await tx.execute("purchase_step_done",
+                                "SELECT coalesce(previous_owner::text, '') FROM purchase_steps "
+                                "WHERE purchase_id = $1::uuid AND action = $2",
+                                step.purchase_id, step.action);
         if (done.rows() == 1) {
             co_return current;  // asked before: the first answer stands
         }
@@ -129,8 +130,8 @@ rt::Task<rt::Response> PurchaseSteps::apply(rt::Request& req) {
             }
             previous_owner = current.owner_id;
             if (current.owner_id != step.buyer_id) {
-                current = co_await ListingStore::setOwner(tx, current, step.buyer_id, action_name,
-                                                          ctx);
+                current =
+                    co_await ListingStore::setOwner(tx, current, step.buyer_id, action_name, ctx);
             }
         } else if (step.action == "revert_transfer") {
             auto t = co_await tx.execute(

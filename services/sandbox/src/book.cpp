@@ -69,24 +69,24 @@ std::string Book::json(const Intent& i) const {
     for (const auto& [k, v] : i.metadata) {
         meta[k] = v;
     }
-    json::object o{{"id", i.id},
-                   {"object", "payment_intent"},
-                   {"amount", i.amount},
-                   {"amount_capturable", i.status == "requires_capture" ? i.amount : 0},
-                   {"amount_received", i.amount_received},
-                   {"capture_method", "manual"},
-                   {"currency", i.currency},
-                   {"status", i.status},
-                   {"payment_method", i.payment_method},
-                   {"metadata", meta},
-                   {"created", i.created},
-                   {"latest_charge",
-                    json::object{{"id", "ch_" + i.id.substr(3)},
-                                 {"object", "charge"},
-                                 {"amount_captured", i.amount_received},
-                                 {"amount_refunded", i.amount_refunded},
-                                 {"refunded", i.amount_refunded > 0 &&
-                                                  i.amount_refunded == i.amount_received}}}};
+    json::object o{
+        {"id", i.id},
+        {"object", "payment_intent"},
+        {"amount", i.amount},
+        {"amount_capturable", i.status == "requires_capture" ? i.amount : 0},
+        {"amount_received", i.amount_received},
+        {"capture_method", "manual"},
+        {"currency", i.currency},
+        {"status", i.status},
+        {"payment_method", i.payment_method},
+        {"metadata", meta},
+        {"created", i.created},
+        {"latest_charge", json::object{{"id", "ch_" + i.id.substr(3)},
+                                       {"object", "charge"},
+                                       {"amount_captured", i.amount_received},
+                                       {"amount_refunded", i.amount_refunded},
+                                       {"refunded", i.amount_refunded > 0 &&
+                                                        i.amount_refunded == i.amount_received}}}};
     return json::serialize(o);
 }
 
@@ -189,10 +189,10 @@ Answer Book::capture(const std::string& id, const std::map<std::string, std::str
                                                            : std::optional(i.amount);
     if (i.status != "requires_capture") {
         const auto obj = json::parse(json(i)).as_object();
-        return error(400, "invalid_request_error", "payment_intent_unexpected_state",
-                     "This PaymentIntent could not be captured because it has a status of " +
-                         i.status + ".",
-                     &obj);
+        return error(
+            400, "invalid_request_error", "payment_intent_unexpected_state",
+            "This PaymentIntent could not be captured because it has a status of " + i.status + ".",
+            &obj);
     }
     if (!amount || *amount > i.amount) {
         return error(400, "invalid_request_error", "parameter_invalid",
@@ -216,10 +216,10 @@ Answer Book::cancel(const std::string& id, std::vector<Webhook>& sent) {
     }
     if (i.status != "requires_capture" && i.status != "requires_payment_method") {
         const auto obj = json::parse(json(i)).as_object();
-        return error(400, "invalid_request_error", "payment_intent_unexpected_state",
-                     "This PaymentIntent could not be canceled because it has a status of " +
-                         i.status + ".",
-                     &obj);
+        return error(
+            400, "invalid_request_error", "payment_intent_unexpected_state",
+            "This PaymentIntent could not be canceled because it has a status of " + i.status + ".",
+            &obj);
     }
     i.status = "canceled";
     sent.push_back(event("payment_intent.canceled", i));
@@ -233,8 +233,9 @@ Answer Book::refund(const std::map<std::string, std::string>& form, std::vector<
         return error(404, "invalid_request_error", "resource_missing", "No such payment_intent");
     }
     auto& i = it->second;
-    const auto amount = form.contains("amount") ? positive(form, "amount")
-                                                : std::optional(i.amount_received - i.amount_refunded);
+    const auto amount = form.contains("amount")
+                            ? positive(form, "amount")
+                            : std::optional(i.amount_received - i.amount_refunded);
     if (i.status != "succeeded" || !amount || *amount <= 0 ||
         *amount > i.amount_received - i.amount_refunded) {
         return error(400, "invalid_request_error", "charge_already_refunded",
@@ -244,8 +245,12 @@ Answer Book::refund(const std::map<std::string, std::string>& form, std::vector<
     sent.push_back(event("charge.refunded", i));
     std::string id = "re_";
     rt::appendRandomHex(id, 24);
-    json::object r{{"id", id},         {"object", "refund"},  {"amount", *amount},
-                   {"currency", i.currency}, {"payment_intent", i.id}, {"status", "succeeded"}};
+    json::object r{{"id", id},
+                   {"object", "refund"},
+                   {"amount", *amount},
+                   {"currency", i.currency},
+                   {"payment_intent", i.id},
+                   {"status", "succeeded"}};
     return {200, json::serialize(r), {}};
 }
 

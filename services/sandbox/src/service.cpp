@@ -1,21 +1,21 @@
 #include "restinu/sandbox/service.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <algorithm>
 #include <memory>
 
-#include "stripe_provider.hpp"
 #include "book.hpp"
 #include "restinu/rt/clock.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/problem.hpp"
+#include "stripe_provider.hpp"
 
 namespace restinu::sandbox {
 namespace {
@@ -52,17 +52,18 @@ public:
 
     // A POST: the key's first answer again, or the operation, remembered under its key.
     // `op` by value: the coroutine starts after the caller's temporaries are gone.
-    rt::Task<rt::Response> post(rt::Request& req,
-                                std::function<Answer(const std::map<std::string, std::string>&,
-                                                     std::vector<Webhook>&)>
-                                    op) {
+    rt::Task<rt::Response> post(
+        rt::Request& req,
+        std::function<Answer(const std::map<std::string, std::string>&, std::vector<Webhook>&)>
+            op) {
         if (!authorised(req)) {
             co_return unauthorised();
         }
         auto form = parseForm(req.body);
         if (!form) {
-            co_return stripeAnswer({400, R"({"error":{"type":"invalid_request_error",)"
-                                         R"("code":"parameter_invalid","message":"bad form"}})",
+            co_return stripeAnswer({400,
+                                    R"({"error":{"type":"invalid_request_error",)"
+                                    R"("code":"parameter_invalid","message":"bad form"}})",
                                     {}});
         }
         const std::string key(req.header("Idempotency-Key"));
@@ -103,17 +104,18 @@ public:
             req.target = path();
             req.body = w.payload;
             req.timeout = std::chrono::seconds(5);
-            req.headers = {{"Content-Type", "application/json"},
-                           {"Stripe-Signature",
-                            payment::stripeSignature(w.payload, settings_.webhook_secret,
-                                                     rt::unixSeconds())}};
+            req.headers = {
+                {"Content-Type", "application/json"},
+                {"Stripe-Signature",
+                 payment::stripeSignature(w.payload, settings_.webhook_secret, rt::unixSeconds())}};
             auto res = co_await shard_.http().request(req);
             if (res.status >= 300) {
                 rt::log::warn("sandbox", "webhook refused",
                               {{"event", w.id}, {"status", static_cast<std::int64_t>(res.status)}});
             }
         } catch (const std::exception& e) {
-            rt::log::warn("sandbox", "webhook not delivered", {{"event", w.id}, {"error", e.what()}});
+            rt::log::warn("sandbox", "webhook not delivered",
+                          {{"event", w.id}, {"error", e.what()}});
         }
     }
 
@@ -173,9 +175,8 @@ rt::ServiceSpec spec() {
             });
             r.post("/v1/payment_intents/{id}/cancel", anyone, [&sb](rt::Request& req) {
                 std::string id(req.param("id"));
-                return sb.post(req, [&sb, id](const auto&, auto& sent) {
-                    return sb.book().cancel(id, sent);
-                });
+                return sb.post(
+                    req, [&sb, id](const auto&, auto& sent) { return sb.book().cancel(id, sent); });
             });
             r.post("/v1/refunds", anyone, [&sb](rt::Request& req) {
                 return sb.post(req, [&sb](const auto& form, auto& sent) {
@@ -193,13 +194,14 @@ rt::ServiceSpec spec() {
                 co_return stripeAnswer(
                     sb.book().list(limit, req.queryParam("starting_after").value_or("")));
             });
-            r.get("/v1/payment_intents/search", anyone,
-                  [&sb](rt::Request& req) -> rt::Task<rt::Response> {
-                      if (!sb.authorised(req)) {
-                          co_return unauthorised();
-                      }
-                      co_return stripeAnswer(sb.book().search(req.queryParam("query").value_or("")));
-                  });
+            r.get(
+                "/v1/payment_intents/search", anyone,
+                [&sb](rt::Request& req) -> rt::Task<rt::Response> {
+                    if (!sb.authorised(req)) {
+                        co_return unauthorised();
+                    }
+                    co_return stripeAnswer(sb.book().search(req.queryParam("query").value_or("")));
+                });
             r.get("/v1/payment_intents/{id}", anyone,
                   [&sb](rt::Request& req) -> rt::Task<rt::Response> {
                       if (!sb.authorised(req)) {
@@ -218,7 +220,8 @@ rt::ServiceSpec spec() {
                 for (auto& w : all) {
                     sb.deliver(std::move(w));
                 }
-                co_return rt::Response::json(200, json::serialize(json::object{{"redelivered", n}}));
+                co_return rt::Response::json(200,
+                                             json::serialize(json::object{{"redelivered", n}}));
             });
         }};
     };
