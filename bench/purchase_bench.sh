@@ -91,15 +91,15 @@ RESTINU_HTTP__PORT=$sandbox_port "$bin" sandbox >"$work/sandbox.log" 2>&1 &
 pids+=($!)
 RESTINU_HTTP__PORT=$property_port RESTINU_INSTANCE=property-1 "$bin" property >"$work/property.log" 2>&1 &
 pids+=($!)
-wait_http "http://127.0.0.1:$sandbox_port/readyz"
-wait_http "http://127.0.0.1:$property_port/readyz"
+wait_http "$sandbox_port" /readyz "$work"
+wait_http "$property_port" /readyz "$work"
 RESTINU_HTTP__PORT=$payment_port RESTINU_INSTANCE=payment-1 \
   RESTINU_PAYMENT__PROVIDER__URL="http://127.0.0.1:$sandbox_port" \
   RESTINU_PAYMENT__PROPERTY_URLS="http://127.0.0.1:$property_port" \
   RESTINU_PAYMENT__SAGA__POLL=20ms RESTINU_PAYMENT__SAGA__BATCH=64 \
   "$bin" payment >"$work/payment.log" 2>&1 &
 pids+=($!)
-wait_http "http://127.0.0.1:$payment_port/readyz"
+wait_http "$payment_port" /readyz "$work"
 
 stats() {  # from to → "completed per_second p50_ms p99_ms"
   psql "$pg dbname=payments_db" -qAt -F' ' -c "

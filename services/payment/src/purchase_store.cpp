@@ -115,12 +115,13 @@ rt::Task<std::vector<PurchaseRow>> PurchaseStore::claimDue(const std::string& ow
 
 rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const StepOutcome& o,
                                                 const std::string& owner, int max_attempts,
-                                                std::chrono::milliseconds retry_in) {
+                                                std::chrono::milliseconds retry_in,
+                                                std::chrono::milliseconds lease) {
     std::function<rt::Task<Recorded>(rt::PgConn&)> body =
         [&](rt::PgConn& tx) -> rt::Task<Recorded> {
         auto age = co_await holdLease(tx, p, owner);
         if (!age) {
-            co_return Recorded{p.state, 0};
+            co_return Recorded{p.state, 0, {}, false, {}};
         }
         using K = StepOutcome::Kind;
         if (o.kind == K::Ok) {
@@ -139,14 +140,15 @@ rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const Step
                     "updated_at = now() WHERE id = $1::uuid",
                     p.id);
                 co_await enqueueEnded(tx, p, contracts::PurchaseEnded::kCompleted, "");
-                co_return Recorded{"completed", *age};
+                co_return Recorded{"completed", *age, {}, false, {}};
             }
+            // The lease is kept (and renewed): the same run goes on to the next step.
             co_await tx.execute(
                 "saga_next",
                 "UPDATE purchases SET step = $2, attempts = 0, next_attempt_at = now(), "
-                "lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE id = $1::uuid",
-                p.id, kSteps[at + 1]);
-            co_return Recorded{"running", *age};
+                "lease_until = now() + $3::interval, updated_at = now() WHERE id = $1::uuid",
+                p.id, kSteps[at + 1], millis(lease));
+            co_return Recorded{"running", *age, std::string(kSteps[at + 1]), true, {}};
         }
         if (o.kind == K::Retry && p.attempts + 1 < max_attempts) {
             co_await tx.execute(
@@ -155,7 +157,7 @@ rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const Step
                 "$2::interval, lease_owner = NULL, lease_until = NULL, failure_reason = $3, "
                 "updated_at = now() WHERE id = $1::uuid",
                 p.id, millis(retry_in), o.reason);
-            co_return Recorded{"running", *age};
+            co_return Recorded{"running", *age, {}, false, {}};
         }
         const std::string reason = o.kind == K::Retry ? p.step + " did not succeed after " +
                                                             std::to_string(p.attempts + 1) +
@@ -163,25 +165,27 @@ rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const Step
                                                       : p.step + ": " + o.reason;
         co_await markStep(tx, p, "failed", reason);
         // Compensation starts at the failed step itself: it may have acted without answering.
+        // The same run goes on with it.
         co_await tx.execute(
             "saga_compensate",
             "UPDATE purchases SET state = 'compensating', attempts = 0, next_attempt_at = now(), "
-            "lease_owner = NULL, lease_until = NULL, failure_reason = $2, updated_at = now() "
+            "lease_until = now() + $3::interval, failure_reason = $2, updated_at = now() "
             "WHERE id = $1::uuid",
-            p.id, reason);
-        co_return Recorded{"compensating", *age};
+            p.id, reason, millis(lease));
+        co_return Recorded{"compensating", *age, p.step, true, reason};
     };
     co_return co_await pool_.transaction(body);
 }
 
 rt::Task<Recorded> PurchaseStore::recordBackward(const PurchaseRow& p, const StepOutcome& o,
                                                  const std::string& owner,
-                                                 std::chrono::milliseconds retry_in) {
+                                                 std::chrono::milliseconds retry_in,
+                                                 std::chrono::milliseconds lease) {
     std::function<rt::Task<Recorded>(rt::PgConn&)> body =
         [&](rt::PgConn& tx) -> rt::Task<Recorded> {
         auto age = co_await holdLease(tx, p, owner);
         if (!age) {
-            co_return Recorded{p.state, 0};
+            co_return Recorded{p.state, 0, {}, false, {}};
         }
         if (o.kind != StepOutcome::Kind::Ok) {
             // Compensations are retried until they succeed (an operator sees them in metrics
@@ -192,7 +196,7 @@ rt::Task<Recorded> PurchaseStore::recordBackward(const PurchaseRow& p, const Ste
                 "$2::interval, lease_owner = NULL, lease_until = NULL, updated_at = now() "
                 "WHERE id = $1::uuid",
                 p.id, millis(retry_in));
-            co_return Recorded{"compensating", *age};
+            co_return Recorded{"compensating", *age, {}, false, {}};
         }
         co_await tx.execute("saga_step_compensated",
                             "UPDATE purchase_steps SET status = 'compensated', finished_at = now() "
@@ -207,14 +211,15 @@ rt::Task<Recorded> PurchaseStore::recordBackward(const PurchaseRow& p, const Ste
                 "WHERE id = $1::uuid",
                 p.id);
             co_await enqueueEnded(tx, p, contracts::PurchaseEnded::kFailed, p.failure_reason);
-            co_return Recorded{"failed", *age};
+            co_return Recorded{"failed", *age, {}, false, {}};
         }
+        const auto back = kSteps[static_cast<std::size_t>(at - 1)];
         co_await tx.execute(
             "saga_back",
             "UPDATE purchases SET step = $2, attempts = 0, next_attempt_at = now(), "
-            "lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE id = $1::uuid",
-            p.id, kSteps[static_cast<std::size_t>(at - 1)]);
-        co_return Recorded{"compensating", *age};
+            "lease_until = now() + $3::interval, updated_at = now() WHERE id = $1::uuid",
+            p.id, back, millis(lease));
+        co_return Recorded{"compensating", *age, std::string(back), true, {}};
     };
     co_return co_await pool_.transaction(body);
 }

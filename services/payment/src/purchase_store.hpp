@@ -66,6 +66,9 @@ struct StepOutcome {
 struct Recorded {
     std::string state;  ///< the purchase's state after the record
     double age_seconds = 0;
+    std::string step;    ///< the step to run (or compensate) next, when `held`
+    bool held = false;   ///< the lease is still ours: go on with `step` now
+    std::string reason;  ///< why it turned to compensation, when it just did
 };
 
 class PurchaseStore {
@@ -79,12 +82,15 @@ public:
     /// Records a step's outcome if `owner` still holds the lease: the next step, completion
     /// (purchase.completed), a retry after `retry_in`, or the turn to compensation (after
     /// `max_attempts` retries or a refusal).
+    /// A success or the turn to compensation keeps the lease (renewed for `lease`).
     rt::Task<Recorded> recordForward(const PurchaseRow& p, const StepOutcome& o,
                                      const std::string& owner, int max_attempts,
-                                     std::chrono::milliseconds retry_in);
+                                     std::chrono::milliseconds retry_in,
+                                     std::chrono::milliseconds lease);
     /// Records a compensation's outcome: the step before, or the end (purchase.failed).
     rt::Task<Recorded> recordBackward(const PurchaseRow& p, const StepOutcome& o,
-                                      const std::string& owner, std::chrono::milliseconds retry_in);
+                                      const std::string& owner, std::chrono::milliseconds retry_in,
+                                      std::chrono::milliseconds lease);
     /// Pending offers past their expiry become lapsed (offer.lapsed).
     rt::Task<std::size_t> lapseOffers();
 

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <optional>
 #include <random>
 
 #include "purchase_steps.hpp"
@@ -65,7 +66,26 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
         }
     }
 
+    // Runs the purchase's steps while its lease stays ours: one claim carries it as far as it
+    // goes (to the end, or to a step that must wait for a retry).
     rt::Task<void> runOne(PurchaseRow p) {
+        while (running) {
+            auto next = co_await runStep(p);
+            if (!next || !next->held) {
+                co_return;
+            }
+            p.state = next->state;
+            p.step = next->step;
+            p.attempts = 0;
+            if (!next->reason.empty()) {
+                p.failure_reason = next->reason;
+            }
+        }
+    }
+
+    // One step (or compensation) of `p` and its record; nullopt when the record failed (the
+    // lease then ends by itself and the step runs again: it is idempotent).
+    rt::Task<std::optional<Recorded>> runStep(PurchaseRow& p) {
         const bool forward = p.state == "running";
         const std::string prefix = forward ? "" : "compensate:";
         const auto started = Clock::now();
@@ -86,22 +106,27 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
         }
         const auto secs = std::chrono::duration<double>(Clock::now() - started).count();
         step_seconds.labels({p.step, forward ? "forward" : "compensate"}).observe(secs);
+        if (!outcome.intent_id.empty()) {
+            p.intent_id = outcome.intent_id;  // the capture step needs it
+        }
         try {
             // (No co_await inside ?: : g++ 12 miscompiles it.)
             Recorded next;
             const auto retry_in = backoff(settings, p.attempts);
             if (forward) {
                 next = co_await store.recordForward(p, outcome, lease_owner, settings.max_attempts,
-                                                    retry_in);
+                                                    retry_in, settings.lease);
             } else {
-                next = co_await store.recordBackward(p, outcome, lease_owner, retry_in);
+                next = co_await store.recordBackward(p, outcome, lease_owner, retry_in,
+                                                     settings.lease);
             }
             count(p, forward, outcome, next);
+            co_return next;
         } catch (const std::exception& e) {
-            // The lease ends by itself; the step runs again then (it is idempotent).
             rt::log::error("payment", "saga could not record a step",
                            {{"purchase", p.id}, {"step", p.step}, {"error", e.what()}});
         }
+        co_return std::nullopt;
     }
 
     void count(const PurchaseRow& p, bool forward, const StepOutcome& o, const Recorded& next) {
