@@ -9,8 +9,9 @@ accepted for one listing) ends compensated; the payment process SIGKILLed before
 step and every compensation and restarted ends every purchase completed or compensated, never
 charged or sold twice; webhooks with a bad signature, an old timestamp or a replayed id change
 nothing, and the sandbox's redelivery of every webhook twice and out of order changes nothing;
-a seeded randomised run of 500 purchases over 100 listings with 10% injected faults; after each
-part the ledger balances and `restinu payment reconcile` finds no difference.
+an operator compensating a stuck purchase (`restinu purchase compensate|retry|show|list`); an
+offer that lapses; a seeded randomised run of 500 purchases over 100 listings with 10% injected
+faults; after each part the ledger balances and `restinu payment reconcile` finds no difference.
 Run by `make test` (ctest label e2e): purchase_test.py path/to/restinu
 """
 import hashlib
@@ -539,6 +540,50 @@ gateway:
         r = reconcile()
         check("after every crash, reconcile finds no difference", r.returncode == 0, r.stdout + r.stderr)
 
+        # --- operators and offers that lapse ---------------------------------------------------
+        def cli(*args):
+            e = dict(env)
+            e.update(payment_env)
+            return subprocess.run([binary, *args], env=e, capture_output=True, text=True, timeout=60)
+        # A purchase stuck where its orchestrator died, compensated by an operator meanwhile.
+        stop("payment")
+        start_payment("before:authorise")
+        listing, pid = buy(buyers[9])
+        wait_for(lambda: procs["payment"].poll() is not None, 60)
+        procs.pop("payment", None)
+        r = cli("purchase", "compensate", pid, "--reason", "stopped by an operator")
+        check("restinu purchase compensate turns a running purchase to compensation",
+              r.returncode == 0 and "compensating" in r.stdout, r.stdout + r.stderr)
+        start_payment()
+        p = wait_ended(pid)
+        check("and it ends compensated with the operator's reason",
+              p.get("state") == "failed" and p.get("failure_reason") == "stopped by an operator"
+              and listing_now(listing["id"]) == f"active {agent['id']}", p)
+        r = cli("purchase", "retry", pid)
+        check("restinu purchase retry leaves an ended purchase alone (exit 1)",
+              r.returncode == 1 and "unchanged" in r.stdout, r.stdout + r.stderr)
+        r = cli("purchase", "show", pid)
+        check("restinu purchase show prints its steps",
+              r.returncode == 0 and pid in r.stdout and "reserve" in r.stdout, r.stdout + r.stderr)
+        r = cli("purchase", "list", "--state", "failed")
+        check("restinu purchase list --state failed lists it", r.returncode == 0 and pid in r.stdout)
+        r = cli("purchase", "frobnicate", pid)
+        check("an unknown purchase command is a usage error (exit 2)", r.returncode == 2, r.stderr)
+        # An offer not accepted before it expires lapses (its expiry moved into the past).
+        listing = new_listing()
+        st, made = offer(buyers[10], listing)
+        psql("payments_db", f"UPDATE offers SET expires_at = now() - interval '1 second' "
+                            f"WHERE id = '{made['id']}'")
+        lapsed = wait_for(lambda: psql("payments_db", "SELECT status FROM offers WHERE id = "
+                                                      f"'{made['id']}'") == "lapsed", 10)
+        check("an offer past its expiry lapses", lapsed)
+        st, _, body = accept(made["id"])
+        check("and accepting it is 409 offer-not-pending",
+              st == 409 and body.get("type", "").endswith("/offer-not-pending"), body)
+        check("with an offer.lapsed event",
+              psql("payments_db", "SELECT count(*) FROM restinu_outbox WHERE type = 'offer.lapsed' "
+                                  f"AND aggregate_id = '{made['id']}'") == "1")
+
         # --- a randomised run: 500 purchases over 100 listings, 10% faults (seed 17) ----------
         rng = random.Random(17)
         listings = [new_listing(price=rng.randrange(10_000_000, 900_000_000)) for _ in range(100)]
@@ -596,6 +641,12 @@ gateway:
         check("the randomised run leaves the ledger balanced", ledger_balanced())
         r = reconcile()
         check("and reconcile finds no difference", r.returncode == 0, r.stdout[-2000:] + r.stderr)
+        metrics = http.client.HTTPConnection("127.0.0.1", ports["payment"], timeout=10)
+        metrics.request("GET", "/metrics")
+        text = metrics.getresponse().read().decode()
+        check("the saga's metrics count the run's steps and ended purchases",
+              'restinu_saga_steps_total{' in text and 'outcome="succeeded"' in text
+              and 'restinu_purchases_total{' in text and "restinu_saga_step_duration_seconds" in text)
         completed = psql("payments_db", "SELECT count(*) FROM purchases WHERE state = 'completed'")
         print(f"# randomised run: {len(pids)} purchases over 100 listings in {elapsed:.1f} s; "
               f"completed in all so far: {completed}", flush=True)
