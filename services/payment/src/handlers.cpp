@@ -89,6 +89,14 @@ Offer parseOffer(const json::object& body) {
     return o;
 }
 
+// Deciding an offer is its seller's (the listing's owner or agent) or an admin's.
+void requireSeller(const Offer& offer, const rt::Request& req, std::string_view verb) {
+    if (offer.seller_id != req.identity->user_id && !isAdmin(req)) {
+        throw ApiError(problems::kForbidden,
+                       "only the listing's owner or an admin " + std::string(verb));
+    }
+}
+
 }  // namespace
 
 rt::Task<rt::Response> Handlers::makeOffer(rt::Request& req) {
@@ -124,30 +132,39 @@ rt::Task<rt::Response> Handlers::makeOffer(rt::Request& req) {
     co_return res;
 }
 
-rt::Task<rt::Response> Handlers::getOffer(rt::Request& req) {
+rt::Task<Offer> Handlers::partyOffer(rt::Request& req) {
     const auto id = requireId(req, "offer");
     auto offer = co_await offers_.find(id);
     const auto& me = req.identity->user_id;
     if (!offer || (offer->buyer_id != me && offer->seller_id != me && !isAdmin(req))) {
         throw ApiError(problems::kNotFound, "no such offer");
     }
-    co_return rt::jsonResponse(200, offerJson(*offer));
+    co_return std::move(*offer);
+}
+
+rt::Task<PurchaseRow> Handlers::partyPurchase(rt::Request& req) {
+    const auto id = requireId(req, "purchase");
+    auto p = co_await purchases_.find(id);
+    const auto& me = req.identity->user_id;
+    if (!p || (p->buyer_id != me && p->seller_id != me && !isAdmin(req))) {
+        throw ApiError(problems::kNotFound, "no such purchase");
+    }
+    co_return std::move(*p);
+}
+
+rt::Task<rt::Response> Handlers::getOffer(rt::Request& req) {
+    const auto offer = co_await partyOffer(req);
+    co_return rt::jsonResponse(200, offerJson(offer));
 }
 
 rt::Task<rt::Response> Handlers::acceptOffer(rt::Request& req) {
-    const auto id = requireId(req, "offer");
-    auto offer = co_await offers_.find(id);
+    const auto offer = co_await partyOffer(req);
     const auto& me = req.identity->user_id;
-    if (!offer || (offer->buyer_id != me && offer->seller_id != me && !isAdmin(req))) {
-        throw ApiError(problems::kNotFound, "no such offer");
-    }
-    if (offer->seller_id != me && !isAdmin(req)) {
-        throw ApiError(problems::kForbidden, "only the listing's owner or an admin accepts");
-    }
-    auto accepted =
-        co_await offers_.accept(id, offer_settings_.deposit_bps, rt::WriteContext::of(req, me));
+    requireSeller(offer, req, "accepts");
+    auto accepted = co_await offers_.accept(offer.id, offer_settings_.deposit_bps,
+                                            rt::WriteContext::of(req, me));
     if (!accepted) {
-        throw ApiError(cp::kOfferNotPending, "the offer is " + offer->status);
+        throw ApiError(cp::kOfferNotPending, "the offer is " + offer.status);
     }
     wake_saga_();
     auto res = rt::jsonResponse(201, offerJson(*accepted));
@@ -156,31 +173,20 @@ rt::Task<rt::Response> Handlers::acceptOffer(rt::Request& req) {
 }
 
 rt::Task<rt::Response> Handlers::rejectOffer(rt::Request& req) {
-    const auto id = requireId(req, "offer");
-    auto offer = co_await offers_.find(id);
-    const auto& me = req.identity->user_id;
-    if (!offer || (offer->buyer_id != me && offer->seller_id != me && !isAdmin(req))) {
-        throw ApiError(problems::kNotFound, "no such offer");
-    }
-    if (offer->seller_id != me && !isAdmin(req)) {
-        throw ApiError(problems::kForbidden, "only the listing's owner or an admin rejects");
-    }
-    auto rejected = co_await offers_.reject(id, rt::WriteContext::of(req, me));
+    const auto offer = co_await partyOffer(req);
+    requireSeller(offer, req, "rejects");
+    auto rejected =
+        co_await offers_.reject(offer.id, rt::WriteContext::of(req, req.identity->user_id));
     if (!rejected) {
-        throw ApiError(cp::kOfferNotPending, "the offer is " + offer->status);
+        throw ApiError(cp::kOfferNotPending, "the offer is " + offer.status);
     }
     co_return rt::jsonResponse(200, offerJson(*rejected));
 }
 
 rt::Task<rt::Response> Handlers::getPurchase(rt::Request& req) {
-    const auto id = requireId(req, "purchase");
-    auto p = co_await purchases_.find(id);
-    const auto& me = req.identity->user_id;
-    if (!p || (p->buyer_id != me && p->seller_id != me && !isAdmin(req))) {
-        throw ApiError(problems::kNotFound, "no such purchase");
-    }
+    const auto p = co_await partyPurchase(req);
     json::array steps;
-    const auto rows = co_await purchases_.steps(id);
+    const auto rows = co_await purchases_.steps(p.id);
     for (const auto& s : rows) {
         json::object step{{"step", s.step}, {"status", s.status}, {"attempts", s.attempts}};
         if (!s.error.empty()) {
@@ -191,37 +197,33 @@ rt::Task<rt::Response> Handlers::getPurchase(rt::Request& req) {
         }
         steps.push_back(std::move(step));
     }
-    json::object out{{"id", p->id},
-                     {"offer_id", p->offer_id},
-                     {"listing_id", p->listing_id},
-                     {"buyer_id", p->buyer_id},
-                     {"seller_id", p->seller_id},
-                     {"price", json::object{{"amount", p->price}, {"currency", p->currency}}},
-                     {"charge", json::object{{"amount", p->charge}, {"currency", p->currency}}},
-                     {"state", p->state},
+    json::object out{{"id", p.id},
+                     {"offer_id", p.offer_id},
+                     {"listing_id", p.listing_id},
+                     {"buyer_id", p.buyer_id},
+                     {"seller_id", p.seller_id},
+                     {"price", json::object{{"amount", p.price}, {"currency", p.currency}}},
+                     {"charge", json::object{{"amount", p.charge}, {"currency", p.currency}}},
+                     {"state", p.state},
                      {"steps", steps},
-                     {"created_at", p->created_at},
-                     {"updated_at", p->updated_at}};
-    if (!p->step.empty()) {
-        out["current_step"] = p->step;
+                     {"created_at", p.created_at},
+                     {"updated_at", p.updated_at}};
+    if (!p.step.empty()) {
+        out["current_step"] = p.step;
     }
-    if (!p->failure_reason.empty() && p->state != "running") {
-        out["failure_reason"] = p->failure_reason;
+    if (!p.failure_reason.empty() && p.state != "running") {
+        out["failure_reason"] = p.failure_reason;
     }
-    if (!p->agreement_sha256.empty()) {
-        out["agreement"] = json::object{{"sha256", p->agreement_sha256},
-                                        {"href", "/api/v1/purchases/" + p->id + "/agreement.pdf"}};
+    if (!p.agreement_sha256.empty()) {
+        out["agreement"] = json::object{{"sha256", p.agreement_sha256},
+                                        {"href", "/api/v1/purchases/" + p.id + "/agreement.pdf"}};
     }
     co_return rt::jsonResponse(200, out);
 }
 
 rt::Task<rt::Response> Handlers::agreement(rt::Request& req) {
-    const auto id = requireId(req, "purchase");
-    auto p = co_await purchases_.find(id);
-    const auto& me = req.identity->user_id;
-    if (!p || (p->buyer_id != me && p->seller_id != me && !isAdmin(req))) {
-        throw ApiError(problems::kNotFound, "no such purchase");
-    }
+    const auto p = co_await partyPurchase(req);
+    const auto& id = p.id;
     auto pdf = co_await purchases_.agreement(id);
     if (!pdf) {
         throw ApiError(problems::kNotFound, "the agreement is not written yet");
@@ -241,7 +243,7 @@ rt::Task<rt::Response> Handlers::agreement(rt::Request& req) {
         throw std::runtime_error("stored agreement is not base64");
     }
     rt::Response res(200, "application/pdf", std::move(*bytes));
-    res.header("ETag", "\"" + p->agreement_sha256 + "\"");
+    res.header("ETag", "\"" + p.agreement_sha256 + "\"");
     res.header("Content-Disposition", "inline; filename=\"agreement-" + id + ".pdf\"");
     res.header("Cache-Control", "private, no-cache");
     co_return res;

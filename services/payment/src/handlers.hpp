@@ -49,6 +49,11 @@ public:
     rt::Task<rt::Response> webhook(rt::Request& req);  // POST /api/v1/payments/webhooks/provider
 
 private:
+    /// The offer (purchase) in the path, if the caller is its buyer, its seller or an admin;
+    /// else 404, as for one that does not exist.
+    rt::Task<Offer> partyOffer(rt::Request& req);
+    rt::Task<PurchaseRow> partyPurchase(rt::Request& req);
+
     rt::PgPool& pool_;
     OfferStore offers_;
     PurchaseStore purchases_;

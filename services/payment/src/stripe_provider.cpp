@@ -215,21 +215,26 @@ rt::Task<ProviderResult> StripeProvider::refund(std::string provider_id, std::in
     co_return co_await post("/v1/refunds", std::move(form), std::move(key));
 }
 
-rt::Task<std::optional<ProviderIntent>> StripeProvider::find(std::string intent_id) {
+rt::Task<json::object> StripeProvider::get(std::string target) {
     rt::ClientRequest req;
     req.host = settings_.host;
     req.port = settings_.port;
-    std::vector<std::pair<std::string, std::string>> query = {
-        {"query", "metadata['restinu_intent']:'" + intent_id + "'"},
-        {"expand[]", "data.latest_charge"}};
-    req.target = "/v1/payment_intents/search?" + formEncode(query);
+    req.target = std::move(target);
     req.timeout = settings_.timeout;
     req.headers = {{"Authorization", "Bearer " + settings_.secret_key}};
     auto res = co_await http_.request(req);
     if (res.status != 200) {
-        throw std::runtime_error("provider search answered " + std::to_string(res.status));
+        throw std::runtime_error("the provider answered " + std::to_string(res.status) + " to " +
+                                 req.target.substr(0, req.target.find('?')));
     }
-    const auto body = json::parse(res.body).as_object();
+    co_return json::parse(res.body).as_object();
+}
+
+rt::Task<std::optional<ProviderIntent>> StripeProvider::find(std::string intent_id) {
+    std::vector<std::pair<std::string, std::string>> query = {
+        {"query", "metadata['restinu_intent']:'" + intent_id + "'"},
+        {"expand[]", "data.latest_charge"}};
+    const auto body = co_await get("/v1/payment_intents/search?" + formEncode(query));
     for (const auto& item : body.at("data").as_array()) {
         co_return intentOf(item.as_object());
     }
@@ -240,22 +245,12 @@ rt::Task<std::vector<ProviderIntent>> StripeProvider::list() {
     std::vector<ProviderIntent> out;
     std::string after;
     for (;;) {
-        rt::ClientRequest req;
-        req.host = settings_.host;
-        req.port = settings_.port;
         std::vector<std::pair<std::string, std::string>> query = {
             {"limit", "100"}, {"expand[]", "data.latest_charge"}};
         if (!after.empty()) {
             query.emplace_back("starting_after", after);
         }
-        req.target = "/v1/payment_intents?" + formEncode(query);
-        req.timeout = settings_.timeout;
-        req.headers = {{"Authorization", "Bearer " + settings_.secret_key}};
-        auto res = co_await http_.request(req);
-        if (res.status != 200) {
-            throw std::runtime_error("provider list answered " + std::to_string(res.status));
-        }
-        const auto body = json::parse(res.body).as_object();
+        const auto body = co_await get("/v1/payment_intents?" + formEncode(query));
         for (const auto& item : body.at("data").as_array()) {
             out.push_back(intentOf(item.as_object()));
         }

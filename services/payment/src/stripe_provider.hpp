@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -47,6 +48,8 @@ public:
     rt::Task<std::vector<ProviderIntent>> list() override;
 
 private:
+    /// A GET answered 200 with a JSON object; throws otherwise.
+    rt::Task<boost::json::object> get(std::string target);
     rt::Task<ProviderResult> post(std::string target,
                                   std::vector<std::pair<std::string, std::string>> form,
                                   std::string key);
