@@ -134,6 +134,7 @@ def main():
         "RESTINU_PAYMENT__PROVIDER__SECRET_KEY": provider_key,
         "RESTINU_PAYMENT__PROVIDER__WEBHOOK_SECRET": webhook_secret,
         "RESTINU_PAYMENT__PROVIDER__TIMEOUT": "800ms",
+        "RESTINU_PAYMENT__PROVIDER__SEARCH_LAG": "0s",  # the sandbox's search is up to date
         "RESTINU_PAYMENT__PROPERTY_URLS": f"http://127.0.0.1:{ports['property']}",
         "RESTINU_PAYMENT__PROPERTY_TIMEOUT": "1500ms",
         "RESTINU_PAYMENT__SAGA__MAX_ATTEMPTS": "3",
@@ -520,6 +521,12 @@ gateway:
             died = wait_for(lambda: procs["payment"].poll() is not None, 60)
             procs.pop("payment", None)
             check(f"crash {point}: the payment process was killed there", died and died is not None)
+            if point == "after:reserve":
+                st, _, body = gw.req("PATCH", f"/api/v1/properties/{listing['id']}",
+                                     {"status": "active"}, token=agent["token"],
+                                     headers={"If-Match": "*"})
+                check("a listing a purchase holds cannot change status by an edit (409)",
+                      st == 409 and body.get("type", "").endswith("/listing-unavailable"), body)
             start_payment()
             p = wait_ended(pid)
             intents = provider_intents(pid)
@@ -552,7 +559,16 @@ gateway:
         wait_for(lambda: procs["payment"].poll() is not None, 60)
         procs.pop("payment", None)
         r = cli("purchase", "compensate", pid, "--reason", "stopped by an operator")
-        check("restinu purchase compensate turns a running purchase to compensation",
+        check("restinu purchase compensate leaves a purchase alone while its lease is held",
+              r.returncode == 1 and "unchanged" in r.stdout, r.stdout + r.stderr)
+        result = {}
+
+        def compensate():
+            result["r"] = cli("purchase", "compensate", pid, "--reason", "stopped by an operator")
+            return result["r"].returncode == 0
+        wait_for(compensate, 15, 0.5)  # once the dead orchestrator's lease (2 s) has ended
+        r = result["r"]
+        check("and then turns it to compensation",
               r.returncode == 0 and "compensating" in r.stdout, r.stdout + r.stderr)
         start_payment()
         p = wait_ended(pid)

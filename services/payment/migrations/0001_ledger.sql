@@ -41,13 +41,16 @@ BEGIN
 END $$;
 CREATE CONSTRAINT TRIGGER postings_balanced AFTER INSERT ON postings
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION restinu_check_entry_balanced();
--- Postings are history: never changed, never removed.
-CREATE FUNCTION restinu_postings_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Entries and postings are history: never changed, never removed.
+CREATE FUNCTION restinu_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'postings are append-only' USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION 'the ledger is append-only (%)', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
 END $$;
 CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON postings
-    FOR EACH ROW EXECUTE FUNCTION restinu_postings_append_only();
+    FOR EACH ROW EXECUTE FUNCTION restinu_ledger_append_only();
+CREATE TRIGGER journal_entries_append_only BEFORE UPDATE OR DELETE ON journal_entries
+    FOR EACH ROW EXECUTE FUNCTION restinu_ledger_append_only();
 
 -- A payment intent (Stripe's shape): authorising → authorised → captured | canceled;
 -- declined when the provider refused. Refunds count in amount_refunded.

@@ -183,9 +183,12 @@ int purchase(const std::vector<std::string>& args, rt::Config& config,
             std::fputs(usage, stderr);
             return 2;
         }
+        const std::string why =
+            "unchanged (it is " + p->state + (p->step.empty() ? "" : " at " + p->step) +
+            "; a step running now holds it until its lease ends, and a purchase past its "
+            "capture only goes forward)";
         std::printf("%s: %s\n", id.c_str(),
-                    changed ? (verb == "retry" ? "due now" : "compensating")
-                            : ("unchanged (it is " + p->state + ")").c_str());
+                    changed ? (verb == "retry" ? "due now" : "compensating") : why.c_str());
         return changed ? 0 : 1;
     });
 }

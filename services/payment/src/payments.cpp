@@ -19,10 +19,11 @@ constexpr std::string_view kIntentColumns =
     "id, coalesce(purchase_id::text, '') AS purchase_id, buyer_id::text AS buyer_id, "
     "seller_id::text AS seller_id, amount, currency, payment_method, status, "
     "coalesce(provider_intent_id, '') AS provider_intent_id, amount_captured, amount_refunded, "
-    "fee, coalesce(decline_code, '') AS decline_code";
+    "fee, coalesce(decline_code, '') AS decline_code, "
+    "extract(epoch FROM now() - created_at)::bigint AS age_s";
 
 IntentRecord readIntent(const rt::PgResult& r, std::size_t i) {
-    static constexpr std::array<std::string_view, 13> kNames = {"id",
+    static constexpr std::array<std::string_view, 14> kNames = {"id",
                                                                 "purchase_id",
                                                                 "buyer_id",
                                                                 "seller_id",
@@ -34,7 +35,8 @@ IntentRecord readIntent(const rt::PgResult& r, std::size_t i) {
                                                                 "amount_captured",
                                                                 "amount_refunded",
                                                                 "fee",
-                                                                "decline_code"};
+                                                                "decline_code",
+                                                                "age_s"};
     const auto c = rt::requireColumns(r, kNames);
     IntentRecord x;
     x.id = r.get(i, c[0]);
@@ -50,6 +52,7 @@ IntentRecord readIntent(const rt::PgResult& r, std::size_t i) {
     x.amount_refunded = r.getInt(i, c[10]);
     x.fee = r.getInt(i, c[11]);
     x.decline_code = r.get(i, c[12]);
+    x.age_seconds = r.getInt(i, c[13]);
     return x;
 }
 
@@ -186,14 +189,17 @@ rt::Task<PaymentOutcome> Payments::finish(const std::string& key, PaymentOutcome
 
 rt::Task<void> Payments::recordHold(rt::PgConn& tx, IntentRecord& intent,
                                     const ProviderIntent& pi) {
-    const auto entry =
-        ledger::authorise(partiesOf(intent), intent.amount, intent.id + ":authorise");
-    if (co_await ledger::post(tx, entry)) {
-        co_await tx.execute("intent_authorised",
-                            "UPDATE payment_intents SET status = 'authorised', "
-                            "provider_intent_id = $2, updated_at = now() "
-                            "WHERE id = $1 AND status = 'authorising'",
-                            intent.id, pi.id);
+    // The state change first: the entry is posted only if this transaction made it (a
+    // concurrent one that got there first, or an intent cancelled meanwhile, posts nothing).
+    auto changed = co_await tx.execute("intent_authorised",
+                                       "UPDATE payment_intents SET status = 'authorised', "
+                                       "provider_intent_id = $2, updated_at = now() "
+                                       "WHERE id = $1 AND status = 'authorising' RETURNING id",
+                                       intent.id, pi.id);
+    if (changed.rows() == 1) {
+        const auto entry =
+            ledger::authorise(partiesOf(intent), intent.amount, intent.id + ":authorise");
+        co_await ledger::post(tx, entry);
     }
 }
 
@@ -256,10 +262,9 @@ rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_i
         co_return co_await finish(key, std::move(out), kNoEffect);
     }
     if (intent.status != "authorised" || amount <= 0 || amount > intent.amount) {
-        co_return co_await finish(key,
-                                  declined(intent, "cannot capture " + std::to_string(amount) +
-                                                       " of a payment that is " + intent.status),
-                                  {});
+        PaymentOutcome out = declined(intent, "cannot capture " + std::to_string(amount) +
+                                                  " of a payment that is " + intent.status);
+        co_return co_await finish(key, std::move(out), kNoEffect);
     }
     auto r = co_await provider_.capture(intent.provider_intent_id, amount, "restinu:" + key);
     if (r.outcome == ProviderResult::Outcome::Unavailable) {
@@ -271,14 +276,16 @@ rt::Task<PaymentOutcome> Payments::capture(std::string key, std::string intent_i
     }
     const auto fee = money::feeOf(amount, fee_bps_);
     Finish captured = [amount, fee](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
-        const auto entry = ledger::capture(partiesOf(o.intent), o.intent.amount, amount, fee,
-                                           o.intent.id + ":capture");
-        if (co_await ledger::post(tx, entry)) {
-            co_await tx.execute("intent_captured",
-                                "UPDATE payment_intents SET status = 'captured', "
-                                "amount_captured = $2::bigint, fee = $3::bigint, "
-                                "updated_at = now() WHERE id = $1 AND status = 'authorised'",
-                                o.intent.id, amount, fee);
+        auto changed = co_await tx.execute(
+            "intent_captured",
+            "UPDATE payment_intents SET status = 'captured', amount_captured = $2::bigint, "
+            "fee = $3::bigint, updated_at = now() WHERE id = $1 AND status = 'authorised' "
+            "RETURNING id",
+            o.intent.id, amount, fee);
+        if (changed.rows() == 1) {
+            const auto entry = ledger::capture(partiesOf(o.intent), o.intent.amount, amount, fee,
+                                               o.intent.id + ":capture");
+            co_await ledger::post(tx, entry);
         }
     };
     PaymentOutcome out = {Kind::Done, intent, {}, false};
@@ -293,14 +300,12 @@ rt::Task<PaymentOutcome> Payments::cancel(std::string key, std::string intent_id
     }
     auto intent = std::move(b.intent);
     if (intent.status == "authorising") {
-        // The authorisation never answered: ask the provider what it did.
-        std::optional<ProviderIntent> found;
-        try {
-            found = co_await provider_.find(intent.id);
-        } catch (const std::exception& e) {
-            co_return unavailable(intent, std::string("the provider did not answer: ") + e.what());
+        // The authorisation never answered: find out what the provider did.
+        const auto held = co_await heldAtProvider(intent);
+        if (held.unknown) {
+            co_return unavailable(intent, held.why);
         }
-        if (!found || found->status != "requires_capture") {
+        if (!held.intent) {
             Finish never = [](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
                 co_await tx.execute("intent_never_held",
                                     "UPDATE payment_intents SET status = 'canceled', "
@@ -311,7 +316,7 @@ rt::Task<PaymentOutcome> Payments::cancel(std::string key, std::string intent_id
             co_return co_await finish(key, std::move(out), never);
         }
         // It holds: record the hold, then release it like any other.
-        auto pi = *found;
+        const auto pi = *held.intent;
         std::function<rt::Task<void>(rt::PgConn&)> record = [&](rt::PgConn& tx) -> rt::Task<void> {
             co_await recordHold(tx, intent, pi);
         };
@@ -330,6 +335,46 @@ rt::Task<PaymentOutcome> Payments::cancel(std::string key, std::string intent_id
     co_return co_await cancelAuthorised(key, std::move(intent));
 }
 
+rt::Task<Payments::Held> Payments::heldAtProvider(const IntentRecord& intent) {
+    Held out;
+    // 1. The create again, with its own key: the provider answers what it did the first time
+    //    (or does it now; either way it is then ours to release).
+    auto keys = co_await pool_.execute(
+        "idem_authorise_key",
+        "SELECT key FROM idempotency_keys WHERE intent_id = $1 AND operation = 'authorise'",
+        intent.id);
+    if (keys.rows() == 1) {
+        AuthoriseRequest call{intent.id, intent.purchase_id, intent.amount, intent.currency,
+                              intent.payment_method};
+        const std::string provider_key = "restinu:" + std::string(keys.get(0, 0));
+        auto r = co_await provider_.authorise(call, provider_key);
+        if (r.outcome == ProviderResult::Outcome::Ok && r.intent.status == "requires_capture") {
+            out.intent = r.intent;
+            co_return out;
+        }
+        if (r.outcome != ProviderResult::Outcome::Unavailable) {
+            co_return out;  // declined, or no longer held: nothing to release
+        }
+    }
+    // 2. The provider does not answer the create: search what it holds for this intent. Its
+    //    search may lag behind writes, so "none" is believed only for an old enough intent.
+    std::optional<ProviderIntent> found;
+    try {
+        found = co_await provider_.find(intent.id);
+    } catch (const std::exception& e) {
+        out.unknown = true;
+        out.why = std::string("the provider did not answer: ") + e.what();
+        co_return out;
+    }
+    if (found && found->status == "requires_capture") {
+        out.intent = *found;
+    } else if (!found && intent.age_seconds < search_lag_.count()) {
+        out.unknown = true;
+        out.why = "the provider's search may not show the hold yet";
+    }
+    co_return out;
+}
+
 rt::Task<PaymentOutcome> Payments::cancelAuthorised(const std::string& key, IntentRecord intent) {
     auto r = co_await provider_.cancel(intent.provider_intent_id, "restinu:" + key);
     if (r.outcome == ProviderResult::Outcome::Unavailable) {
@@ -340,13 +385,15 @@ rt::Task<PaymentOutcome> Payments::cancelAuthorised(const std::string& key, Inte
         co_return co_await finish(key, std::move(out), kNoEffect);
     }
     Finish released = [](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
-        const auto entry =
-            ledger::voidHold(partiesOf(o.intent), o.intent.amount, o.intent.id + ":void");
-        if (co_await ledger::post(tx, entry)) {
-            co_await tx.execute("intent_canceled",
-                                "UPDATE payment_intents SET status = 'canceled', "
-                                "updated_at = now() WHERE id = $1 AND status = 'authorised'",
-                                o.intent.id);
+        auto changed = co_await tx.execute(
+            "intent_canceled",
+            "UPDATE payment_intents SET status = 'canceled', updated_at = now() "
+            "WHERE id = $1 AND status = 'authorised' RETURNING id",
+            o.intent.id);
+        if (changed.rows() == 1) {
+            const auto entry =
+                ledger::voidHold(partiesOf(o.intent), o.intent.amount, o.intent.id + ":void");
+            co_await ledger::post(tx, entry);
         }
     };
     PaymentOutcome out = {Kind::Done, intent, {}, false};
@@ -379,6 +426,10 @@ rt::Task<PaymentOutcome> Payments::refund(std::string key, std::string intent_id
     Finish refunded = [amount, operation](rt::PgConn& tx, PaymentOutcome& o) -> rt::Task<void> {
         const auto rows = co_await selectIntent(tx, o.intent.id, true);
         const auto locked = intentIn(rows);
+        if (locked->status != "captured" ||
+            locked->amount_captured - locked->amount_refunded < amount) {
+            throw std::logic_error("refund of " + o.intent.id + " beyond what was captured");
+        }
         const auto back = money::feeShare(locked->fee, amount, locked->amount_captured);
         const auto entry = ledger::refund(partiesOf(*locked), amount, back, operation);
         if (co_await ledger::post(tx, entry)) {
@@ -423,14 +474,14 @@ rt::Task<PaymentOutcome> Payments::settleCapture(std::string key, std::string in
         co_return PaymentOutcome{v.at("kind").as_string() == "done" ? Kind::Done : Kind::Declined,
                                  *intent, std::string(v.at("reason").as_string()), true};
     }
-    // Begun, never answered: the provider knows whether it captured.
-    std::optional<ProviderIntent> pi;
+    // Begun, never answered: the provider's record of the intent says whether it captured.
+    ProviderIntent pi;
     try {
-        pi = co_await provider_.find(intent->id);
+        pi = co_await provider_.retrieve(intent->provider_intent_id);
     } catch (const std::exception& e) {
         co_return unavailable(*intent, std::string("the provider did not answer: ") + e.what());
     }
-    if (pi && pi->status == "succeeded") {
+    if (pi.status == "succeeded") {
         co_return co_await capture(std::move(key), std::move(intent_id), amount);
     }
     PaymentOutcome out = declined(*intent, "not captured");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -41,6 +42,7 @@ struct IntentRecord {
     std::int64_t amount_refunded = 0;
     std::int64_t fee = 0;
     std::string decline_code;
+    std::int64_t age_seconds = 0;  ///< since it was made
 };
 
 struct PaymentOutcome {
@@ -66,8 +68,11 @@ struct NewIntent {
 
 class Payments {
 public:
-    Payments(rt::PgPool& pool, Provider& provider, int fee_bps)
-        : pool_(pool), provider_(provider), fee_bps_(fee_bps) {}
+    /// `search_lag`: how long the provider's search may take to show a new intent (Stripe:
+    /// up to a minute); an intent younger than that is not believed absent when search misses it.
+    Payments(rt::PgPool& pool, Provider& provider, int fee_bps,
+             std::chrono::seconds search_lag = std::chrono::seconds(60))
+        : pool_(pool), provider_(provider), fee_bps_(fee_bps), search_lag_(search_lag) {}
 
     rt::Task<PaymentOutcome> authorise(std::string key, NewIntent req);
     /// Captures `amount` (≤ the hold) of an authorised intent.
@@ -94,11 +99,20 @@ private:
                           const NewIntent* creating);
     rt::Task<PaymentOutcome> finish(const std::string& key, PaymentOutcome outcome, Finish effect);
     rt::Task<PaymentOutcome> cancelAuthorised(const std::string& key, IntentRecord intent);
+    /// What an authorisation whose answer never came holds at the provider: the intent if it
+    /// holds, none if it does not, or `unknown` (ask again later).
+    struct Held {
+        std::optional<ProviderIntent> intent;
+        bool unknown = false;
+        std::string why;
+    };
+    rt::Task<Held> heldAtProvider(const IntentRecord& intent);
     rt::Task<void> recordHold(rt::PgConn& tx, IntentRecord& intent, const ProviderIntent& pi);
 
     rt::PgPool& pool_;
     Provider& provider_;
     int fee_bps_;
+    std::chrono::seconds search_lag_;
 };
 
 /// The row of `payment_intents` with this id, in `tx` (locked when `lock`); intentIn() reads it.

@@ -56,6 +56,9 @@ public:
     /// The provider's intent made for our intent `intent_id`, if any (its search by metadata):
     /// what an authorisation whose answer never came did. Throws when the provider is down.
     virtual rt::Task<std::optional<ProviderIntent>> find(std::string intent_id) = 0;
+    /// The provider's intent by its id (read-after-write consistent). Throws when the
+    /// provider is down or does not know it.
+    virtual rt::Task<ProviderIntent> retrieve(std::string provider_id) = 0;
     /// Every intent the provider has (paged through), for reconciliation.
     virtual rt::Task<std::vector<ProviderIntent>> list() = 0;
 };

@@ -15,13 +15,14 @@ constexpr std::string_view kColumns =
     "currency, payment_method, state, coalesce(step, '') AS step, attempts, "
     "coalesce(intent_id, '') AS intent_id, coalesce(agreement_sha256, '') AS agreement_sha256, "
     "coalesce(failure_reason, '') AS failure_reason, restinu_iso(created_at) AS created_at, "
-    "restinu_iso(updated_at) AS updated_at";
+    "restinu_iso(updated_at) AS updated_at, coalesce(lease_owner, '') AS lease";
 
 std::vector<PurchaseRow> readRows(const rt::PgResult& r) {
-    static constexpr std::array<std::string_view, 18> kNames = {
+    static constexpr std::array<std::string_view, 19> kNames = {
         "id",       "offer_id",  "listing_id",       "listing_version", "buyer_id",   "seller_id",
         "price",    "charge",    "currency",         "payment_method",  "state",      "step",
-        "attempts", "intent_id", "agreement_sha256", "failure_reason",  "created_at", "updated_at"};
+        "attempts", "intent_id", "agreement_sha256", "failure_reason",  "created_at", "updated_at",
+        "lease"};
     const auto c = rt::requireColumns(r, kNames);
     std::vector<PurchaseRow> out;
     for (std::size_t i = 0; i < r.rows(); ++i) {
@@ -44,6 +45,7 @@ std::vector<PurchaseRow> readRows(const rt::PgResult& r) {
         p.failure_reason = r.get(i, c[15]);
         p.created_at = r.get(i, c[16]);
         p.updated_at = r.get(i, c[17]);
+        p.lease = r.get(i, c[18]);
         out.push_back(std::move(p));
     }
     return out;
@@ -89,7 +91,8 @@ rt::Task<std::optional<double>> holdLease(rt::PgConn& tx, const PurchaseRow& p,
     auto r = co_await tx.execute(
         "saga_hold_lease",
         "SELECT extract(epoch FROM now() - created_at)::float8 FROM purchases "
-        "WHERE id = $1::uuid AND lease_owner = $2 AND state = $3 AND step = $4 FOR UPDATE",
+        "WHERE id = $1::uuid AND lease_owner = $2 AND lease_until > now() AND state = $3 "
+        "AND step = $4 FOR UPDATE",
         p.id, owner, p.state, p.step);
     if (r.rows() == 0) {
         co_return std::nullopt;
@@ -103,7 +106,8 @@ rt::Task<std::vector<PurchaseRow>> PurchaseStore::claimDue(const std::string& ow
                                                            std::chrono::milliseconds lease,
                                                            std::size_t batch) {
     const std::string sql =
-        "UPDATE purchases p SET lease_owner = $1, lease_until = now() + $2::interval "
+        "UPDATE purchases p SET lease_owner = $1 || ':' || gen_random_uuid(), "
+        "lease_until = now() + $2::interval "
         "WHERE id IN (SELECT id FROM purchases WHERE state IN ('running', 'compensating') "
         "AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now()) "
         "ORDER BY next_attempt_at LIMIT $3::int FOR UPDATE SKIP LOCKED) RETURNING " +
@@ -150,7 +154,10 @@ rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const Step
                 p.id, kSteps[at + 1], millis(lease));
             co_return Recorded{"running", *age, std::string(kSteps[at + 1]), true, {}};
         }
-        if (o.kind == K::Retry && p.attempts + 1 < max_attempts) {
+        // After the capture the sale is paid for: what is left (marking it sold) is retried
+        // until it succeeds, never compensated (the pivot of the saga; docs/payments.md).
+        const bool past_pivot = indexOf(p.step) > indexOf("capture");
+        if (past_pivot || (o.kind == K::Retry && p.attempts + 1 < max_attempts)) {
             co_await tx.execute(
                 "saga_retry",
                 "UPDATE purchases SET attempts = attempts + 1, next_attempt_at = now() + "
@@ -312,7 +319,8 @@ rt::Task<bool> PurchaseStore::retryNow(const std::string& id) {
     auto r = co_await pool_.execute(
         "purchase_retry_now",
         "UPDATE purchases SET attempts = 0, next_attempt_at = now(), lease_owner = NULL, "
-        "lease_until = NULL WHERE id = $1::uuid AND state IN ('running', 'compensating')",
+        "lease_until = NULL WHERE id = $1::uuid AND state IN ('running', 'compensating') "
+        "AND (lease_until IS NULL OR lease_until < now())",
         id);
     co_return r.affected() == 1;
 }
@@ -322,7 +330,8 @@ rt::Task<bool> PurchaseStore::compensateNow(const std::string& id, const std::st
         "purchase_compensate_now",
         "UPDATE purchases SET state = 'compensating', attempts = 0, next_attempt_at = now(), "
         "lease_owner = NULL, lease_until = NULL, failure_reason = $2 "
-        "WHERE id = $1::uuid AND state = 'running'",
+        "WHERE id = $1::uuid AND state = 'running' AND step <> 'mark_sold' "
+        "AND (lease_until IS NULL OR lease_until < now())",
         id, reason);
     co_return r.affected() == 1;
 }

@@ -41,6 +41,7 @@ struct PurchaseRow {
     std::string failure_reason;
     std::string created_at;
     std::string updated_at;
+    std::string lease;  ///< the claim's token while an orchestrator holds it
 };
 
 struct StepRow {
@@ -101,9 +102,11 @@ public:
     /// Keeps the agreement (once: a second call keeps the first).
     rt::Task<void> saveAgreement(const std::string& id, const std::string& pdf,
                                  const std::string& sha256);
-    /// Operators: run the purchase's current step (or compensation) now, attempts reset.
+    /// Operators: run the purchase's current step (or compensation) now, attempts reset. False
+    /// when it ended, or a step of it is running now (its lease is held).
     rt::Task<bool> retryNow(const std::string& id);
-    /// Operators: compensate a running purchase now, with `reason`.
+    /// Operators: compensate a running purchase now, with `reason`. False when it ended, a step
+    /// of it is running now, or it is past its capture (paid for: it only goes forward).
     rt::Task<bool> compensateNow(const std::string& id, const std::string& reason);
 
 private:

@@ -114,11 +114,10 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
             Recorded next;
             const auto retry_in = backoff(settings, p.attempts);
             if (forward) {
-                next = co_await store.recordForward(p, outcome, lease_owner, settings.max_attempts,
+                next = co_await store.recordForward(p, outcome, p.lease, settings.max_attempts,
                                                     retry_in, settings.lease);
             } else {
-                next = co_await store.recordBackward(p, outcome, lease_owner, retry_in,
-                                                     settings.lease);
+                next = co_await store.recordBackward(p, outcome, p.lease, retry_in, settings.lease);
             }
             count(p, forward, outcome, next);
             co_return next;
@@ -152,7 +151,11 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
         for (auto& p : due) {
             net::co_spawn(io, runOne(std::move(p)), net::detached);
         }
-        co_await store.lapseOffers();
+        // Lapsing offers is housekeeping: once a second is plenty.
+        if (Clock::now() - last_lapse > std::chrono::seconds(1)) {
+            last_lapse = Clock::now();
+            co_await store.lapseOffers();
+        }
         co_return due.size();
     }
 
@@ -181,6 +184,7 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
     SagaSettings settings;
     net::steady_timer timer;
     std::string lease_owner;
+    Clock::time_point last_lapse{};
     bool running = false;
     rt::Family<rt::Counter>& steps;
     rt::Family<rt::Histogram>& step_seconds;

@@ -35,7 +35,8 @@ struct SagaSettings {
     int max_attempts = 5;
     std::chrono::milliseconds backoff_base{200};
     std::chrono::milliseconds backoff_max{10'000};
-    std::chrono::milliseconds lease{30'000};
+    /// Longer than any one step can take (its calls' timeouts together).
+    std::chrono::milliseconds lease{60'000};
     std::chrono::milliseconds poll{250};
     std::size_t batch = 16;
     /// Fault injection for the crash tests: "before:<step>", "after:<step>",

@@ -23,8 +23,8 @@ rt::ServiceSpec spec() {
         return rt::WireFn{[settings](rt::Shard& shard) {
             auto& provider =
                 shard.keep(std::make_unique<StripeProvider>(shard.http(), settings->provider));
-            auto& payments =
-                shard.keep(std::make_unique<Payments>(shard.pg(), provider, settings->fee_bps));
+            auto& payments = shard.keep(std::make_unique<Payments>(
+                shard.pg(), provider, settings->fee_bps, settings->search_lag));
             auto& property = shard.keep(std::make_unique<PropertyClient>(
                 shard.http(), settings->property_hosts, shard.settings().identity_secret,
                 settings->property_timeout));

@@ -16,6 +16,8 @@ PaymentSettings readPaymentSettings(rt::Config& c) {
     s.provider.timeout = c.duration("payment.provider.timeout", std::chrono::seconds(10));
     s.webhooks.secret = c.str("payment.provider.webhook_secret", "whsec_sandbox");
     s.webhooks.tolerance_s = c.integer("payment.provider.webhook_tolerance_s", 300, 1, 3600);
+    s.search_lag = std::chrono::duration_cast<std::chrono::seconds>(
+        c.duration("payment.provider.search_lag", std::chrono::seconds(60)));
     s.fee_bps = static_cast<int>(c.integer("payment.fee_bps", 100, 0, 10'000));
     for (const auto& u :
          c.list("payment.property_urls", std::vector<std::string>{"http://127.0.0.1:8102"})) {
@@ -32,7 +34,7 @@ PaymentSettings readPaymentSettings(rt::Config& c) {
     s.saga.max_attempts = static_cast<int>(c.integer("payment.saga.max_attempts", 5, 1, 100));
     s.saga.backoff_base = c.duration("payment.saga.backoff_base", std::chrono::milliseconds(200));
     s.saga.backoff_max = c.duration("payment.saga.backoff_max", std::chrono::seconds(10));
-    s.saga.lease = c.duration("payment.saga.lease", std::chrono::seconds(30));
+    s.saga.lease = c.duration("payment.saga.lease", std::chrono::seconds(60));
     s.saga.poll = c.duration("payment.saga.poll", std::chrono::milliseconds(250));
     s.saga.batch = static_cast<std::size_t>(c.integer("payment.saga.batch", 16, 1, 1000));
     s.saga.crash_at = c.str("payment.saga.crash_at", "");

@@ -20,6 +20,7 @@ namespace restinu::payment {
 struct PaymentSettings {
     StripeSettings provider;
     WebhookSettings webhooks;
+    std::chrono::seconds search_lag{60};
     int fee_bps = 100;
     std::vector<std::pair<std::string, std::uint16_t>> property_hosts;
     std::chrono::milliseconds property_timeout{5'000};

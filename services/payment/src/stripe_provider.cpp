@@ -215,7 +215,7 @@ rt::Task<ProviderResult> StripeProvider::refund(std::string provider_id, std::in
     co_return co_await post("/v1/refunds", std::move(form), std::move(key));
 }
 
-rt::Task<json::object> StripeProvider::get(std::string target) {
+rt::Task<json::object> StripeProvider::getJson(std::string target) {
     rt::ClientRequest req;
     req.host = settings_.host;
     req.port = settings_.port;
@@ -234,11 +234,19 @@ rt::Task<std::optional<ProviderIntent>> StripeProvider::find(std::string intent_
     std::vector<std::pair<std::string, std::string>> query = {
         {"query", "metadata['restinu_intent']:'" + intent_id + "'"},
         {"expand[]", "data.latest_charge"}};
-    const auto body = co_await get("/v1/payment_intents/search?" + formEncode(query));
+    const auto body = co_await getJson("/v1/payment_intents/search?" + formEncode(query));
     for (const auto& item : body.at("data").as_array()) {
         co_return intentOf(item.as_object());
     }
     co_return std::nullopt;
+}
+
+rt::Task<ProviderIntent> StripeProvider::retrieve(std::string provider_id) {
+    // Named, not a braced list inside co_await (g++ 12 rejects that).
+    const std::vector<std::pair<std::string, std::string>> query = {{"expand[]", "latest_charge"}};
+    const auto target = "/v1/payment_intents/" + provider_id + "?" + formEncode(query);
+    const auto body = co_await getJson(target);
+    co_return intentOf(body);
 }
 
 rt::Task<std::vector<ProviderIntent>> StripeProvider::list() {
@@ -250,7 +258,7 @@ rt::Task<std::vector<ProviderIntent>> StripeProvider::list() {
         if (!after.empty()) {
             query.emplace_back("starting_after", after);
         }
-        const auto body = co_await get("/v1/payment_intents?" + formEncode(query));
+        const auto body = co_await getJson("/v1/payment_intents?" + formEncode(query));
         for (const auto& item : body.at("data").as_array()) {
             out.push_back(intentOf(item.as_object()));
         }

@@ -45,11 +45,12 @@ public:
     rt::Task<ProviderResult> refund(std::string provider_id, std::int64_t amount,
                                     std::string key) override;
     rt::Task<std::optional<ProviderIntent>> find(std::string intent_id) override;
+    rt::Task<ProviderIntent> retrieve(std::string provider_id) override;
     rt::Task<std::vector<ProviderIntent>> list() override;
 
 private:
     /// A GET answered 200 with a JSON object; throws otherwise.
-    rt::Task<boost::json::object> get(std::string target);
+    rt::Task<boost::json::object> getJson(std::string target);
     rt::Task<ProviderResult> post(std::string target,
                                   std::vector<std::pair<std::string, std::string>> form,
                                   std::string key);

@@ -79,6 +79,10 @@ public:
         }
         co_return std::nullopt;
     }
+    rt::Task<ProviderIntent> retrieve(std::string id) override {
+        calls.push_back({"retrieve", id, 0});
+        co_return intents.at(id);
+    }
     rt::Task<std::vector<ProviderIntent>> list() override {
         co_return std::vector<ProviderIntent>{};
     }
@@ -117,7 +121,7 @@ protected:
         o.conninfo = testenv::pgConninfo() + " dbname=" + db_;
         o.size = 2;
         pool_ = std::make_unique<rt::PgPool>(io_, o);
-        payments_ = std::make_unique<Payments>(*pool_, provider_, 100);
+        payments_ = std::make_unique<Payments>(*pool_, provider_, 100, std::chrono::seconds(0));
     }
     void TearDown() override { pool_->close(); }
 
@@ -214,14 +218,17 @@ TEST_F(PaymentsTest, AnOperationThatNeverAnsweredIsDrivenAgainWithTheSameProvide
         "1");
 }
 
-TEST_F(PaymentsTest, CancellingAnAuthorisationInDoubtFindsTheHoldAndReleasesIt) {
+TEST_F(PaymentsTest, CancellingAnAuthorisationInDoubtAsksAgainWithItsKeyAndReleasesTheHold) {
     provider_.unavailable_after_effect = 1;
-    auto lost = run(payments_->authorise(key("auth"), intent()));
+    const auto k = key("auth");
+    auto lost = run(payments_->authorise(k, intent()));
     ASSERT_EQ(lost.kind, Kind::Unavailable);
     auto cancelled = run(payments_->cancel(key("void"), lost.intent.id));
     EXPECT_EQ(cancelled.kind, Kind::Done) << cancelled.reason;
     EXPECT_EQ(cancelled.intent.status, "canceled");
-    EXPECT_EQ(provider_.count("find"), 1U);
+    ASSERT_EQ(provider_.count("authorise"), 2U);
+    EXPECT_EQ(provider_.calls[1].key, "restinu:" + k);  // the create again, with its own key
+    EXPECT_EQ(provider_.count("find"), 0U);
     EXPECT_EQ(provider_.count("cancel"), 1U);
     // The hold and its release, both on the ledger: nothing held.
     EXPECT_EQ(one("SELECT string_agg(kind, ',' ORDER BY id) FROM journal_entries WHERE "
@@ -232,6 +239,17 @@ TEST_F(PaymentsTest, CancellingAnAuthorisationInDoubtFindsTheHoldAndReleasesIt) 
                   "e.id = p.entry_id WHERE e.intent_id = '" +
                   lost.intent.id + "' AND account_id = 'escrow'"),
               "0");
+}
+
+TEST_F(PaymentsTest, WhenTheCreateStillDoesNotAnswerTheHoldIsFoundBySearch) {
+    provider_.unavailable_after_effect = 2;  // the first create and its repeat both go unanswered
+    auto lost = run(payments_->authorise(key("auth"), intent()));
+    ASSERT_EQ(lost.kind, Kind::Unavailable);
+    auto cancelled = run(payments_->cancel(key("void"), lost.intent.id));
+    EXPECT_EQ(cancelled.kind, Kind::Done) << cancelled.reason;
+    EXPECT_EQ(provider_.count("find"), 1U);
+    EXPECT_EQ(provider_.count("cancel"), 1U);
+    EXPECT_EQ(cancelled.intent.status, "canceled");
 }
 
 TEST_F(PaymentsTest, ADeclineIsFinalAndPostsNothing) {
@@ -266,6 +284,8 @@ TEST_F(PaymentsTest, TheDatabaseRefusesAnUnbalancedEntryAndAnyChangeToAPosting) 
     run(payments_->authorise(key("auth"), intent()));
     EXPECT_THROW(run(pool_->query("UPDATE postings SET amount = amount + 1")), rt::PgError);
     EXPECT_THROW(run(pool_->query("DELETE FROM postings")), rt::PgError);
+    EXPECT_THROW(run(pool_->query("UPDATE journal_entries SET intent_id = 'pi_other'")),
+                 rt::PgError);
 }
 
 }  // namespace

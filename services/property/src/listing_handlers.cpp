@@ -189,6 +189,16 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
             throw ApiError(cp::kInvalidStatusTransition,
                            "a listing cannot go " + before.listing.status + " → " + to_status);
         }
+        if (to_status != before.listing.status) {
+            // A purchase holding the listing moves its status itself (reserve, sell, release).
+            auto held = co_await tx.execute(
+                "listing_reserved_by",
+                "SELECT reserved_by IS NOT NULL FROM properties WHERE id = $1::uuid", id);
+            if (held.get(0, 0) == "t") {
+                throw ApiError(cp::kListingUnavailable,
+                               "a purchase holds this listing; its status changes with it");
+            }
+        }
         l.status = to_status;
         co_return co_await ListingStore::update(
             tx, before, l, withdrawing ? "property.withdraw" : "property.update", ctx);

@@ -91,6 +91,18 @@ rt::Task<rt::Response> PurchaseSteps::apply(rt::Request& req) {
         if (done.rows() == 1) {
             co_return current;  // asked before: the first answer stands
         }
+        // A compensation recorded for this purchase is final: a forward step that arrives
+        // after it (a request that was slow on the way) is refused, never applied unseen.
+        if (step.action == "reserve" || step.action == "transfer" || step.action == "mark_sold") {
+            auto undone = co_await tx.execute(
+                "purchase_undone",
+                "SELECT 1 FROM purchase_steps WHERE purchase_id = $1::uuid AND action IN "
+                "('release', 'revert_transfer')",
+                step.purchase_id);
+            if (undone.rows() > 0) {
+                unavailable("the purchase was compensated");
+            }
+        }
         auto held = co_await tx.execute(
             "purchase_reserved_by",
             "SELECT coalesce(reserved_by::text, '') FROM properties WHERE id = $1::uuid", id);
@@ -139,8 +151,8 @@ rt::Task<rt::Response> PurchaseSteps::apply(rt::Request& req) {
                 "SELECT previous_owner::text FROM purchase_steps WHERE purchase_id = $1::uuid "
                 "AND action = 'transfer'",
                 step.purchase_id);
-            if (t.rows() == 1 && ours && status == "reserved" &&
-                current.owner_id == step.buyer_id) {
+            // Keyed on the transfer's record and the current owner, not on the status.
+            if (t.rows() == 1 && status != "sold" && current.owner_id == step.buyer_id) {
                 current = co_await ListingStore::setOwner(tx, current, std::string(t.get(0, 0)),
                                                           action_name, ctx);
             }
