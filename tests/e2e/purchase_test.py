@@ -351,6 +351,22 @@ gateway:
         st, made = offer(unverified, listing)
         check("an offer without approved KYC is 403 kyc-required",
               st == 403 and made.get("type", "").endswith("/kyc-required"), made)
+        st, _, bad = gw.req("POST", "/api/v1/offers",
+                            {"listing_id": "x", "price": {"amount": -1, "currency": "RUPEES"},
+                             "extra": 1}, token=buyer["token"])
+        named = {e["field"] for e in bad.get("errors", [])} if isinstance(bad, dict) else set()
+        check("a malformed offer is 422 naming every bad field",
+              st == 422 and named == {"listing_id", "price.amount", "price.currency",
+                                      "payment_method", "extra"}, bad)
+        st, _, bad = gw.req("POST", "/api/v1/offers", b"{not json", token=buyer["token"],
+                            headers={"Content-Type": "application/json"})
+        check("an offer that is not JSON is 400 malformed-json",
+              st == 400 and bad.get("type", "").endswith("/malformed-json"), bad)
+        st, _, _ = gw.req("POST", "/api/v1/offers", b"{" + b" " * (2 << 20) + b"}",
+                          token=buyer["token"], headers={"Content-Type": "application/json"})
+        check("a 2 MiB offer is refused (413) without reaching the database", st == 413, st)
+        check("and none of them left an offer behind",
+              psql("payments_db", f"SELECT count(*) FROM offers WHERE buyer_id = '{buyer['id']}'") == "0")
         st, made = offer(buyer, listing, price=None)
         check("a KYC-approved buyer makes an offer (201, pending)",
               st == 201 and made["status"] == "pending", made)
