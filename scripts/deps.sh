@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-15-postgis-3 redis-server
   wrk nginx-light procps iproute2
+  libcurl4-openssl-dev  # SMTP and third-party HTTPS (rt::Curl)
+  python3-aiosmtpd  # the SMTP server of make run and the tests
   libhpdf-dev poppler-utils  # purchase agreements (PDF) and their text in the tests
   prometheus  # promtool checks the /metrics exposition in the tests
 )

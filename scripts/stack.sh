@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: the whole local stack on loopback, project-local, until Ctrl-C.
-#   PostgreSQL 15 + PostGIS and Redis 7 under .run/ (git-ignored), every service database
-#   created and migrated, every service started (two property instances), the gateway on
-#   127.0.0.1:${RESTINU_PORT:-8080}. Ctrl-C stops everything this script started, nothing else.
+#   PostgreSQL 15 + PostGIS, Redis 7 and a mail sink (tools/mailsink: every mail the services
+#   send is kept as a file and shown on a web page, none leaves the machine) under .run/
+#   (git-ignored), every service database created and migrated, every service started (two
+#   property instances), the gateway on 127.0.0.1:${RESTINU_PORT:-8080}. Ctrl-C stops everything
+#   this script started, nothing else.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$(realpath "${1:-$root/build/release/app/restinu}")
@@ -65,9 +67,32 @@ redis_port=$(pick_port "${RESTINU_REDIS_PORT:-56379}")
 redis_start "$run/redis" "$redis_port"
 echo "stack: Redis on 127.0.0.1:$redis_port"
 
+# 3. The mail sink: SMTP for the services and a web page of what they sent; the messages are
+#    kept between runs in .run/mail/ (one .eml file each, its envelope in a .json beside it).
+mail_port=$(pick_port "${RESTINU_MAIL_PORT:-55025}")
+mail_web_port=$(pick_port "${RESTINU_MAIL_WEB_PORT:-55080}")
+while [[ $mail_web_port == "$mail_port" ]]; do mail_web_port=$(free_port); done
+mail_dir="$run/mail"
+/usr/bin/python3 "$root/tools/mailsink/mailsink.py" --smtp-port "$mail_port" --dir "$mail_dir" \
+  --http-port "$mail_web_port" </dev/null >"$run/logs/mailsink.log" 2>&1 &
+pids+=($!)
+for i in $(seq 1 100); do  # it prints its first line once both ports listen
+  grep -q '^mailsink: SMTP on' "$run/logs/mailsink.log" 2>/dev/null && break
+  if ((i == 100)) || ! kill -0 "${pids[-1]}" 2>/dev/null; then
+    echo "stack: the mail sink did not start; $run/logs/mailsink.log:" >&2
+    tail -n 20 "$run/logs/mailsink.log" >&2
+    exit 1
+  fi
+  sleep 0.05
+done
+echo "stack: mail sink: SMTP on 127.0.0.1:$mail_port, web page http://127.0.0.1:$mail_web_port/"
+
 export RESTINU_PG__URL="host=127.0.0.1 port=$pg_port user=postgres"
 export RESTINU_REDIS__HOST=127.0.0.1 RESTINU_REDIS__PORT=$redis_port
 export RESTINU_LOG__FORMAT=${RESTINU_LOG__FORMAT:-json}
+# The notification service mails through the sink; links in mails point at the gateway.
+export RESTINU_NOTIFICATION__SMTP__URL="smtp://127.0.0.1:$mail_port"
+export RESTINU_NOTIFICATION__LINKS__BASE_URL="http://127.0.0.1:$gateway_port"
 # The gateway signs the caller's identity for the services with this; a new one every run
 # unless one is given (every process gets the same value).
 export RESTINU_IDENTITY__SECRET=${RESTINU_IDENTITY__SECRET:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
@@ -89,10 +114,10 @@ set -a
 source "$secrets"
 set +a
 
-# 3. Databases and migrations.
+# 4. Databases and migrations.
 "$bin" migrate all --create-database
 
-# 4. Services, each its own process; logs in .run/logs/.
+# 5. Services, each its own process; logs in .run/logs/.
 wait_ready() {  # name port
   local i
   for i in $(seq 1 150); do
@@ -147,7 +172,7 @@ env "${upstream_env[@]}" RESTINU_HTTP__PORT="$gateway_port" RESTINU_INSTANCE=gat
 pids+=($!)
 wait_ready gateway-1 "$gateway_port"
 
-# 5. Demo accounts (kept between runs): an admin from the CLI, an agent and an investor through
+# 6. Demo accounts (kept between runs): an admin from the CLI, an agent and an investor through
 #    the API, the agent promoted by the admin, as an operator would do it.
 demo_password="demo passphrase 2026"
 api() {  # method path [token] [json]
@@ -169,7 +194,7 @@ api PATCH "/api/v1/admin/users/$agent_id" "$admin_token" '{"role":"agent"}' >/de
 if [[ -z "$admin_token" || -z "$agent_id" ]]; then
   echo "stack: demo accounts could not be set up; see $run/logs/" >&2
 fi
-# 6. Demo listings, once (kept between runs): 2,000 in 24 cities, searchable at once.
+# 7. Demo listings, once (kept between runs): 2,000 in 24 cities, searchable at once.
 listings=$(psql "$RESTINU_PG__URL dbname=properties_db" -tAc "SELECT count(*) FROM properties" 2>/dev/null || echo 0)
 if [[ "$listings" == 0 ]]; then
   "$bin" seed --listings "${RESTINU_DEMO_LISTINGS:-2000}" --users 100 2>&1 | tail -1
@@ -185,7 +210,9 @@ REST-iN-U is up. The gateway is the one public entry:
 
 Services (each also serves /healthz, /readyz, /metrics):
 $(for svc in "${!addresses[@]}"; do printf '  %-13s %s\n' "$svc" "${addresses[$svc]//,/ and }"; done | sort)
-  PostgreSQL    $RESTINU_PG__URL   Redis 127.0.0.1:$redis_port
+  PostgreSQL    $RESTINU_PG__URL   Redis 127.0.0.1:$redis_port   SMTP 127.0.0.1:$mail_port
+Demo mails (the welcome mail of every account you register): http://127.0.0.1:$mail_web_port/
+  (files: $mail_dir/)
 Demo accounts (password for each: "$demo_password"):
   admin@restinu.local (admin)   agent@restinu.local (agent)   investor@restinu.local (investor)
   curl -s http://127.0.0.1:$gateway_port/api/v1/auth/login -H 'Content-Type: application/json' \\

@@ -1,22 +1,75 @@
 #!/usr/bin/env bash
-# Throwaway PostgreSQL and Redis for tests, on free loopback ports.
-#   testenv.sh start DIR          start both; writes DIR/env.sh (source it for the tests)
-#   testenv.sh stop DIR           stop both
+# Throwaway PostgreSQL, Redis and mail sink for tests, on free loopback ports.
+#   testenv.sh start DIR          start the three; writes DIR/env.sh (source it for the tests)
+#   testenv.sh stop DIR           stop them (whichever did start)
 #   testenv.sh restart-pg DIR     restart PostgreSQL in place (the pool tests call this)
 #   testenv.sh stop-pg DIR        stop PostgreSQL (a test of what answers while it is down)
 #   testenv.sh start-pg DIR       start it again
 #   testenv.sh restart-redis DIR  restart Redis in place (the Redis tests call this)
+#   testenv.sh stop-smtp DIR      stop the mail sink (a test of mail while SMTP is down)
+#   testenv.sh start-smtp DIR     start it again, on the same port and folder
+# The mail sink (tools/mailsink/mailsink.py) keeps every message it accepts as DIR/mail/NAME.eml
+# (byte for byte) with its envelope in NAME.json, names sorting by arrival; while the file
+# $RESTINU_TEST_SMTP_HOLD_FILE exists it answers MAIL FROM with 421 (try later). Its output is
+# in DIR/mailsink.log, its PID in DIR/mailsink.pid.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-cmd=${1:?usage: testenv.sh start|stop|restart-pg|restart-redis DIR}
+cmd=${1:?usage: testenv.sh start|stop|restart-pg|stop-pg|start-pg|restart-redis|stop-smtp|start-smtp DIR}
 dir=${2:?usage: testenv.sh $cmd DIR}
 # Tests trade durability for speed; never use these settings for `make run`.
 # pg_stat_statements: tests count the statements a cache let through, in the database.
 PG_TEST_OPTS=(fsync=off synchronous_commit=off full_page_writes=off max_connections=300
   shared_preload_libraries=pg_stat_statements)
+mailsink="$(cd "$here/.." && pwd)/tools/mailsink/mailsink.py"
+
+# smtp_start DIR PORT: the mail sink in a session of its own (setsid, so that it outlives this
+# script and no Ctrl-C of a terminal reaches it), its PID (the python process itself, since
+# setsid execs it when not a group leader) in DIR/mailsink.pid; waits up to 5 s until it says it
+# listens and its port accepts a connection.
+smtp_start() {
+  local dir=$1 port=$2 pid before now
+  before=$(grep -c '^mailsink: SMTP on' "$dir/mailsink.log" 2>/dev/null || true)
+  setsid /usr/bin/python3 "$mailsink" --smtp-port "$port" --dir "$dir/mail" \
+    --hold-file "$dir/mailsink.hold" </dev/null >>"$dir/mailsink.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/mailsink.pid"
+  for _ in $(seq 1 100); do
+    now=$(grep -c '^mailsink: SMTP on' "$dir/mailsink.log" 2>/dev/null || true)
+    if ((${now:-0} > ${before:-0})) && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "the mail sink did not start on port $port; $dir/mailsink.log:" >&2
+  tail -n 20 "$dir/mailsink.log" >&2
+  smtp_stop "$dir"
+  return 1
+}
+
+# smtp_running PID: whether PID is still our mail sink (not a reused PID, not a zombie).
+smtp_running() {
+  grep -qa mailsink.py "/proc/$1/cmdline" 2>/dev/null
+}
+
+# smtp_stop DIR: SIGTERM (it exits at once), SIGKILL after 5 s; nothing if it never started.
+smtp_stop() {
+  local dir=$1 pid
+  [[ -f "$dir/mailsink.pid" ]] || return 0
+  pid=$(cat "$dir/mailsink.pid")
+  if [[ -n $pid ]] && smtp_running "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      smtp_running "$pid" || break
+      sleep 0.05
+    done
+    if smtp_running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$dir/mailsink.pid"
+}
 
 case $cmd in
   start)
@@ -25,12 +78,15 @@ case $cmd in
         pg_port=$(free_port)
     redis_port=$(free_port)
     while [[ $redis_port == "$pg_port" ]]; do redis_port=$(free_port); done
+    smtp_port=$(free_port)
     # The ports first, so that `stop` finds whatever did start if a later step fails.
     printf 'export RESTINU_TEST_PG_PORT=%s\nexport RESTINU_TEST_REDIS_PORT=%s\n' \
       "$pg_port" "$redis_port" >"$dir/env.sh"
+    printf 'export RESTINU_TEST_SMTP_PORT=%s\n' "$smtp_port" >>"$dir/env.sh"
     pg_init "$dir/pg"
     pg_start "$dir/pg" "$pg_port" "${PG_TEST_OPTS[@]}"
     redis_start "$dir/redis" "$redis_port"
+    smtp_start "$dir" "$smtp_port"
     cat >"$dir/env.sh" <<ENV
 export RESTINU_TEST_DIR='$dir'
 export RESTINU_TEST_PG_PORT=$pg_port
@@ -40,6 +96,12 @@ export RESTINU_TEST_PG_STOP='$here/testenv.sh stop-pg $dir'
 export RESTINU_TEST_PG_START='$here/testenv.sh start-pg $dir'
 export RESTINU_TEST_REDIS_PORT=$redis_port
 export RESTINU_TEST_REDIS_RESTART='$here/testenv.sh restart-redis $dir'
+# The mail sink: SMTP on 127.0.0.1 (no TLS, no AUTH); each message as a file in the folder.
+export RESTINU_TEST_SMTP_PORT=$smtp_port
+export RESTINU_TEST_MAIL_DIR='$dir/mail'
+export RESTINU_TEST_SMTP_HOLD_FILE='$dir/mailsink.hold'
+export RESTINU_TEST_SMTP_STOP='$here/testenv.sh stop-smtp $dir'
+export RESTINU_TEST_SMTP_START='$here/testenv.sh start-smtp $dir'
 # Identity headers between the gateway and the services (one random secret per run).
 export RESTINU_IDENTITY__SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 # The user service's key for KYC document numbers (one per run).
@@ -48,13 +110,15 @@ export RESTINU_KYC__ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 export RESTINU_AUTH__KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 ENV
         rm -f "${TMPDIR:-/tmp}/restinu-ports.$$"
-    echo "testenv: PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port ($dir)"
+    echo "testenv: PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port," \
+      "SMTP on 127.0.0.1:$smtp_port ($dir)"
     ;;
   stop)
     # shellcheck disable=SC1091
     [[ -f "$dir/env.sh" ]] && source "$dir/env.sh"
     pg_stop "$dir/pg" immediate
     [[ -n "${RESTINU_TEST_REDIS_PORT:-}" ]] && redis_stop "$dir/redis" "$RESTINU_TEST_REDIS_PORT"
+    smtp_stop "$dir"
     ;;
   restart-pg)
     # shellcheck disable=SC1091
@@ -77,6 +141,15 @@ ENV
     source "$dir/env.sh"
     redis_stop "$dir/redis" "$RESTINU_TEST_REDIS_PORT"
     redis_start "$dir/redis" "$RESTINU_TEST_REDIS_PORT"
+    ;;
+  stop-smtp)
+    smtp_stop "$dir"
+    ;;
+  start-smtp)
+    # shellcheck disable=SC1091
+    source "$dir/env.sh"
+    smtp_stop "$dir"  # at most one sink per DIR
+    smtp_start "$dir" "$RESTINU_TEST_SMTP_PORT"
     ;;
   *)
     echo "unknown command: $cmd" >&2

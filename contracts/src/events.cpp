@@ -55,7 +55,11 @@ const std::vector<std::string_view> kPurchaseFieldsFailed = {
 
 const std::vector<EventInfo>& catalogue() {
     static const std::vector<EventInfo> kAll{
-        {UserRegistered::kType, kUserAggregate, {"user_id", "email", "role"}},
+        {UserRegistered::kType, kUserAggregate, {"user_id", "email", "role", "name", "language"}},
+        {UserNewDevice::kType, kUserAggregate, {"user_id", "device", "ip"}},
+        {UserProfileChanged::kType,
+         kUserAggregate,
+         {"user_id", "email", "name", "phone", "language"}},
         {UserLoginFailed::kType, kUserAggregate, {"user_id", "ip", "reason"}},
         {UserRoleChanged::kType,
          kUserAggregate,
@@ -73,17 +77,56 @@ const std::vector<EventInfo>& catalogue() {
         {OfferChanged::kLapsed, kOfferAggregate, kOfferFields},
         {PurchaseEnded::kCompleted, kPurchaseAggregate, kPurchaseFields},
         {PurchaseEnded::kFailed, kPurchaseAggregate, kPurchaseFieldsFailed},
+        {EmailVerified::kType, kNotificationAggregate, {"user_id", "email"}},
     };
     return kAll;
 }
 
 std::string UserRegistered::data() const {
-    return json::serialize(json::object{{"user_id", user_id}, {"email", email}, {"role", role}});
+    return json::serialize(json::object{{"user_id", user_id},
+                                        {"email", email},
+                                        {"role", role},
+                                        {"name", name},
+                                        {"language", language}});
 }
 
 UserRegistered UserRegistered::parse(std::string_view data) {
     auto o = object(data, kType);
-    return {str(o, "user_id", kType), str(o, "email", kType), str(o, "role", kType)};
+    return {str(o, "user_id", kType), str(o, "email", kType), str(o, "role", kType),
+            optStr(o, "name").value_or(""), optStr(o, "language").value_or("en")};
+}
+
+std::string UserNewDevice::data() const {
+    return json::serialize(json::object{{"user_id", user_id}, {"device", device}, {"ip", ip}});
+}
+
+UserNewDevice UserNewDevice::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {str(o, "user_id", kType), str(o, "device", kType), str(o, "ip", kType)};
+}
+
+std::string UserProfileChanged::data() const {
+    return json::serialize(
+        json::object{{"user_id", user_id},
+                     {"email", email},
+                     {"name", name},
+                     {"phone", phone ? json::value(*phone) : json::value(nullptr)},
+                     {"language", language}});
+}
+
+UserProfileChanged UserProfileChanged::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {str(o, "user_id", kType), str(o, "email", kType), str(o, "name", kType),
+            optStr(o, "phone"), str(o, "language", kType)};
+}
+
+std::string EmailVerified::data() const {
+    return json::serialize(json::object{{"user_id", user_id}, {"email", email}});
+}
+
+EmailVerified EmailVerified::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {str(o, "user_id", kType), str(o, "email", kType)};
 }
 
 std::string UserLoginFailed::data() const {

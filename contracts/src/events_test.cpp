@@ -11,11 +11,26 @@ namespace restinu::contracts {
 namespace {
 
 TEST(Contracts, EachEventRoundTripsThroughItsData) {
-    UserRegistered r{"u1", "a@example.com", "investor"};
+    UserRegistered r{"u1", "a@example.com", "investor", "Asha Rao", "hi"};
     auto r2 = UserRegistered::parse(r.data());
     EXPECT_EQ(r2.user_id, "u1");
     EXPECT_EQ(r2.email, "a@example.com");
     EXPECT_EQ(r2.role, "investor");
+    EXPECT_EQ(r2.name, "Asha Rao");
+    EXPECT_EQ(r2.language, "hi");
+    // An event written before name and language existed still parses, with the defaults.
+    auto old = UserRegistered::parse(R"({"user_id":"u2","email":"b@example.com","role":"agent"})");
+    EXPECT_EQ(old.name, "");
+    EXPECT_EQ(old.language, "en");
+    auto device = UserNewDevice::parse(UserNewDevice{"u1", "Firefox/140", "203.0.113.9"}.data());
+    EXPECT_EQ(device.device, "Firefox/140");
+    EXPECT_EQ(device.ip, "203.0.113.9");
+    auto profile = UserProfileChanged::parse(
+        UserProfileChanged{"u1", "a@example.com", "Asha", std::nullopt, "en"}.data());
+    EXPECT_FALSE(profile.phone);
+    EXPECT_EQ(profile.name, "Asha");
+    auto v = EmailVerified::parse(EmailVerified{"u1", "a@example.com"}.data());
+    EXPECT_EQ(v.email, "a@example.com");
     auto f = UserLoginFailed::parse(UserLoginFailed{std::nullopt, "203.0.113.7", "x"}.data());
     EXPECT_FALSE(f.user_id);
     EXPECT_EQ(f.ip, "203.0.113.7");

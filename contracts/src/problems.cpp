@@ -45,6 +45,9 @@ std::vector<rt::ProblemType> problemCatalogue() {
         cp::kKycRequired,
         cp::kOfferNotPending,
         cp::kInvalidWebhook,
+        cp::kInvalidLink,
+        cp::kPreferenceLocked,
+        cp::kTooManySavedSearches,
     };
 }
 

@@ -143,7 +143,7 @@ TEST_F(ListingTest, ADemotedAdminLosesItsRightsBeforeItsTokenExpires) {
         // Built from the contracts, as the user service builds them.
         auto data =
             type == contracts::UserRegistered::kType
-                ? contracts::UserRegistered{admin.user_id, "a@example.com", role}.data()
+                ? contracts::UserRegistered{admin.user_id, "a@example.com", role, "", "en"}.data()
                 : contracts::UserRoleChanged{admin.user_id, role, "admin", "someone"}.data();
         auto e = rt::makeEvent(type, "user", admin.user_id, data);
         rt::runBlocking(io(), pool_->transaction([&e](rt::PgConn& tx) -> rt::Task<void> {

@@ -30,7 +30,8 @@ json::object accountJson(const Account& a) {
                      {"role", a.role},
                      {"created_at", a.created_at},
                      {"updated_at", a.updated_at},
-                     {"kyc_status", a.kyc_status}};
+                     {"kyc_status", a.kyc_status},
+                     {"email_verified", a.email_verified}};
     if (a.phone) {
         out["phone"] = *a.phone;
     }

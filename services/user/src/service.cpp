@@ -15,8 +15,10 @@
 #include "handler_support.hpp"
 #include "key_ring.hpp"
 #include "kyc_handlers.hpp"
+#include "restinu/contracts/events.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/cli_pool.hpp"
+#include "restinu/rt/events.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
@@ -255,6 +257,15 @@ rt::ServiceSpec spec() {
                    guarded(kyc, &KycHandlers::approve));
             r.post("/api/v1/admin/kyc/{user_id}/reject", admin, guarded(kyc, &KycHandlers::reject));
             r.get("/.well-known/jwks.json", anyone, guarded(auth, &AuthHandlers::jwks));
+            // The notification service tells when a verification link was followed.
+            shard.consume("user-email-verification", {"notification"},
+                          [](rt::PgConn& tx, const rt::Event& event) -> rt::Task<void> {
+                              if (event.type != contracts::EmailVerified::kType) {
+                                  co_return;
+                              }
+                              const auto v = contracts::EmailVerified::parse(event.data);
+                              co_await UserStore::markEmailVerified(tx, v.user_id, v.email);
+                          });
         };
     };
     return s;

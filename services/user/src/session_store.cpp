@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "restinu/contracts/events.hpp"
 #include "restinu/rt/base64.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/events.hpp"
@@ -54,10 +55,23 @@ rt::Task<std::string> SessionStore::issueRefresh(rt::PgConn& tx, const std::stri
 rt::Task<std::string> SessionStore::open(rt::PgConn& tx, const std::string& session_id,
                                          const std::string& user_id, const std::string& device,
                                          const std::string& ip, const WriteContext& ctx) {
+    const std::string stored_device = device.substr(0, 200);
+    // A device none of the account's earlier sessions had (the first sign-in is no news).
+    auto seen = co_await tx.query(
+        "SELECT count(*) AS sessions, count(*) FILTER (WHERE device = $2) AS same "
+        "FROM sessions WHERE user_id = $1::uuid",
+        user_id, stored_device);
+    const bool new_device = seen.getInt(0, rt::requireColumn(seen, "sessions")) > 0 &&
+                            seen.getInt(0, rt::requireColumn(seen, "same")) == 0;
     co_await tx.query(
         "INSERT INTO sessions (id, user_id, device, ip) VALUES ($1::uuid, $2::uuid, $3, $4)",
-        session_id, user_id, device.substr(0, 200), ip);
+        session_id, user_id, stored_device, ip);
     co_await rt::audit(tx, user_id, "user.login", "user", user_id, ctx.request_id);
+    if (new_device) {
+        const contracts::UserNewDevice event{user_id, stored_device, ip};
+        auto data = event.data();
+        co_await enqueueUserEvent(tx, event.kType, user_id, std::move(data), ctx);
+    }
     co_return co_await issueRefresh(tx, session_id);
 }
 

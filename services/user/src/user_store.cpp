@@ -16,7 +16,8 @@ namespace json = boost::json;
 constexpr std::string_view kAccountSelect =
     "SELECT u.id::text AS id, u.email AS email, u.name AS name, u.phone AS phone, "
     "u.language AS language, u.role AS role, restinu_iso(u.created_at) AS created_at, "
-    "restinu_iso(u.updated_at) AS updated_at, coalesce(k.status, 'none') AS kyc_status "
+    "restinu_iso(u.updated_at) AS updated_at, coalesce(k.status, 'none') AS kyc_status, "
+    "u.email_verified_at IS NOT NULL AS email_verified "
     "FROM users u LEFT JOIN kyc k ON k.user_id = u.id ";
 
 class AccountReader {
@@ -31,14 +32,15 @@ public:
           role_(rt::requireColumn(r, "role")),
           created_(rt::requireColumn(r, "created_at")),
           updated_(rt::requireColumn(r, "updated_at")),
-          kyc_(rt::requireColumn(r, "kyc_status")) {}
+          kyc_(rt::requireColumn(r, "kyc_status")),
+          verified_(rt::requireColumn(r, "email_verified")) {}
 
     Account read(std::size_t i) const {
         Account a{std::string(r_.get(i, id_)),       std::string(r_.get(i, email_)),
                   std::string(r_.get(i, name_)),     std::nullopt,
                   std::string(r_.get(i, language_)), std::string(r_.get(i, role_)),
                   std::string(r_.get(i, created_)),  std::string(r_.get(i, updated_)),
-                  std::string(r_.get(i, kyc_))};
+                  std::string(r_.get(i, kyc_)),      r_.get(i, verified_) == "t"};
         if (auto phone = r_.opt(i, phone_)) {
             a.phone = std::string(*phone);
         }
@@ -47,7 +49,7 @@ public:
 
 private:
     const rt::PgResult& r_;
-    int id_, email_, name_, phone_, language_, role_, created_, updated_, kyc_;
+    int id_, email_, name_, phone_, language_, role_, created_, updated_, kyc_, verified_;
 };
 
 }  // namespace
@@ -115,7 +117,7 @@ rt::Task<bool> UserStore::create(rt::PgConn& tx, const NewAccount& a, const Writ
     if (r.affected() == 0) {
         co_return false;
     }
-    const contracts::UserRegistered registered{a.id, a.email, a.role};
+    const contracts::UserRegistered registered{a.id, a.email, a.role, a.name, "en"};
     auto registered_data = registered.data();
     co_await enqueueUserEvent(tx, registered.kType, a.id, std::move(registered_data), ctx);
     co_await rt::audit(tx, ctx.actor, audit_action, "user", a.id, ctx.request_id);
@@ -128,11 +130,23 @@ rt::Task<bool> UserStore::updateProfile(rt::PgConn& tx, const std::string& id,
     auto r = co_await tx.query(
         "UPDATE users SET name = coalesce($2, name), "
         "phone = CASE WHEN $3 THEN $4 ELSE phone END, "
-        "language = coalesce($5, language), updated_at = now() WHERE id = $1::uuid",
+        "language = coalesce($5, language), updated_at = now() WHERE id = $1::uuid "
+        "RETURNING email, name, phone, language",
         id, c.name, c.phone.has_value(), c.phone.value_or(std::nullopt), c.language);
-    if (r.affected() != 1) {
+    if (r.rows() != 1) {
         co_return false;
     }
+    static constexpr std::array<std::string_view, 4> kNames = {"email", "name", "phone",
+                                                               "language"};
+    const auto col = rt::requireColumns(r, kNames);
+    contracts::UserProfileChanged changed{id, std::string(r.get(0, col[0])),
+                                          std::string(r.get(0, col[1])), std::nullopt,
+                                          std::string(r.get(0, col[3]))};
+    if (!r.isNull(0, col[2])) {
+        changed.phone = std::string(r.get(0, col[2]));
+    }
+    auto changed_data = changed.data();
+    co_await enqueueUserEvent(tx, changed.kType, id, std::move(changed_data), ctx);
     json::object fields;
     for (const auto& f : c.fields) {
         fields[f] = true;
@@ -152,6 +166,16 @@ rt::Task<void> UserStore::loginFailed(rt::PgConn& tx, const std::string& user_id
     const std::string aggregate_id = user_id.empty() ? "unknown" : user_id;
     auto data = failed.data();
     co_await enqueueUserEvent(tx, failed.kType, aggregate_id, std::move(data), ctx);
+}
+
+rt::Task<bool> UserStore::markEmailVerified(rt::PgConn& tx, const std::string& id,
+                                            const std::string& email) {
+    // Only the address the link went to: a link for an address changed since verifies nothing.
+    auto r = co_await tx.query(
+        "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) "
+        "WHERE id = $1::uuid AND lower(email) = lower($2)",
+        id, email);
+    co_return r.affected() == 1;
 }
 
 rt::Task<void> UserStore::lockRoles(rt::PgConn& tx) {

@@ -29,6 +29,7 @@ struct Account {
     std::string created_at;
     std::string updated_at;
     std::string kyc_status;  ///< "none" before any submission
+    bool email_verified = false;
 };
 
 /// What login checks.
@@ -86,6 +87,9 @@ public:
     /// Role changes run one at a time (a transaction-scoped lock), so the checks below and the
     /// change see every other change.
     static rt::Task<void> lockRoles(rt::PgConn& tx);
+    /// Marks the e-mail verified if `email` is still the account's; false otherwise.
+    static rt::Task<bool> markEmailVerified(rt::PgConn& tx, const std::string& id,
+                                            const std::string& email);
     static rt::Task<bool> isAdmin(rt::PgConn& tx, const std::string& id);
     /// Whether `id` is the only admin.
     static rt::Task<bool> isLastAdmin(rt::PgConn& tx, const std::string& id);

@@ -36,6 +36,8 @@ struct UserRegistered {
     std::string user_id;
     std::string email;
     std::string role;
+    std::string name;             ///< may be empty; absent in events before issue 18
+    std::string language = "en";  ///< BCP 47 primary tag the user reads
     std::string data() const;
     static UserRegistered parse(std::string_view data);
 };
@@ -47,6 +49,28 @@ struct UserLoginFailed {
     std::string reason;
     std::string data() const;
     static UserLoginFailed parse(std::string_view data);
+};
+
+/// A sign-in from a device (User-Agent) and address pair none of the account's sessions had.
+struct UserNewDevice {
+    static constexpr std::string_view kType = "user.login.new_device";
+    std::string user_id;
+    std::string device;  ///< the User-Agent, at most 200 characters
+    std::string ip;      ///< the client's address as the gateway signed it
+    std::string data() const;
+    static UserNewDevice parse(std::string_view data);
+};
+
+/// The profile fields other services keep a copy of, after a change.
+struct UserProfileChanged {
+    static constexpr std::string_view kType = "user.profile_changed";
+    std::string user_id;
+    std::string email;
+    std::string name;
+    std::optional<std::string> phone;  ///< E.164, or null
+    std::string language;
+    std::string data() const;
+    static UserProfileChanged parse(std::string_view data);
 };
 
 struct UserRoleChanged {
@@ -130,10 +154,22 @@ struct PurchaseEnded {
     static PurchaseEnded parse(std::string_view data);
 };
 
+// --- notification (aggregate id: the user's id) ---
+
+/// The owner of an address followed the signed link of a verification e-mail.
+struct EmailVerified {
+    static constexpr std::string_view kType = "notification.email_verified";
+    std::string user_id;
+    std::string email;  ///< the address the link was sent to (the account may have changed since)
+    std::string data() const;
+    static EmailVerified parse(std::string_view data);
+};
+
 /// The aggregate types (stream names events:<aggregate>).
 inline constexpr std::string_view kUserAggregate = "user";
 inline constexpr std::string_view kPropertyAggregate = "property";
 inline constexpr std::string_view kOfferAggregate = "offer";
 inline constexpr std::string_view kPurchaseAggregate = "purchase";
+inline constexpr std::string_view kNotificationAggregate = "notification";
 
 }  // namespace restinu::contracts

@@ -45,6 +45,14 @@ inline constexpr rt::ProblemType kOfferNotPending{"offer-not-pending",
 inline constexpr rt::ProblemType kInvalidWebhook{"invalid-webhook",
                                                  "The webhook's signature does not verify", 400};
 
+// notification service
+inline constexpr rt::ProblemType kInvalidLink{
+    "invalid-link", "The link is not one of ours, was changed, or has expired", 400};
+inline constexpr rt::ProblemType kPreferenceLocked{"preference-locked",
+                                                   "Security messages cannot be switched off", 422};
+inline constexpr rt::ProblemType kTooManySavedSearches{
+    "too-many-saved-searches", "The account has as many saved searches as it may keep", 409};
+
 }  // namespace restinu::contracts::problems
 
 namespace restinu::contracts {
