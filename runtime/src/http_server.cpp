@@ -32,7 +32,7 @@ namespace {
 
 constexpr auto kTok = net::as_tuple(net::use_awaitable);
 
-enum class State { Idle, Reading, Handling };
+enum class State { Idle, Reading, Handling, Streaming };
 
 struct MetricKey {
     std::string_view route;
@@ -218,7 +218,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
     // Serialises the head by hand: one buffer, no per-field allocations.
     static std::string head(const Response& res, std::string_view request_id,
-                            std::size_t content_length, bool keep_alive, bool http10) {
+                            std::size_t content_length, bool keep_alive, bool http10,
+                            bool streaming = false) {
         using namespace std::string_view_literals;
         std::string h;
         std::size_t size = 160 + res.content_type.size() + request_id.size();
@@ -249,7 +250,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         h += "X-Request-Id: "sv;
         h += request_id;
         h += "\r\n"sv;
-        if (!bodyless(res.status)) {
+        if (streaming) {
+            if (!http10) {
+                h += "Transfer-Encoding: chunked\r\n"sv;  // else the body ends at the close
+            }
+        } else if (!bodyless(res.status)) {
             h += "Content-Length: "sv;
             detail::appendNumber(h, content_length);
             h += "\r\n"sv;
@@ -418,8 +423,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             }
             me.state = State::Handling;
             wd.clear();
-            bool keep_alive =
-                co_await handleOne(socket, wd, msg, keep_alive_asked, spare, remote_ip, started);
+            std::shared_ptr<StreamBody> stream;
+            bool keep_alive = co_await handleOne(socket, wd, msg, keep_alive_asked, spare,
+                                                 remote_ip, started, stream);
+            if (stream) {
+                // A long-lived stream: give back what reading requests took (an idle stream
+                // should cost little more than its socket), then hand the connection over.
+                const bool chunked = msg.version != 10;
+                buffer.clear();
+                buffer.shrink_to_fit();
+                msg = detail::LeanMessage{};
+                Request::Fields{}.swap(spare);
+                me.state = State::Streaming;
+                co_await runStream(socket, wd, me, *stream, chunked);
+                co_return;
+            }
             if (!keep_alive) {
                 co_return;
             }
@@ -443,7 +461,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
     Task<bool> handleOne(tcp::socket& socket, Watchdog& wd, const detail::LeanMessage& msg,
                          bool client_keep_alive, Request::Fields& spare,
-                         const std::string& remote_ip, Clock::time_point started) {
+                         const std::string& remote_ip, Clock::time_point started,
+                         std::shared_ptr<StreamBody>& stream) {
         Request req;
         req.method_name = msg.view(msg.method);
         req.method = parseMethod(req.method_name);
@@ -473,9 +492,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             res = failureResponse(req);
         }
 
-        bool keep_alive = client_keep_alive && !draining;
-        bool send_body = req.method != Method::Head && !bodyless(res.status);
-        auto h = head(res, req.request_id, res.body.size(), keep_alive, msg.version == 10);
+        const bool streaming = res.stream && res.status == 200 && req.method == Method::Get;
+        bool keep_alive = client_keep_alive && !draining && !streaming;
+        bool send_body = req.method != Method::Head && !bodyless(res.status) && !streaming;
+        auto h =
+            head(res, req.request_id, res.body.size(), keep_alive, msg.version == 10, streaming);
         auto elapsed = std::chrono::duration<double>(Clock::now() - started);
         auto& rm = metricsFor(req.route, req.method, res.status);
         rm.requests->inc();
@@ -500,7 +521,104 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             auto [wec, n] = co_await net::async_write(socket, bufs, kTok);
             ec = wec;
         }
+        if (streaming && !ec) {
+            stream = std::move(res.stream);
+        }
         co_return !ec && keep_alive;
+    }
+
+    // Writes a stream's chunks; watches the socket for the client going away.
+    class SocketStream final : public StreamWriter {
+    public:
+        SocketStream(tcp::socket& socket, Watchdog& wd, std::chrono::milliseconds timeout,
+                     bool chunked)
+            : socket_(socket), wd_(wd), timeout_(timeout), chunked_(chunked) {}
+
+        Task<bool> write(std::string_view data) override {
+            if (!open_ || data.empty()) {
+                co_return open_;
+            }
+            std::string frame;
+            if (chunked_) {
+                char size[20];
+                int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+                frame.reserve(data.size() + 32);
+                frame.append(size, static_cast<std::size_t>(n)).append(data).append("\r\n");
+            } else {
+                frame.assign(data);
+            }
+            wd_.set(Clock::now() + timeout_);  // a client that stops reading is cut off
+            auto [ec, n] = co_await net::async_write(socket_, net::buffer(frame), kTok);
+            wd_.clear();
+            if (ec) {
+                closed();
+            }
+            co_return open_;
+        }
+        bool open() const override { return open_; }
+
+        void closed() {
+            if (!open_) {
+                return;
+            }
+            open_ = false;
+            if (on_close) {
+                auto fn = std::move(on_close);
+                on_close = nullptr;
+                fn();
+            }
+        }
+        bool chunked() const { return chunked_; }
+
+    private:
+        tcp::socket& socket_;
+        Watchdog& wd_;
+        std::chrono::milliseconds timeout_;
+        bool chunked_;
+        bool open_ = true;
+    };
+
+    Task<void> runStream(tcp::socket& socket, Watchdog& wd, Session& me, StreamBody& body,
+                         bool chunked) {
+        SocketStream out(socket, wd, opts.write_timeout, chunked);
+        // A read that ends only when the client closes (or shutdown() cancels it). Whatever a
+        // client sends on a stream is dropped.
+        bool watching = true;
+        net::steady_timer watched(io, net::steady_timer::time_point::max());
+        net::co_spawn(
+            io,
+            [&]() -> Task<void> {
+                std::array<char, 64> sink{};
+                for (;;) {
+                    auto [ec, n] = co_await socket.async_read_some(net::buffer(sink), kTok);
+                    if (ec || me.state != State::Streaming) {
+                        break;
+                    }
+                }
+                out.closed();
+            },
+            [&](const std::exception_ptr&) {
+                watching = false;
+                watched.cancel();
+            });
+        try {
+            co_await body(out);
+        } catch (const std::exception& e) {
+            log::warn("http", "stream ended by error", {{"error", e.what()}});
+        }
+        if (out.open() && chunked) {
+            static constexpr std::string_view kLast = "0\r\n\r\n";
+            wd.set(Clock::now() + opts.write_timeout);
+            co_await net::async_write(socket, net::buffer(kLast.data(), kLast.size()), kTok);
+        }
+        out.on_close = nullptr;
+        me.state = State::Handling;
+        boost::system::error_code ignored;
+        socket.cancel(ignored);  // ends the watching read
+        while (watching) {
+            co_await watched.async_wait(kTok);
+        }
+        wd.clear();
     }
 };
 
@@ -557,8 +675,8 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
         boost::system::error_code ignored;
         impl->acceptor.close(ignored);
         for (auto* s : impl->sessions) {
-            if (s->state == State::Idle) {
-                s->socket->cancel(ignored);
+            if (s->state == State::Idle || s->state == State::Streaming) {
+                s->socket->cancel(ignored);  // a stream's body is told and ends
             }
         }
         impl->grace_timer = std::make_unique<net::steady_timer>(impl->io, grace);

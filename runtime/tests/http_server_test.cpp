@@ -808,3 +808,99 @@ TEST(HttpClient, APipelinedRequestWithNoPooledConnectionOpensOne) {
 
 }  // namespace
 }  // namespace restinu::rt
+
+namespace restinu::rt {
+namespace {
+
+// A stream of `n` events, one every 20 ms, then the end; or, with n = 0, one event and then
+// silence until the client goes (counted in `ended`).
+Router streamRouter(std::atomic<int>& ended) {
+    Router r;
+    r.get("/events/{n}", Access::none(), [&ended](Request& req) -> Task<Response> {
+        const int n = std::stoi(std::string(req.param("n")));
+        Response res{200, "text/event-stream", ""};
+        res.stream = std::make_shared<StreamBody>([n, &ended](StreamWriter& out) -> Task<void> {
+            auto ex = co_await net::this_coro::executor;
+            net::steady_timer wake(ex, std::chrono::hours(1));
+            out.on_close = [&wake] { wake.cancel(); };
+            if (n == 0) {
+                co_await out.write("data: hello\n\n");
+                if (out.open()) {  // else on_close ran already: nothing would wake the timer
+                    co_await wake.async_wait(net::as_tuple(net::use_awaitable));
+                }
+                ended += out.open() ? 0 : 1;
+                co_return;
+            }
+            for (int i = 0; i < n; ++i) {
+                co_await out.write("data: " + std::to_string(i) + "\n\n");
+                co_await sleepFor(std::chrono::milliseconds(20));
+            }
+        });
+        co_return res;
+    });
+    return r;
+}
+
+// Reads until `what` has come (or the receive timeout passes).
+std::string readUntil(RawClient& c, std::string_view what) {
+    std::string got;
+    while (got.find(what) == std::string::npos) {
+        auto more = c.readSome();
+        if (more.empty()) {
+            break;
+        }
+        got += more;
+    }
+    return got;
+}
+
+TEST(HttpServerStream, ChunksGoOutAsTheyAreWrittenAndTheStreamEndsWithTheLastChunk) {
+    std::atomic<int> ended{0};
+    ServerThread s(streamRouter(ended));
+    RawClient c(s.port());
+    ASSERT_TRUE(c.send(get("/events/3")));
+    auto all = c.readAll();  // until the server closes
+    EXPECT_TRUE(c.closedByPeer());
+    EXPECT_EQ(all.substr(0, 15), "HTTP/1.1 200 OK") << all;
+    EXPECT_NE(all.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << all;
+    EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos) << all;
+    EXPECT_EQ(all.find("Content-Length"), std::string::npos) << all;
+    EXPECT_TRUE(
+        all.ends_with("9\r\ndata: 0\n\n\r\n9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n"))
+        << all;
+}
+
+TEST(HttpServerStream, AClientThatLeavesEndsItsStreamAtOnce) {
+    std::atomic<int> ended{0};
+    ServerThread s(streamRouter(ended));
+    {
+        RawClient c(s.port());
+        ASSERT_TRUE(c.send(get("/events/0")));
+        auto first = readUntil(c, "data: hello");
+        EXPECT_NE(first.find("data: hello"), std::string::npos) << first;
+        EXPECT_EQ(s.server().connections(), 1u);
+    }  // the client closes its socket
+    for (int i = 0; i < 100 && ended.load() == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(ended.load(), 1) << "the body was not told that the client left";
+    for (int i = 0; i < 100 && s.server().connections() > 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(s.server().connections(), 0u);
+}
+
+TEST(HttpServerStream, ShutdownEndsOpenStreamsWithoutWaitingForTheGracePeriod) {
+    std::atomic<int> ended{0};
+    ServerThread s(streamRouter(ended));
+    RawClient c(s.port());
+    ASSERT_TRUE(c.send(get("/events/0")));
+    EXPECT_NE(readUntil(c, "data: hello").find("data: hello"), std::string::npos);
+    const auto started = std::chrono::steady_clock::now();
+    s.stop();  // a 2 s grace period
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+    EXPECT_EQ(ended.load(), 1);
+}
+
+}  // namespace
+}  // namespace restinu::rt

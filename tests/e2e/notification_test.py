@@ -15,6 +15,7 @@ Run by `make test` (ctest label e2e): notification_test.py path/to/restinu
 import email
 import email.policy
 import glob
+import http.client
 import json
 import os
 import re
@@ -28,6 +29,58 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from purchase_test import Client, check, free_port, wait_for, wait_ready  # noqa: E402
 import purchase_test  # noqa: E402
+
+
+class LiveStream:
+    """What a browser's fetch() + ReadableStream sees of GET /api/v1/notifications/stream: the
+    chunked body read as it comes, split into Server-Sent Events, each kept with its arrival
+    time."""
+
+    def __init__(self, port, token):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Accept": "text/event-stream"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        self.conn.request("GET", "/api/v1/notifications/stream", headers=headers)
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.content_type = self.response.getheader("Content-Type", "")
+        self.events = []  # (arrival time, event name, data)
+        self.comments = 0
+        if self.status == 200:
+            self.thread = threading.Thread(target=self._read, daemon=True)
+            self.thread.start()
+        else:
+            self.body = self.response.read()
+
+    def _read(self):
+        buf = b""
+        try:
+            while True:
+                chunk = self.response.read1(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                while b"\n\n" in buf:
+                    block, buf = buf.split(b"\n\n", 1)
+                    name, data = "message", []
+                    for line in block.decode().split("\n"):
+                        if line.startswith(":"):
+                            self.comments += 1
+                        elif line.startswith("event: "):
+                            name = line[7:]
+                        elif line.startswith("data: "):
+                            data.append(line[6:])
+                    if data:
+                        self.events.append((time.time(), name, "\n".join(data)))
+        except (OSError, ValueError, http.client.HTTPException):
+            return
+
+    def notifications(self):
+        return [(t, json.loads(d)) for t, n, d in self.events if n == "notification"]
+
+    def close(self):
+        self.conn.close()
 
 
 def main():
@@ -191,6 +244,47 @@ gateway:
             check("its owner marks it read", st == 204, st)
             _, _, inbox = gw.req("GET", "/api/v1/notifications", token=token)
             check("then nothing is unread", inbox["unread"] == 0 and inbox["items"][0]["read"])
+            # --- the live stream ------------------------------------------------------------
+            anonymous = LiveStream(ports["gateway"], None)
+            check("the live stream needs a token (401)", anonymous.status == 401, anonymous.status)
+            live = LiveStream(ports["gateway"], token)
+            check("the live stream opens as text/event-stream",
+                  live.status == 200 and live.content_type.startswith("text/event-stream"),
+                  (live.status, live.content_type))
+            others = LiveStream(ports["gateway"], other_token)
+            wait_for(lambda: live.comments > 0 and others.comments > 0, 10)
+            # A sign-in from a device the account has not used: a security notification.
+            st, _, _ = gw.req("POST", "/api/v1/auth/login",
+                              {"email": asha, "password": password},
+                              headers={"User-Agent": "E2E Browser/2.0 (a new device)"})
+            signed_in = time.time()
+            check("a sign-in from a new device succeeds", st == 200, st)
+            got = wait_for(lambda: live.notifications(), 10)
+            if got:
+                arrived, item = live.notifications()[0]
+                print(f"     sign-in to live notification: {arrived - signed_in:.3f} s", flush=True)
+                check("the browser-style client receives it within a second of the sign-in",
+                      arrived - signed_in < 1.0, f"{arrived - signed_in:.3f} s")
+                check("the event is the new-device notice, as the inbox has it",
+                      item["category"] == "security" and "sign-in" in item["title"] and
+                      "E2E Browser/2.0" in item["body"] and item["read"] is False, item)
+                _, _, inbox = gw.req("GET", "/api/v1/notifications", token=token)
+                check("the inbox holds the same notification",
+                      inbox["items"][0]["id"] == item["id"], (inbox["items"][0], item))
+            else:
+                check("the browser-style client receives the notification", False)
+            check("another user's stream receives nothing of it", not others.notifications(),
+                  others.events)
+            new_device_mail = wait_for(
+                lambda: [m for m in mails_to(asha) if "sign-in" in str(m["Subject"])], 20)
+            check("the new-device notice also comes by e-mail", new_device_mail)
+            extra = [LiveStream(ports["gateway"], token) for _ in range(5)]
+            statuses = sorted(x.status for x in extra)
+            check("at most 5 streams per user: the sixth is 429", statuses == [200] * 4 + [429],
+                  statuses)
+            for x in extra + [live, others]:
+                x.close()
+
             st, _, body = gw.req("PUT", "/api/v1/users/me/notification-preferences",
                                  {"categories": {"security": {"email": False}}}, token=token)
             check("security e-mail cannot be switched off (422 preference-locked)",

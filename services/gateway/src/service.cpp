@@ -11,6 +11,7 @@
 #include "forwarder.hpp"
 #include "health.hpp"
 #include "idempotency_stage.hpp"
+#include "live_stream.hpp"
 #include "rate_limit_stage.hpp"
 #include "restinu/rt/problem.hpp"
 #include "route_table.hpp"
@@ -22,7 +23,7 @@
 ///   1. who is calling (token_stage.hpp)
 ///   2. rate limit (rate_limit_stage.hpp)
 ///   3. idempotency key (idempotency_stage.hpp)
-///   4. forward with retries (forwarder.hpp)
+///   4. forward with retries (forwarder.hpp), or hold the live stream (live_stream.hpp)
 /// and beside it, health checks (health.hpp). Each stage answers with a problem to stop the
 /// request, or lets it go on; this file only puts them in order.
 namespace restinu::gateway {
@@ -50,7 +51,8 @@ public:
           limits_(shard, settings),
           idempotency_(shard, settings),
           forwarder_(shard, settings, upstreams_),
-          health_(shard, settings, upstreams_) {}
+          health_(shard, settings, upstreams_),
+          live_(shard, settings) {}
 
     ~Gateway() {
         health_.stop();
@@ -58,6 +60,7 @@ public:
     }
 
     void start() {
+        live_.start();
         net::co_spawn(shard_.io(), health_.loop(), net::detached);
         if (shard_.index() == 0) {
             net::co_spawn(shard_.io(), tokens_.refreshLoop(), net::detached);
@@ -165,6 +168,18 @@ private:
             }
         }
 
+        // The live stream of notifications is held here, not forwarded (live_stream.hpp).
+        if (req.method == rt::Method::Get && req.path == kLiveStreamPath) {
+            if (!claims) {
+                co_return refuse(req, {rt::problems::kUnauthorized,
+                                       "the live stream needs a bearer token",
+                                       {},
+                                       {{"WWW-Authenticate", "Bearer"}}});
+            }
+            co_return withHeaders(live_.open(req, claims->subject, claims->expires_at),
+                                  std::move(extra));
+        }
+
         // 3. Idempotency key on POST and PATCH; 4. forward.
         auto key = idempotencyKeyOf(req, rule);
         if (auto* refused = std::get_if<rt::Problem>(&key)) {
@@ -202,6 +217,7 @@ private:
     IdempotencyStage idempotency_;
     Forwarder forwarder_;
     HealthChecker health_;
+    LiveStreams live_;
 };
 
 }  // namespace

@@ -210,6 +210,11 @@ Settings readSettings(rt::Config& config) {
         config.duration("gateway.idempotency.error_ttl", std::chrono::minutes(1));
     s.idempotency_max_keys =
         config.integer("gateway.idempotency.max_keys_per_caller", 1000, 1, 10'000'000);
+    s.live_heartbeat = config.duration("gateway.live.heartbeat", seconds(15));
+    s.live_max_per_user = config.integer("gateway.live.max_per_user", 5, 1, 1000);
+    s.live_max_streams = config.integer("gateway.live.max_streams", 50'000, 1, 10'000'000);
+    s.live_max_pending =
+        static_cast<std::size_t>(config.integer("gateway.live.max_pending", 64, 1, 100'000));
     return s;
 }
 

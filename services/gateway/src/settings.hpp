@@ -67,6 +67,11 @@ struct Settings {
     std::chrono::milliseconds idempotency_error_ttl{60'000};
     /// Keys one caller (user, or address when anonymous) may hold at once; more are 429.
     std::int64_t idempotency_max_keys = 1000;
+    /// The live stream of in-app notifications (live_stream.hpp).
+    std::chrono::milliseconds live_heartbeat{15'000};
+    std::int64_t live_max_per_user = 5;
+    std::int64_t live_max_streams = 50'000;  ///< per loop thread
+    std::size_t live_max_pending = 64;       ///< messages queued for one slow stream, then it ends
 };
 
 /// Reads every `gateway.*` key (and `upstreams.*`, `identity.secret`, `auth.*`); bad values are

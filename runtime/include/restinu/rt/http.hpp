@@ -1,11 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "restinu/rt/task.hpp"
 
 /// The request and response that handlers see. No Beast here: a Request holds views into the
 /// message the server parsed (valid while the handler runs), a Response owns its bytes.
@@ -96,12 +100,30 @@ public:
     std::optional<std::vector<std::pair<std::string, std::string>>> queryParams() const;
 };
 
+/// The body of a response written over time (Server-Sent Events). The server has sent the head
+/// (chunked, Connection: close) when the stream body runs; each write() goes out at once as a
+/// chunk. The connection closes when the body returns.
+class StreamWriter {
+public:
+    virtual ~StreamWriter() = default;
+    /// Sends `data` now; false when the client has gone or is too slow (the body should end).
+    virtual Task<bool> write(std::string_view data) = 0;
+    /// True until the client closes its side or the server shuts down.
+    virtual bool open() const = 0;
+    /// Runs (once, on the loop thread) when the client goes away or the server shuts down, so
+    /// that a body waiting for something to send can end at once.
+    std::function<void()> on_close;
+};
+using StreamBody = std::function<Task<void>(StreamWriter&)>;
+
 class Response {
 public:
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    /// When set (on a 200 to a GET), `body` is ignored and this writes the body over time.
+    std::shared_ptr<StreamBody> stream;
 
     Response() = default;
     Response(int s, std::string ct, std::string b)
