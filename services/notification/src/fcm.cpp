@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "http_api.hpp"
 #include "restinu/rt/base64.hpp"
 #include "restinu/rt/clock.hpp"
 #include "restinu/rt/curl.hpp"
@@ -29,32 +30,9 @@ constexpr std::string_view kScope = "https://www.googleapis.com/auth/firebase.me
 constexpr std::int64_t kAssertionLifetime = 3600;  // the most Google accepts
 // A token is dropped this long before Google's expiry, so none expires on its way to FCM.
 constexpr std::chrono::seconds kTokenMargin{60};
-constexpr std::size_t kDetailLimit = 300;
-
-std::string clip(std::string s) {
-    if (s.size() > kDetailLimit) {
-        s.resize(kDetailLimit);
-        s += "...";
-    }
-    return s;
-}
-
 std::string stringField(const json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string{};
-}
-
-// One POST with the options every request of this channel shares. `body` must outlive the
-// transfer.
-void preparePost(rt::CurlEasy& easy, const std::string& url, const std::string& body,
-                 std::chrono::milliseconds timeout) {
-    curl_easy_setopt(easy.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(easy.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    easy.header("Expect:");  // no 100-continue round trip for a body over 1 KiB
-    easy.total_timeout = timeout;
-    easy.connect_timeout = std::min(easy.connect_timeout, timeout);
 }
 
 // The v1 message: FCM's data map takes string values only, so anything else in our JSON
@@ -289,13 +267,10 @@ rt::Task<SendResult> FcmChannel::send(const Outgoing& message) {
     preparePost(easy, send_url_, *body, settings_.timeout);
     easy.header("Authorization: Bearer " + token.value);
     easy.header("Content-Type: application/json");
-    try {
-        co_await curl_.perform(easy);
-    } catch (const rt::CurlError& e) {
-        // curl's message names the host and the failure, never the request's headers.
-        std::string why = std::string("fcm did not answer: ") + e.what();
-        co_return e.transient() ? SendResult::retry(std::move(why))
-                                : SendResult::permanent(std::move(why));
+    SendResult failure;
+    const bool answered = co_await exchange(curl_, easy, "fcm", failure);
+    if (!answered) {
+        co_return failure;
     }
     const long status = easy.status();
     if (status >= 200 && status < 300) {

@@ -3,24 +3,13 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "http_api.hpp"
 #include "restinu/rt/curl.hpp"
 
 namespace restinu::notification {
 namespace {
 
 namespace json = boost::json;
-
-// A provider's own words go into the attempt's detail (a table column and a log field), so
-// they are cut to a length nobody has to scroll.
-constexpr std::size_t kDetailLimit = 300;
-
-std::string clip(std::string s) {
-    if (s.size() > kDetailLimit) {
-        s.resize(kDetailLimit);
-        s += "...";
-    }
-    return s;
-}
 
 json::object address(const std::string& email, const std::string& name) {
     json::object o;
@@ -87,23 +76,13 @@ rt::Task<SendResult> SendGridChannel::send(const Outgoing& message) {
     const std::string payload = mailSendBody(settings_, message);
     const std::string url = settings_.url + "/v3/mail/send";
     rt::CurlEasy easy;
-    curl_easy_setopt(easy.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(easy.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, payload.data());
-    curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(payload.size()));
+    preparePost(easy, url, payload, settings_.timeout);
     easy.header("Authorization: Bearer " + settings_.api_key);
     easy.header("Content-Type: application/json");
-    easy.header("Expect:");  // no 100-continue round trip for a body over 1 KiB
-    easy.total_timeout = settings_.timeout;
-    easy.connect_timeout = std::min(easy.connect_timeout, settings_.timeout);
-    try {
-        co_await curl_.perform(easy);
-    } catch (const rt::CurlError& e) {
-        // curl's message names the host and the failure, never the request's headers.
-        std::string why = std::string("sendgrid did not answer: ") + e.what();
-        co_return e.transient() ? SendResult::retry(std::move(why))
-                                : SendResult::permanent(std::move(why));
+    SendResult failure;
+    const bool answered = co_await exchange(curl_, easy, "sendgrid", failure);
+    if (!answered) {
+        co_return failure;
     }
     const long status = easy.status();
     if (status >= 200 && status < 300) {

@@ -5,22 +5,13 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "http_api.hpp"
 #include "restinu/rt/curl.hpp"
 
 namespace restinu::notification {
 namespace {
 
 namespace json = boost::json;
-
-constexpr std::size_t kDetailLimit = 300;
-
-std::string clip(std::string s) {
-    if (s.size() > kDetailLimit) {
-        s.resize(kDetailLimit);
-        s += "...";
-    }
-    return s;
-}
 
 // RFC 4648 base64 with padding, as HTTP Basic wants (RFC 7617).
 std::string base64(std::string_view bytes) {
@@ -101,23 +92,13 @@ rt::Task<SendResult> TwilioChannel::send(const Outgoing& message) {
     const std::string url =
         settings_.url + "/2010-04-01/Accounts/" + settings_.account_sid + "/Messages.json";
     rt::CurlEasy easy;
-    curl_easy_setopt(easy.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(easy.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, payload.data());
-    curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(payload.size()));
+    preparePost(easy, url, payload, settings_.timeout);
     easy.header(authorization_);
     easy.header("Content-Type: application/x-www-form-urlencoded");
-    easy.header("Expect:");  // no 100-continue round trip for a body over 1 KiB
-    easy.total_timeout = settings_.timeout;
-    easy.connect_timeout = std::min(easy.connect_timeout, settings_.timeout);
-    try {
-        co_await curl_.perform(easy);
-    } catch (const rt::CurlError& e) {
-        // curl's message names the host and the failure, never the request's headers.
-        std::string why = std::string("twilio did not answer: ") + e.what();
-        co_return e.transient() ? SendResult::retry(std::move(why))
-                                : SendResult::permanent(std::move(why));
+    SendResult failure;
+    const bool answered = co_await exchange(curl_, easy, "twilio", failure);
+    if (!answered) {
+        co_return failure;
     }
     const long status = easy.status();
     const Answer answer = parseAnswer(easy.responseBody());
