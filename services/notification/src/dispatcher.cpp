@@ -82,7 +82,7 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
         std::size_t left = batch.size();
         net::steady_timer done(io, net::steady_timer::time_point::max());
         for (auto& c : batch) {
-            net::co_spawn(io, sendOne(std::move(c)), [&left, &done](std::exception_ptr e) {
+            net::co_spawn(io, sendOne(std::move(c)), [&left, &done](const std::exception_ptr& e) {
                 if (e) {
                     try {
                         std::rethrow_exception(e);

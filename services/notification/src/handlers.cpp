@@ -48,7 +48,7 @@ std::string uuidParam(const rt::Request& req, std::string_view name, std::string
 
 // A small page for a person who followed a link from an e-mail (a browser), JSON for a program.
 rt::Response linkAnswer(const rt::Request& req, const std::string& title, const std::string& text,
-                        json::object body) {
+                        const json::object& body) {
     if (req.header("Accept").find("text/html") != std::string_view::npos) {
         return {200, "text/html; charset=utf-8",
                 "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + escapeHtml(title) +

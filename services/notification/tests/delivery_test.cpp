@@ -78,7 +78,7 @@ protected:
 
     // A user.registered event for a new account; returns its id.
     std::string registered(const std::string& email, rt::Event* out = nullptr) {
-        const auto id = rt::newUuidV7();
+        auto id = rt::newUuidV7();
         const ct::UserRegistered u{id, email, "investor", "Asha", "en"};
         auto e = rt::makeEvent(std::string(u.kType), "user", id, u.data());
         apply(e);
