@@ -58,29 +58,33 @@ rt::Response linkAnswer(const rt::Request& req, const std::string& title, const 
     return rt::jsonResponse(200, body);
 }
 
+// A field of `o`; an error names it as `prefix` + key (e.g. "filters.city").
 std::optional<std::string> optString(const json::object& o, std::string_view key, std::size_t max,
-                                     std::vector<rt::FieldError>& errors) {
+                                     std::vector<rt::FieldError>& errors,
+                                     std::string_view prefix = {}) {
     const auto* v = o.if_contains(key);
     if (v == nullptr || v->is_null()) {
         return std::nullopt;
     }
     if (!v->is_string() || v->as_string().empty() || v->as_string().size() > max) {
-        errors.push_back(
-            {std::string(key), "must be a string of 1 to " + std::to_string(max) + " characters"});
+        errors.push_back({std::string(prefix) + std::string(key),
+                          "must be a string of 1 to " + std::to_string(max) + " characters"});
         return std::nullopt;
     }
     return std::string(v->as_string());
 }
 
 std::optional<std::int64_t> optInt(const json::object& o, std::string_view key, std::int64_t lo,
-                                   std::int64_t hi, std::vector<rt::FieldError>& errors) {
+                                   std::int64_t hi, std::vector<rt::FieldError>& errors,
+                                   std::string_view prefix = {}) {
     const auto* v = o.if_contains(key);
     if (v == nullptr || v->is_null()) {
         return std::nullopt;
     }
     if (!v->is_int64() || v->as_int64() < lo || v->as_int64() > hi) {
-        errors.push_back({std::string(key), "must be an integer from " + std::to_string(lo) +
-                                                " to " + std::to_string(hi)});
+        errors.push_back(
+            {std::string(prefix) + std::string(key),
+             "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi)});
         return std::nullopt;
     }
     return v->as_int64();
@@ -255,12 +259,12 @@ rt::Task<rt::Response> Handlers::createSavedSearch(rt::Request& req) {
         errors.push_back({"filters", "must be an object"});
     } else {
         const auto& o = f->as_object();
-        s.city = optString(o, "city", 100, errors);
-        s.property_type = optString(o, "type", 40, errors);
-        s.min_price = optInt(o, "min_price", 0, 1'000'000'000'000'000, errors);
-        s.max_price = optInt(o, "max_price", 0, 1'000'000'000'000'000, errors);
-        s.currency = optString(o, "currency", 3, errors);
-        s.min_bedrooms = optInt(o, "min_bedrooms", 0, 50, errors);
+        s.city = optString(o, "city", 100, errors, "filters.");
+        s.property_type = optString(o, "type", 40, errors, "filters.");
+        s.min_price = optInt(o, "min_price", 0, 1'000'000'000'000'000, errors, "filters.");
+        s.max_price = optInt(o, "max_price", 0, 1'000'000'000'000'000, errors, "filters.");
+        s.currency = optString(o, "currency", 3, errors, "filters.");
+        s.min_bedrooms = optInt(o, "min_bedrooms", 0, 50, errors, "filters.");
         for (const auto& [k, _] : o) {
             if (k != "city" && k != "type" && k != "min_price" && k != "max_price" &&
                 k != "currency" && k != "min_bedrooms") {
