@@ -229,6 +229,12 @@ gateway:
             verified = wait_for(lambda: gw.req("GET", "/api/v1/users/me", token=token)[2]
                                 .get("email_verified") is True, 15)
             check("the user service then has the address verified", verified)
+            listed = subprocess.run([binary, "notification", "messages", "--user", me["id"]],
+                                    env=env, capture_output=True, text=True, timeout=60)
+            lines = listed.stdout.strip().splitlines()
+            check("restinu notification messages lists its e-mail and in-app messages, sent",
+                  listed.returncode == 0 and len(lines) == 2 and
+                  all(" sent " in x and "welcome" in x for x in lines), listed.stdout)
 
             # --- the inbox ----------------------------------------------------------------------
             st, _, inbox = gw.req("GET", "/api/v1/notifications", token=token)

@@ -107,6 +107,47 @@ rt::Task<void> MessageStore::finish(rt::PgPool& pool, const Claimed& c, const Se
     });
 }
 
+rt::Task<std::vector<MessageRow>> MessageStore::list(rt::PgPool& pool, std::string status,
+                                                     std::string user_id, int limit) {
+    auto r = co_await pool.query(
+        "SELECT id::text AS id, user_id::text AS user_id, channel, template, status, attempts, "
+        "coalesce(last_error, '') AS last_error, restinu_iso(created_at) AS created_at "
+        "FROM messages WHERE ($1 = '' OR status = $1) AND ($2 = '' OR user_id::text = $2) "
+        "ORDER BY created_at DESC, id DESC LIMIT $3",
+        status, user_id, limit);
+    static constexpr std::array<std::string_view, 8> kNames = {
+        "id", "user_id", "channel", "template", "status", "attempts", "last_error", "created_at"};
+    const auto c = rt::requireColumns(r, kNames);
+    std::vector<MessageRow> out;
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.push_back({std::string(r.get(i, c[0])), std::string(r.get(i, c[1])),
+                       std::string(r.get(i, c[2])), std::string(r.get(i, c[3])),
+                       std::string(r.get(i, c[4])), static_cast<int>(r.getInt(i, c[5])),
+                       std::string(r.get(i, c[6])), std::string(r.get(i, c[7]))});
+    }
+    co_return out;
+}
+
+rt::Task<std::int64_t> MessageStore::requeueDead(rt::PgPool& pool, std::vector<std::string> ids) {
+    std::string list = "{";
+    for (const auto& id : ids) {
+        list += (list.size() > 1 ? "," : "") + id;
+    }
+    list += "}";
+    std::int64_t n = 0;
+    co_await pool.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        auto r = co_await tx.query(
+            "WITH again AS (UPDATE messages SET status = 'queued', attempts = 0, "
+            "next_attempt_at = now(), lease_until = NULL WHERE status = 'dead' AND "
+            "(cardinality($1::uuid[]) = 0 OR id = ANY($1::uuid[])) RETURNING id) "
+            "INSERT INTO delivery_log (message_id, attempt, outcome, detail) "
+            "SELECT id, 0, 'queued', 'queued again by an operator' FROM again",
+            list);
+        n = static_cast<std::int64_t>(r.affected());
+    });
+    co_return n;
+}
+
 std::chrono::milliseconds backoff(const RetryPolicy& p, int attempt) {
     thread_local std::minstd_rand rng{std::random_device{}()};
     const int shift = std::clamp(attempt - 1, 0, 30);

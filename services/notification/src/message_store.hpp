@@ -33,6 +33,18 @@ struct NewMessage {
     std::string unsubscribe;
 };
 
+/// One message as an operator sees it.
+struct MessageRow {
+    std::string id;
+    std::string user_id;
+    std::string channel;
+    std::string template_id;
+    std::string status;
+    int attempts = 0;
+    std::string last_error;
+    std::string created_at;
+};
+
 /// A message taken for sending, with its attempt number (from 1).
 struct Claimed {
     Outgoing out;
@@ -59,6 +71,13 @@ public:
     static rt::Task<void> finish(rt::PgPool& pool, const Claimed& c, const SendResult& result,
                                  std::string_view provider, bool dead,
                                  std::chrono::milliseconds retry_in);
+
+    /// Newest first; `status` and `user_id` filter when not empty.
+    static rt::Task<std::vector<MessageRow>> list(rt::PgPool& pool, std::string status,
+                                                  std::string user_id, int limit);
+    /// Puts dead messages back in the queue with a fresh count of attempts (an operator fixed
+    /// what killed them): `ids`, or every dead one when empty. Returns how many.
+    static rt::Task<std::int64_t> requeueDead(rt::PgPool& pool, std::vector<std::string> ids);
 };
 
 /// The wait before attempt `attempt` + 1: base·2^(attempt-1), at most `max`, ±20% jitter.

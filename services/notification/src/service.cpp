@@ -3,6 +3,7 @@
 #include <memory>
 #include <set>
 
+#include "commands.hpp"
 #include "dispatcher.hpp"
 #include "handlers.hpp"
 #include "links.hpp"
@@ -21,6 +22,7 @@ namespace restinu::notification {
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "notification";
+    s.commands = operatorCommands();
     s.configure = [](rt::Config& c) {
         auto settings = std::make_shared<NotificationSettings>(readNotificationSettings(c));
         return rt::WireFn{[settings](rt::Shard& shard) {

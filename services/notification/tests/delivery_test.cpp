@@ -12,6 +12,7 @@
 #include "dispatcher.hpp"
 #include "fresh_database.hpp"
 #include "live.hpp"
+#include "message_store.hpp"
 #include "planner.hpp"
 #include "restinu/contracts/events.hpp"
 #include "restinu/rt/curl.hpp"
@@ -188,6 +189,23 @@ TEST_F(DeliveryTest, ARefusingServerIsRetriedWithBackoffThenTheMessageIsDead) {
             .find("421"),
         std::string::npos);
     EXPECT_EQ(mailsTo(address), 0);
+
+    // The operator fixes the server and sends the dead message again (restinu notification
+    // requeue): it goes out once, and the log tells the whole story.
+    fs::remove(hold());
+    const auto dead = rt::runBlocking(io_, MessageStore::list(*pool_, "dead", user, 10));
+    ASSERT_EQ(dead.size(), 1U);
+    EXPECT_EQ(dead[0].channel, "email");
+    EXPECT_EQ(rt::runBlocking(io_, MessageStore::requeueDead(*pool_, {dead[0].id})), 1);
+    EXPECT_EQ(rt::runBlocking(io_, MessageStore::requeueDead(*pool_, {dead[0].id})), 0)
+        << "only a dead message is queued again";
+    dispatch();
+    EXPECT_EQ(mailsTo(address), 1);
+    EXPECT_EQ(text("SELECT string_agg(l.outcome, ',' ORDER BY l.id) FROM delivery_log l JOIN "
+                   "messages m ON m.id = l.message_id WHERE m.user_id = $1::uuid AND "
+                   "m.channel = 'email'",
+                   user),
+              "queued,failed,failed,dead,queued,sent");
 }
 
 TEST_F(DeliveryTest, AnAddressNoServerWouldTakeIsDeadAtOnce) {
