@@ -241,6 +241,37 @@ TEST_F(DeliveryTest, PreferencesChooseTheChannelsButSecurityMessagesAlwaysGo) {
         << "security e-mail is locked on, whatever is stored";
 }
 
+TEST_F(DeliveryTest, APhoneFromTheProfileBringsSecurityMessagesBySmsWhenSmsIsConfigured) {
+    const Planner with_sms{links_, {"email", "sms"}, "http://app.test"};
+    const auto user = registered("phone@example.com");
+    const ct::UserProfileChanged p{user, "phone@example.com", "Asha", "+919876543210", "hi"};
+    const ct::UserNewDevice d{user, "Laptop/2.0", "203.0.113.9"};
+    const auto profile = rt::makeEvent(std::string(p.kType), "user", user, p.data());
+    const auto device = rt::makeEvent(std::string(d.kType), "user", user, d.data());
+    rt::runBlocking(io_, pool_->transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        co_await with_sms.apply(tx, profile);
+        co_await with_sms.apply(tx, device);
+    }));
+    EXPECT_EQ(
+        text("SELECT address FROM messages WHERE user_id = $1::uuid AND channel = 'sms'", user),
+        "+919876543210");
+    EXPECT_NE(text("SELECT subject FROM messages WHERE user_id = $1::uuid AND channel = 'email' "
+                   "AND template = 'new_device'",
+                   user)
+                  .find("साइन-इन"),
+              std::string::npos)
+        << "the profile's language (hi) is used from then on";
+    const ct::KycDecided k{true, user, "admin", ""};
+    const auto kyc = rt::makeEvent(std::string(k.type()), "user", user, k.data());
+    rt::runBlocking(io_, pool_->transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+        co_await with_sms.apply(tx, kyc);
+    }));
+    EXPECT_EQ(
+        count("SELECT count(*) FROM messages WHERE user_id = $1::uuid AND channel = 'sms'", user),
+        1)
+        << "SMS outside security is off until the user switches it on";
+}
+
 TEST_F(DeliveryTest, ASavedSearchAlertsAtMostOnceADayAndNeverForTheSearchersOwnListing) {
     const auto searcher = registered("searcher@example.com");
     const auto owner = registered("owner@example.com");

@@ -9,6 +9,7 @@
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/jwt.hpp"
 #include "user_fixture.hpp"
+#include "user_store.hpp"
 
 namespace restinu::user {
 namespace {
@@ -42,6 +43,74 @@ TEST_F(AccountTest, PatchMeChangesNameE164PhoneAndLanguageAndAuditsIt) {
                     "entity_id = $1",
                     id),
               2);
+}
+
+// The notification service keeps a copy of name, phone and language: each change is an event
+// carrying the whole profile after it.
+TEST_F(AccountTest, AProfileChangeIsAnEventWithTheWholeProfileAfterIt) {
+    std::string id;
+    auto token = account("profileevent", "investor", &id);
+    ASSERT_EQ(
+        call(kUpdateMe, jsonText({{"phone", "+91 98765-43210"}, {"language", "hi"}}), token).status,
+        200);
+    EXPECT_EQ(count("SELECT count(*) FROM restinu_outbox WHERE type = 'user.profile_changed' AND "
+                    "aggregate_id = $1 AND data->>'phone' = '+919876543210' AND "
+                    "data->>'language' = 'hi' AND data->>'email' LIKE 'profileevent%'",
+                    id),
+              1);
+    EXPECT_EQ(call(kUpdateMe, R"({"phone":"98765"})", token).status, 422);
+    EXPECT_EQ(count("SELECT count(*) FROM restinu_outbox WHERE type = 'user.profile_changed' AND "
+                    "aggregate_id = $1",
+                    id),
+              1)
+        << "a refused change tells nobody";
+}
+
+// A sign-in from a device (User-Agent) none of the account's sessions had is an event for the
+// notification service; the first sign-in and a known device are not.
+TEST_F(AccountTest, OnlyASignInFromANewDeviceIsAnEvent) {
+    const auto email = unique("devices");
+    auto reg = call(kRegister, creds(email, kPassword));
+    ASSERT_EQ(reg.status, 201);
+    const std::string id(reg.body.at("id").as_string());
+    auto signIn = [&](const std::string& agent) {
+        auto c = request(kLogin, creds(email, kPassword), "", "203.0.113.5", "", "");
+        c.headers.emplace_back("User-Agent", agent);
+        EXPECT_EQ(client_->send(c).status, 200);
+    };
+    auto events = [&] {
+        return count(
+            "SELECT count(*) FROM restinu_outbox WHERE type = 'user.login.new_device' "
+            "AND aggregate_id = $1",
+            id);
+    };
+    signIn("Phone/1.0");
+    signIn("Phone/1.0");
+    EXPECT_EQ(events(), 0);
+    signIn("Laptop/2.0");
+    EXPECT_EQ(events(), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM restinu_outbox WHERE type = 'user.login.new_device' "
+                    "AND aggregate_id = $1 AND data->>'device' = 'Laptop/2.0' AND "
+                    "data->>'ip' = '203.0.113.5'",
+                    id),
+              1);
+}
+
+// notification.email_verified marks the address verified only while it is the account's.
+TEST_F(AccountTest, AVerifiedAddressIsMarkedOnlyIfItIsStillTheAccounts) {
+    std::string id;
+    auto token = account("verify", "investor", &id);
+    EXPECT_EQ(call(kMe, "", token).body.at("email_verified"), false);
+    auto mark = [&](const std::string& email) {
+        return rt::runBlocking(io(), pool_->transaction([&](rt::PgConn& tx) -> rt::Task<bool> {
+            co_return co_await UserStore::markEmailVerified(tx, id, email);
+        }));
+    };
+    EXPECT_FALSE(mark("someone-else@example.com"));
+    EXPECT_EQ(call(kMe, "", token).body.at("email_verified"), false);
+    const std::string email(call(kMe, "", token).body.at("email").as_string());
+    EXPECT_TRUE(mark(email));
+    EXPECT_EQ(call(kMe, "", token).body.at("email_verified"), true);
 }
 
 TEST_F(AccountTest, BadProfileFieldsAre422NamingEachAndNothingChanges) {
