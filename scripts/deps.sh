@@ -16,6 +16,7 @@ PACKAGES=(
   python3-aiosmtpd  # the SMTP server of make run and the tests
   libhpdf-dev poppler-utils  # purchase agreements (PDF) and their text in the tests
   prometheus  # promtool checks the /metrics exposition in the tests
+  libvips-dev libvips-tools  # property images: decode, strip, resize (and vipsthumbnail for the bench)
 )
 
 missing=()
