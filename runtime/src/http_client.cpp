@@ -16,6 +16,8 @@
 #include "lean_parser.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
+#include "restinu/rt/spool.hpp"
+#include "restinu/rt/worker_pool.hpp"
 #include "watchdog.hpp"
 #include "whole_message.hpp"
 #include "wire.hpp"
@@ -86,7 +88,7 @@ std::string requestHead(const ClientRequest& req, bool with_length) {
     }
     if (with_length) {
         head += "Content-Length: "sv;
-        detail::appendNumber(head, req.body.size());
+        detail::appendNumber(head, req.body_file ? req.body_file->size() : req.body.size());
         head += "\r\n"sv;
     }
     head += "\r\n"sv;
@@ -219,15 +221,19 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     // One attempt on `c`: writes the head and body in one gather write, then reads the answer.
     // Returns the error code and whether any response byte arrived.
     Task<std::pair<boost::system::error_code, bool>> exchange(Conn& c, const std::string& head,
-                                                              const std::string& body, bool is_head,
+                                                              const ClientRequest& req,
+                                                              bool is_head,
                                                               Clock::time_point deadline,
                                                               ClientResponse& out) {
         c.wd->set(deadline);
-        std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+        std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(req.body)};
         boost::system::error_code wec;
         if (!detail::sendNow(c.socket, bufs, wec) && !wec) {
             auto [aec, wn] = co_await net::async_write(c.socket, bufs, kTok);
             wec = aec;
+        }
+        if (!wec && req.body_file) {
+            wec = co_await sendFile(c, *req.body_file);
         }
         if (wec) {
             co_return std::pair{wec, false};
@@ -236,6 +242,24 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         // Bytes beyond the answer would be an unasked-for answer: never reuse such a connection.
         out.keep_alive = out.keep_alive && c.buffer.size() == 0;
         co_return result;
+    }
+
+    // Sends a spooled body after its head, read in pieces on a file thread.
+    Task<boost::system::error_code> sendFile(Conn& c, const SpooledBody& file) {
+        constexpr std::size_t kPiece = std::size_t{256} * 1024;
+        for (std::uint64_t offset = 0; offset < file.size();) {
+            auto job = [&file, offset] { return file.read(offset, kPiece); };
+            auto piece = co_await fileIo().run(std::move(job));
+            if (piece.empty()) {
+                co_return make_error_code(net::error::eof);  // the file is shorter than said
+            }
+            auto [ec, n] = co_await net::async_write(c.socket, net::buffer(piece), kTok);
+            if (ec) {
+                co_return ec;
+            }
+            offset += piece.size();
+        }
+        co_return boost::system::error_code{};
     }
 
     // Reads the next answer on `c` (the watchdog holds its deadline): a whole plain one in one
@@ -483,7 +507,7 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
     };
     std::string head;
     try {
-        head = requestHead(req, !req.body.empty() || req.method == Method::Post ||
+        head = requestHead(req, !req.body.empty() || req.body_file || req.method == Method::Post ||
                                     req.method == Method::Put || req.method == Method::Patch);
     } catch (const HttpClientError& e) {
         throw fail(e.kind(), e.what());
@@ -526,8 +550,7 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
                 throw fail(e.kind(), e.what());
             }
         }
-        auto [ec, got_bytes] =
-            co_await impl->exchange(*conn, head, req.body, is_head, deadline, out);
+        auto [ec, got_bytes] = co_await impl->exchange(*conn, head, req, is_head, deadline, out);
         if (!ec) {
             auto finished = Clock::now();
             if (out.keep_alive) {

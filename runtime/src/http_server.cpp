@@ -16,6 +16,8 @@
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/router.hpp"
+#include "restinu/rt/spool.hpp"
+#include "restinu/rt/worker_pool.hpp"
 #include "watchdog.hpp"
 #include "whole_message.hpp"
 #include "wire.hpp"
@@ -132,6 +134,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     };
     using Clock = std::chrono::steady_clock;
     static constexpr std::size_t kReadChunk = 8192;
+    /// A spooled body is read in larger pieces and written to its file in batches of this.
+    static constexpr std::size_t kSpoolRead = 65536;
+    static constexpr std::size_t kSpoolBatch = std::size_t{256} * 1024;
 
     net::io_context& io;
     ServerOptions opts;
@@ -328,6 +333,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         maybeDrained();
     }
 
+    // The body limit that applied to a request whose read failed.
+    std::uint64_t spoolLimit(const detail::LeanMessage& msg, bool spooling) const {
+        if (!spooling) {
+            return opts.body_limit;
+        }
+        auto target = msg.view(msg.target);
+        return opts.spool(parseMethod(msg.view(msg.method)), target.substr(0, target.find('?')));
+    }
+
     // The header limit as both parsers take it (Beast's is 32 bits).
     std::uint32_t headerLimit() const {
         return static_cast<std::uint32_t>(
@@ -367,12 +381,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 {static_cast<const char*>(buffer.data().data()), buffer.size()}, headerLimit(),
                 opts.body_limit, msg);
             bool keep_alive_asked = whole.keep_alive;
+            std::shared_ptr<SpooledBody> spooled;
             if (whole.used > 0) {
                 buffer.consume(whole.used);
             } else {
                 detail::LeanParser<true> parser(msg);
                 parser.header_limit(headerLimit());
                 parser.body_limit(opts.body_limit);
+                parser.spool(&opts.spool);
                 parser.eager(true);
                 bool in_header = true;
                 for (;;) {
@@ -381,8 +397,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                     buffer.consume(used);
                     if (ec && ec != http::error::need_more) {
                         me.lingering = true;
-                        co_await onReadError(socket, wd, ec);
+                        co_await onReadError(socket, wd, ec, spoolLimit(msg, parser.spooling()));
                         co_return;
+                    }
+                    if (spooled && (msg.body.size() >= kSpoolBatch || parser.is_done())) {
+                        // The batch goes to the file on a file thread; the next read waits.
+                        std::string batch;
+                        batch.swap(msg.body);
+                        bool stored = co_await spoolBatch(socket, wd, *spooled, std::move(batch));
+                        if (!stored) {
+                            co_return;
+                        }
+                        wd.set(Clock::now() + opts.body_timeout);  // it moves: more time
                     }
                     if (parser.is_done()) {
                         break;
@@ -390,6 +416,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                     if (in_header && parser.is_header_done()) {
                         in_header = false;
                         wd.set(Clock::now() + opts.body_timeout);
+                        if (parser.spooling()) {
+                            spooled = co_await newSpool(socket, wd);
+                            if (!spooled) {
+                                co_return;
+                            }
+                        }
                         std::string_view expect;
                         for (std::size_t i = 0; i < msg.fields.size(); ++i) {
                             if (iequals(msg.name(i), "Expect")) {
@@ -412,8 +444,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                     if (used > 0 && buffer.size() > 0) {
                         continue;
                     }
-                    auto [rec, n] =
-                        co_await socket.async_read_some(buffer.prepare(kReadChunk), kTok);
+                    auto [rec, n] = co_await socket.async_read_some(
+                        buffer.prepare(spooled ? kSpoolRead : kReadChunk), kTok);
                     if (rec) {
                         co_return;  // timed out (the watchdog closed it), reset, or went away
                     }
@@ -423,9 +455,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             }
             me.state = State::Handling;
             wd.clear();
+            if (!spooled && opts.spool) {
+                // A spooled route's small body that came whole: the handler still gets a file.
+                auto limit =
+                    opts.spool(parseMethod(msg.view(msg.method)),
+                               msg.view(msg.target).substr(0, msg.view(msg.target).find('?')));
+                if (limit > 0) {
+                    spooled = co_await newSpool(socket, wd);
+                    if (!spooled) {
+                        co_return;
+                    }
+                    std::string batch;
+                    batch.swap(msg.body);
+                    bool stored = co_await spoolBatch(socket, wd, *spooled, std::move(batch));
+                    if (!stored) {
+                        co_return;
+                    }
+                }
+            }
+            if (spooled) {
+                spooled->finish();
+            }
             std::shared_ptr<StreamBody> stream;
             bool keep_alive = co_await handleOne(socket, wd, msg, keep_alive_asked, spare,
-                                                 remote_ip, started, stream);
+                                                 remote_ip, started, stream, std::move(spooled));
             if (stream) {
                 // A long-lived stream: give back what reading requests took (an idle stream
                 // should cost little more than its socket), then hand the connection over.
@@ -444,11 +497,45 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
     }
 
-    Task<void> onReadError(tcp::socket& socket, Watchdog& wd, boost::system::error_code ec) {
+    // A new spool file, made on a file thread; on failure (a full or missing folder) the client
+    // gets a 503 and the caller closes.
+    Task<std::shared_ptr<SpooledBody>> newSpool(tcp::socket& socket, Watchdog& wd) {
+        std::string why;
+        try {
+            auto job = [dir = opts.spool_dir] { return SpooledBody::create(dir); };
+            co_return co_await fileIo().run(std::move(job));
+        } catch (const std::exception& e) {
+            why = e.what();
+        }
+        co_await spoolFailed(socket, wd, why);
+        co_return nullptr;
+    }
+
+    // Appends one batch of a spooled body; false (after answering 503) when the file refuses.
+    Task<bool> spoolBatch(tcp::socket& socket, Watchdog& wd, SpooledBody& body, std::string batch) {
+        std::string why;
+        try {
+            co_await body.appendAsync(std::move(batch));
+            co_return true;
+        } catch (const std::exception& e) {
+            why = e.what();
+        }
+        co_await spoolFailed(socket, wd, why);
+        co_return false;
+    }
+
+    Task<void> spoolFailed(tcp::socket& socket, Watchdog& wd, std::string why) {
+        log::error("http", "cannot spool a request body", {{"error", why}});
+        co_await writeEarlyError(socket, wd, problems::kUnavailable,
+                                 "the upload cannot be stored right now; try again later");
+    }
+
+    Task<void> onReadError(tcp::socket& socket, Watchdog& wd, boost::system::error_code ec,
+                           std::uint64_t body_limit) {
         if (ec == http::error::body_limit) {
             co_await writeEarlyError(
                 socket, wd, problems::kPayloadTooLarge,
-                "the request body is over " + std::to_string(opts.body_limit) + " bytes");
+                "the request body is over " + std::to_string(body_limit) + " bytes");
         } else if (ec == http::error::header_limit) {
             co_await writeEarlyError(
                 socket, wd, problems::kHeadersTooLarge,
@@ -462,7 +549,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     Task<bool> handleOne(tcp::socket& socket, Watchdog& wd, const detail::LeanMessage& msg,
                          bool client_keep_alive, Request::Fields& spare,
                          const std::string& remote_ip, Clock::time_point started,
-                         std::shared_ptr<StreamBody>& stream) {
+                         std::shared_ptr<StreamBody>& stream,
+                         std::shared_ptr<SpooledBody> spooled) {
         Request req;
         req.method_name = msg.view(msg.method);
         req.method = parseMethod(req.method_name);
@@ -479,6 +567,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             req.headers.emplace_back(msg.name(i), msg.value(i));
         }
         req.body = msg.body;
+        req.spooled = std::move(spooled);
         req.remote_ip = remote_ip;
         req.client_ip = remote_ip;
         auto sent_id = req.header("X-Request-Id");

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "restinu/rt/digest.hpp"
+#include "restinu/rt/spool.hpp"
 
 namespace restinu::rt {
 namespace {
@@ -47,7 +48,9 @@ std::string_view canonical(std::int64_t ts, const SignedMessage& m, std::string_
     s.append("v2\n").append(digits, ts_end).append("\n");
     s.append(m.method).append("\n").append(m.target).append("\n");
     s.append(m.request_id).append("\n");
-    if (m.body.empty()) {
+    if (!m.body_sha256.empty()) {
+        s.append(m.body_sha256);
+    } else if (m.body.empty()) {
         s.append(emptyBodyDigest());
     } else {
         s.append(sha256Hex(m.body));
@@ -176,7 +179,8 @@ IdentityCheck verifyIdentity(const Request& req, std::string_view secret, std::i
         return fail(why, "identity signature is stale");
     }
     auto given = sig.substr(comma + 4);
-    SignedMessage message{req.method_name, req.target, req.header("X-Request-Id"), req.body};
+    SignedMessage message{req.method_name, req.target, req.header("X-Request-Id"), req.body,
+                          req.spooled ? std::string_view(req.spooled->sha256()) : ""};
     thread_local std::string expected;
     expected.clear();
     appendHmacSha256Hex(expected, secret, canonical(ts, message, user, roles, session, client_ip));

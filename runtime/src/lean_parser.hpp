@@ -5,10 +5,13 @@
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "restinu/rt/http.hpp"
 
 namespace restinu::rt::detail {
 
@@ -57,7 +60,16 @@ public:
     using error_code = boost::beast::error_code;
     using string_view = boost::beast::string_view;
 
+    /// Method and path to the body limit of a spooled request, or 0 (ServerOptions::spool).
+    using SpoolPolicy = std::function<std::uint64_t(Method, std::string_view)>;
+
     explicit LeanParser(LeanMessage& m) : m_(m) { m_.clear(); }
+
+    /// Asks `policy` (which must outlive the parser) about the request line as soon as it is
+    /// read: a spooled request gets its own body limit, checked against Content-Length before
+    /// any body byte, and its body is not reserved in memory (the server drains it to a file).
+    void spool(const SpoolPolicy* policy) { spool_ = policy; }
+    bool spooling() const { return spooling_; }
 
 private:
     void on_request_impl(boost::beast::http::verb, string_view method_str, string_view target,
@@ -65,6 +77,15 @@ private:
         m_.method = m_.keep({method_str.data(), method_str.size()});
         m_.target = m_.keep({target.data(), target.size()});
         m_.version = version;
+        if (spool_ != nullptr && *spool_) {
+            std::string_view t(target.data(), target.size());
+            auto limit = (*spool_)(parseMethod({method_str.data(), method_str.size()}),
+                                   t.substr(0, t.find('?')));
+            if (limit > 0) {
+                this->body_limit(limit);
+                spooling_ = true;
+            }
+        }
     }
     void on_response_impl(int code, string_view, int version, error_code&) override {
         m_.status = code;
@@ -79,7 +100,7 @@ private:
     void on_header_impl(error_code&) override {}
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
         // The parser has checked `length` against the body limit already.
-        if (length) {
+        if (length && !spooling_) {
             m_.body.reserve(static_cast<std::size_t>(*length));
         }
     }
@@ -95,6 +116,8 @@ private:
     void on_finish_impl(error_code&) override {}
 
     LeanMessage& m_;
+    const SpoolPolicy* spool_ = nullptr;
+    bool spooling_ = false;
 };
 
 }  // namespace restinu::rt::detail

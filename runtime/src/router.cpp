@@ -57,6 +57,7 @@ struct Router::Impl {
     std::array<std::vector<std::size_t>, static_cast<std::size_t>(Method::Other) + 1> by_method;
     std::vector<Middleware> middleware;
     RoleSource role_source;
+    SpoolPolicy spool;
 
     void index() {
         for (auto& v : by_method) {
@@ -167,6 +168,14 @@ Handler guarded(const Access& access, Handler handler, const RoleSource* source)
 
 void Router::setRoleSource(RoleSource source) {
     impl_->role_source = std::move(source);
+}
+
+void Router::setSpool(SpoolPolicy policy) {
+    impl_->spool = std::move(policy);
+}
+
+const SpoolPolicy& Router::spool() const {
+    return impl_->spool;
 }
 
 std::vector<Router::RouteInfo> Router::routes() const {

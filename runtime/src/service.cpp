@@ -133,6 +133,7 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
     s.threads = static_cast<int>(c.integer("http.threads", cores, 1, 256));
     s.body_limit = static_cast<std::size_t>(
         c.integer("http.body_limit", 1 << 20, 1024, std::int64_t{1} << 32));
+    s.spool_dir = c.str("http.spool_dir", "");
     s.header_timeout = c.duration("http.header_timeout", std::chrono::seconds(10));
     s.body_timeout = c.duration("http.body_timeout", std::chrono::seconds(30));
     s.idle_timeout = c.duration("http.idle_timeout", std::chrono::seconds(60));
@@ -522,6 +523,8 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
             so.address = settings.address;
             so.port = port;
             so.body_limit = settings.body_limit;
+            so.spool = l.shard->router().spool();
+            so.spool_dir = settings.spool_dir;
             so.header_timeout = settings.header_timeout;
             so.body_timeout = settings.body_timeout;
             so.idle_timeout = settings.idle_timeout;

@@ -19,6 +19,7 @@
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/router.hpp"
 #include "restinu/rt/service.hpp"
+#include "restinu/rt/spool.hpp"
 #include "restinu/rt/worker_pool.hpp"
 
 namespace restinu::testing {
@@ -95,8 +96,20 @@ public:
         headers.emplace_back("Content-Type", "application/json");
         headers.emplace_back("X-Request-Id", request_id);
         auto method_name = std::string(rt::methodName(c.method));
+        // A spooled route's body reaches the handler as a file, as the server hands it over.
+        std::shared_ptr<rt::SpooledBody> spooled;
+        const auto& spool = shard_->router().spool();
+        if (spool &&
+            spool(c.method, std::string_view(c.target).substr(0, c.target.find('?'))) > 0) {
+            spooled = rt::SpooledBody::create("");
+            spooled->append(c.body);
+            spooled->finish();
+            c.body.clear();
+        }
         if (c.signed_by_gateway) {
-            const rt::SignedMessage message{method_name, c.target, request_id, c.body};
+            const rt::SignedMessage message{
+                method_name, c.target, request_id, c.body,
+                spooled ? std::string_view(spooled->sha256()) : std::string_view{}};
             for (auto& h : rt::signIdentity(c.who ? &*c.who : nullptr, c.client_ip, message,
                                             settings_.identity_secret, rt::unixSeconds())) {
                 headers.push_back(std::move(h));
@@ -113,6 +126,7 @@ public:
             req.headers.emplace_back(k, v);
         }
         req.body = c.body;
+        req.spooled = std::move(spooled);
         req.request_id = request_id;
         req.remote_ip = "127.0.0.1";  // the gateway
         req.client_ip = req.remote_ip;

@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -177,6 +178,11 @@ def main():
         e.update(payment_env)
         return subprocess.run([binary, "payment", "reconcile"], env=e, capture_output=True,
                               text=True, timeout=120)
+
+    def cli(*args):
+        e = dict(env)
+        e.update(payment_env)
+        return subprocess.run([binary, *args], env=e, capture_output=True, text=True, timeout=60)
 
     def ledger_balanced():
         unbalanced_entries = psql("payments_db",
@@ -406,6 +412,11 @@ gateway:
               buyer["id"] in flat and agent["id"] in flat and "3 BHK with a garden" in flat
               and "INR 85,00,000.50" in flat
               and "Eighty Five Lakh Rupees and Fifty Paise Only" in flat, flat[:600])
+        # The date is the UTC day the agreement step ran (YYYY-MM-DD): today's, or yesterday's
+        # if midnight UTC passed since.
+        days = {time.strftime("%Y-%m-%d", time.gmtime(time.time() - lag)) for lag in (0, 600)}
+        check("the agreement is dated today (UTC, YYYY-MM-DD)",
+              any(f"Purchase {pid}, made on {d}." in flat for d in days), (days, flat[:300]))
         intents = provider_intents(pid)
         check("the provider charged exactly once, the price",
               len(intents) == 1 and intents[0]["status"] == "succeeded"
@@ -495,7 +506,34 @@ gateway:
         stop("property")
         st, _, acc = accept(made["id"])
         pid = acc["purchase_id"]
-        wait_for(lambda: purchase(pid).get("state") == "compensating", 30)
+        # Between two failed reservation attempts (lease free, waiting for its backoff), push its
+        # next attempt an hour out, as a long backoff would; `restinu purchase retry` must then
+        # make it due now, or it never reaches compensation below.
+        held = psql("payments_db", f"""
+            DO $$
+            DECLARE n int; deadline timestamptz := clock_timestamp() + interval '20 seconds';
+            BEGIN
+              LOOP
+                UPDATE purchases SET next_attempt_at = now() + interval '1 hour'
+                 WHERE id = '{pid}' AND state = 'running' AND step = 'reserve' AND attempts >= 1
+                   AND lease_owner IS NULL AND lease_until IS NULL;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                EXIT WHEN n = 1 OR clock_timestamp() > deadline OR NOT EXISTS
+                  (SELECT 1 FROM purchases WHERE id = '{pid}' AND state = 'running');
+                PERFORM pg_sleep(0.002);
+              END LOOP;
+            END $$;
+            SELECT state || ' ' || coalesce(step, '-') || ' '
+                   || (attempts >= 1 AND next_attempt_at > now() + interval '30 minutes')
+              FROM purchases WHERE id = '{pid}'""")
+        check("property service down: the purchase is waiting to retry its reservation",
+              held == "running reserve true", held)
+        r = cli("purchase", "retry", pid)
+        check("restinu purchase retry makes a purchase retrying its reservation due now (exit 0)",
+              r.returncode == 0 and f"{pid}: due now" in r.stdout, r.stdout + r.stderr)
+        check("and the saga takes it up again at once, on to compensation",
+              wait_for(lambda: purchase(pid).get("state") in ("compensating", "failed"), 30),
+              purchase(pid))
         start("property", "property")
         wait_ready(ports["property"])
         compensated("property service down", wait_ended(pid), listing, "reserve did not succeed after 3")
@@ -564,10 +602,6 @@ gateway:
         check("after every crash, reconcile finds no difference", r.returncode == 0, r.stdout + r.stderr)
 
         # --- operators and offers that lapse ---------------------------------------------------
-        def cli(*args):
-            e = dict(env)
-            e.update(payment_env)
-            return subprocess.run([binary, *args], env=e, capture_output=True, text=True, timeout=60)
         # A purchase stuck where its orchestrator died, compensated by an operator meanwhile.
         stop("payment")
         start_payment("before:authorise")
@@ -615,6 +649,25 @@ gateway:
         check("with an offer.lapsed event",
               psql("payments_db", "SELECT count(*) FROM restinu_outbox WHERE type = 'offer.lapsed' "
                                   f"AND aggregate_id = '{made['id']}'") == "1")
+        # An offer the listing's owner rejects is decided: it can no longer be accepted.
+        listing = new_listing()
+        st, made = offer(buyers[11], listing)
+        reject_path = f"/api/v1/offers/{made['id']}/reject"
+        st, _, body = gw.req("POST", reject_path, {}, token=buyers[10]["token"])
+        check("another buyer cannot reject someone's offer (404: not theirs to see)", st == 404,
+              (st, body))
+        st, _, body = gw.req("POST", reject_path, {}, token=buyers[11]["token"])
+        check("the buyer cannot reject their own offer (403)", st == 403, (st, body))
+        st, _, body = gw.req("POST", reject_path, {}, token=agent["token"])
+        check("the listing's owner rejects an offer: 200, rejected",
+              st == 200 and body.get("status") == "rejected" and body.get("id") == made["id"],
+              (st, body))
+        st, _, body = accept(made["id"])
+        check("and accepting it then is 409 offer-not-pending",
+              st == 409 and body.get("type", "").endswith("/offer-not-pending"), (st, body))
+        check("and no purchase was made of it",
+              psql("payments_db", f"SELECT count(*) FROM purchases WHERE offer_id = '{made['id']}'")
+              == "0")
 
         # --- a randomised run: 500 purchases over 100 listings, 10% faults (seed 17) ----------
         rng = random.Random(17)
@@ -679,6 +732,28 @@ gateway:
         check("the saga's metrics count the run's steps and ended purchases",
               'restinu_saga_steps_total{' in text and 'outcome="succeeded"' in text
               and 'restinu_purchases_total{' in text and "restinu_saga_step_duration_seconds" in text)
+        # This payment process started in the operators' part: the purchase compensated there
+        # and the randomised run's faults and lost races give it failed and compensated steps.
+        samples = []
+        for line in text.splitlines():
+            m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+            if m and not line.startswith("#"):
+                samples.append((m.group(1), dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"',
+                                                            m.group(2) or "")),
+                                float(m.group(3))))
+
+        def total(name, **labels):
+            return sum(v for n, l, v in samples
+                       if n == name and all(l.get(k) == w for k, w in labels.items()))
+        for outcome in ("started", "succeeded", "failed", "compensated"):
+            n = total("restinu_saga_steps_total", outcome=outcome)
+            check(f'restinu_saga_steps_total{{outcome="{outcome}"}} counted some steps', n > 0, n)
+        n = total("restinu_saga_step_duration_seconds_count", direction="compensate")
+        check('restinu_saga_step_duration_seconds{direction="compensate"} timed compensations',
+              n > 0, n)
+        for outcome in ("completed", "failed"):
+            n = total("restinu_purchases_total", outcome=outcome)
+            check(f'restinu_purchases_total{{outcome="{outcome}"}} counted purchases', n > 0, n)
         completed = psql("payments_db", "SELECT count(*) FROM purchases WHERE state = 'completed'")
         print(f"# randomised run: {len(pids)} purchases over 100 listings in {elapsed:.1f} s; "
               f"completed in all so far: {completed}", flush=True)

@@ -67,6 +67,8 @@ struct Identity {
     }
 };
 
+class SpooledBody;
+
 class Request {
 public:
     using Fields = std::vector<std::pair<std::string_view, std::string_view>>;
@@ -78,6 +80,9 @@ public:
     std::string_view query;   ///< after '?', not decoded
     Fields headers;
     std::string_view body;
+    /// Set instead of `body` for a route whose bodies go to a file (ServerOptions::spool): the
+    /// whole body, finished (size and SHA-256 known), removed when the last holder lets go.
+    std::shared_ptr<SpooledBody> spooled;
     std::string request_id;  ///< kept from X-Request-Id or generated
     std::string_view route;  ///< the matched route template, e.g. /api/v1/properties/{id}
     std::string remote_ip;   ///< the socket's peer: behind the gateway, always the gateway

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "restinu/rt/http.hpp"
+#include "restinu/rt/spool.hpp"
 #include "restinu/rt/task.hpp"
 
 namespace restinu::rt {
@@ -33,6 +34,9 @@ struct ClientRequest {
     std::string target = "/";
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    /// Sent instead of `body` when set (a spooled upload passed on), read from its file in
+    /// pieces: the body never sits whole in memory.
+    std::shared_ptr<SpooledBody> body_file;
     /// The whole exchange (connect, write, read) must finish within this.
     std::chrono::milliseconds timeout{10'000};
     /// A GET or HEAD without a body may share a kept-alive connection with the other such

@@ -5,7 +5,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "restinu/rt/http.hpp"
 #include "restinu/rt/task.hpp"
 
 namespace restinu::rt {
@@ -18,6 +20,13 @@ struct ServerOptions {
     std::string address = "127.0.0.1";
     std::uint16_t port = 0;  ///< 0: any free port (tests); listen() returns the one bound
     std::size_t body_limit = 1 << 20;
+    /// For a request whose body should go to a temporary file rather than memory (uploads):
+    /// its body limit, else 0. Asked with the method and path (not decoded) as soon as the
+    /// request line is read. The handler gets Request::spooled; a body of any size on such a
+    /// route is spooled. Each 256 KiB of a spooled body must arrive within `body_timeout` (a slow
+    /// upload goes on as long as it moves; a stalled one is cut off).
+    std::function<std::uint64_t(Method, std::string_view path)> spool;
+    std::string spool_dir;  ///< where spooled bodies go; empty: the system's temporary folder
     std::size_t header_limit = std::size_t{16} * 1024;
     /// The whole request head must arrive within this, counted from its first byte: a client
     /// that trickles headers (slowloris) is cut off.

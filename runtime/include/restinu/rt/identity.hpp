@@ -38,6 +38,9 @@ struct SignedMessage {
     std::string_view target;      ///< path and query as forwarded
     std::string_view request_id;  ///< the X-Request-Id sent with it
     std::string_view body;
+    /// The body's SHA-256 (hex) when the body is not in memory (a spooled upload): then it
+    /// stands for `body`, so both sides sign the same digest without reading the file again.
+    std::string_view body_sha256 = {};
 };
 
 /// Appends the five identity headers (user, roles, session, client address, signature) for one

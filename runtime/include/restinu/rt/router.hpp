@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +40,11 @@ struct Access {
 /// The caller's roles as a service knows them now (a database, an event-fed copy); by default
 /// the ones the identity carries. It may also update `req.identity->roles` for the handler.
 using RoleSource = std::function<Task<std::vector<std::string>>(Request&)>;
+
+/// Which requests' bodies go to a temporary file instead of memory (uploads), and their body
+/// limit: method and path (not decoded) to a byte limit, or 0 for "in memory, under the server's
+/// body limit". See ServerOptions::spool and Request::spooled.
+using SpoolPolicy = std::function<std::uint64_t(Method, std::string_view path)>;
 
 /// Routes by method and path template. Templates are literal segments and `{name}` segments
 /// (one whole path segment each); a final `{name...}` takes the rest of the path. Literal
@@ -81,6 +87,10 @@ public:
 
     /// Where AnyRole routes read the caller's roles (call before the server starts).
     void setRoleSource(RoleSource source);
+    /// Which requests are spooled (call before the server starts); the server asks it as soon
+    /// as a request line is read.
+    void setSpool(SpoolPolicy policy);
+    const SpoolPolicy& spool() const;
 
     struct RouteInfo {
         Method method;

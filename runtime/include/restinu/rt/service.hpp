@@ -41,6 +41,9 @@ struct RuntimeSettings {
     std::uint16_t admin_port = 0;
     int threads = 1;
     std::size_t body_limit = 1 << 20;
+    /// Where uploads on spooled routes are written while they arrive (`http.spool_dir`; empty:
+    /// the system's temporary folder).
+    std::string spool_dir;
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds body_timeout{30'000};
     std::chrono::milliseconds idle_timeout{60'000};
