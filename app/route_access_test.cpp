@@ -75,6 +75,12 @@ TEST(RouteAccess, ThePropertyServicesRoutesAndTheirRules) {
                                         "GET /api/v1/properties/{id} none",
                                         "PATCH /api/v1/properties/{id} authenticated",
                                         "DELETE /api/v1/properties/{id} authenticated",
+                                        // photos: the handler checks owner or admin
+                                        "POST /api/v1/properties/{id}/images authenticated",
+                                        "PATCH /api/v1/properties/{id}/images authenticated",
+                                        "DELETE /api/v1/properties/{id}/images/{image_id} "
+                                        "authenticated",
+                                        "GET /api/v1/images/{name} none",
                                         // internal: the payment service's purchase saga only
                                         "POST /internal/v1/listings/{id}/purchase-steps "
                                         "role:service",

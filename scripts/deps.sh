@@ -26,21 +26,30 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-# Node.js and npm for the API linter (tools/api-lint), from Debian unless the machine has them.
+# Node.js and npm for the API linter and the test S3 server, from Debian unless the machine
+# has them.
 if ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 
-# The API linter's npm packages, pinned by tools/api-lint/package-lock.json; again only when
-# the lock file changed since the last install.
+# Folders under tools/ with npm packages pinned by their package-lock.json: the API linter
+# (tools/api-lint) and the S3-compatible server of the tests (tools/s3rver).
+NPM_FOLDERS=(api-lint s3rver)
+
+# Installs each folder's packages with npm ci, only when its lock file changed since the last
+# install.
 npm_packages() {
-  local dir
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/api-lint"
-  if [[ ! -f $dir/node_modules/.installed || $dir/package-lock.json -nt $dir/node_modules/.installed ]]; then
-    echo "deps: installing the API linter's npm packages (tools/api-lint)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    touch "$dir/node_modules/.installed"
-  fi
+  local tools name dir
+  tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools"
+  for name in "${NPM_FOLDERS[@]}"; do
+    dir=$tools/$name
+    if [[ ! -f $dir/node_modules/.installed ||
+      $dir/package-lock.json -nt $dir/node_modules/.installed ]]; then
+      echo "deps: installing the npm packages of tools/$name"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+      touch "$dir/node_modules/.installed"
+    fi
+  done
 }
 
 if ((${#missing[@]} == 0)); then

@@ -151,6 +151,8 @@ done < <(registry_rows "$root/services/registry.tsv")
 # purchase steps on the property instances; the sandbox signs its webhooks to the gateway.
 export RESTINU_PAYMENT__PROVIDER__URL="http://${addresses[sandbox]}"
 export RESTINU_PAYMENT__PROPERTY_URLS="http://${addresses[property]//,/,http://}"
+# Listing photos are kept with the rest of the stack's data (docs/images.md).
+export RESTINU_PROPERTY__IMAGES__DIR="$run/images"
 export RESTINU_SANDBOX__WEBHOOK_URL="http://127.0.0.1:$gateway_port/api/v1/payments/webhooks/provider"
 for row in "${instances[@]}"; do
   read -r svc instance p <<<"$row"

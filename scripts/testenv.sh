@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Throwaway PostgreSQL, Redis and mail sink for tests, on free loopback ports.
-#   testenv.sh start DIR          start the three; writes DIR/env.sh (source it for the tests)
+# Throwaway PostgreSQL, Redis, mail sink and S3 server for tests, on free loopback ports.
+#   testenv.sh start DIR          start the four; writes DIR/env.sh (source it for the tests)
 #   testenv.sh stop DIR           stop them (whichever did start)
 #   testenv.sh restart-pg DIR     restart PostgreSQL in place (the pool tests call this)
 #   testenv.sh stop-pg DIR        stop PostgreSQL (a test of what answers while it is down)
@@ -12,6 +12,10 @@
 # (byte for byte) with its envelope in NAME.json, names sorting by arrival; while the file
 # $RESTINU_TEST_SMTP_HOLD_FILE exists it answers MAIL FROM with 421 (try later). Its output is
 # in DIR/mailsink.log, its PID in DIR/mailsink.pid.
+# The S3-compatible server (s3rver from npm, pinned in tools/s3rver, started by its start.js,
+# which also checks Signature V4 as S3 does) keeps its objects under DIR/s3, with the bucket
+# restinu-test created at start; access key and secret S3RVER. Its output is in DIR/s3rver.log,
+# its PID in DIR/s3rver.pid.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -24,6 +28,8 @@ dir=${2:?usage: testenv.sh $cmd DIR}
 PG_TEST_OPTS=(fsync=off synchronous_commit=off full_page_writes=off max_connections=300
   shared_preload_libraries=pg_stat_statements)
 mailsink="$(cd "$here/.." && pwd)/tools/mailsink/mailsink.py"
+s3rver="$(cd "$here/.." && pwd)/tools/s3rver/start.js"
+S3_BUCKET=restinu-test
 
 # smtp_start DIR PORT: the mail sink in a session of its own (setsid, so that it outlives this
 # script and no Ctrl-C of a terminal reaches it), its PID (the python process itself, since
@@ -71,6 +77,55 @@ smtp_stop() {
   rm -f "$dir/mailsink.pid"
 }
 
+# s3_start DIR PORT: s3rver in a session of its own (like the mail sink), its PID in
+# DIR/s3rver.pid, objects in DIR/s3; waits up to 10 s until it says it listens (the bucket
+# exists by then) and its port accepts a connection.
+s3_start() {
+  local dir=$1 port=$2 pid
+  if [[ ! -d "$(dirname "$s3rver")/node_modules/s3rver" ]]; then
+    echo "tools/s3rver/node_modules is missing: run scripts/deps.sh" >&2
+    return 1
+  fi
+  mkdir -p "$dir/s3"
+  NO_COLOR=1 setsid node "$s3rver" --directory "$dir/s3" --address 127.0.0.1 --port "$port" \
+    --bucket "$S3_BUCKET" </dev/null >>"$dir/s3rver.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/s3rver.pid"
+  for _ in $(seq 1 200); do
+    if grep -q "^s3rver: listening on http://127.0.0.1:$port\$" "$dir/s3rver.log" 2>/dev/null &&
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "s3rver did not start on port $port; $dir/s3rver.log:" >&2
+  tail -n 20 "$dir/s3rver.log" >&2
+  s3_stop "$dir"
+  return 1
+}
+
+# s3_running PID: whether PID is still our s3rver (not a reused PID, not a zombie).
+s3_running() {
+  grep -qa tools/s3rver/start.js "/proc/$1/cmdline" 2>/dev/null
+}
+
+# s3_stop DIR: SIGTERM (it exits at once), SIGKILL after 5 s; nothing if it never started.
+s3_stop() {
+  local dir=$1 pid
+  [[ -f "$dir/s3rver.pid" ]] || return 0
+  pid=$(cat "$dir/s3rver.pid")
+  if [[ -n $pid ]] && s3_running "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      s3_running "$pid" || break
+      sleep 0.05
+    done
+    if s3_running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$dir/s3rver.pid"
+}
+
 case $cmd in
   start)
     mkdir -p "$dir"
@@ -79,6 +134,7 @@ case $cmd in
     redis_port=$(free_port)
     while [[ $redis_port == "$pg_port" ]]; do redis_port=$(free_port); done
     smtp_port=$(free_port)
+    s3_port=$(free_port)
     # The ports first, so that `stop` finds whatever did start if a later step fails.
     printf 'export RESTINU_TEST_PG_PORT=%s\nexport RESTINU_TEST_REDIS_PORT=%s\n' \
       "$pg_port" "$redis_port" >"$dir/env.sh"
@@ -87,6 +143,7 @@ case $cmd in
     pg_start "$dir/pg" "$pg_port" "${PG_TEST_OPTS[@]}"
     redis_start "$dir/redis" "$redis_port"
     smtp_start "$dir" "$smtp_port"
+    s3_start "$dir" "$s3_port"
     cat >"$dir/env.sh" <<ENV
 export RESTINU_TEST_DIR='$dir'
 export RESTINU_TEST_PG_PORT=$pg_port
@@ -102,6 +159,13 @@ export RESTINU_TEST_MAIL_DIR='$dir/mail'
 export RESTINU_TEST_SMTP_HOLD_FILE='$dir/mailsink.hold'
 export RESTINU_TEST_SMTP_STOP='$here/testenv.sh stop-smtp $dir'
 export RESTINU_TEST_SMTP_START='$here/testenv.sh start-smtp $dir'
+# s3rver: S3 over plain HTTP on 127.0.0.1, path-style, Signature V4 with these keys, region
+# us-east-1; the bucket exists.
+export RESTINU_TEST_S3_ENDPOINT='http://127.0.0.1:$s3_port'
+export RESTINU_TEST_S3_BUCKET='$S3_BUCKET'
+export RESTINU_TEST_S3_REGION='us-east-1'
+export RESTINU_TEST_S3_ACCESS_KEY='S3RVER'
+export RESTINU_TEST_S3_SECRET_KEY='S3RVER'
 # Identity headers between the gateway and the services (one random secret per run).
 export RESTINU_IDENTITY__SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 # The user service's key for KYC document numbers (one per run).
@@ -111,7 +175,7 @@ export RESTINU_AUTH__KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
 ENV
         rm -f "${TMPDIR:-/tmp}/restinu-ports.$$"
     echo "testenv: PostgreSQL on 127.0.0.1:$pg_port, Redis on 127.0.0.1:$redis_port," \
-      "SMTP on 127.0.0.1:$smtp_port ($dir)"
+      "SMTP on 127.0.0.1:$smtp_port, S3 on 127.0.0.1:$s3_port ($dir)"
     ;;
   stop)
     # shellcheck disable=SC1091
@@ -119,6 +183,7 @@ ENV
     pg_stop "$dir/pg" immediate
     [[ -n "${RESTINU_TEST_REDIS_PORT:-}" ]] && redis_stop "$dir/redis" "$RESTINU_TEST_REDIS_PORT"
     smtp_stop "$dir"
+    s3_stop "$dir"
     ;;
   restart-pg)
     # shellcheck disable=SC1091

@@ -71,6 +71,13 @@ const std::vector<EventInfo>& catalogue() {
         {PropertyChanged::kUpdated, kPropertyAggregate, {"listing", "version"}},
         {PropertyChanged::kStatusChanged, kPropertyAggregate, {"listing", "version", "from", "to"}},
         {PropertyChanged::kWithdrawn, kPropertyAggregate, {"listing", "version", "from", "to"}},
+        {PropertyImageChanged::kAdded,
+         kPropertyAggregate,
+         {"listing_id", "image_id", "sha256", "position", "version"}},
+        {PropertyImageChanged::kRemoved,
+         kPropertyAggregate,
+         {"listing_id", "image_id", "sha256", "position", "version"}},
+        {PropertyImageChanged::kReordered, kPropertyAggregate, {"listing_id", "version"}},
         {OfferChanged::kMade, kOfferAggregate, kOfferFields},
         {OfferChanged::kAccepted, kOfferAggregate, kOfferFieldsAccepted},
         {OfferChanged::kRejected, kOfferAggregate, kOfferFields},
@@ -212,6 +219,30 @@ PropertyChanged PropertyChanged::parse(std::string_view data) {
     p.version = version->as_int64();
     p.from = optStr(o, "from").value_or("");
     p.to = optStr(o, "to").value_or("");
+    return p;
+}
+
+std::string PropertyImageChanged::data() const {
+    json::object o{{"listing_id", listing_id}, {"version", version}};
+    if (!image_id.empty()) {
+        o["image_id"] = image_id;
+        o["sha256"] = sha256;
+        o["position"] = position;
+    }
+    return json::serialize(o);
+}
+
+PropertyImageChanged PropertyImageChanged::parse(std::string_view data) {
+    constexpr std::string_view kType = "property image event";
+    auto o = object(data, kType);
+    PropertyImageChanged p;
+    p.listing_id = str(o, "listing_id", kType);
+    p.version = int64(o, "version", kType);
+    p.image_id = optStr(o, "image_id").value_or("");
+    if (!p.image_id.empty()) {
+        p.sha256 = str(o, "sha256", kType);
+        p.position = int64(o, "position", kType);
+    }
     return p;
 }
 

@@ -20,6 +20,7 @@ std::vector<rt::ProblemType> problemCatalogue() {
         rp::kPreconditionRequired,
         rp::kPayloadTooLarge,
         rp::kUnsupportedMediaType,
+        rp::kRangeNotSatisfiable,
         rp::kHeadersTooLarge,
         rp::kRateLimited,
         rp::kIdempotencyKeyRequired,
@@ -48,6 +49,9 @@ std::vector<rt::ProblemType> problemCatalogue() {
         cp::kInvalidLink,
         cp::kPreferenceLocked,
         cp::kTooManySavedSearches,
+        cp::kImageUndecodable,
+        cp::kImageTooManyPixels,
+        cp::kTooManyImages,
     };
 }
 

@@ -97,8 +97,7 @@ std::string_view CurlEasy::responseHeader(std::string_view name) const {
 
 std::size_t CurlEasy::onWrite(char* data, std::size_t size, std::size_t n, void* self) {
     auto* e = static_cast<CurlEasy*>(self);
-    constexpr std::size_t kLimit = std::size_t{16} << 20;  // no provider answers more
-    if (e->response_.size() + size * n > kLimit) {
+    if (e->response_.size() + size * n > e->max_response_bytes) {
         return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
     }
     e->response_.append(data, size * n);

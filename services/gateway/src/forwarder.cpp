@@ -9,6 +9,7 @@
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/service.hpp"
+#include "restinu/rt/spool.hpp"
 
 namespace restinu::gateway {
 namespace {
@@ -62,6 +63,7 @@ rt::ClientRequest upstreamRequest(const rt::Request& req, const rt::AccessClaims
     out.method = req.method;
     out.target = std::string(req.target);
     out.body = std::string(req.body);
+    out.body_file = req.spooled;
     out.headers.reserve(req.headers.size() + 8);
     auto connection = req.header("Connection");
     for (const auto& [k, v] : req.headers) {
@@ -89,7 +91,9 @@ rt::ClientRequest upstreamRequest(const rt::Request& req, const rt::AccessClaims
 void signIdentity(rt::ClientRequest& out, const rt::Request& req, const rt::AccessClaims* claims,
                   const std::string& secret, std::int64_t now_unix) {
     static const std::vector<std::string> kNoRoles;
-    const rt::SignedMessage message{req.method_name, req.target, req.request_id, req.body};
+    const rt::SignedMessage message{
+        req.method_name, req.target, req.request_id, req.body,
+        req.spooled ? std::string_view(req.spooled->sha256()) : std::string_view{}};
     rt::appendSignedIdentity(out.headers,
                              claims != nullptr ? std::string_view(claims->subject) : "",
                              claims != nullptr ? claims->roles : kNoRoles,

@@ -6,6 +6,7 @@
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/service.hpp"
+#include "restinu/rt/spool.hpp"
 
 namespace restinu::gateway {
 namespace {
@@ -60,8 +61,12 @@ IdempotencyStage::IdempotencyStage(rt::Shard& shard, const Settings& settings)
 
 rt::Task<std::variant<rt::Response, IdempotencyStage::Claim>> IdempotencyStage::begin(
     const rt::Request& req, const std::string& caller, const std::string& key) {
+    // A spooled upload is known by its digest (the same route always spools, so a retry of
+    // the same bytes gives the same fingerprint).
+    const std::string spooled_digest = req.spooled ? "sha256:" + req.spooled->sha256() : "";
     Claim claim{idempotencyRedisKey(caller, key), idempotencyIndexKey(caller), "",
-                requestFingerprint(req.method_name, req.target, req.body)};
+                requestFingerprint(req.method_name, req.target,
+                                   req.spooled ? std::string_view(spooled_digest) : req.body)};
     claim.lock = lockValue(claim.fingerprint, randomOwner());
     std::vector<std::string> keys{claim.redis_key, claim.index_key};
     std::vector<std::string> args{

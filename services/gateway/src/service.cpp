@@ -1,5 +1,6 @@
 #include "restinu/gateway/service.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <memory>
@@ -258,6 +259,14 @@ rt::ServiceSpec spec() {
                     continue;  // under a built-in prefix (handle() redirects it), or done
                 }
                 forwardAll(rule.prefix, rule.service);
+            }
+            // Upload routes (a rule with a body_limit) are spooled to a file as they arrive.
+            if (std::any_of(settings->routes.begin(), settings->routes.end(),
+                            [](const RouteRule& r) { return r.body_limit > 0; })) {
+                shard.router().setSpool([settings](rt::Method m, std::string_view path) {
+                    const auto* rule = matchRule(settings->routes, m, path);
+                    return rule != nullptr ? rule->body_limit : std::uint64_t{0};
+                });
             }
             for (const auto& service : forwardedServices(settings->routes)) {
                 shard.addReadinessCheck(service, [&gw, service] { return gw.ready(service); });

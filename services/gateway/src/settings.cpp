@@ -15,11 +15,34 @@ std::string defaultUpstream(std::string_view service) {
 
 constexpr std::size_t kMinSecretLength = 32;
 
+// Whole segments; a prefix segment "*" stands for any one segment (/api/v1/properties/*/images).
 bool prefixMatches(std::string_view prefix, std::string_view path) {
-    if (path.substr(0, prefix.size()) != prefix) {
-        return false;
+    if (prefix.find('*') == std::string_view::npos) {
+        if (path.substr(0, prefix.size()) != prefix) {
+            return false;
+        }
+        return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
     }
-    return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
+    std::size_t i = 0;
+    std::size_t j = 0;
+    while (i < prefix.size()) {
+        if (prefix[i] == '*' && (i == 0 || prefix[i - 1] == '/')) {
+            auto seg_end = path.find('/', j);
+            seg_end = seg_end == std::string_view::npos ? path.size() : seg_end;
+            if (seg_end == j) {
+                return false;  // "*" needs a non-empty segment
+            }
+            j = seg_end;
+            ++i;
+            continue;
+        }
+        if (j >= path.size() || path[j] != prefix[i]) {
+            return false;
+        }
+        ++i;
+        ++j;
+    }
+    return j == path.size() || prefix.back() == '/' || path[j] == '/';
 }
 
 }  // namespace
@@ -30,11 +53,13 @@ std::map<std::string, RatePolicy, std::less<>> defaultRatePolicies() {
         {"default", RatePolicy{"default", 600, seconds(60)}},
         {"auth", RatePolicy{"auth", 20, seconds(60)}},
         {"search", RatePolicy{"search", 1200, seconds(60)}},
+        {"upload", RatePolicy{"upload", 60, seconds(60)}},
+        {"media", RatePolicy{"media", 6000, seconds(60)}},
     };
 }
 
 std::vector<RouteRule> defaultRoutes() {
-    std::vector<RouteRule> r(5);
+    std::vector<RouteRule> r(7);
     // Answers under /api/v1/auth carry tokens: the gateway never stores them (no
     // Idempotency-Key there; logging in twice is harmless, a stored token is not).
     r[0].name = "login";
@@ -59,6 +84,21 @@ std::vector<RouteRule> defaultRoutes() {
     r[3].prefix = "/api/v1/purchases";
     r[3].methods = {rt::Method::Post};
     r[3].idempotency = IdempotencyMode::Required;
+    // Photos: the body goes to a file as it arrives (never whole in memory), then on to the
+    // property service from that file; an upload costs real CPU, so its own, lower, limit.
+    r[5].name = "images";
+    r[5].prefix = "/api/v1/properties/*/images";
+    r[5].methods = {rt::Method::Post};
+    r[5].rate_policy = "upload";
+    r[5].body_limit = std::uint64_t{25} << 20;
+    r[5].timeout = std::chrono::seconds(60);
+    // Photo files: a listing page asks for a dozen at once; immutable, so browsers and CDNs
+    // keep them and repeat visits ask nothing.
+    r[6].name = "image-files";
+    r[6].prefix = "/api/v1/images";
+    r[6].methods = {rt::Method::Get, rt::Method::Head};
+    r[6].rate_policy = "media";
+    r[6].pipeline = true;
     return r;
 }
 
@@ -169,6 +209,8 @@ Settings readSettings(rt::Config& config) {
             r.methods.push_back(parsed);
         }
         r.timeout = config.duration(base + ".timeout", milliseconds(0));
+        r.body_limit = static_cast<std::uint64_t>(
+            config.integer(base + ".body_limit", 0, 0, std::int64_t{1} << 34));
         r.rate_policy = config.str(base + ".rate_policy", "default");
         if (r.rate_policy != "none" && !s.rate_policies.contains(r.rate_policy)) {
             config.reject(base + ".rate_policy", "no such policy under gateway.rate_policies");

@@ -34,6 +34,10 @@ struct RouteRule {
     /// upstream connection, written together and answered in order (ADR 0008). For routes
     /// that answer quickly: an answer waits for those before it on the connection.
     bool pipeline = false;
+    /// Non-zero: request bodies of this route are written to a temporary file as they arrive
+    /// (up to this many bytes; more is 413) and sent upstream from it, never held in memory.
+    /// For uploads; every other body stays under `http.body_limit`.
+    std::uint64_t body_limit = 0;
 };
 
 struct Settings {

@@ -33,7 +33,7 @@ rt::Task<PropertyClient::Reply> PropertyClient::step(std::string listing_id,
         req.timeout = timeout_;
         const auto request_id = rt::newRequestId();
         req.headers = {{"Content-Type", "application/json"}, {"X-Request-Id", request_id}};
-        const rt::SignedMessage message{"POST", target, request_id, body};
+        const rt::SignedMessage message{"POST", target, request_id, body, {}};
         for (auto& h :
              rt::signIdentity(&caller, "127.0.0.1", message, secret_, rt::unixSeconds())) {
             req.headers.push_back(std::move(h));

@@ -20,6 +20,9 @@ std::string str(const json::object& o, std::string_view key) {
 }  // namespace
 
 rt::Task<void> applyListingEvent(rt::PgConn& tx, const rt::Event& event) {
+    if (!contracts::PropertyChanged::carries(event.type)) {
+        co_return;  // photos do not matter to a purchase
+    }
     const auto changed = contracts::PropertyChanged::parse(event.data);
     const auto row = json::parse(changed.listing_json).as_object();
     std::string address = str(row, "address_line");

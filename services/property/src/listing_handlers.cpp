@@ -31,6 +31,7 @@ rt::Response listingResponse(int status, const StoredListing& s) {
     for (auto& [k, v] : domain::toJson(s.listing)) {
         out[k] = v;
     }
+    out["images"] = json::parse(s.images_json);
     out["version"] = s.version;
     out["created_at"] = s.created_at;
     out["updated_at"] = s.updated_at;

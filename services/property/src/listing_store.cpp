@@ -20,7 +20,7 @@ constexpr std::string_view kColumns =
     "locality, city, state, postal_code, country, latitude, longitude, facing, "
     "array_to_json(amenities)::text AS amenities, version, "
     "restinu_iso(created_at) AS created_at, restinu_iso(updated_at) AS updated_at, "
-    "to_jsonb(p)::text AS row_json";
+    "to_jsonb(p)::text AS row_json, images::text AS images";
 
 class ListingReader {
 public:
@@ -60,6 +60,7 @@ public:
         s.created_at = text(i, kCreated);
         s.updated_at = text(i, kUpdated);
         s.row_json = text(i, kRowJson);
+        s.images_json = text(i, kImages);
         return s;
     }
 
@@ -91,6 +92,7 @@ private:
         kCreated,
         kUpdated,
         kRowJson,
+        kImages,
         kCount
     };
     static constexpr std::array<std::string_view, kCount> kNames{
@@ -98,7 +100,7 @@ private:
         "status",       "price_minor", "currency", "bedrooms",    "bathrooms",     "area_sqft",
         "address_line", "locality",    "city",     "state",       "postal_code",   "country",
         "latitude",     "longitude",   "facing",   "amenities",   "version",       "created_at",
-        "updated_at",   "row_json"};
+        "updated_at",   "row_json",    "images"};
 
     std::string text(std::size_t i, Column c) const { return std::string(r_.get(i, col_[c])); }
 
@@ -138,6 +140,14 @@ rt::Task<void> enqueueChange(rt::PgConn& tx, std::string_view type, const Stored
 }
 
 }  // namespace
+
+std::string_view ListingStore::columns() {
+    return kColumns;
+}
+
+StoredListing ListingStore::read(const rt::PgResult& r, std::size_t row) {
+    return ListingReader(r).read(row);
+}
 
 rt::Task<std::optional<StoredListing>> ListingStore::find(const std::string& id) {
     const std::string sql =

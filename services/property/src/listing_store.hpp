@@ -10,6 +10,7 @@
 namespace restinu::rt {
 class PgConn;
 class PgPool;
+class PgResult;
 }  // namespace restinu::rt
 
 /// The listing aggregate on the write model (table properties): its SQL, its row mapping (by
@@ -25,6 +26,7 @@ struct StoredListing {
     std::string created_at;
     std::string updated_at;
     std::string row_json;  ///< the whole row as JSON: what the events carry to the read model
+    std::string images_json = "[]";  ///< its photos in display order (image_store.hpp)
 };
 
 class ListingStore {
@@ -51,6 +53,10 @@ public:
     static rt::Task<StoredListing> setOwner(rt::PgConn& tx, const StoredListing& before,
                                             const std::string& owner_id, std::string_view action,
                                             const rt::WriteContext& ctx);
+
+    /// The select list that read() maps (a FROM properties p), for other stores of the aggregate.
+    static std::string_view columns();
+    static StoredListing read(const rt::PgResult& r, std::size_t row);
 
 private:
     rt::PgPool& reads_;

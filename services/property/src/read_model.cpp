@@ -26,6 +26,9 @@ constexpr std::string_view kReadModelUpdate =
 }  // namespace
 
 rt::Task<void> applyToReadModel(rt::PgConn& tx, const rt::Event& event) {
+    if (!contracts::PropertyChanged::carries(event.type)) {
+        co_return;  // photos are not searched
+    }
     const std::string row = contracts::PropertyChanged::parse(event.data).listing_json;
     const std::string sql =
         "INSERT INTO property_search SELECT (property_search_row(jsonb_populate_record("

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cached_answers.hpp"
+#include "image_handlers.hpp"
 #include "listing_handlers.hpp"
 #include "purchase_steps.hpp"
 #include "restinu/registry.hpp"
@@ -76,9 +77,10 @@ rt::ServiceSpec spec() {
     s.configure = [](rt::Config& c) {
         auto database = c.str("pg.database", std::string(registry::find("property")->database));
         auto caching = readCacheSettings(c, database);
+        auto photos = readImageSettings(c);
         const bool in_memory =
             c.oneOf("search.engine", "memory", {"memory", "database"}) == "memory";
-        return rt::WireFn{[caching, in_memory](rt::Shard& shard) {
+        return rt::WireFn{[caching, in_memory, photos](rt::Shard& shard) {
             rt::RedisOptions redis;
             redis.host = shard.settings().redis_host;
             redis.port = shard.settings().redis_port;
@@ -125,6 +127,7 @@ rt::ServiceSpec spec() {
                     [&h](rt::Request& req) { return h.update(req); });
             r.del("/api/v1/properties/{id}", signed_in,
                   [&h](rt::Request& req) { return h.withdraw(req); });
+            addImageRoutes(shard, cache, photos);
             // The purchase saga's steps on a listing: the payment service only (never forwarded
             // by the gateway; the handler checks the caller is the payment service).
             auto& steps = shard.keep(std::make_unique<PurchaseSteps>(shard.pg(), cache));

@@ -118,6 +118,25 @@ struct PropertyChanged {
     std::string to;    ///< status after (status_changed, withdrawn), else empty
     std::string data() const;
     static PropertyChanged parse(std::string_view data);
+    /// True for the four types above (a consumer of the property stream sees image events too).
+    static bool carries(std::string_view type) {
+        return type == kCreated || type == kUpdated || type == kStatusChanged || type == kWithdrawn;
+    }
+};
+
+/// property.image_added, .image_removed or .images_reordered: one photo of a listing, and the
+/// listing's version after the change (its photos are part of it).
+struct PropertyImageChanged {
+    static constexpr std::string_view kAdded = "property.image_added";
+    static constexpr std::string_view kRemoved = "property.image_removed";
+    static constexpr std::string_view kReordered = "property.images_reordered";
+    std::string listing_id;
+    std::string image_id;  ///< empty for images_reordered
+    std::string sha256;    ///< the uploaded file's SHA-256 (its renditions are named by it)
+    std::int64_t position = 0;  ///< 0-based place in the listing's photos (added, removed)
+    std::int64_t version = 0;   ///< the listing's version after the change
+    std::string data() const;
+    static PropertyImageChanged parse(std::string_view data);
 };
 
 // --- payment (aggregate ids: the offer's id, the purchase's id) ---

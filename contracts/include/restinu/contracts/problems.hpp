@@ -53,6 +53,14 @@ inline constexpr rt::ProblemType kPreferenceLocked{"preference-locked",
 inline constexpr rt::ProblemType kTooManySavedSearches{
     "too-many-saved-searches", "The account has as many saved searches as it may keep", 409};
 
+// property images
+inline constexpr rt::ProblemType kImageUndecodable{
+    "image-undecodable", "The upload is not a JPEG, PNG or WebP image that can be decoded", 422};
+inline constexpr rt::ProblemType kImageTooManyPixels{
+    "image-too-many-pixels", "The image has more pixels than a photo may have", 422};
+inline constexpr rt::ProblemType kTooManyImages{
+    "too-many-images", "The listing has as many photos as it may keep", 409};
+
 }  // namespace restinu::contracts::problems
 
 namespace restinu::contracts {

@@ -38,8 +38,14 @@ public:
     std::chrono::milliseconds total_timeout{10'000};
     std::chrono::milliseconds connect_timeout{5'000};
 
+    /// The longest response body taken; a longer one aborts the transfer (CURLE_WRITE_ERROR).
+    /// No third-party API answers more than the default; downloads of files set their own.
+    std::size_t max_response_bytes = std::size_t{16} << 20;
+
     long status() const;  ///< HTTP status or SMTP reply code
     const std::string& responseBody() const { return response_; }
+    /// Moves the response body out (a large download need not be copied).
+    std::string takeResponseBody() { return std::move(response_); }
     std::string_view responseHeader(std::string_view name) const;  ///< "" when absent
 
 private:

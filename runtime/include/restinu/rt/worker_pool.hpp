@@ -89,6 +89,13 @@ public:
         }
     }
 
+    /// Runs `fn` on a worker with no one waiting for it (clean-up work; not counted against
+    /// the queue's bound, never refused). `fn` must not throw.
+    template <class Fn>
+    void post(Fn fn) {
+        boost::asio::post(pool_, std::move(fn));
+    }
+
     /// Waits for queued work to finish and joins the threads.
     void stop() { pool_.join(); }
 
