@@ -201,6 +201,30 @@ listings=$(psql "$RESTINU_PG__URL dbname=properties_db" -tAc "SELECT count(*) FR
 if [[ "$listings" == 0 ]]; then
   "$bin" seed --listings "${RESTINU_DEMO_LISTINGS:-2000}" --users 100 2>&1 | tail -1
 fi
+# 8. A demo listing of the agent's with two photos, once (the photos made by libvips' CLI).
+if [[ ! -f $run/demo-photos.done ]]; then
+  agent_token=$(login agent@restinu.local || true)
+  demo='{"title":"Demo villa with photos","description":"Upload more with POST /api/v1/properties/{id}/images.","property_type":"villa","status":"active","price":{"amount":4500000000,"currency":"INR"},"bedrooms":4,"bathrooms":4,"area_sqft":3200,"address":{"line":"1 Demo Road","locality":"Baner","city":"Pune","state":"Maharashtra","postal_code":"411045","country":"IN"},"location":{"lat":18.559,"lng":73.7868},"facing":"E"}'
+  demo_id=""
+  for _ in $(seq 1 50); do  # the agent's role reaches the property service by event
+    demo_id=$(api POST /api/v1/properties "$agent_token" "$demo" | jget id 2>/dev/null || true)
+    [[ -n $demo_id ]] && break
+    sleep 0.2
+  done
+  if [[ -n $demo_id ]]; then
+    for size in "1600 1200" "1200 1600"; do
+      read -r w h <<<"$size"
+      vips zone "$run/zone.v" "$w" "$h" && vips linear "$run/zone.v" "$run/grey.v" 127 128 --uchar &&
+        vips bandjoin "$run/grey.v $run/grey.v $run/grey.v" "$run/demo.jpg[Q=85]" &&
+        curl -sS -o /dev/null -X POST "http://127.0.0.1:$gateway_port/api/v1/properties/$demo_id/images" \
+          -H "Authorization: Bearer $agent_token" -H 'Content-Type: image/jpeg' \
+          --data-binary "@$run/demo.jpg"
+    done
+    rm -f "$run/zone.v" "$run/grey.v" "$run/demo.jpg"
+    echo "$demo_id" >"$run/demo-photos.done"
+  fi
+fi
+demo_id=$(cat "$run/demo-photos.done" 2>/dev/null || true)
 
 cat <<INFO
 
@@ -219,6 +243,8 @@ Demo accounts (password for each: "$demo_password"):
   admin@restinu.local (admin)   agent@restinu.local (agent)   investor@restinu.local (investor)
   curl -s http://127.0.0.1:$gateway_port/api/v1/auth/login -H 'Content-Type: application/json' \\
     -d '{"email":"investor@restinu.local","password":"$demo_password"}'
+A listing with photos (renditions under /api/v1/images/..., files in $run/images/):
+  curl -s http://127.0.0.1:$gateway_port/api/v1/properties/$demo_id
 Buy a listing (the sandbox provider stands in for the card network; pm_card_visa pays,
 pm_card_chargeDeclined declines): POST /api/v1/offers as a KYC-approved buyer, then
 POST /api/v1/offers/{id}/accept as the listing's agent, then GET /api/v1/purchases/{id}.

@@ -23,18 +23,10 @@ namespace restinu::rt {
 namespace {
 
 namespace net = boost::asio;
+using testing::pattern;
 using testing::RawClient;
 using testing::ServerThread;
 using testing::sleepFor;
-
-// Bytes that show a lost, repeated or reordered chunk: position-dependent, not periodic in 4 KiB.
-std::string pattern(std::size_t n) {
-    std::string out(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) {
-        out[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
-    }
-    return out;
-}
 
 Router testRouter() {
     Router r;

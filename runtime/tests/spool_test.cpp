@@ -20,17 +20,9 @@
 namespace restinu::rt {
 namespace {
 
+using testing::pattern;
 using testing::RawClient;
 using testing::ServerThread;
-
-// Position-dependent bytes, so that a lost, repeated or reordered piece shows.
-std::string pattern(std::size_t n) {
-    std::string out(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) {
-        out[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
-    }
-    return out;
-}
 
 // /upload is spooled (up to 16 MiB); /body is not. Both say what they received.
 Router spoolRouter() {

@@ -21,6 +21,16 @@
 namespace restinu::testing {
 
 /// An HttpServer on its own loop thread and a free port, for tests that talk to it over TCP.
+/// Bytes that show a lost, repeated or reordered piece: position-dependent, not periodic in
+/// 4 KiB.
+inline std::string pattern(std::size_t n) {
+    std::string out(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+    }
+    return out;
+}
+
 class ServerThread {
 public:
     ServerThread(rt::Router router, rt::ServerOptions opts = {})

@@ -10,7 +10,6 @@ its body; another user cannot add or delete; with the image workers busy an uplo
 Retry-After, never 500; a deleted photo's URL answers 404.
 Run by `make test` (ctest label e2e): images_test.py path/to/restinu
 """
-import json
 import os
 import socket
 import subprocess
@@ -21,6 +20,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from purchase_test import Client, check, free_port, wait_for, wait_ready  # noqa: E402
 import purchase_test  # noqa: E402
+from stack import People, write_gateway_config  # noqa: E402
 
 
 def photo(work, name, width, height, noise=False):
@@ -105,52 +105,25 @@ def main():
         start("property", {"RESTINU_PROPERTY__IMAGES__DIR": store,
                            "RESTINU_WORKERS__THREADS": "1", "RESTINU_WORKERS__QUEUE_LIMIT": "1"})
         config = os.path.join(work, "gateway.yaml")
-        with open(config, "w") as f:
-            # The shipped routes (none set here); limits raised so that the test is not limited.
-            f.write(f"""
-gateway:
-  upstreams:
-    user: 127.0.0.1:{ports['user']}
-    property: 127.0.0.1:{ports['property']}
-    notification: 127.0.0.1:{ports['user']}
-    payment: 127.0.0.1:{ports['user']}
-    blockchain: 127.0.0.1:{ports['user']}
-  health: {{interval: 200ms, timeout: 500ms}}
-  rate_policies:
-    default: {{limit: 1000000, window: 60s}}
-    auth: {{limit: 1000000, window: 60s}}
-    upload: {{limit: 1000000, window: 60s}}
-""")
+        # The shipped routes (the upload route spools); limits raised out of the test's way.
+        write_gateway_config(config, {"user": ports["user"], "property": ports["property"],
+                                      "notification": ports["user"], "payment": ports["user"],
+                                      "blockchain": ports["user"]},
+                             ("default", "auth", "upload"))
         start("gateway", {}, ["--config", config])
         for n in ("user", "property", "gateway"):
             check(f"{n} becomes ready", wait_ready(ports[n]))
         gw = Client(ports["gateway"])
 
-        password = "an images e2e passphrase"
-        run_id = os.urandom(4).hex()
-
-        def login(email):
-            st, _, body = gw.req("POST", "/api/v1/auth/login", {"email": email, "password": password})
-            return body["access_token"] if st == 200 else None
-
-        def register(name):
-            email = f"{name}-{run_id}@example.com"
-            gw.req("POST", "/api/v1/auth/register", {"email": email, "password": password, "name": name})
-            token = login(email)
-            _, _, me = gw.req("GET", "/api/v1/users/me", token=token)
-            return {"email": email, "token": token, "id": me["id"]}
-
-        admin_email = f"admin-{run_id}@example.com"
-        subprocess.run([binary, "user", "create-admin", "--email", admin_email], env=env,
-                       input=password + "\n", text=True, check=True, capture_output=True)
-        admin = {"token": login(admin_email)}
-        agent = register("agent")
-        other = register("other")
+        people = People(gw, binary, env, "an images e2e passphrase")
+        admin = people.admin()
+        agent = people.register("agent")
+        other = people.register("other")
         for who in (agent, other):
             st, _, _ = gw.req("PATCH", f"/api/v1/admin/users/{who['id']}", {"role": "agent"},
                               token=admin["token"])
             check("the admin makes an agent", st == 200)
-            who["token"] = login(who["email"])
+            who["token"] = people.login(who["email"])
 
         body = {
             "title": "3 BHK with a garden", "description": "Quiet street.",

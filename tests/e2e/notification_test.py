@@ -29,6 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from purchase_test import Client, check, free_port, wait_for, wait_ready  # noqa: E402
 import purchase_test  # noqa: E402
+from stack import write_gateway_config  # noqa: E402
 
 
 class LiveStream:
@@ -158,22 +159,10 @@ def main():
         for n in ("user", "notification"):
             check(f"{n} becomes ready", wait_ready(ports[n]))
         config = os.path.join(work, "gateway.yaml")
-        with open(config, "w") as f:
-            f.write(f"""
-gateway:
-  upstreams:
-    user: 127.0.0.1:{ports['user']}
-    notification: 127.0.0.1:{ports['notification']}
-    property: 127.0.0.1:{ports['notification']}
-    payment: 127.0.0.1:{ports['notification']}
-    blockchain: 127.0.0.1:{ports['notification']}
-  health:
-    interval: 200ms
-    timeout: 500ms
-  rate_policies:
-    default: {{limit: 1000000, window: 60s}}
-    auth: {{limit: 1000000, window: 60s}}
-""")
+        write_gateway_config(config, {"user": ports["user"], "notification": ports["notification"],
+                                      "property": ports["notification"],
+                                      "payment": ports["notification"],
+                                      "blockchain": ports["notification"]})
         start("gateway", [binary, "gateway", "--config", config])
         check("the gateway becomes ready", wait_ready(ports["gateway"]))
         gw = Client(ports["gateway"])

@@ -27,6 +27,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stack import People, write_gateway_config  # noqa: E402
+
 failures = 0
 
 
@@ -210,22 +213,9 @@ def main():
         for n in ("sandbox", "user", "property"):
             check(f"{n} becomes ready", wait_ready(ports[n]))
         config = os.path.join(work, "gateway.yaml")
-        with open(config, "w") as f:
-            f.write(f"""
-gateway:
-  upstreams:
-    user: 127.0.0.1:{ports['user']}
-    property: 127.0.0.1:{ports['property']}
-    payment: 127.0.0.1:{ports['payment']}
-    notification: 127.0.0.1:{ports['payment']}
-    blockchain: 127.0.0.1:{ports['payment']}
-  health:
-    interval: 200ms
-    timeout: 500ms
-  rate_policies:
-    default: {{limit: 1000000, window: 60s}}
-    auth: {{limit: 1000000, window: 60s}}
-""")
+        write_gateway_config(config, {"user": ports["user"], "property": ports["property"],
+                                      "payment": ports["payment"], "notification": ports["payment"],
+                                      "blockchain": ports["payment"]})
         start("gateway", "gateway", {}, ["--config", config])
         check("the gateway becomes ready", wait_ready(ports["gateway"]))
         gw = Client(ports["gateway"])
@@ -233,25 +223,9 @@ gateway:
         sandbox_auth = {"Authorization": "Bearer " + provider_key}
 
         # --- people ---------------------------------------------------------------------------
-        password = "a purchase e2e passphrase"
-        run_id = os.urandom(4).hex()
-
-        def login(email):
-            st, _, body = gw.req("POST", "/api/v1/auth/login", {"email": email, "password": password})
-            return body["access_token"] if st == 200 else None
-
-        def register(name):
-            email = f"{name}-{run_id}@example.com"
-            st, _, _ = gw.req("POST", "/api/v1/auth/register",
-                              {"email": email, "password": password, "name": name})
-            token = login(email)
-            _, _, me = gw.req("GET", "/api/v1/users/me", token=token)
-            return {"email": email, "token": token, "id": me["id"]}
-
-        admin_email = f"admin-{run_id}@example.com"
-        subprocess.run([binary, "user", "create-admin", "--email", admin_email], env=env,
-                       input=password + "\n", text=True, check=True, capture_output=True)
-        admin = {"token": login(admin_email)}
+        people = People(gw, binary, env, "a purchase e2e passphrase")
+        login, register, run_id = people.login, people.register, people.run_id
+        admin = people.admin()
 
         def approve_kyc(who):
             st, _, body = gw.req("POST", "/api/v1/users/me/kyc",

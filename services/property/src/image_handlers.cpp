@@ -9,6 +9,7 @@
 #include "blob_store.hpp"
 #include "cached_answers.hpp"
 #include "image_store.hpp"
+#include "listing_rules.hpp"
 #include "restinu/contracts/problems.hpp"
 #include "restinu/rt/cache.hpp"
 #include "restinu/rt/events.hpp"
@@ -27,14 +28,6 @@ namespace json = boost::json;
 using rt::ApiError;
 namespace problems = rt::problems;
 namespace cp = contracts::problems;
-
-bool isPublic(std::string_view status) {
-    return status == "active" || status == "reserved" || status == "sold";
-}
-
-std::string etagOf(int version) {
-    return "\"" + std::to_string(version) + "\"";
-}
 
 json::array imagesOf(const StoredListing& s) {
     return json::parse(s.images_json).as_array();
@@ -162,12 +155,7 @@ rt::Task<StoredListing> ImageHandlers::changeable(const std::string& id, const r
     if (!found) {
         throw ApiError(problems::kNotFound, "no such listing");
     }
-    if (found->owner_id != who.user_id && !who.hasRole("admin")) {
-        if (!isPublic(found->listing.status)) {
-            throw ApiError(problems::kNotFound, "no such listing");
-        }
-        throw ApiError(problems::kForbidden, "only the owner or an admin changes its photos");
-    }
+    requireOwnerOrAdmin(*found, who, "changes its photos");
     co_return std::move(*found);
 }
 

@@ -4,6 +4,7 @@
 
 #include "cached_answers.hpp"
 #include "listing.hpp"
+#include "listing_rules.hpp"
 #include "restinu/contracts/problems.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
@@ -22,10 +23,6 @@ using rt::ApiError;
 namespace problems = rt::problems;
 namespace cp = contracts::problems;
 
-std::string etagOf(int version) {
-    return "\"" + std::to_string(version) + "\"";
-}
-
 rt::Response listingResponse(int status, const StoredListing& s) {
     json::object out{{"id", s.id}, {"owner_id", s.owner_id}};
     for (auto& [k, v] : domain::toJson(s.listing)) {
@@ -38,10 +35,6 @@ rt::Response listingResponse(int status, const StoredListing& s) {
     auto res = rt::jsonResponse(status, out);
     res.header("ETag", etagOf(s.version));
     return res;
-}
-
-bool isPublic(std::string_view status) {
-    return status == "active" || status == "reserved" || status == "sold";
 }
 
 }  // namespace
@@ -152,12 +145,7 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
             throw ApiError(problems::kNotFound, "no such listing");
         }
         const auto& before = *locked;
-        if (before.owner_id != who.user_id && !who.hasRole("admin")) {
-            if (!isPublic(before.listing.status)) {
-                throw ApiError(problems::kNotFound, "no such listing");
-            }
-            throw ApiError(problems::kForbidden, "only the owner or an admin changes a listing");
-        }
+        requireOwnerOrAdmin(before, who, "changes a listing");
         if (!if_match.empty() && !etagListNames(if_match, etagOf(before.version))) {
             auto current = etagOf(before.version);
             throw ApiError(rt::Problem{
