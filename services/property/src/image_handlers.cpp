@@ -1,8 +1,7 @@
 #include "image_handlers.hpp"
 
-#include <stdlib.h>
-
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 
@@ -130,7 +129,7 @@ std::vector<std::string> keysOf(const json::value& entry) {
     throw ApiError(cp::kImageUndecodable, e.what());
 }
 
-rt::Response imagesResponse(int status, const StoredListing& s, json::value body) {
+rt::Response imagesResponse(int status, const StoredListing& s, const json::value& body) {
     auto res = rt::jsonResponse(status, body);
     res.header("ETag", etagOf(s.version));  // the listing's: its photos are part of it
     return res;
@@ -139,13 +138,13 @@ rt::Response imagesResponse(int status, const StoredListing& s, json::value body
 }  // namespace
 
 ImageHandlers::ImageHandlers(rt::PgPool& primary, rt::Cache& cache, rt::WorkerPool& workers,
-                             images::BlobStore& blobs, const ImageSettings& settings)
+                             images::BlobStore& blobs, ImageSettings settings)
     : primary_(primary),
       listings_(primary),
       cache_(cache),
       workers_(workers),
       blobs_(blobs),
-      settings_(settings) {}
+      settings_(std::move(settings)) {}
 
 rt::Task<StoredListing> ImageHandlers::changeable(const std::string& id, const rt::Identity& who) {
     if (!rt::isUuid(id)) {

@@ -46,7 +46,7 @@ ImageSettings readImageSettings(rt::Config& c);
 class ImageHandlers {
 public:
     ImageHandlers(rt::PgPool& primary, rt::Cache& cache, rt::WorkerPool& workers,
-                  images::BlobStore& blobs, const ImageSettings& settings);
+                  images::BlobStore& blobs, ImageSettings settings);
 
     rt::Task<rt::Response> upload(rt::Request& req);   // POST /api/v1/properties/{id}/images
     rt::Task<rt::Response> reorder(rt::Request& req);  // PATCH /api/v1/properties/{id}/images

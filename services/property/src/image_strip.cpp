@@ -93,7 +93,7 @@ private:
 
 /// Copies (or with `out` null, skips) `n` bytes.
 void pass(Input& in, Output* out, std::uint64_t n) {
-    std::array<char, 64 * 1024> chunk;
+    std::array<char, std::size_t{64} * 1024> chunk;
     while (n > 0) {
         auto step = std::min<std::uint64_t>(n, chunk.size());
         in.read(chunk.data(), step);
