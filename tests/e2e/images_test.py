@@ -101,9 +101,10 @@ def main():
         subprocess.run([binary, "migrate", "all", "--create-database"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         start("user")
-        # One image worker and a queue of one: a third upload at once finds it full.
+        # One photo worker and a queue of one: a second upload at once finds it full.
         start("property", {"RESTINU_PROPERTY__IMAGES__DIR": store,
-                           "RESTINU_WORKERS__THREADS": "1", "RESTINU_WORKERS__QUEUE_LIMIT": "1"})
+                           "RESTINU_PROPERTY__IMAGES__THREADS": "1",
+                           "RESTINU_PROPERTY__IMAGES__QUEUE_LIMIT": "1"})
         config = os.path.join(work, "gateway.yaml")
         # The shipped routes (the upload route spools); limits raised out of the test's way.
         write_gateway_config(config, {"user": ports["user"], "property": ports["property"],

@@ -1,8 +1,10 @@
 // The photos' files: served at content-named URLs (immutable), and the wiring of the photo
 // routes, the upload spool and the blob store (image_handlers.hpp).
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <thread>
 
 #include "blob_store.hpp"
 #include "cached_answers.hpp"
@@ -84,8 +86,8 @@ RangeAsk parseRange(std::string_view header, std::uint64_t size, Range& out) {
         return RangeAsk::Part;
     }
     auto first = number(a);
-    auto last = b.empty() ? std::optional<std::uint64_t>(std::max<std::uint64_t>(size, 1) - 1)
-                          : number(b);
+    auto last =
+        b.empty() ? std::optional<std::uint64_t>(std::max<std::uint64_t>(size, 1) - 1) : number(b);
     if (!first || !last) {
         return RangeAsk::Whole;  // not a valid range: ignored (RFC 9110 §14.2)
     }
@@ -119,7 +121,12 @@ rt::Task<rt::Response> ImageHandlers::file(rt::Request& req) {
         cached_headers(r);
         co_return r;
     }
-    auto blob = co_await blobs_.get(name, std::nullopt);
+    std::optional<images::Blob> blob;
+    try {
+        blob = co_await blobs_.get(name, std::nullopt);
+    } catch (const images::BlobStoreError& e) {
+        throwStorageUnavailable(e.what());
+    }
     if (!blob) {
         throw ApiError(problems::kNotFound, "no such image");
     }
@@ -161,6 +168,11 @@ ImageSettings readImageSettings(rt::Config& c) {
     s.limits.max_side =
         static_cast<int>(c.integer("property.images.max_side", 30'000, 1, 1'000'000));
     s.max_per_listing = c.integer("property.images.max_per_listing", 40, 1, 1000);
+    // A 12 MP photo takes a core about half a second: two waiting per thread is a second's wait.
+    const auto cores = static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency()));
+    s.threads = static_cast<int>(c.integer("property.images.threads", cores, 1, 256));
+    s.queue_limit =
+        c.integer("property.images.queue_limit", 2 * std::int64_t{s.threads}, 1, 100'000);
     s.storage = c.oneOf("property.images.storage", "local", {"local", "s3"});
     s.dir = c.str("property.images.dir", "data/images");
     s.work_dir = c.str("property.images.work_dir", "");
@@ -175,7 +187,8 @@ ImageSettings readImageSettings(rt::Config& c) {
     return s;
 }
 
-void addImageRoutes(rt::Shard& shard, rt::Cache& cache, const ImageSettings& settings) {
+void addImageRoutes(rt::Shard& shard, rt::Cache& cache, const ImageSettings& settings,
+                    rt::WorkerPool& workers) {
     images::BlobStore* blobs = nullptr;
     if (settings.storage == "s3") {
         auto& curl = shard.keep(std::make_unique<rt::Curl>(shard.io()));
@@ -189,8 +202,8 @@ void addImageRoutes(rt::Shard& shard, rt::Cache& cache, const ImageSettings& set
     } else {
         blobs = &shard.keep(images::localBlobStore(settings.dir, rt::fileIo()));
     }
-    auto& h = shard.keep(
-        std::make_unique<ImageHandlers>(shard.pg(), cache, shard.workers(), *blobs, settings));
+    auto& h =
+        shard.keep(std::make_unique<ImageHandlers>(shard.pg(), cache, workers, *blobs, settings));
     auto& r = shard.router();
     // Uploads go to a file as they arrive (never whole in memory), up to max_bytes.
     r.setSpool([limit = settings.max_bytes](rt::Method m, std::string_view path) {

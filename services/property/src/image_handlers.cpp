@@ -13,6 +13,7 @@
 #include "restinu/rt/cache.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
+#include "restinu/rt/log.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/spool.hpp"
@@ -137,6 +138,14 @@ rt::Response imagesResponse(int status, const StoredListing& s, const json::valu
 
 }  // namespace
 
+void throwStorageUnavailable(const std::string& what) {
+    rt::log::warn("property", "image storage unavailable", {{"error", what}});
+    throw ApiError(rt::Problem{problems::kUnavailable,
+                               "the photo storage cannot be reached; try again shortly",
+                               {},
+                               {{"Retry-After", "1"}}});
+}
+
 ImageHandlers::ImageHandlers(rt::PgPool& primary, rt::Cache& cache, rt::WorkerPool& workers,
                              images::BlobStore& blobs, ImageSettings settings)
     : primary_(primary),
@@ -200,40 +209,45 @@ rt::Task<rt::Response> ImageHandlers::upload(rt::Request& req) {
     auto entry = imageEntry(image_id, sha, processed);
     const auto ctx = rt::WriteContext::of(req, who.user_id);
     using Outcome = std::pair<StoredListing, json::value>;
-    auto outcome = co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<Outcome> {
-        co_await ImageStore::lockPhoto(tx, sha);
-        auto locked = co_await ListingStore::lock(tx, id);
-        if (!locked) {
-            throw ApiError(problems::kNotFound, "no such listing");
-        }
-        auto list = imagesOf(*locked);
-        if (auto at = positionOf(list, "sha256", sha); at >= 0) {  // a concurrent twin won
-            Outcome twin(std::move(*locked), list[static_cast<std::size_t>(at)]);
-            co_return twin;
-        }
-        if (static_cast<std::int64_t>(list.size()) >= settings_.max_per_listing) {
-            throw ApiError(cp::kTooManyImages, "a listing keeps at most " +
-                                                   std::to_string(settings_.max_per_listing) +
-                                                   " photos; delete one first");
-        }
-        const auto dir = work->path();
-        co_await blobs_.put(processed.original_file, dir + "/" + processed.original_file,
-                            std::string(images::mimeType(processed.probe.format)));
-        for (const auto& r : processed.renditions) {
-            co_await blobs_.put(r.file, dir + "/" + r.file,
-                                std::string(images::mimeType(r.spec.format)));
-        }
-        list.push_back(entry);
-        contracts::PropertyImageChanged event;
-        event.image_id = image_id;
-        event.sha256 = sha;
-        event.position = static_cast<std::int64_t>(list.size()) - 1;
-        auto after = co_await ImageStore::setImages(tx, *locked, json::serialize(list),
-                                                    contracts::PropertyImageChanged::kAdded, event,
-                                                    "property.image_add", ctx);
-        Outcome added(std::move(after), entry);
-        co_return added;
-    });
+    Outcome outcome;
+    try {
+        outcome = co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<Outcome> {
+            co_await ImageStore::lockPhoto(tx, sha);
+            auto locked = co_await ListingStore::lock(tx, id);
+            if (!locked) {
+                throw ApiError(problems::kNotFound, "no such listing");
+            }
+            auto list = imagesOf(*locked);
+            if (auto at = positionOf(list, "sha256", sha); at >= 0) {  // a concurrent twin won
+                Outcome twin(std::move(*locked), list[static_cast<std::size_t>(at)]);
+                co_return twin;
+            }
+            if (static_cast<std::int64_t>(list.size()) >= settings_.max_per_listing) {
+                throw ApiError(cp::kTooManyImages, "a listing keeps at most " +
+                                                       std::to_string(settings_.max_per_listing) +
+                                                       " photos; delete one first");
+            }
+            const auto dir = work->path();
+            co_await blobs_.put(processed.original_file, dir + "/" + processed.original_file,
+                                std::string(images::mimeType(processed.probe.format)));
+            for (const auto& r : processed.renditions) {
+                co_await blobs_.put(r.file, dir + "/" + r.file,
+                                    std::string(images::mimeType(r.spec.format)));
+            }
+            list.push_back(entry);
+            contracts::PropertyImageChanged event;
+            event.image_id = image_id;
+            event.sha256 = sha;
+            event.position = static_cast<std::int64_t>(list.size()) - 1;
+            auto after = co_await ImageStore::setImages(tx, *locked, json::serialize(list),
+                                                        contracts::PropertyImageChanged::kAdded,
+                                                        event, "property.image_add", ctx);
+            Outcome added(std::move(after), entry);
+            co_return added;
+        });
+    } catch (const images::BlobStoreError& e) {
+        throwStorageUnavailable(e.what());
+    }
     co_await cache_.invalidate(listingKey(id));
     auto res = imagesResponse(201, outcome.first, outcome.second);
     res.header("Location", "/api/v1/properties/" + id);
@@ -251,33 +265,37 @@ rt::Task<rt::Response> ImageHandlers::remove(rt::Request& req) {
     }
     const auto sha = std::string(textOf(imagesOf(listing)[static_cast<std::size_t>(at)], "sha256"));
     const auto ctx = rt::WriteContext::of(req, who.user_id);
-    co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
-        // The photo's lock first, then the row: the order an upload takes them in.
-        co_await ImageStore::lockPhoto(tx, sha);
-        auto locked = co_await ListingStore::lock(tx, id);
-        auto list = locked ? imagesOf(*locked) : json::array{};
-        auto pos = positionOf(list, "id", image_id);
-        if (pos < 0) {
-            throw ApiError(problems::kNotFound, "the listing has no such photo");
-        }
-        const auto removed = list[static_cast<std::size_t>(pos)];
-        list.erase(list.begin() + pos);
-        contracts::PropertyImageChanged event;
-        event.image_id = image_id;
-        event.sha256 = sha;
-        event.position = pos;
-        co_await ImageStore::setImages(tx, *locked, json::serialize(list),
-                                       contracts::PropertyImageChanged::kRemoved, event,
-                                       "property.image_remove", ctx);
-        // The files go when no listing uses the photo any more (still under its lock; if the
-        // commit then failed, the next upload of the photo puts them back).
-        const bool in_use = co_await ImageStore::photoInUse(tx, sha);
-        if (!in_use) {
-            for (const auto& key : keysOf(removed)) {
-                co_await blobs_.remove(key);
+    try {
+        co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+            // The photo's lock first, then the row: the order an upload takes them in.
+            co_await ImageStore::lockPhoto(tx, sha);
+            auto locked = co_await ListingStore::lock(tx, id);
+            auto list = locked ? imagesOf(*locked) : json::array{};
+            auto pos = positionOf(list, "id", image_id);
+            if (pos < 0) {
+                throw ApiError(problems::kNotFound, "the listing has no such photo");
             }
-        }
-    });
+            const auto removed = list[static_cast<std::size_t>(pos)];
+            list.erase(list.begin() + pos);
+            contracts::PropertyImageChanged event;
+            event.image_id = image_id;
+            event.sha256 = sha;
+            event.position = pos;
+            co_await ImageStore::setImages(tx, *locked, json::serialize(list),
+                                           contracts::PropertyImageChanged::kRemoved, event,
+                                           "property.image_remove", ctx);
+            // The files go when no listing uses the photo any more (still under its lock; if the
+            // commit then failed, the next upload of the photo puts them back).
+            const bool in_use = co_await ImageStore::photoInUse(tx, sha);
+            if (!in_use) {
+                for (const auto& key : keysOf(removed)) {
+                    co_await blobs_.remove(key);
+                }
+            }
+        });
+    } catch (const images::BlobStoreError& e) {
+        throwStorageUnavailable(e.what());
+    }
     co_await cache_.invalidate(listingKey(id));
     co_return rt::Response::noContent();
 }

@@ -31,6 +31,10 @@ struct ImageSettings {
     std::uint64_t max_bytes = std::uint64_t{25} << 20;  ///< an upload's body limit
     images::Limits limits;
     std::int64_t max_per_listing = 40;
+    /// The photo workers (a pool of their own, so that uploads never queue behind or ahead of
+    /// other CPU work): threads, and photos waiting or in work before an upload is 503.
+    int threads = 2;
+    std::int64_t queue_limit = 4;
     std::vector<images::RenditionSpec> renditions = images::defaultRenditions();
     std::string storage = "local";    ///< "local" or "s3"
     std::string dir = "data/images";  ///< local: where the files are kept
@@ -66,7 +70,13 @@ private:
     const ImageSettings settings_;
 };
 
-/// Wires the photo routes, the upload spool and the blob store on one shard.
-void addImageRoutes(rt::Shard& shard, rt::Cache& cache, const ImageSettings& settings);
+/// The store could not be reached or refused (S3 down, a full disk): logs `what` and throws a
+/// 503 `service-unavailable` with Retry-After, so clients retry instead of seeing a 500.
+[[noreturn]] void throwStorageUnavailable(const std::string& what);
+
+/// Wires the photo routes, the upload spool and the blob store on one shard; `workers` (one
+/// process-wide pool of ImageSettings::threads) decodes and resizes.
+void addImageRoutes(rt::Shard& shard, rt::Cache& cache, const ImageSettings& settings,
+                    rt::WorkerPool& workers);
 
 }  // namespace restinu::property

@@ -272,5 +272,61 @@ TEST_F(ImagesTest, EveryChangeIsAnEventOfTheListing) {
     project();
 }
 
+// The same service with its photos in S3 (s3rver behind a SigV4 check, from make test).
+class ImagesOnS3Test : public ImagesTest {
+protected:
+    std::string serviceConfig() const override {
+        return config() + "property:\n  images:\n    storage: s3\n    s3:\n      endpoint: \"" +
+               testenv::require("RESTINU_TEST_S3_ENDPOINT") +
+               "\"\n      bucket: " + testenv::require("RESTINU_TEST_S3_BUCKET") +
+               "\n      region: " + testenv::require("RESTINU_TEST_S3_REGION") +
+               "\n      access_key: " + testenv::require("RESTINU_TEST_S3_ACCESS_KEY") +
+               "\n      secret_key: " + testenv::require("RESTINU_TEST_S3_SECRET_KEY") + "\n";
+    }
+};
+
+TEST_F(ImagesOnS3Test, APhotoIsStoredServedInRangesAndRemovedInS3) {
+    auto owner = person("agent");
+    auto id = newListing(owner);
+    auto bytes = bytesOf(images::samples::writeImage(work_, "s3.jpg", 1000, 750));
+    auto added = upload(id, bytes, owner);
+    ASSERT_EQ(added.status, 201) << json::serialize(added.body);
+    auto url = std::string(added.body.at("renditions").as_array()[2].at("url").as_string());
+    auto whole = file(url);
+    ASSERT_EQ(whole.status, 200);
+    auto path = work_ / "from-s3";
+    images::samples::writeFile(path, whole.raw.body);
+    EXPECT_EQ(images::samples::decode(path).width,
+              added.body.at("renditions").as_array()[2].at("width").as_int64());
+    auto part = file(url, {{"Range", "bytes=5-24"}});
+    EXPECT_EQ(part.status, 206);
+    EXPECT_EQ(part.raw.body, whole.raw.body.substr(5, 20));
+    ASSERT_EQ(remove(id, std::string(added.body.at("id").as_string()), owner).status, 204);
+    EXPECT_EQ(file(url).status, 404);
+}
+
+// Storage that cannot be reached: a clear 503 to retry, never a 500, and nothing written.
+class ImagesStorageDownTest : public ImagesTest {
+protected:
+    std::string serviceConfig() const override {
+        return config() +
+               "property:\n  images:\n    storage: s3\n    s3:\n      endpoint: "
+               "\"http://127.0.0.1:1\"\n      bucket: b\n      access_key: k\n      "
+               "secret_key: s\n";
+    }
+};
+
+TEST_F(ImagesStorageDownTest, UploadsAndFilesAre503WithRetryAfter) {
+    auto owner = person("agent");
+    auto id = newListing(owner);
+    auto bytes = bytesOf(images::samples::writeImage(work_, "down.jpg", 640, 480));
+    auto r = upload(id, bytes, owner);
+    EXPECT_EQ(r.status, 503) << json::serialize(r.body);
+    EXPECT_EQ(r.raw.header("Retry-After"), "1");
+    EXPECT_EQ(imagesOf(id, owner).size(), 0u);
+    auto f = file("/api/v1/images/" + rt::sha256Hex(bytes) + "-320.webp");
+    EXPECT_EQ(f.status, 503);
+}
+
 }  // namespace
 }  // namespace restinu::property
