@@ -81,6 +81,10 @@ TEST(RouteAccess, ThePropertyServicesRoutesAndTheirRules) {
                                         "DELETE /api/v1/properties/{id}/images/{image_id} "
                                         "authenticated",
                                         "GET /api/v1/images/{name} none",
+                                        // Vastu: the handler checks owner or admin
+                                        "POST /api/v1/properties/{id}/vastu authenticated",
+                                        "GET /api/v1/vastu/certificates/{id} none",
+                                        "GET /api/v1/vastu/public-key none",
                                         // internal: the payment service's purchase saga only
                                         "POST /internal/v1/listings/{id}/purchase-steps "
                                         "role:service",

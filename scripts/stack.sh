@@ -109,6 +109,10 @@ fi
 if ! grep -q '^RESTINU_AUTH__KEY_ENCRYPTION_KEY=' "$secrets"; then
   echo "RESTINU_AUTH__KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)" >>"$secrets"
 fi
+# The Ed25519 seed that signs Vastu certificates (its public key: GET /api/v1/vastu/public-key).
+if ! grep -q '^RESTINU_VASTU__SIGNING_KEY=' "$secrets"; then
+  echo "RESTINU_VASTU__SIGNING_KEY=$(head -c 32 /dev/urandom | base64 -w0)" >>"$secrets"
+fi
 set -a
 # shellcheck source=/dev/null
 source "$secrets"

@@ -78,6 +78,9 @@ const std::vector<EventInfo>& catalogue() {
          kPropertyAggregate,
          {"listing_id", "image_id", "sha256", "position", "version"}},
         {PropertyImageChanged::kReordered, kPropertyAggregate, {"listing_id", "version"}},
+        {VastuCertified::kType,
+         kPropertyAggregate,
+         {"listing_id", "certificate_id", "score", "grade", "version"}},
         {OfferChanged::kMade, kOfferAggregate, kOfferFields},
         {OfferChanged::kAccepted, kOfferAggregate, kOfferFieldsAccepted},
         {OfferChanged::kRejected, kOfferAggregate, kOfferFields},
@@ -244,6 +247,31 @@ PropertyImageChanged PropertyImageChanged::parse(std::string_view data) {
         p.position = int64(o, "position", kType);
     }
     return p;
+}
+
+std::string VastuCertified::data() const {
+    json::object o{{"listing_id", listing_id},
+                   {"certificate_id", certificate_id},
+                   {"score", score},
+                   {"grade", grade},
+                   {"version", version}};
+    if (!superseded.empty()) {
+        o["superseded"] = superseded;
+    }
+    return json::serialize(o);
+}
+
+VastuCertified VastuCertified::parse(std::string_view data) {
+    constexpr std::string_view kType = "vastu event";
+    auto o = object(data, kType);
+    VastuCertified v;
+    v.listing_id = str(o, "listing_id", kType);
+    v.certificate_id = str(o, "certificate_id", kType);
+    v.score = int64(o, "score", kType);
+    v.grade = str(o, "grade", kType);
+    v.superseded = optStr(o, "superseded").value_or("");
+    v.version = int64(o, "version", kType);
+    return v;
 }
 
 std::string OfferChanged::data() const {

@@ -29,6 +29,7 @@ rt::Response listingResponse(int status, const StoredListing& s) {
         out[k] = v;
     }
     out["images"] = json::parse(s.images_json);
+    out["vastu"] = json::parse(s.vastu_json);
     out["version"] = s.version;
     out["created_at"] = s.created_at;
     out["updated_at"] = s.updated_at;

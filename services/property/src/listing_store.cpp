@@ -20,7 +20,8 @@ constexpr std::string_view kColumns =
     "locality, city, state, postal_code, country, latitude, longitude, facing, "
     "array_to_json(amenities)::text AS amenities, version, "
     "restinu_iso(created_at) AS created_at, restinu_iso(updated_at) AS updated_at, "
-    "to_jsonb(p)::text AS row_json, images::text AS images";
+    "to_jsonb(p)::text AS row_json, images::text AS images, "
+    "coalesce(vastu::text, 'null') AS vastu";
 
 class ListingReader {
 public:
@@ -61,6 +62,7 @@ public:
         s.updated_at = text(i, kUpdated);
         s.row_json = text(i, kRowJson);
         s.images_json = text(i, kImages);
+        s.vastu_json = text(i, kVastu);
         return s;
     }
 
@@ -93,6 +95,7 @@ private:
         kUpdated,
         kRowJson,
         kImages,
+        kVastu,
         kCount
     };
     static constexpr std::array<std::string_view, kCount> kNames{
@@ -100,7 +103,7 @@ private:
         "status",       "price_minor", "currency", "bedrooms",    "bathrooms",     "area_sqft",
         "address_line", "locality",    "city",     "state",       "postal_code",   "country",
         "latitude",     "longitude",   "facing",   "amenities",   "version",       "created_at",
-        "updated_at",   "row_json",    "images"};
+        "updated_at",   "row_json",    "images",   "vastu"};
 
     std::string text(std::size_t i, Column c) const { return std::string(r_.get(i, col_[c])); }
 

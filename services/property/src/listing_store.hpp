@@ -26,7 +26,8 @@ struct StoredListing {
     std::string created_at;
     std::string updated_at;
     std::string row_json;  ///< the whole row as JSON: what the events carry to the read model
-    std::string images_json = "[]";  ///< its photos in display order (image_store.hpp)
+    std::string images_json = "[]";   ///< its photos in display order (image_store.hpp)
+    std::string vastu_json = "null";  ///< its latest Vastu certificate's summary (vastu_store.hpp)
 };
 
 class ListingStore {

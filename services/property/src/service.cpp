@@ -20,6 +20,7 @@
 #include "restinu/rt/worker_pool.hpp"
 #include "search_index.hpp"
 #include "user_roles.hpp"
+#include "vastu_handlers.hpp"
 
 namespace restinu::property {
 namespace {
@@ -79,12 +80,14 @@ rt::ServiceSpec spec() {
         auto database = c.str("pg.database", std::string(registry::find("property")->database));
         auto caching = readCacheSettings(c, database);
         auto photos = readImageSettings(c);
+        auto vastu_signer = readVastuSigner(c);
         // One pool of photo workers for the process (every loop thread's uploads share it).
         auto photo_workers = std::make_shared<rt::WorkerPool>(
             static_cast<std::size_t>(photos.threads), static_cast<std::size_t>(photos.queue_limit));
         const bool in_memory =
             c.oneOf("search.engine", "memory", {"memory", "database"}) == "memory";
-        return rt::WireFn{[caching, in_memory, photos, photo_workers](rt::Shard& shard) {
+        return rt::WireFn{[caching, in_memory, photos, photo_workers,
+                           vastu_signer](rt::Shard& shard) {
             rt::RedisOptions redis;
             redis.host = shard.settings().redis_host;
             redis.port = shard.settings().redis_port;
@@ -132,6 +135,7 @@ rt::ServiceSpec spec() {
             r.del("/api/v1/properties/{id}", signed_in,
                   [&h](rt::Request& req) { return h.withdraw(req); });
             addImageRoutes(shard, cache, photos, *photo_workers);
+            addVastuRoutes(shard, cache, vastu_signer);
             // The purchase saga's steps on a listing: the payment service only (never forwarded
             // by the gateway; the handler checks the caller is the payment service).
             auto& steps = shard.keep(std::make_unique<PurchaseSteps>(shard.pg(), cache));

@@ -131,12 +131,26 @@ struct PropertyImageChanged {
     static constexpr std::string_view kRemoved = "property.image_removed";
     static constexpr std::string_view kReordered = "property.images_reordered";
     std::string listing_id;
-    std::string image_id;  ///< empty for images_reordered
-    std::string sha256;    ///< the uploaded file's SHA-256 (its renditions are named by it)
+    std::string image_id;       ///< empty for images_reordered
+    std::string sha256;         ///< the uploaded file's SHA-256 (its renditions are named by it)
     std::int64_t position = 0;  ///< 0-based place in the listing's photos (added, removed)
     std::int64_t version = 0;   ///< the listing's version after the change
     std::string data() const;
     static PropertyImageChanged parse(std::string_view data);
+};
+
+/// property.vastu_certified: a Vastu certificate issued for a listing (any earlier one is
+/// superseded by it), and the listing's version after the change.
+struct VastuCertified {
+    static constexpr std::string_view kType = "property.vastu_certified";
+    std::string listing_id;
+    std::string certificate_id;
+    std::int64_t score = 0;  ///< 0-100
+    std::string grade;
+    std::string superseded;  ///< the certificate it replaces, or empty
+    std::int64_t version = 0;
+    std::string data() const;
+    static VastuCertified parse(std::string_view data);
 };
 
 // --- payment (aggregate ids: the offer's id, the purchase's id) ---
