@@ -222,7 +222,8 @@ if [[ ! -f $run/demo-photos.done ]]; then
         vips bandjoin "$run/grey.v $run/grey.v $run/grey.v" "$run/demo.jpg[Q=85]" &&
         curl -sS -o /dev/null -X POST "http://127.0.0.1:$gateway_port/api/v1/properties/$demo_id/images" \
           -H "Authorization: Bearer $agent_token" -H 'Content-Type: image/jpeg' \
-          --data-binary "@$run/demo.jpg"
+          --data-binary "@$run/demo.jpg" ||
+        echo "stack: a demo photo could not be added; see $run/logs/" >&2
     done
     rm -f "$run/zone.v" "$run/grey.v" "$run/demo.jpg"
     echo "$demo_id" >"$run/demo-photos.done"

@@ -507,6 +507,10 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
     };
     std::string head;
     try {
+        if (req.body_file && !req.body.empty()) {
+            throw HttpClientError(HttpClientError::Kind::Protocol,
+                                  "a request has a body or a body file, not both");
+        }
         head = requestHead(req, !req.body.empty() || req.body_file || req.method == Method::Post ||
                                     req.method == Method::Put || req.method == Method::Patch);
     } catch (const HttpClientError& e) {
@@ -516,7 +520,7 @@ Task<ClientResponse> HttpClient::request(const ClientRequest& req) {
     bool is_head = req.method == Method::Head;
     int first_attempt = 0;
     if (req.pipeline && impl->opts.pipeline_depth > 1 && (req.method == Method::Get || is_head) &&
-        req.body.empty()) {
+        req.body.empty() && !req.body_file) {
         if (auto w = impl->enqueue(key, head, is_head, deadline, started)) {
             while (!w->done) {
                 auto [wec] = co_await w->wake.async_wait(kTok);

@@ -406,6 +406,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                         batch.swap(msg.body);
                         bool stored = co_await spoolBatch(socket, wd, *spooled, std::move(batch));
                         if (!stored) {
+                            me.lingering = true;  // the rest of the body is unread
                             co_return;
                         }
                         wd.set(Clock::now() + opts.body_timeout);  // it moves: more time
@@ -419,6 +420,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                         if (parser.spooling()) {
                             spooled = co_await newSpool(socket, wd);
                             if (!spooled) {
+                                me.lingering = true;
                                 co_return;
                             }
                         }
@@ -460,6 +462,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                 auto limit =
                     opts.spool(parseMethod(msg.view(msg.method)),
                                msg.view(msg.target).substr(0, msg.view(msg.target).find('?')));
+                if (limit > 0 && msg.body.size() > limit) {
+                    co_await writeEarlyError(
+                        socket, wd, problems::kPayloadTooLarge,
+                        "the request body is over " + std::to_string(limit) + " bytes");
+                    co_return;
+                }
                 if (limit > 0) {
                     spooled = co_await newSpool(socket, wd);
                     if (!spooled) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "restinu/rt/digest.hpp"
+#include "restinu/rt/spool.hpp"
+
 namespace restinu::rt {
 namespace {
 
@@ -142,6 +145,29 @@ TEST(Identity, ChangingAnySignedPartBreaksTheSignature) {
     promoted[1].second = "admin";
     EXPECT_EQ(verdict("POST", "/api/v1/properties", R"({"price":1})", promoted),
               IdentityCheck::Invalid);
+}
+
+// A spooled upload is signed by its digest: the same signature as over its bytes, and a file
+// with other bytes does not verify.
+TEST(Identity, ASpooledBodyIsSignedAndCheckedByItsDigest) {
+    const std::string body = "the photo's bytes";
+    const auto digest = sha256Hex(body);
+    auto a = alice();
+    const SignedMessage by_digest{"POST", "/up", kRid, "", digest};
+    auto h = signIdentity(&a, kIp, by_digest, kSecret, kNow);
+    h.emplace_back("X-Request-Id", std::string(kRid));
+    EXPECT_EQ(h, signedFor("POST", "/up", body));
+    SignedRequest r("POST", "/up", h);
+    auto file = SpooledBody::create("");
+    file->append(body);
+    file->finish();
+    r.req.spooled = file;
+    EXPECT_EQ(check(r), IdentityCheck::Valid);
+    auto other = SpooledBody::create("");
+    other->append("other bytes");
+    other->finish();
+    r.req.spooled = other;
+    EXPECT_EQ(check(r), IdentityCheck::Invalid);
 }
 
 TEST(Identity, AStaleOrFutureSignatureIsRefused) {

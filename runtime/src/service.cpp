@@ -24,6 +24,7 @@
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/problem.hpp"
 #include "restinu/rt/redis.hpp"
+#include "restinu/rt/spool.hpp"
 #include "restinu/rt/worker_pool.hpp"
 
 namespace restinu::rt {
@@ -134,6 +135,8 @@ RuntimeSettings readRuntimeSettings(Config& c, const ServiceSpec& spec) {
     s.body_limit = static_cast<std::size_t>(
         c.integer("http.body_limit", 1 << 20, 1024, std::int64_t{1} << 32));
     s.spool_dir = c.str("http.spool_dir", "");
+    s.spool_budget = static_cast<std::uint64_t>(
+        c.integer("http.spool_budget", std::int64_t{1} << 30, 1 << 20, std::int64_t{1} << 40));
     s.header_timeout = c.duration("http.header_timeout", std::chrono::seconds(10));
     s.body_timeout = c.duration("http.body_timeout", std::chrono::seconds(30));
     s.idle_timeout = c.duration("http.idle_timeout", std::chrono::seconds(60));
@@ -524,6 +527,7 @@ int serviceMain(int argc, char** argv, const ServiceSpec& spec) {
             so.port = port;
             so.body_limit = settings.body_limit;
             so.spool = l.shard->router().spool();
+            SpooledBody::setBudget(settings.spool_budget);  // process-wide; the same each time
             so.spool_dir = settings.spool_dir;
             so.header_timeout = settings.header_timeout;
             so.body_timeout = settings.body_timeout;

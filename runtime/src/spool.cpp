@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
@@ -12,6 +13,19 @@
 #include "restinu/rt/worker_pool.hpp"
 
 namespace restinu::rt {
+
+namespace {
+std::atomic<std::uint64_t> g_spooled{0};
+std::atomic<std::uint64_t> g_budget{std::uint64_t{1} << 30};
+}  // namespace
+
+void SpooledBody::setBudget(std::uint64_t bytes) {
+    g_budget.store(bytes, std::memory_order_relaxed);
+}
+
+std::uint64_t SpooledBody::spooledBytes() {
+    return g_spooled.load(std::memory_order_relaxed);
+}
 
 WorkerPool& fileIo() {
     // Never destroyed: loop threads may still await a job while statics are torn down.
@@ -53,12 +67,20 @@ std::shared_ptr<SpooledBody> SpooledBody::create(const std::string& dir) {
 }
 
 SpooledBody::~SpooledBody() {
+    g_spooled.fetch_sub(size_, std::memory_order_relaxed);
     if (fd_ >= 0) {
         ::close(fd_);
     }
 }
 
 void SpooledBody::append(std::string_view data) {
+    const auto before = g_spooled.fetch_add(data.size(), std::memory_order_relaxed);
+    if (before + data.size() > g_budget.load(std::memory_order_relaxed)) {
+        g_spooled.fetch_sub(data.size(), std::memory_order_relaxed);
+        throw SpoolFull("the uploads in progress hold the spool budget (" +
+                        std::to_string(g_budget.load(std::memory_order_relaxed)) + " bytes)");
+    }
+    size_ += data.size();  // counted from here: the destructor gives it back whatever happens
     const char* p = data.data();
     std::size_t left = data.size();
     while (left > 0) {
@@ -73,7 +95,6 @@ void SpooledBody::append(std::string_view data) {
         left -= static_cast<std::size_t>(n);
     }
     EVP_DigestUpdate(hash_->ctx, data.data(), data.size());
-    size_ += data.size();
 }
 
 void SpooledBody::finish() {

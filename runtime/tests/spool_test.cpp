@@ -144,6 +144,58 @@ TEST(Spool, AStalledUploadIsCutOffButASlowOneThatMovesGoesOn) {
     }
 }
 
+TEST(Spool, ALargeUploadThenAnotherRequestOnTheSameConnection) {
+    ServerThread s(spoolRouter(), spoolOptions());
+    RawClient c(s.port());
+    auto body = pattern(2'000'000);
+    ASSERT_TRUE(c.send(post("/upload", body) + post("/body", "xyz")));
+    auto both = c.readResponses(2);
+    EXPECT_NE(both.find("2000000 intact " + sha256Hex(body)), std::string::npos);
+    EXPECT_NE(both.find("memory 3"), std::string::npos) << both.substr(0, 400);
+}
+
+TEST(Spool, ExpectContinueIsAnsweredBeforeTheUploadIsSent) {
+    ServerThread s(spoolRouter(), spoolOptions());
+    RawClient c(s.port());
+    auto body = pattern(300'000);
+    ASSERT_TRUE(
+        c.send("POST /upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+               "Content-Length: 300000\r\n\r\n"));
+    EXPECT_EQ(c.readSome().substr(0, 25), "HTTP/1.1 100 Continue\r\n\r\n");
+    ASSERT_TRUE(c.send(body));
+    EXPECT_EQ(bodyOf(c.readResponses(1)), "300000 intact " + sha256Hex(body));
+}
+
+TEST(Spool, ASmallWholeUploadOverItsRouteLimitIs413) {
+    auto o = spoolOptions();
+    o.spool = [](Method, std::string_view path) -> std::uint64_t {
+        return path == "/upload" ? 100 : 0;
+    };
+    ServerThread s(spoolRouter(), o);
+    RawClient c(s.port());
+    ASSERT_TRUE(c.send(post("/upload", pattern(200))));  // whole in one read: the fast path
+    auto r = c.readAll();
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 413") << r;
+}
+
+// Past the process's spool budget an upload is 503 and closed, and nothing stays counted.
+TEST(Spool, UploadsPastTheBudgetAre503AndTheBudgetComesBack) {
+    SpooledBody::setBudget(std::uint64_t{1} << 20);
+    {
+        ServerThread s(spoolRouter(), spoolOptions());
+        RawClient c(s.port());
+        ASSERT_TRUE(c.send(post("/upload", pattern(3'000'000))));
+        auto r = c.readAll();
+        EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 503") << r.substr(0, 300);
+        EXPECT_NE(r.find("service-unavailable"), std::string::npos);
+        RawClient ok(s.port());
+        ASSERT_TRUE(ok.send(post("/upload", pattern(500'000))));
+        EXPECT_EQ(bodyOf(ok.readResponses(1)), "500000 intact " + sha256Hex(pattern(500'000)));
+    }
+    EXPECT_EQ(SpooledBody::spooledBytes(), 0u);
+    SpooledBody::setBudget(std::uint64_t{1} << 30);
+}
+
 TEST(Spool, TheClientSendsASpooledBodyFromItsFile) {
     ServerThread s(spoolRouter(), spoolOptions());
     auto body = pattern(3'000'000);

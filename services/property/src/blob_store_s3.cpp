@@ -188,7 +188,7 @@ public:
         }
         const auto cr = parseContentRange(e.responseHeader("Content-Range"));
         if (!cr || !cr->first || *cr->last - *cr->first + 1 != blob.bytes.size() ||
-            (range && *cr->first > range->first)) {
+            (range && (*cr->first > range->first || *cr->last < range->first))) {
             throw BlobStoreError("S3 GET " + o_.bucket + "/" + key +
                                      ": a 206 without the Content-Range asked for (\"" +
                                      std::string(e.responseHeader("Content-Range")) + "\")",

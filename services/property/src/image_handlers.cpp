@@ -204,7 +204,8 @@ rt::Task<rt::Response> ImageHandlers::upload(rt::Request& req) {
         refuse(e);
     }
     // Store: the files, then the listing's array, under the photo's lock (a removal of the same
-    // photo from another listing cannot delete the files between the two).
+    // photo from another listing cannot delete the files between the two). The files go first,
+    // before the listing's row is locked: the row is held only for its own short update.
     const auto image_id = rt::newUuidV7();
     auto entry = imageEntry(image_id, sha, processed);
     const auto ctx = rt::WriteContext::of(req, who.user_id);
@@ -213,6 +214,13 @@ rt::Task<rt::Response> ImageHandlers::upload(rt::Request& req) {
     try {
         outcome = co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<Outcome> {
             co_await ImageStore::lockPhoto(tx, sha);
+            const auto dir = work->path();
+            co_await blobs_.put(processed.original_file, dir + "/" + processed.original_file,
+                                std::string(images::mimeType(processed.probe.format)));
+            for (const auto& r : processed.renditions) {
+                co_await blobs_.put(r.file, dir + "/" + r.file,
+                                    std::string(images::mimeType(r.spec.format)));
+            }
             auto locked = co_await ListingStore::lock(tx, id);
             if (!locked) {
                 throw ApiError(problems::kNotFound, "no such listing");
@@ -226,13 +234,6 @@ rt::Task<rt::Response> ImageHandlers::upload(rt::Request& req) {
                 throw ApiError(cp::kTooManyImages, "a listing keeps at most " +
                                                        std::to_string(settings_.max_per_listing) +
                                                        " photos; delete one first");
-            }
-            const auto dir = work->path();
-            co_await blobs_.put(processed.original_file, dir + "/" + processed.original_file,
-                                std::string(images::mimeType(processed.probe.format)));
-            for (const auto& r : processed.renditions) {
-                co_await blobs_.put(r.file, dir + "/" + r.file,
-                                    std::string(images::mimeType(r.spec.format)));
             }
             list.push_back(entry);
             contracts::PropertyImageChanged event;
@@ -265,6 +266,7 @@ rt::Task<rt::Response> ImageHandlers::remove(rt::Request& req) {
     }
     const auto sha = std::string(textOf(imagesOf(listing)[static_cast<std::size_t>(at)], "sha256"));
     const auto ctx = rt::WriteContext::of(req, who.user_id);
+    std::vector<std::string> keys;
     try {
         co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
             // The photo's lock first, then the row: the order an upload takes them in.
@@ -284,19 +286,30 @@ rt::Task<rt::Response> ImageHandlers::remove(rt::Request& req) {
             co_await ImageStore::setImages(tx, *locked, json::serialize(list),
                                            contracts::PropertyImageChanged::kRemoved, event,
                                            "property.image_remove", ctx);
-            // The files go when no listing uses the photo any more (still under its lock; if the
-            // commit then failed, the next upload of the photo puts them back).
-            const bool in_use = co_await ImageStore::photoInUse(tx, sha);
-            if (!in_use) {
-                for (const auto& key : keysOf(removed)) {
-                    co_await blobs_.remove(key);
-                }
-            }
+            keys = keysOf(removed);
         });
     } catch (const images::BlobStoreError& e) {
         throwStorageUnavailable(e.what());
     }
     co_await cache_.invalidate(listingKey(id));
+    // Committed: the files go when no listing uses the photo any more, decided again under the
+    // photo's lock (an upload of it elsewhere holds the lock while it puts them). Files that
+    // cannot be removed now stay, unlisted and harmless; the listing is never left pointing at
+    // missing files.
+    try {
+        co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+            co_await ImageStore::lockPhoto(tx, sha);
+            const bool in_use = co_await ImageStore::photoInUse(tx, sha);
+            if (!in_use) {
+                for (const auto& key : keys) {
+                    co_await blobs_.remove(key);
+                }
+            }
+        });
+    } catch (const std::exception& e) {
+        rt::log::warn("property", "photo files left after their last listing dropped them",
+                      {{"sha256", sha}, {"error", e.what()}});
+    }
     co_return rt::Response::noContent();
 }
 

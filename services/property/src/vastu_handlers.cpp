@@ -91,16 +91,20 @@ rt::Task<rt::Response> VastuHandlers::certify(rt::Request& req) {
     cert_body.score = result.score;
     cert_body.grade = result.grade;
     cert_body.rules_version = result.rules_version;
-    cert_body.issued_at =
-        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    const auto signed_cert = signer_->sign(cert_body);
-    // Store: the certificate, the older one superseded, the listing's summary, in one go.
+    // Store: the certificate, the older one superseded, the listing's summary, in one go. It is
+    // signed with the row locked, so that of two at once the one issued later is the one that
+    // stays current (and the rights are those of the row as it is now).
     const auto ctx = rt::WriteContext::of(req, who.user_id);
+    vastu::SignedCertificate signed_cert;
     auto after = co_await primary_.transaction([&](rt::PgConn& tx) -> rt::Task<StoredListing> {
         auto locked = co_await ListingStore::lock(tx, id);
         if (!locked) {
             throw ApiError(problems::kNotFound, "no such listing");
         }
+        requireOwnerOrAdmin(*locked, who, "certifies its layout");
+        cert_body.issued_at =
+            std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+        signed_cert = signer_->sign(cert_body);
         co_return co_await VastuStore::issue(tx, *locked, cert_body, signed_cert, ctx);
     });
     co_await cache_.invalidate(listingKey(id));

@@ -39,8 +39,8 @@ inline constexpr ProblemType kPreconditionRequired{"precondition-required",
 inline constexpr ProblemType kPayloadTooLarge{"payload-too-large", "Request body too large", 413};
 inline constexpr ProblemType kUnsupportedMediaType{"unsupported-media-type",
                                                    "Unsupported media type", 415};
-inline constexpr ProblemType kRangeNotSatisfiable{"range-not-satisfiable",
-                                                  "Range not satisfiable", 416};
+inline constexpr ProblemType kRangeNotSatisfiable{"range-not-satisfiable", "Range not satisfiable",
+                                                  416};
 inline constexpr ProblemType kHeadersTooLarge{"headers-too-large", "Request headers too large",
                                               431};
 inline constexpr ProblemType kRateLimited{"rate-limited", "Too many requests", 429};

@@ -44,6 +44,9 @@ struct RuntimeSettings {
     /// Where uploads on spooled routes are written while they arrive (`http.spool_dir`; empty:
     /// the system's temporary folder).
     std::string spool_dir;
+    /// The most bytes the spooled uploads of this process hold at once (`http.spool_budget`,
+    /// 1 GiB); one more upload is 503 instead of filling the disk.
+    std::uint64_t spool_budget = std::uint64_t{1} << 30;
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds body_timeout{30'000};
     std::chrono::milliseconds idle_timeout{60'000};

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,12 @@
 namespace restinu::rt {
 
 class WorkerPool;
+
+/// The process's spool budget is used up (SpooledBody::setBudget).
+class SpoolFull : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 /// The process-wide threads for blocking file work (two; created on first use). Spooling, the
 /// client's reads of a spooled body, and services' own file stores share them.
@@ -36,7 +43,8 @@ public:
     SpooledBody(const SpooledBody&) = delete;
     SpooledBody& operator=(const SpooledBody&) = delete;
 
-    /// Blocking: appends `data` and hashes it. Call from a file thread.
+    /// Blocking: appends `data` and hashes it. Call from a file thread. Throws SpoolFull when
+    /// the process's spooled bytes would pass the budget (setBudget), and writes nothing then.
     void append(std::string_view data);
     /// Fixes the size and the digest. Call once, after the last append.
     void finish();
@@ -52,6 +60,12 @@ public:
     int fd() const { return fd_; }
     /// A path that opens this body (`/proc/self/fd/N`), for libraries that want a file name.
     std::string path() const;
+
+    /// The most bytes all live spooled bodies of this process may hold together (default 1 GiB,
+    /// `http.spool_budget`): an upload past it is refused (503) instead of filling the disk.
+    static void setBudget(std::uint64_t bytes);
+    /// Bytes all live spooled bodies hold now.
+    static std::uint64_t spooledBytes();
 
 private:
     SpooledBody() = default;
