@@ -20,7 +20,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from purchase_test import Client, check, free_port, wait_for, wait_ready  # noqa: E402
 import purchase_test  # noqa: E402
-from stack import People, write_gateway_config  # noqa: E402
+from stack import People, Stack  # noqa: E402
 
 
 def photo(work, name, width, height, noise=False):
@@ -68,55 +68,30 @@ def head_only(port, path, length, token):
 def main():
     binary = sys.argv[1]
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    pg = f"host=127.0.0.1 port={os.environ['RESTINU_TEST_PG_PORT']} user=postgres"
     work = tempfile.mkdtemp(prefix="restinu-images-e2e.")
     store = os.path.join(work, "images")
-    procs = {}
-    env = dict(os.environ)
-    env.update({
-        "RESTINU_PG__URL": pg,
-        "RESTINU_REDIS__PORT": os.environ["RESTINU_TEST_REDIS_PORT"],
-        "RESTINU_HTTP__THREADS": "1",
-        "RESTINU_KYC__ENCRYPTION_KEY": env.get("RESTINU_KYC__ENCRYPTION_KEY") or
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-        "RESTINU_AUTH__KEY_ENCRYPTION_KEY": env.get("RESTINU_AUTH__KEY_ENCRYPTION_KEY") or
-        "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
-        "RESTINU_LOG__ACCESS": "false",
-    })
     # Under AddressSanitizer freed memory waits in a quarantine (256 MB) before it is used again,
     # so every byte that passed through would count in the peak: no quarantine here, so that the
     # peak shows what is held, as in a release build.
-    if env.get("ASAN_OPTIONS") is not None:
-        env["ASAN_OPTIONS"] += ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
-    ports = {n: free_port(root) for n in ("user", "property", "gateway")}
-
-    def start(name, extra=None, args=()):
-        e = dict(env)
-        e.update({"RESTINU_HTTP__PORT": str(ports[name]), "RESTINU_INSTANCE": name})
-        e.update(extra or {})
-        with open(os.path.join(work, name + ".log"), "ab") as log:
-            procs[name] = subprocess.Popen([binary, name, *args], env=e, stdout=log, stderr=log)
-
-    try:
-        subprocess.run([binary, "migrate", "all", "--create-database"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        start("user")
+    extra = {}
+    if os.environ.get("ASAN_OPTIONS") is not None:
+        extra["ASAN_OPTIONS"] = (os.environ["ASAN_OPTIONS"] +
+                                 ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0")
+    with Stack(binary, work, ("user", "property"), lambda: free_port(root), extra) as stack:
+        procs, ports = stack.procs, stack.ports
+        stack.migrate()
+        stack.start("user")
         # One photo worker and a queue of one: a second upload at once finds it full.
-        start("property", {"RESTINU_PROPERTY__IMAGES__DIR": store,
-                           "RESTINU_PROPERTY__IMAGES__THREADS": "1",
-                           "RESTINU_PROPERTY__IMAGES__QUEUE_LIMIT": "1"})
-        config = os.path.join(work, "gateway.yaml")
+        stack.start("property", {"RESTINU_PROPERTY__IMAGES__DIR": store,
+                                 "RESTINU_PROPERTY__IMAGES__THREADS": "1",
+                                 "RESTINU_PROPERTY__IMAGES__QUEUE_LIMIT": "1"})
         # The shipped routes (the upload route spools); limits raised out of the test's way.
-        write_gateway_config(config, {"user": ports["user"], "property": ports["property"],
-                                      "notification": ports["user"], "payment": ports["user"],
-                                      "blockchain": ports["user"]},
-                             ("default", "auth", "upload"))
-        start("gateway", {}, ["--config", config])
+        stack.start_gateway(("default", "auth", "upload"))
         for n in ("user", "property", "gateway"):
             check(f"{n} becomes ready", wait_ready(ports[n]))
         gw = Client(ports["gateway"])
 
-        people = People(gw, binary, env, "an images e2e passphrase")
+        people = People(gw, binary, stack.env, "an images e2e passphrase")
         admin = people.admin()
         agent = people.register("agent")
         other = people.register("other")
@@ -217,15 +192,6 @@ def main():
         check("the owner deletes the photo", st == 204, st)
         st, _, _ = gw.req("GET", url, raw=True)
         check("its URL answers 404", st == 404, st)
-    finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.terminate()
-        for p in procs.values():
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
     if purchase_test.failures:
         print(f"{purchase_test.failures} check(s) failed; logs in {work}")
         sys.exit(1)

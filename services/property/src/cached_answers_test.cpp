@@ -36,6 +36,8 @@ TEST(SearchCacheKey, EveryFieldThatChangesTheAnswerChangesTheKey) {
         {{"city", "Pune"}, {"min_bathrooms", "2"}},
         {{"city", "Pune"}, {"min_area", "500"}},
         {{"city", "Pune"}, {"max_area", "500"}},
+        {{"city", "Pune"}, {"min_vastu_score", "0"}},
+        {{"city", "Pune"}, {"min_vastu_score", "70"}},
         {{"city", "Pune"}, {"near", "18.5,73.8"}, {"radius_km", "5"}},
         {{"city", "Pune"}, {"near", "18.5,73.8"}, {"radius_km", "5.000001"}},
         {{"city", "Pune"}, {"bbox", "73.7,18.4,73.9,18.6"}},

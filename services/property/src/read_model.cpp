@@ -21,11 +21,22 @@ constexpr std::string_view kReadModelUpdate =
     "latitude = EXCLUDED.latitude, longitude = EXCLUDED.longitude, geog = EXCLUDED.geog, "
     "facing = EXCLUDED.facing, amenities = EXCLUDED.amenities, version = EXCLUDED.version, "
     "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
-    "document = EXCLUDED.document";
+    "document = EXCLUDED.document, vastu_score = EXCLUDED.vastu_score, "
+    "vastu_grade = EXCLUDED.vastu_grade";
 
 }  // namespace
 
 rt::Task<void> applyToReadModel(rt::PgConn& tx, const rt::Event& event) {
+    if (event.type == contracts::VastuCertified::kType) {
+        // The listing's latest score, shown and filtered on by search; the listing's version
+        // moves with it, as in the write model.
+        const auto v = contracts::VastuCertified::parse(event.data);
+        co_await tx.query(
+            "UPDATE property_search SET vastu_score = $2::smallint, vastu_grade = $3, "
+            "version = $4::int WHERE id = $1::uuid AND version < $4::int",
+            v.listing_id, v.score, v.grade, v.version);
+        co_return;
+    }
     if (!contracts::PropertyChanged::carries(event.type)) {
         co_return;  // photos are not searched
     }

@@ -142,10 +142,10 @@ void MemoryIndex::unplace(std::uint32_t i) {
 }
 
 void MemoryIndex::apply(const rt::PgResult& r, bool bulk) {
-    static constexpr std::array<std::string_view, 16> kNames{
+    static constexpr std::array<std::string_view, 17> kNames{
         "id",         "property_type", "listing_type", "status",     "price_minor", "currency",
         "bedrooms",   "bathrooms",     "area_sqft",    "cursor_key", "created_us",  "city_key",
-        "change_seq", "words",         "latitude",     "longitude"};
+        "change_seq", "words",         "latitude",     "longitude",  "vastu_score"};
     const auto at = rt::requireColumns(r, kNames);
     const auto items = itemsJson(r);
     for (std::size_t i = 0; i < r.rows(); ++i) {
@@ -179,6 +179,8 @@ void MemoryIndex::apply(const rt::PgResult& r, bool bulk) {
         row.city = intern(r.get(i, at[11]));
         row.lat = number(r.get(i, at[14]));
         row.lng = number(r.get(i, at[15]));
+        row.vastu =
+            r.isNull(i, at[16]) ? std::int16_t{-1} : static_cast<std::int16_t>(r.getInt(i, at[16]));
         row.item = items[i];
         row.words = text::parseVector(r.get(i, at[13]), vocabulary_).value_or(text::Lexemes{});
         const auto status = r.get(i, at[3]);

@@ -100,7 +100,8 @@ private:
         std::uint16_t listing_type = 0;
         std::uint16_t status = 0;
         std::uint16_t currency = 0;
-        bool live = false;  // public, and in the orders
+        std::int16_t vastu = -1;  // the latest Vastu score, -1 when not certified
+        bool live = false;        // public, and in the orders
     };
     // Row numbers in the orders a search walks: newest first (created_at, id descending) and
     // cheapest first (price_minor, id ascending; walked backwards for price_desc).

@@ -170,6 +170,7 @@ std::optional<std::string> MemoryIndex::page(const Params& p) const {
                (!p.min_bedrooms || r.bedrooms >= *p.min_bedrooms) &&
                (!p.min_bathrooms || r.bathrooms >= *p.min_bathrooms) &&
                (!p.min_area || r.area >= *p.min_area) && (!p.max_area || r.area <= *p.max_area) &&
+               (!p.min_vastu_score || r.vastu >= *p.min_vastu_score) &&
                (query == nullptr || query->matches(r.words.all));
     };
     // The shortest list of listings with one of the words every match has: null when the

@@ -44,6 +44,8 @@ struct PageColumns {
         kAmenities,
         kVersion,
         kCreated,
+        kVastuScore,
+        kVastuGrade,
         kCursorKey,
         kCount
     };
@@ -51,7 +53,7 @@ struct PageColumns {
         "id",          "owner_id", "title",       "property_type", "listing_type", "status",
         "price_minor", "currency", "bedrooms",    "bathrooms",     "area_sqft",    "locality",
         "city",        "state",    "country",     "latitude",      "longitude",    "facing",
-        "amenities",   "version",  "created_iso", "cursor_key"};
+        "amenities",   "version",  "created_iso", "vastu_score",   "vastu_grade",  "cursor_key"};
     std::array<int, kCount> at{};
 };
 
@@ -94,6 +96,15 @@ void appendItem(std::string& out, const rt::PgResult& r, std::size_t i, const Pa
     }
     rt::appendJsonField(out, "amenities");
     out += v(C::kAmenities);  // array_to_json: JSON already
+    rt::appendJsonField(out, "vastu");
+    if (r.isNull(i, c.at[C::kVastuScore])) {
+        out += "null";
+    } else {
+        out += '{';
+        numberMember(out, "score", v(C::kVastuScore));
+        stringMember(out, "grade", v(C::kVastuGrade));
+        out += '}';
+    }
     numberMember(out, "version", v(C::kVersion));
     stringMember(out, "created_at", v(C::kCreated));
     if (with_distance) {

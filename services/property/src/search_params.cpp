@@ -191,6 +191,12 @@ void readArea(Reading& r, const std::string& name, const std::string& v) {
     }
 }
 
+void readVastuScore(Reading& r, const std::string& name, const std::string& v) {
+    if (auto n = r.integer(name, v, 0, 100)) {
+        r.p.min_vastu_score = static_cast<int>(*n);
+    }
+}
+
 void readNear(Reading& r, const std::string& name, const std::string& v) {
     auto ll = numbers(v, 2);
     if (!ll || std::abs((*ll)[0]) > 90 || std::abs((*ll)[1]) > 180) {
@@ -253,6 +259,7 @@ constexpr std::pair<std::string_view, Reader> kReaders[] = {
     {"min_bathrooms", &readRooms},
     {"min_area", &readArea},
     {"max_area", &readArea},
+    {"min_vastu_score", &readVastuScore},
     {"near", &readNear},
     {"radius_km", &readRadius},
     {"bbox", &readBox},
@@ -430,6 +437,7 @@ std::string cacheKey(const Params& p) {
     field("price", opt(p.min_price) + ".." + opt(p.max_price) + " " + p.currency);
     field("rooms", opt(p.min_bedrooms) + "," + opt(p.min_bathrooms));
     field("area", opt(p.min_area) + ".." + opt(p.max_area));
+    field("vastu", opt(p.min_vastu_score));
     field("near", p.near ? number(p.near->first) + "," + number(p.near->second) : "-");
     field("radius", p.radius_km ? number(*p.radius_km) : "-");
     field("bbox", p.bbox ? number(p.bbox->min_lng) + "," + number(p.bbox->min_lat) + "," +

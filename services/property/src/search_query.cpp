@@ -68,6 +68,11 @@ std::string filters(const Params& p, Sql& sql, bool with_text = true) {
     if (p.max_area) {
         w += " AND area_sqft <= " + param(sql, *p.max_area) + "::int";
     }
+    if (p.min_vastu_score) {
+        // The partial index holds certified listings only; saying so lets the planner use it.
+        w += " AND vastu_score IS NOT NULL AND vastu_score >= " + param(sql, *p.min_vastu_score) +
+             "::int";
+    }
     if (p.near && p.radius_km) {
         // Great-circle distance on the sphere (use_spheroid false): within 0.3% of the
         // ellipsoid, and what the distance sort shows.

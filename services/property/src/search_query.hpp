@@ -27,6 +27,7 @@ struct Params {
     std::string currency = "INR";  ///< the price filter's currency
     std::optional<int> min_bedrooms, min_bathrooms;
     std::optional<int> min_area, max_area;          ///< square feet
+    std::optional<int> min_vastu_score;             ///< 0-100; certified listings only
     std::optional<std::pair<double, double>> near;  ///< lat, lng
     std::optional<double> radius_km;
     struct Box {
@@ -88,7 +89,7 @@ inline constexpr std::string_view kColumns =
     "id::text AS id, owner_id::text AS owner_id, title, property_type, listing_type, status, "
     "price_minor, currency, bedrooms, bathrooms, area_sqft, locality, city, state, country, "
     "latitude, longitude, facing, array_to_json(amenities)::text AS amenities, version, "
-    "restinu_iso(created_at) AS created_iso";
+    "restinu_iso(created_at) AS created_iso, vastu_score, vastu_grade";
 
 /// The opaque cursor for the row after which the next page starts: its sort key and id. For the
 /// distance sort `id` lists every id on the page whose key equals the last one, comma-separated.

@@ -12,7 +12,7 @@ class SearchIndexTest : public SearchTest {
 protected:
     // Neither instance caches: every page is computed by its engine.
     std::string serviceConfig() const override {
-        return config() + "cache:\n  enabled: false\nsearch:\n  engine: memory\n";
+        return config() + vastuConfig() + "cache:\n  enabled: false\nsearch:\n  engine: memory\n";
     }
     void SetUp() override {
         database_.reset();
@@ -55,6 +55,8 @@ protected:
 
 TEST_F(SearchIndexTest, MemoryAndDatabaseGiveTheSameBytesPageAfterPage) {
     std::mt19937_64 rng(16);
+    std::mt19937_64 certify(3);  // its own draws: the searches stay the same
+    certifySome(400, certify);  // items show their score; some searches filter on it
     auto roll = [&rng](int pct) { return static_cast<int>(rng() % 100) < pct; };
     const auto& cities = seed::cities();
     const std::vector<std::string> types{"apartment", "independent_house", "villa", "plot",
@@ -96,6 +98,9 @@ TEST_F(SearchIndexTest, MemoryAndDatabaseGiveTheSameBytesPageAfterPage) {
         }
         if (roll(10)) {
             q += "&max_area=" + std::to_string(800 + rng() % 4000);
+        }
+        if (roll(20)) {
+            q += "&min_vastu_score=" + std::to_string(rng() % 101);
         }
         // Three pages, each continued by the other engine's cursor in turn.
         comparePages(q, pages, non_empty);

@@ -8,6 +8,8 @@ namespace {
 namespace json = boost::json;
 
 TEST_F(SearchTest, EveryFilterAndSortMatchesABruteForceOracle) {
+    std::mt19937_64 certify(3);
+    certifySome(400, certify);
     std::mt19937_64 rng(7);
     auto roll = [&rng](int pct) { return static_cast<int>(rng() % 100) < pct; };
     const auto& cities = seed::cities();
@@ -17,12 +19,13 @@ TEST_F(SearchTest, EveryFilterAndSortMatchesABruteForceOracle) {
                                          "commercial"};
     int checked = 0;
     int non_empty = 0;
+    int vastu_found = 0;  // searches under min_vastu_score that found something
     for (int n = 0; n < 250; ++n) {
         std::string q = "limit=" + std::to_string(5 + rng() % 40);
         std::optional<std::string> city, type, text;
         std::set<std::string> statuses{"active"};
         std::optional<std::int64_t> min_price, max_price;
-        std::optional<int> min_bed, min_bath, min_area, max_area;
+        std::optional<int> min_bed, min_bath, min_area, max_area, min_vastu;
         std::optional<std::pair<double, double>> near;
         std::optional<double> radius;
         std::optional<std::array<double, 4>> bbox;
@@ -68,6 +71,10 @@ TEST_F(SearchTest, EveryFilterAndSortMatchesABruteForceOracle) {
         if (roll(15)) {
             max_area = (min_area ? *min_area : 0) + 500 + static_cast<int>(rng() % 4000);
             q += "&max_area=" + std::to_string(*max_area);
+        }
+        if (roll(20)) {
+            min_vastu = static_cast<int>(rng() % 101);
+            q += "&min_vastu_score=" + std::to_string(*min_vastu);
         }
         if (roll(35)) {
             near = std::make_pair(c.lat + (static_cast<double>(rng() % 200) - 100) / 2000.0,
@@ -125,6 +132,7 @@ TEST_F(SearchTest, EveryFilterAndSortMatchesABruteForceOracle) {
                 ((min_price || max_price) && r.currency != "INR") ||
                 (min_bed && r.bedrooms < *min_bed) || (min_bath && r.bathrooms < *min_bath) ||
                 (min_area && r.area < *min_area) || (max_area && r.area > *max_area) ||
+                (min_vastu && r.vastu < *min_vastu) ||
                 (radius && haversine(near->first, near->second, r.lat, r.lng) > *radius * 1000) ||
                 (bbox && (r.lng < (*bbox)[0] || r.lat < (*bbox)[1] || r.lng > (*bbox)[2] ||
                           r.lat > (*bbox)[3])) ||
@@ -201,9 +209,58 @@ TEST_F(SearchTest, EveryFilterAndSortMatchesABruteForceOracle) {
         }
         ++checked;
         non_empty += got.empty() ? 0 : 1;
+        vastu_found += min_vastu && !got.empty() ? 1 : 0;
     }
     EXPECT_EQ(checked, 250);
+    EXPECT_GT(vastu_found, 10);
     EXPECT_GT(non_empty, 100);  // the oracle compared real results, not mostly empty pages
+}
+
+// Every certified public listing, and only those, comes back under min_vastu_score=0, each
+// showing the score and grade of its latest certificate; the others show "vastu": null.
+TEST_F(SearchTest, ResultsShowEachListingsLatestVastuScore) {
+    std::mt19937_64 certify(3);
+    certifySome(400, certify);
+    auto gradeOf = [](int score) {  // the rule table's bands (docs/vastu.md)
+        return score >= 85 ? "A" : score >= 70 ? "B" : score >= 50 ? "C" : "D";
+    };
+    std::map<std::string, int> want;
+    for (const auto& r : rows_) {
+        if (r.vastu >= 0 && r.status != "draft" && r.status != "withdrawn") {
+            want[r.id] = r.vastu;
+        }
+    }
+    ASSERT_GT(want.size(), 100u);
+    std::map<std::string, int> got;
+    std::string cursor;
+    const std::string q = "min_vastu_score=0&status=active,reserved,sold&limit=100";
+    for (int page = 0; page < 100; ++page) {
+        auto r =
+            call(kSearch, {"", std::nullopt, "", q + (cursor.empty() ? "" : "&cursor=" + cursor)});
+        ASSERT_EQ(r.status, 200);
+        for (const auto& item : r.body.at("items").as_array()) {
+            const auto score = static_cast<int>(item.at("vastu").at("score").as_int64());
+            EXPECT_EQ(item.at("vastu").at("grade").as_string(), gradeOf(score));
+            got[std::string(item.at("id").as_string())] = score;
+        }
+        if (r.body.at("next_cursor").is_null()) {
+            break;
+        }
+        cursor = std::string(r.body.at("next_cursor").as_string());
+    }
+    EXPECT_EQ(got, want);
+    auto plain = call(kSearch, {"", std::nullopt, "", "limit=100"});
+    int uncertified = 0;
+    for (const auto& item : plain.body.at("items").as_array()) {
+        if (!want.count(std::string(item.at("id").as_string()))) {
+            EXPECT_TRUE(item.at("vastu").is_null());
+            ++uncertified;
+        }
+    }
+    EXPECT_GT(uncertified, 0);
+    auto bad = call(kSearch, {"", std::nullopt, "", "min_vastu_score=101"});
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_NE(boost::json::serialize(bad.body).find("min_vastu_score"), std::string::npos);
 }
 
 // Relevance walks the newest rows first and falls back to the index when they hold too few
