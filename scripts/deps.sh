@@ -17,6 +17,7 @@ PACKAGES=(
   libhpdf-dev poppler-utils  # purchase agreements (PDF) and their text in the tests
   prometheus  # promtool checks the /metrics exposition in the tests
   libvips-dev libvips-tools  # property images: decode, strip, resize (and vipsthumbnail for the bench)
+  libsecp256k1-dev libcrypto++-dev  # Ethereum transactions: signatures and Keccak-256
 )
 
 missing=()
@@ -33,8 +34,9 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 
 # Folders under tools/ with npm packages pinned by their package-lock.json: the API linter
-# (tools/api-lint) and the S3-compatible server of the tests (tools/s3rver).
-NPM_FOLDERS=(api-lint s3rver)
+# (tools/api-lint), the S3-compatible server of the tests (tools/s3rver) and the Solidity
+# toolchain with the anvil node (tools/chain).
+NPM_FOLDERS=(api-lint s3rver chain)
 
 # Installs each folder's packages with npm ci, only when its lock file changed since the last
 # install.
