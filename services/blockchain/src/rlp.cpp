@@ -6,9 +6,8 @@ namespace {
 // The prefix of a string (offset 0x80) or list (0xc0) whose payload has `length` bytes.
 std::string prefix(std::size_t length, unsigned char offset) {
     if (length <= 55) {
-        return std::string(
-            1, static_cast<char>(offset + length));  // NOLINT(modernize-return-braced-init-list):
-                                                     // braces would make a two-char list
+        // Braces would make a list of two chars. NOLINTNEXTLINE(modernize-return-braced-init-list)
+        return std::string(1, static_cast<char>(offset + length));
     }
     const std::string len = toMinimalBigEndian(U256(length));
     return static_cast<char>(offset + 55 + len.size()) + len;
