@@ -51,6 +51,11 @@ const std::vector<std::string_view> kPurchaseFields = {"purchase_id", "listing_i
 const std::vector<std::string_view> kPurchaseFieldsFailed = {
     "purchase_id", "listing_id", "buyer_id", "seller_id", "price", "currency", "reason"};
 
+const std::vector<std::string_view> kChainTxFieldsMined = {
+    "tx_id", "purpose", "reference", "signer", "nonce", "hash", "block_number"};
+const std::vector<std::string_view> kChainTxFieldsReplaced = {
+    "tx_id", "purpose", "reference", "signer", "nonce", "hash", "replaced_hash"};
+
 }  // namespace
 
 const std::vector<EventInfo>& catalogue() {
@@ -88,6 +93,9 @@ const std::vector<EventInfo>& catalogue() {
         {PurchaseEnded::kCompleted, kPurchaseAggregate, kPurchaseFields},
         {PurchaseEnded::kFailed, kPurchaseAggregate, kPurchaseFieldsFailed},
         {EmailVerified::kType, kNotificationAggregate, {"user_id", "email"}},
+        {ChainTxChanged::kConfirmed, kChainTxAggregate, kChainTxFieldsMined},
+        {ChainTxChanged::kReplaced, kChainTxAggregate, kChainTxFieldsReplaced},
+        {ChainTxChanged::kFailed, kChainTxAggregate, kChainTxFieldsMined},
     };
     return kAll;
 }
@@ -311,6 +319,38 @@ PurchaseEnded PurchaseEnded::parse(std::string_view data) {
     return {str(o, "purchase_id", kType),    str(o, "listing_id", kType), str(o, "buyer_id", kType),
             str(o, "seller_id", kType),      int64(o, "price", kType),    str(o, "currency", kType),
             optStr(o, "reason").value_or("")};
+}
+
+std::string ChainTxChanged::data() const {
+    json::object o{{"tx_id", tx_id},   {"purpose", purpose}, {"reference", reference},
+                   {"signer", signer}, {"nonce", nonce},     {"hash", hash}};
+    if (!replaced_hash.empty()) {
+        o["replaced_hash"] = replaced_hash;
+    } else {
+        o["block_number"] = block_number;
+    }
+    if (!contract_address.empty()) {
+        o["contract_address"] = contract_address;
+    }
+    return json::serialize(o);
+}
+
+ChainTxChanged ChainTxChanged::parse(std::string_view data) {
+    constexpr std::string_view kType = "chain transaction event";
+    auto o = object(data, kType);
+    ChainTxChanged c;
+    c.tx_id = str(o, "tx_id", kType);
+    c.purpose = str(o, "purpose", kType);
+    c.reference = str(o, "reference", kType);
+    c.signer = str(o, "signer", kType);
+    c.nonce = int64(o, "nonce", kType);
+    c.hash = str(o, "hash", kType);
+    c.replaced_hash = optStr(o, "replaced_hash").value_or("");
+    if (c.replaced_hash.empty()) {
+        c.block_number = int64(o, "block_number", kType);
+    }
+    c.contract_address = optStr(o, "contract_address").value_or("");
+    return c;
 }
 
 }  // namespace restinu::contracts

@@ -198,11 +198,36 @@ struct EmailVerified {
     static EmailVerified parse(std::string_view data);
 };
 
+// --- blockchain (aggregate id: the transaction's id) ---
+
+/// chain.tx.confirmed, .replaced or .failed: a transaction the blockchain service sent, by its
+/// business key (purpose, reference), so the saga step that asked for it can go on.
+struct ChainTxChanged {
+    /// Mined, succeeded, and `chain.confirmations` blocks deep.
+    static constexpr std::string_view kConfirmed = "chain.tx.confirmed";
+    /// Stuck: re-signed at the same nonce with a higher fee.
+    static constexpr std::string_view kReplaced = "chain.tx.replaced";
+    /// Mined and reverted, as deep as a confirmation.
+    static constexpr std::string_view kFailed = "chain.tx.failed";
+    std::string tx_id;
+    std::string purpose;
+    std::string reference;
+    std::string signer;  ///< 0x lower-case address
+    std::int64_t nonce = 0;
+    std::string hash;           ///< 0x hex: the version mined (confirmed, failed) or the new one
+    std::string replaced_hash;  ///< replaced only: the version it replaces
+    std::int64_t block_number = 0;  ///< confirmed, failed; else 0
+    std::string contract_address;   ///< a confirmed creation's contract, else empty
+    std::string data() const;
+    static ChainTxChanged parse(std::string_view data);
+};
+
 /// The aggregate types (stream names events:<aggregate>).
 inline constexpr std::string_view kUserAggregate = "user";
 inline constexpr std::string_view kPropertyAggregate = "property";
 inline constexpr std::string_view kOfferAggregate = "offer";
 inline constexpr std::string_view kPurchaseAggregate = "purchase";
 inline constexpr std::string_view kNotificationAggregate = "notification";
+inline constexpr std::string_view kChainTxAggregate = "chain_tx";
 
 }  // namespace restinu::contracts
