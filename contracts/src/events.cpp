@@ -56,6 +56,30 @@ const std::vector<std::string_view> kChainTxFieldsMined = {
 const std::vector<std::string_view> kChainTxFieldsReplaced = {
     "tx_id", "purpose", "reference", "signer", "nonce", "hash", "replaced_hash"};
 
+const std::vector<std::string_view> kChainRefFields = {"contract",   "property_id", "block_number",
+                                                       "block_hash", "tx_hash",     "log_index"};
+
+std::vector<std::string_view> chainFields(std::initializer_list<std::string_view> own) {
+    std::vector<std::string_view> out = kChainRefFields;
+    out.insert(out.end(), own.begin(), own.end());
+    return out;
+}
+
+void putRef(json::object& o, const ChainLogRef& at) {
+    o["contract"] = at.contract;
+    o["property_id"] = at.property_id.empty() ? json::value(nullptr) : json::value(at.property_id);
+    o["block_number"] = at.block_number;
+    o["block_hash"] = at.block_hash;
+    o["tx_hash"] = at.tx_hash;
+    o["log_index"] = at.log_index;
+}
+
+ChainLogRef ref(const json::object& o, std::string_view type) {
+    return {str(o, "contract", type),       optStr(o, "property_id").value_or(""),
+            int64(o, "block_number", type), str(o, "block_hash", type),
+            str(o, "tx_hash", type),        int64(o, "log_index", type)};
+}
+
 }  // namespace
 
 const std::vector<EventInfo>& catalogue() {
@@ -96,6 +120,10 @@ const std::vector<EventInfo>& catalogue() {
         {ChainTxChanged::kConfirmed, kChainTxAggregate, kChainTxFieldsMined},
         {ChainTxChanged::kReplaced, kChainTxAggregate, kChainTxFieldsReplaced},
         {ChainTxChanged::kFailed, kChainTxAggregate, kChainTxFieldsMined},
+        {DeedMinted::kType, kChainAggregate, chainFields({"token_id", "owner", "uri"})},
+        {SharesTransferred::kType, kChainAggregate, chainFields({"from", "to", "amount"})},
+        {RentDeposited::kType, kChainAggregate, chainFields({"by", "amount"})},
+        {DividendClaimed::kType, kChainAggregate, chainFields({"holder", "amount"})},
     };
     return kAll;
 }
@@ -351,6 +379,61 @@ ChainTxChanged ChainTxChanged::parse(std::string_view data) {
     }
     c.contract_address = optStr(o, "contract_address").value_or("");
     return c;
+}
+
+std::string DeedMinted::data() const {
+    json::object o;
+    putRef(o, at);
+    o["token_id"] = token_id;
+    o["owner"] = owner;
+    o["uri"] = uri;
+    return json::serialize(o);
+}
+
+DeedMinted DeedMinted::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {ref(o, kType), str(o, "token_id", kType), str(o, "owner", kType),
+            optStr(o, "uri").value_or("")};
+}
+
+std::string SharesTransferred::data() const {
+    json::object o;
+    putRef(o, at);
+    o["from"] = from;
+    o["to"] = to;
+    o["amount"] = amount;
+    return json::serialize(o);
+}
+
+SharesTransferred SharesTransferred::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {ref(o, kType), str(o, "from", kType), str(o, "to", kType), str(o, "amount", kType)};
+}
+
+std::string RentDeposited::data() const {
+    json::object o;
+    putRef(o, at);
+    o["by"] = by;
+    o["amount"] = amount;
+    return json::serialize(o);
+}
+
+RentDeposited RentDeposited::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {ref(o, kType), str(o, "by", kType), str(o, "amount", kType)};
+}
+
+std::string DividendClaimed::data() const {
+    json::object o;
+    putRef(o, at);
+    o["holder"] = holder;
+    o["amount"] = amount;
+    return json::serialize(o);
+}
+
+DividendClaimed DividendClaimed::parse(std::string_view data) {
+    auto o = object(data, kType);
+    return {ref(o, kType), str(o, "holder", kType), str(o, "amount", kType)};
 }
 
 }  // namespace restinu::contracts

@@ -1,13 +1,91 @@
 #include "restinu/blockchain/service.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+
+#include "commands.hpp"
+#include "indexer.hpp"
+#include "metadata.hpp"
+#include "restinu/contracts/events.hpp"
+#include "restinu/rt/http_client.hpp"
+#include "restinu/rt/log.hpp"
+#include "rpc.hpp"
+#include "settings.hpp"
+#include "tokenize.hpp"
+#include "tx_manager.hpp"
+#include "views.hpp"
+
+/// The blockchain service (docs/blockchain.md): the platform's contracts, the transactions it
+/// signs and sends, the indexer that follows the chain, wallets.
 namespace restinu::blockchain {
+
+namespace {
+
+// Registers the signer once the node answers (it may start after the service), then sends.
+rt::Task<void> startSending(TxManager& tx) {
+    auto ex = co_await boost::asio::this_coro::executor;
+    for (;;) {
+        try {
+            co_await tx.init();
+            break;
+        } catch (const std::exception& e) {
+            rt::log::warn("blockchain", "the Ethereum node is not ready", {{"error", e.what()}});
+        }
+        boost::asio::steady_timer t(ex, std::chrono::seconds(2));
+        co_await t.async_wait(boost::asio::use_awaitable);
+    }
+    tx.start();
+}
+
+}  // namespace
 
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "blockchain";
-    // The service's own routes arrive with its issue; until then it serves the runtime's
-    // /healthz, /readyz (its database answers) and /metrics.
-    s.configure = [](rt::Config&) { return rt::WireFn{[](rt::Shard&) {}}; };
+    s.commands = operatorCommands();
+    s.configure = [](rt::Config& c) {
+        auto settings = std::make_shared<ChainSettings>(readChainSettings(c));
+        return rt::WireFn{[settings](rt::Shard& shard) {
+            auto& rpc = shard.keep(std::make_unique<eth::RpcClient>(shard.http(), settings->rpc_url,
+                                                                    settings->rpc_timeout));
+            TxManager* tx = nullptr;
+            if (settings->operator_key) {
+                // Every shard can enqueue; the first one sends (one sender per key and
+                // instance: the nonces are taken in the database, so instances never clash).
+                tx = &shard.keep(std::make_unique<TxManager>(shard.io(), shard.pg(), rpc,
+                                                             *settings->operator_key, settings->tx,
+                                                             shard.metrics()));
+                if (shard.index() == 0) {
+                    boost::asio::co_spawn(shard.io(), startSending(*tx), boost::asio::detached);
+                }
+            }
+            auto& metadata =
+                settings->metadata_store == "ipfs"
+                    ? shard.keep(ipfsMetadataStore(shard.http(), settings->ipfs_api_url))
+                    : shard.keep(localMetadataStore(settings->metadata_dir));
+
+            // Views of other services' events, and the flows' own chain_tx events.
+            shard.consume("chain-listings", {"property"}, &applyListingEvent);
+            shard.consume("chain-kyc", {"user"}, &applyKycEvent);
+            shard.consume("chain-flows", {std::string(contracts::kChainTxAggregate)},
+                          &Tokenizer::applyChainTx);
+
+            auto& tokenizer = shard.keep(
+                std::make_unique<Tokenizer>(shard.pg(), tx, metadata, settings->app_url));
+            auto& r = shard.router();
+            r.post("/api/v1/properties/{id}/tokenize", rt::Access::anyRole({"admin"}),
+                   [&tokenizer](rt::Request& q) { return tokenizer.tokenize(q); });
+            r.get("/api/v1/properties/{id}/tokenize", rt::Access::none(),
+                  [&tokenizer](rt::Request& q) { return tokenizer.show(q); });
+            shard.addReadinessCheck("chain",
+                                    [&rpc]() -> rt::Task<void> { co_await rpc.blockNumber(); });
+        }};
+    };
     return s;
 }
 

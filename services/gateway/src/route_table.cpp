@@ -23,13 +23,39 @@ const std::vector<PrefixRoute>& publicRoutes() {
     return kRoutes;
 }
 
+bool prefixMatches(std::string_view prefix, std::string_view path) {
+    if (prefix.find('*') == std::string_view::npos) {
+        if (path.substr(0, prefix.size()) != prefix) {
+            return false;
+        }
+        return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
+    }
+    std::size_t i = 0;
+    std::size_t j = 0;
+    while (i < prefix.size()) {
+        if (prefix[i] == '*' && (i == 0 || prefix[i - 1] == '/')) {
+            auto seg_end = path.find('/', j);
+            seg_end = seg_end == std::string_view::npos ? path.size() : seg_end;
+            if (seg_end == j) {
+                return false;  // "*" needs a non-empty segment
+            }
+            j = seg_end;
+            ++i;
+            continue;
+        }
+        if (j >= path.size() || path[j] != prefix[i]) {
+            return false;
+        }
+        ++i;
+        ++j;
+    }
+    return j == path.size() || prefix.back() == '/' || path[j] == '/';
+}
+
 std::optional<std::string_view> serviceFor(std::string_view path) {
     const PrefixRoute* best = nullptr;
     for (const auto& r : publicRoutes()) {
-        if (path.substr(0, r.prefix.size()) != r.prefix) {
-            continue;
-        }
-        if (path.size() > r.prefix.size() && path[r.prefix.size()] != '/') {
+        if (!prefixMatches(r.prefix, path)) {
             continue;
         }
         if (best == nullptr || r.prefix.size() > best->prefix.size()) {

@@ -15,10 +15,15 @@ struct PrefixRoute {
     std::string_view service;
 };
 
+/// Whether `path` starts with `prefix` on whole segments; a prefix segment "*" stands for any
+/// one non-empty segment (/api/v1/properties/*/images).
+bool prefixMatches(std::string_view prefix, std::string_view path);
+
 /// The public API's prefixes: the registry's (services/registry.tsv).
 const std::vector<PrefixRoute>& publicRoutes();
 
-/// The service for `path`, or nullopt. The longest matching prefix wins.
+/// The service for `path`, or nullopt. The longest matching prefix wins, so
+/// /api/v1/properties/*/tokenize takes a listing's tokenization from /api/v1/properties.
 std::optional<std::string_view> serviceFor(std::string_view path);
 
 /// The services that appear in publicRoutes(), each once.

@@ -13,6 +13,11 @@ TEST(RouteTable, MatchesWholeSegmentsOnly) {
     EXPECT_EQ(serviceFor("/api/v1/properties/42/images"), "property");
     EXPECT_EQ(serviceFor("/api/v1/admin/kyc/7/approve"), "user");
     EXPECT_EQ(serviceFor("/api/v1/purchases"), "payment");
+    // A "*" segment: one listing's tokenization belongs to the blockchain service.
+    EXPECT_EQ(serviceFor("/api/v1/properties/42/tokenize"), "blockchain");
+    EXPECT_EQ(serviceFor("/api/v1/properties/42"), "property");
+    EXPECT_EQ(serviceFor("/api/v1/properties/42/tokenized"), "property");
+    EXPECT_EQ(serviceFor("/api/v1/users/me/portfolio"), "blockchain");
     EXPECT_EQ(serviceFor("/.well-known/jwks.json"), "user");
     EXPECT_FALSE(serviceFor("/api/v1/usersx").has_value());
     EXPECT_FALSE(serviceFor("/api/v1").has_value());

@@ -15,36 +15,6 @@ std::string defaultUpstream(std::string_view service) {
 
 constexpr std::size_t kMinSecretLength = 32;
 
-// Whole segments; a prefix segment "*" stands for any one segment (/api/v1/properties/*/images).
-bool prefixMatches(std::string_view prefix, std::string_view path) {
-    if (prefix.find('*') == std::string_view::npos) {
-        if (path.substr(0, prefix.size()) != prefix) {
-            return false;
-        }
-        return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
-    }
-    std::size_t i = 0;
-    std::size_t j = 0;
-    while (i < prefix.size()) {
-        if (prefix[i] == '*' && (i == 0 || prefix[i - 1] == '/')) {
-            auto seg_end = path.find('/', j);
-            seg_end = seg_end == std::string_view::npos ? path.size() : seg_end;
-            if (seg_end == j) {
-                return false;  // "*" needs a non-empty segment
-            }
-            j = seg_end;
-            ++i;
-            continue;
-        }
-        if (j >= path.size() || path[j] != prefix[i]) {
-            return false;
-        }
-        ++i;
-        ++j;
-    }
-    return j == path.size() || prefix.back() == '/' || path[j] == '/';
-}
-
 }  // namespace
 
 std::map<std::string, RatePolicy, std::less<>> defaultRatePolicies() {

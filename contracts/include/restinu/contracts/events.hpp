@@ -222,6 +222,64 @@ struct ChainTxChanged {
     static ChainTxChanged parse(std::string_view data);
 };
 
+// --- chain: what the blockchain service's indexer saw on the chain, written once the block is
+// `confirmations` deep (IndexerSettings) (aggregate id: the contract's address, 0x lower-case).
+// Token amounts and ids are decimal strings: they can exceed 2^63. Each carries the log's place
+// (block_number, block_hash, tx_hash, log_index), unique per event.
+
+/// Where an indexed log is, and which contract and property it belongs to.
+struct ChainLogRef {
+    std::string contract;     ///< 0x lower-case
+    std::string property_id;  ///< the property the contract is for, or empty (null in the data)
+    std::int64_t block_number = 0;
+    std::string block_hash;
+    std::string tx_hash;
+    std::int64_t log_index = 0;
+};
+
+/// deed.minted: a property's deed NFT was minted.
+struct DeedMinted {
+    static constexpr std::string_view kType = "deed.minted";
+    ChainLogRef at;
+    std::string token_id;  ///< decimal
+    std::string owner;     ///< 0x lower-case
+    std::string uri;       ///< tokenURI ("ipfs://<cid>"), or empty when it could not be read
+    std::string data() const;
+    static DeedMinted parse(std::string_view data);
+};
+
+/// shares.transferred: shares moved (the initial mint comes from the zero address; a recovery
+/// is a transfer too).
+struct SharesTransferred {
+    static constexpr std::string_view kType = "shares.transferred";
+    ChainLogRef at;
+    std::string from;    ///< 0x lower-case
+    std::string to;      ///< 0x lower-case
+    std::string amount;  ///< decimal, whole shares
+    std::string data() const;
+    static SharesTransferred parse(std::string_view data);
+};
+
+/// rent.deposited: rent paid into a shares contract, split over the shares at that moment.
+struct RentDeposited {
+    static constexpr std::string_view kType = "rent.deposited";
+    ChainLogRef at;
+    std::string by;      ///< the depositor, 0x lower-case
+    std::string amount;  ///< decimal, payment token minor units
+    std::string data() const;
+    static RentDeposited parse(std::string_view data);
+};
+
+/// dividend.claimed: a holder claimed its rent.
+struct DividendClaimed {
+    static constexpr std::string_view kType = "dividend.claimed";
+    ChainLogRef at;
+    std::string holder;  ///< 0x lower-case
+    std::string amount;  ///< decimal, payment token minor units
+    std::string data() const;
+    static DividendClaimed parse(std::string_view data);
+};
+
 /// The aggregate types (stream names events:<aggregate>).
 inline constexpr std::string_view kUserAggregate = "user";
 inline constexpr std::string_view kPropertyAggregate = "property";
@@ -229,5 +287,6 @@ inline constexpr std::string_view kOfferAggregate = "offer";
 inline constexpr std::string_view kPurchaseAggregate = "purchase";
 inline constexpr std::string_view kNotificationAggregate = "notification";
 inline constexpr std::string_view kChainTxAggregate = "chain_tx";
+inline constexpr std::string_view kChainAggregate = "chain";
 
 }  // namespace restinu::contracts
