@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole local stack on loopback, project-local, until Ctrl-C.
-#   PostgreSQL 15 + PostGIS, Redis 7 and a mail sink (tools/mailsink: every mail the services
-#   send is kept as a file and shown on a web page, none leaves the machine) under .run/
+#   PostgreSQL 15 + PostGIS, Redis 7, a mail sink (tools/mailsink: every mail the services
+#   send is kept as a file and shown on a web page, none leaves the machine) and an Ethereum
+#   node (anvil, its chain kept in .run/anvil/state.json between runs) under .run/
 #   (git-ignored), every service database created and migrated, every service started (two
 #   property instances), the gateway on 127.0.0.1:${RESTINU_PORT:-8080}. Ctrl-C stops everything
 #   this script started, nothing else.
@@ -35,6 +36,7 @@ fi
 pids=()
 pg_started=""
 redis_port=""
+anvil_pid=""
 cleanup() {
   trap - INT TERM EXIT
   echo
@@ -42,6 +44,10 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [[ -n "$redis_port" ]] && redis_stop "$run/redis" "$redis_port"
+  if [[ -n "$anvil_pid" ]]; then  # SIGINT: anvil writes its state file, then exits
+    kill -INT "$anvil_pid" 2>/dev/null || true
+    wait "$anvil_pid" 2>/dev/null || true
+  fi
   [[ -n "$pg_started" ]] && pg_stop "$pg_dir" fast
     rm -f "${TMPDIR:-/tmp}/restinu-ports.$$"
   echo "stack: stopped"
@@ -66,6 +72,29 @@ echo "stack: PostgreSQL on 127.0.0.1:$pg_port"
 redis_port=$(pick_port "${RESTINU_REDIS_PORT:-56379}")
 redis_start "$run/redis" "$redis_port"
 echo "stack: Redis on 127.0.0.1:$redis_port"
+
+# 2b. anvil: the local Ethereum chain (chain id 31337), its state kept between runs (written on
+#     exit and every 30 s) so the contracts and the chain database stay in step.
+anvil_port=$(pick_port "${RESTINU_ANVIL_PORT:-58545}")
+mkdir -p "$run/anvil"
+anvil_bin="$root/tools/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+anvil_state=()
+[[ -s "$run/anvil/state.json" ]] && anvil_state=(--load-state "$run/anvil/state.json")
+"$anvil_bin" --host 127.0.0.1 --port "$anvil_port" --chain-id 31337 "${anvil_state[@]}" \
+  --dump-state "$run/anvil/state.json" --state-interval 30 </dev/null >"$run/logs/anvil.log" 2>&1 &
+anvil_pid=$!
+for i in $(seq 1 100); do
+  curl -sf -m 1 -H 'Content-Type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' \
+    "http://127.0.0.1:$anvil_port" >/dev/null 2>&1 && break
+  if [[ $i == 100 ]] || ! kill -0 "$anvil_pid" 2>/dev/null; then
+    echo "stack: anvil did not start; $run/logs/anvil.log:" >&2
+    tail -n 20 "$run/logs/anvil.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+echo "stack: anvil (Ethereum, chain id 31337) on 127.0.0.1:$anvil_port"
 
 # 3. The mail sink: SMTP for the services and a web page of what they sent; the messages are
 #    kept between runs in .run/mail/ (one .eml file each, its envelope in a .json beside it).
@@ -110,6 +139,9 @@ if ! grep -q '^RESTINU_AUTH__KEY_ENCRYPTION_KEY=' "$secrets"; then
   echo "RESTINU_AUTH__KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)" >>"$secrets"
 fi
 # The Ed25519 seed that signs Vastu certificates (its public key: GET /api/v1/vastu/public-key).
+if ! grep -q '^RESTINU_CHAIN__WALLETS__SEAL_KEY=' "$secrets"; then
+  echo "RESTINU_CHAIN__WALLETS__SEAL_KEY=$(head -c 32 /dev/urandom | base64 -w0)" >>"$secrets"
+fi
 if ! grep -q '^RESTINU_VASTU__SIGNING_KEY=' "$secrets"; then
   echo "RESTINU_VASTU__SIGNING_KEY=$(head -c 32 /dev/urandom | base64 -w0)" >>"$secrets"
 fi
@@ -120,6 +152,26 @@ set +a
 
 # 4. Databases and migrations.
 "$bin" migrate all --create-database
+
+# 4b. The chain: anvil's development accounts (public keys, funded on every fresh anvil) as the
+#     platform's operator (account 2) and governance (account 1), and the platform's contracts
+#     deployed once. A chain that lost its state (anvil killed before it wrote it) no longer
+#     has the contracts the chain database names: start that database again.
+export RESTINU_CHAIN__RPC_URL="http://127.0.0.1:$anvil_port"
+export RESTINU_CHAIN__OPERATOR_KEY=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+export RESTINU_CHAIN__GOVERNANCE_ADDRESS=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+export RESTINU_CHAIN__CONFIRMATIONS=1 RESTINU_CHAIN__POLL=250ms
+export RESTINU_CHAIN__METADATA__DIR="$run/metadata"
+export RESTINU_CHAIN__APP_URL="http://127.0.0.1:$gateway_port"
+timelock=$(psql "$RESTINU_PG__URL dbname=chain_db" -tAc "SELECT address FROM chain_platform WHERE name = 'timelock'" 2>/dev/null || true)
+if [[ -n $timelock ]] && curl -sf -H 'Content-Type: application/json' \
+  -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getCode\",\"params\":[\"$timelock\",\"latest\"]}" \
+  "$RESTINU_CHAIN__RPC_URL" | grep -q '"result":"0x"'; then
+  echo "stack: the chain lost the platform's contracts; starting chain_db again"
+  psql "$RESTINU_PG__URL dbname=postgres" -qc "DROP DATABASE chain_db WITH (FORCE)"
+  "$bin" migrate blockchain --create-database
+fi
+"$bin" blockchain deploy | sed 's/^/stack: /'
 
 # 5. Services, each its own process; logs in .run/logs/.
 wait_ready() {  # name port
@@ -230,6 +282,22 @@ if [[ ! -f $run/demo-photos.done ]]; then
   fi
 fi
 demo_id=$(cat "$run/demo-photos.done" 2>/dev/null || true)
+# 9. The demo listing tokenized, once: its deed minted and 1,000 shares at ₹45,000 each
+#    (the listing reaches the blockchain service by event: a few tries).
+if [[ -n $demo_id ]] && [[ ! -f $run/demo-tokenized.done ]]; then
+  for _ in $(seq 1 50); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+      "http://127.0.0.1:$gateway_port/api/v1/properties/$demo_id/tokenize" \
+      -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+      -d '{"total_shares":1000,"price_per_share":{"amount":4500000,"currency":"INR"}}')
+    if [[ $code == 202 || $code == 409 ]]; then
+      echo "$demo_id" >"$run/demo-tokenized.done"
+      break
+    fi
+    sleep 0.2
+  done
+  [[ -f $run/demo-tokenized.done ]] || echo "stack: the demo listing could not be tokenized; see $run/logs/" >&2
+fi
 
 cat <<INFO
 
@@ -250,6 +318,9 @@ Demo accounts (password for each: "$demo_password"):
     -d '{"email":"investor@restinu.local","password":"$demo_password"}'
 A listing with photos (renditions under /api/v1/images/..., files in $run/images/):
   curl -s http://127.0.0.1:$gateway_port/api/v1/properties/$demo_id
+The demo listing tokenized on the local chain (anvil, 127.0.0.1:$anvil_port): its deed and shares
+  curl -s http://127.0.0.1:$gateway_port/api/v1/properties/$demo_id/tokenize
+  $bin blockchain status   # the platform's contracts and the chain transactions by state
 Buy a listing (the sandbox provider stands in for the card network; pm_card_visa pays,
 pm_card_chargeDeclined declines): POST /api/v1/offers as a KYC-approved buyer, then
 POST /api/v1/offers/{id}/accept as the listing's agent, then GET /api/v1/purchases/{id}.

@@ -52,6 +52,10 @@ std::vector<rt::ProblemType> problemCatalogue() {
         cp::kImageUndecodable,
         cp::kImageTooManyPixels,
         cp::kTooManyImages,
+        cp::kWalletExists,
+        cp::kWalletChallengeInvalid,
+        cp::kWalletChallengeExpired,
+        cp::kWalletSignatureInvalid,
     };
 }
 

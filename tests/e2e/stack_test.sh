@@ -30,6 +30,7 @@ check() {  # description, then a command that must succeed
 export RESTINU_PG__URL="host=127.0.0.1 port=$RESTINU_TEST_PG_PORT user=postgres"
 export RESTINU_REDIS__PORT=$RESTINU_TEST_REDIS_PORT
 export RESTINU_HTTP__THREADS=2 RESTINU_WORKERS__THREADS=1
+export RESTINU_CHAIN__RPC_URL=${RESTINU_TEST_ANVIL_URL:?run through make test}
 export RESTINU_KYC__ENCRYPTION_KEY=${RESTINU_KYC__ENCRYPTION_KEY:-$(head -c 32 /dev/urandom | base64)}
 export RESTINU_AUTH__KEY_ENCRYPTION_KEY=${RESTINU_AUTH__KEY_ENCRYPTION_KEY:-$(head -c 32 /dev/urandom | base64)}
 

@@ -19,6 +19,7 @@
 #include "tokenize.hpp"
 #include "tx_manager.hpp"
 #include "views.hpp"
+#include "wallet_handlers.hpp"
 
 /// The blockchain service (docs/blockchain.md): the platform's contracts, the transactions it
 /// signs and sends, the indexer that follows the chain, wallets.
@@ -50,7 +51,8 @@ rt::ServiceSpec spec() {
     s.commands = operatorCommands();
     s.configure = [](rt::Config& c) {
         auto settings = std::make_shared<ChainSettings>(readChainSettings(c));
-        return rt::WireFn{[settings](rt::Shard& shard) {
+        auto wallets = std::make_shared<WalletSettings>(readWalletSettings(c));
+        return rt::WireFn{[settings, wallets](rt::Shard& shard) {
             auto& rpc = shard.keep(std::make_unique<eth::RpcClient>(shard.http(), settings->rpc_url,
                                                                     settings->rpc_timeout));
             TxManager* tx = nullptr;
@@ -82,6 +84,7 @@ rt::ServiceSpec spec() {
                    [&tokenizer](rt::Request& q) { return tokenizer.tokenize(q); });
             r.get("/api/v1/properties/{id}/tokenize", rt::Access::none(),
                   [&tokenizer](rt::Request& q) { return tokenizer.show(q); });
+            addWalletRoutes(shard, *wallets);
             shard.addReadinessCheck("chain",
                                     [&rpc]() -> rt::Task<void> { co_await rpc.blockNumber(); });
         }};

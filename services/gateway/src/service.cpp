@@ -243,13 +243,19 @@ rt::ServiceSpec spec() {
                 auto pattern = prefix + "/{rest...}";
                 for (auto m : {rt::Method::Get, rt::Method::Head, rt::Method::Post, rt::Method::Put,
                                rt::Method::Patch, rt::Method::Delete, rt::Method::Options}) {
+                    // The longest registry prefix owns the path: one with a "*" segment
+                    // (/api/v1/properties/*/tokenize) lives under a plain one's route.
                     shard.router().add(
-                        m, pattern, rt::Access::none(),
-                        [&gw, service](rt::Request& req) { return gw.handle(req, service); });
+                        m, pattern, rt::Access::none(), [&gw, service](rt::Request& req) {
+                            auto owner = serviceFor(req.path);
+                            return gw.handle(req, owner ? std::string(*owner) : service);
+                        });
                 }
             };
             for (const auto& route : publicRoutes()) {
-                forwardAll(std::string(route.prefix), std::string(route.service));
+                if (route.prefix.find('*') == std::string_view::npos) {
+                    forwardAll(std::string(route.prefix), std::string(route.service));
+                }
             }
             // Prefixes that only the config knows.
             std::set<std::string> added;

@@ -61,6 +61,17 @@ inline constexpr rt::ProblemType kImageTooManyPixels{
 inline constexpr rt::ProblemType kTooManyImages{
     "too-many-images", "The listing has as many photos as it may keep", 409};
 
+// blockchain wallets
+inline constexpr rt::ProblemType kWalletExists{
+    "wallet-exists", "The account has a wallet, or the address is another account's", 409};
+inline constexpr rt::ProblemType kWalletChallengeInvalid{
+    "wallet-challenge-invalid", "The message is not an open challenge issued to this account",
+    422};
+inline constexpr rt::ProblemType kWalletChallengeExpired{"wallet-challenge-expired",
+                                                         "The wallet challenge has expired", 422};
+inline constexpr rt::ProblemType kWalletSignatureInvalid{
+    "wallet-signature-invalid", "The signature is not by the message's address", 422};
+
 }  // namespace restinu::contracts::problems
 
 namespace restinu::contracts {
