@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <set>
@@ -16,6 +15,7 @@
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
+#include "restinu/rt/pass_loop.hpp"
 #include "restinu/rt/pg.hpp"
 #include "rpc.hpp"
 
@@ -37,7 +37,6 @@ struct Indexer::Impl : std::enable_shared_from_this<Impl> {
           pool(p),
           rpc(r),
           settings(s),
-          timer(i),
           blocks_total(metrics.counter("restinu_chain_indexer_blocks_total",
                                        "Blocks the chain indexer stored", {})),
           logs_total(metrics.counter("restinu_chain_indexer_logs_total",
@@ -350,41 +349,10 @@ struct Indexer::Impl : std::enable_shared_from_this<Impl> {
         co_return pass;
     }
 
-    rt::Task<void> loop() {
-        auto self = shared_from_this();
-        while (running) {
-            bool again = false;
-            try {
-                auto pass = co_await runOnce();
-                again = pass.behind;
-            } catch (const eth::RpcUnavailable& e) {
-                errors_total.labels({"node"}).inc();
-                rt::log::warn(kLogger, "the node did not answer; next pass later",
-                              {{"error", e.what()}});
-            } catch (const eth::RpcError& e) {
-                errors_total.labels({"node"}).inc();
-                rt::log::warn(kLogger, "the node refused a call", {{"error", e.what()}});
-            } catch (const std::exception& e) {
-                errors_total.labels({"other"}).inc();
-                rt::log::warn(kLogger, "indexer pass failed", {{"error", e.what()}});
-            }
-            if (!running) {
-                break;
-            }
-            if (again) {
-                continue;
-            }
-            timer.expires_after(settings.poll);
-            boost::system::error_code ec;
-            co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-        }
-    }
-
     rt::IoContext& io;
     rt::PgPool& pool;
     eth::RpcClient& rpc;
     IndexerSettings settings;
-    net::steady_timer timer;
     rt::Family<rt::Counter>& blocks_total;
     rt::Family<rt::Counter>& logs_total;
     rt::Family<rt::Counter>& reorgs_total;
@@ -393,29 +361,42 @@ struct Indexer::Impl : std::enable_shared_from_this<Impl> {
     rt::Family<rt::Counter>& errors_total;
     rt::Family<rt::Gauge>& head_block;
     rt::Family<rt::Gauge>& tip_block;
-    bool running = false;
     bool fail_before_commit = false;
 };
 
 Indexer::Indexer(rt::IoContext& io, rt::PgPool& pool, eth::RpcClient& rpc, IndexerSettings settings,
                  rt::MetricsRegistry& metrics)
-    : impl_(std::make_shared<Impl>(io, pool, rpc, settings, metrics)) {}
+    : impl_(std::make_shared<Impl>(io, pool, rpc, settings, metrics)) {
+    std::weak_ptr<Impl> weak = impl_;
+    loop_ = std::make_unique<rt::PassLoop>(
+        io, settings.poll, std::string(kLogger),
+        [weak]() -> rt::Task<bool> {
+            auto self = weak.lock();
+            if (!self) {
+                co_return false;
+            }
+            auto pass = co_await self->runOnce();
+            co_return pass.behind;  // while behind, the next pass at once
+        },
+        [weak](const std::exception& e) {
+            if (auto self = weak.lock()) {
+                const bool node = dynamic_cast<const eth::RpcUnavailable*>(&e) != nullptr ||
+                                  dynamic_cast<const eth::RpcError*>(&e) != nullptr;
+                self->errors_total.labels({node ? "node" : "other"}).inc();
+            }
+        });
+}
 
 Indexer::~Indexer() {
     stop();
 }
 
 void Indexer::start() {
-    if (impl_->running) {
-        return;
-    }
-    impl_->running = true;
-    net::co_spawn(impl_->io, impl_->loop(), net::detached);
+    loop_->start();
 }
 
 void Indexer::stop() {
-    impl_->running = false;
-    impl_->timer.cancel();
+    loop_->stop();
 }
 
 rt::Task<IndexerPass> Indexer::runOnce() {

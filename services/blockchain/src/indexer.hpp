@@ -8,6 +8,7 @@
 
 namespace restinu::rt {
 class PgPool;
+class PassLoop;
 class MetricsRegistry;
 }  // namespace restinu::rt
 
@@ -73,6 +74,7 @@ public:
 private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
+    std::unique_ptr<rt::PassLoop> loop_;
 };
 
 }  // namespace restinu::blockchain

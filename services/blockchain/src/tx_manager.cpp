@@ -1,10 +1,5 @@
 #include "tx_manager.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <csignal>
 
@@ -12,13 +7,13 @@
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
+#include "restinu/rt/pass_loop.hpp"
 #include "restinu/rt/pg.hpp"
 #include "rpc.hpp"
 #include "transaction.hpp"
 
 namespace restinu::blockchain {
 
-namespace net = boost::asio;
 namespace json = boost::json;
 using eth::U256;
 
@@ -59,7 +54,6 @@ struct TxManager::Impl : std::enable_shared_from_this<Impl> {
           rpc(r),
           key(std::move(k)),
           settings(std::move(s)),
-          timer(i),
           changes(metrics.counter("restinu_chain_transactions_total",
                                   "Transactions by what happened: sent, resent, replaced, mined, "
                                   "reorged, confirmed, failed",
@@ -312,40 +306,28 @@ struct TxManager::Impl : std::enable_shared_from_this<Impl> {
         co_return changed;
     }
 
-    rt::Task<void> loop() {
-        auto self = shared_from_this();
-        while (running) {
-            std::size_t n = 0;
-            try {
-                n = co_await runOnce();
-            } catch (const std::exception& e) {
-                rt::log::warn("blockchain", "transaction pass failed", {{"error", e.what()}});
-            }
-            if (!running) {
-                break;
-            }
-            if (n > 0) {
-                continue;
-            }
-            timer.expires_after(settings.poll);
-            boost::system::error_code ec;
-            co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-        }
-    }
-
     rt::IoContext& io;
     rt::PgPool& pool;
     eth::RpcClient& rpc;
     eth::PrivateKey key;
     TxSettings settings;
-    net::steady_timer timer;
     rt::Family<rt::Counter>& changes;
-    bool running = false;
 };
 
 TxManager::TxManager(rt::IoContext& io, rt::PgPool& pool, eth::RpcClient& rpc, eth::PrivateKey key,
                      TxSettings settings, rt::MetricsRegistry& metrics)
-    : impl_(std::make_shared<Impl>(io, pool, rpc, std::move(key), std::move(settings), metrics)) {}
+    : impl_(std::make_shared<Impl>(io, pool, rpc, std::move(key), std::move(settings), metrics)) {
+    std::weak_ptr<Impl> weak = impl_;
+    loop_ = std::make_unique<rt::PassLoop>(io, impl_->settings.poll, "blockchain",
+                                           [weak]() -> rt::Task<bool> {
+                                               auto self = weak.lock();
+                                               if (!self) {
+                                                   co_return false;
+                                               }
+                                               // Something moved: more may be due at once.
+                                               co_return co_await self->runOnce() > 0;
+                                           });
+}
 
 TxManager::~TxManager() {
     stop();
@@ -372,20 +354,15 @@ rt::Task<StoredTx> TxManager::enqueue(rt::PgConn& tx, TxIntent intent, Fees fees
 }
 
 void TxManager::wake() {
-    impl_->timer.cancel();
+    loop_->wake();
 }
 
 void TxManager::start() {
-    if (impl_->running) {
-        return;
-    }
-    impl_->running = true;
-    net::co_spawn(impl_->io, impl_->loop(), net::detached);
+    loop_->start();
 }
 
 void TxManager::stop() {
-    impl_->running = false;
-    impl_->timer.cancel();
+    loop_->stop();
 }
 
 rt::Task<std::size_t> TxManager::runOnce() {

@@ -14,6 +14,7 @@ namespace restinu::rt {
 class PgConn;
 class PgPool;
 class MetricsRegistry;
+class PassLoop;
 }  // namespace restinu::rt
 
 /// Sends the service's transactions from one signing key (docs/blockchain.md, "Sending
@@ -90,6 +91,7 @@ public:
 private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
+    std::unique_ptr<rt::PassLoop> loop_;
 };
 
 }  // namespace restinu::blockchain

@@ -9,6 +9,7 @@
 #include "message_store.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
+#include "restinu/rt/pass_loop.hpp"
 #include "restinu/rt/pg.hpp"
 #include "restinu/rt/pg_listener.hpp"
 
@@ -23,9 +24,12 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
           pool(p),
           routes(std::move(r)),
           settings(s),
-          timer(i),
           listener(i, std::move(conninfo), {"notification_messages"},
-                   [this](std::string_view, std::string_view) { timer.cancel(); }),
+                   [this](std::string_view, std::string_view) {
+                       if (wake) {
+                           wake();
+                       }
+                   }),
           outcomes(metrics.counter("restinu_notification_messages_total",
                                    "Message attempts by channel and outcome: sent, failed "
                                    "(queued again), dead",
@@ -103,62 +107,49 @@ struct Dispatcher::Impl : std::enable_shared_from_this<Impl> {
         co_return batch.size();
     }
 
-    rt::Task<void> loop() {
-        auto self = shared_from_this();
-        while (running) {
-            std::size_t n = 0;
-            try {
-                n = co_await runOnce();
-            } catch (const std::exception& e) {
-                rt::log::warn("notification", "dispatch pass failed", {{"error", e.what()}});
-            }
-            if (!running) {
-                break;
-            }
-            if (n > 0) {
-                continue;  // more may be due
-            }
-            timer.expires_after(settings.poll);
-            boost::system::error_code ec;
-            co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-        }
-    }
-
     rt::IoContext& io;
     rt::PgPool& pool;
     std::map<std::string, Route> routes;
     std::vector<std::string> channels;
     DispatchSettings settings;
-    net::steady_timer timer;
+    std::function<void()> wake;  // the loop's, set by Dispatcher: a new message is due now
     rt::PgListener listener;
     rt::Family<rt::Counter>& outcomes;
     rt::Family<rt::Histogram>& send_seconds;
-    bool running = false;
 };
 
 Dispatcher::Dispatcher(rt::IoContext& io, rt::PgPool& pool, std::string conninfo,
                        std::map<std::string, Route> routes, DispatchSettings settings,
                        rt::MetricsRegistry& metrics)
     : impl_(std::make_shared<Impl>(io, pool, std::move(conninfo), std::move(routes), settings,
-                                   metrics)) {}
+                                   metrics)) {
+    std::weak_ptr<Impl> weak = impl_;
+    loop_ = std::make_unique<rt::PassLoop>(io, settings.poll, "notification",
+                                           [weak]() -> rt::Task<bool> {
+                                               auto self = weak.lock();
+                                               if (!self) {
+                                                   co_return false;
+                                               }
+                                               co_return co_await self->runOnce() > 0;
+                                           });
+    impl_->wake = [loop = loop_.get()] { loop->wake(); };
+}
 
 Dispatcher::~Dispatcher() {
     stop();
 }
 
 void Dispatcher::start() {
-    if (impl_->running) {
+    if (loop_->running()) {
         return;
     }
-    impl_->running = true;
     impl_->listener.start();
-    net::co_spawn(impl_->io, impl_->loop(), net::detached);
+    loop_->start();
 }
 
 void Dispatcher::stop() {
-    impl_->running = false;
     impl_->listener.stop();
-    impl_->timer.cancel();
+    loop_->stop();
 }
 
 rt::Task<std::size_t> Dispatcher::runOnce() {

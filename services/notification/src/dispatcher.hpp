@@ -11,6 +11,7 @@
 namespace restinu::rt {
 class PgPool;
 class MetricsRegistry;
+class PassLoop;
 }  // namespace restinu::rt
 
 /// Sends queued messages: takes due ones under a lease, hands each to its channel, and records
@@ -48,6 +49,7 @@ public:
 private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
+    std::unique_ptr<rt::PassLoop> loop_;
 };
 
 }  // namespace restinu::notification

@@ -1,0 +1,87 @@
+#include "restinu/rt/pass_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <stdexcept>
+
+namespace restinu::rt {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(PassLoop, RunsAgainAtOnceWhileThereIsMoreThenWaitsThePoll) {
+    IoContext io;
+    int passes = 0;
+    PassLoop loop(io, milliseconds(200), "test", [&passes]() -> Task<bool> {
+        ++passes;
+        co_return passes < 5;  // four with more to do, then idle
+    });
+    loop.start();
+    io.run_for(milliseconds(100));
+    EXPECT_EQ(passes, 5) << "the first five at once, the sixth after the poll";
+    io.run_for(milliseconds(250));
+    EXPECT_EQ(passes, 6);
+}
+
+TEST(PassLoop, WakeRunsTheNextPassNowAndStopEndsIt) {
+    IoContext io;
+    int passes = 0;
+    PassLoop loop(io, std::chrono::hours(1), "test", [&passes]() -> Task<bool> {
+        ++passes;
+        co_return false;
+    });
+    loop.start();
+    io.run_for(milliseconds(50));
+    EXPECT_EQ(passes, 1);
+    loop.wake();
+    io.run_for(milliseconds(50));
+    EXPECT_EQ(passes, 2);
+    loop.stop();
+    EXPECT_FALSE(loop.running());
+    loop.wake();
+    io.run_for(milliseconds(50));
+    EXPECT_EQ(passes, 2);
+    loop.start();  // started again: one loop, not two
+    io.restart();  // it ran out of work while stopped
+    io.run_for(milliseconds(50));
+    EXPECT_EQ(passes, 3);
+}
+
+TEST(PassLoop, AFailedPassIsReportedAndTheLoopGoesOn) {
+    IoContext io;
+    int passes = 0;
+    int errors = 0;
+    PassLoop loop(
+        io, milliseconds(10), "test",
+        [&passes]() -> Task<bool> {
+            if (++passes == 1) {
+                throw std::runtime_error("the node is away");
+            }
+            co_return false;
+        },
+        [&errors](const std::exception&) { ++errors; });
+    loop.start();
+    io.run_for(milliseconds(100));
+    EXPECT_EQ(errors, 1);
+    EXPECT_GE(passes, 3);
+}
+
+TEST(PassLoop, DestroyingItWhileAPassWaitsIsSafe) {
+    IoContext io;
+    int passes = 0;
+    {
+        PassLoop loop(io, milliseconds(5), "test", [&passes]() -> Task<bool> {
+            ++passes;
+            co_return false;
+        });
+        loop.start();
+        io.run_for(milliseconds(20));
+    }
+    const int seen = passes;
+    io.run_for(milliseconds(50));
+    EXPECT_EQ(passes, seen) << "no pass after it is gone";
+}
+
+}  // namespace
+}  // namespace restinu::rt
