@@ -126,15 +126,19 @@ TEST(RouteAccess, TheNotificationServicesRoutesAndTheirRules) {
 }
 
 TEST(RouteAccess, TheBlockchainServicesRoutesAndTheirRules) {
-    EXPECT_EQ(routesOf("blockchain"), (std::set<std::string>{
-                                          "POST /api/v1/properties/{id}/tokenize role:admin",
-                                          // a tokenization is public, as the chain it describes
-                                          "GET /api/v1/properties/{id}/tokenize none",
-                                          "POST /api/v1/wallets/challenge authenticated",
-                                          "POST /api/v1/wallets/link authenticated",
-                                          "POST /api/v1/wallets/custodial authenticated",
-                                          "GET /api/v1/users/me/wallet authenticated",
-                                      }));
+    EXPECT_EQ(routesOf("blockchain"),
+              (std::set<std::string>{
+                  "POST /api/v1/properties/{id}/tokenize role:admin",
+                  // a tokenization is public, as the chain it describes
+                  "GET /api/v1/properties/{id}/tokenize none",
+                  "POST /api/v1/wallets/challenge authenticated",
+                  "POST /api/v1/wallets/link authenticated",
+                  "POST /api/v1/wallets/custodial authenticated",
+                  "GET /api/v1/users/me/wallet authenticated",
+                  "GET /api/v1/users/me/portfolio authenticated",
+                  // the owner or an admin: the handler checks the listing's owner
+                  "POST /api/v1/properties/{id}/rent authenticated",
+              }));
 }
 
 // The sandbox is a test peer speaking the provider's API, never behind the gateway.

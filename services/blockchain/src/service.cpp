@@ -9,11 +9,15 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "identity_sync.hpp"
 #include "indexer.hpp"
 #include "metadata.hpp"
+#include "portfolio.hpp"
+#include "rent.hpp"
 #include "restinu/contracts/events.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/log.hpp"
+#include "restinu/rt/pass_loop.hpp"
 #include "rpc.hpp"
 #include "settings.hpp"
 #include "tokenize.hpp"
@@ -64,7 +68,24 @@ rt::ServiceSpec spec() {
                                                              shard.metrics()));
                 if (shard.index() == 0) {
                     boost::asio::co_spawn(shard.io(), startSending(*tx), boost::asio::detached);
+                    // The identity registry follows KYC decisions and wallets.
+                    // The loop owns the sync: it stays while a pass runs, even at shutdown.
+                    auto sync = std::make_shared<IdentitySync>(shard.pg(), *tx);
+                    shard
+                        .keep(std::make_unique<rt::PassLoop>(
+                            shard.io(), std::chrono::seconds(1), "blockchain",
+                            [sync]() -> rt::Task<bool> { co_return co_await sync->runOnce() > 0; }))
+                        .start();
                 }
+            }
+            // The indexer: one per instance (its writes are idempotent, so several are safe).
+            if (shard.index() == 0) {
+                IndexerSettings is;
+                is.confirmations = settings->tx.confirmations;
+                shard
+                    .keep(
+                        std::make_unique<Indexer>(shard.io(), shard.pg(), rpc, is, shard.metrics()))
+                    .start();
             }
             auto& metadata =
                 settings->metadata_store == "ipfs"
@@ -85,6 +106,12 @@ rt::ServiceSpec spec() {
             r.get("/api/v1/properties/{id}/tokenize", rt::Access::none(),
                   [&tokenizer](rt::Request& q) { return tokenizer.show(q); });
             addWalletRoutes(shard, *wallets);
+            auto& portfolio = shard.keep(std::make_unique<Portfolio>(shard.pg(), rpc));
+            r.get("/api/v1/users/me/portfolio", rt::Access::authenticated(),
+                  [&portfolio](rt::Request& q) { return portfolio.mine(q); });
+            auto& rent = shard.keep(std::make_unique<RentDeposits>(shard.pg(), tx));
+            r.post("/api/v1/properties/{id}/rent", rt::Access::authenticated(),
+                   [&rent](rt::Request& q) { return rent.deposit(q); });
             shard.addReadinessCheck("chain",
                                     [&rpc]() -> rt::Task<void> { co_await rpc.blockNumber(); });
         }};

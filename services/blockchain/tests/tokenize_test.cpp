@@ -41,6 +41,8 @@ constexpr std::string_view kDevKey0 =
 constexpr std::string_view kGovernance = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 constexpr testing::Route kTokenize{rt::Method::Post, "/api/v1/properties/{id}/tokenize"};
 constexpr testing::Route kShow{rt::Method::Get, "/api/v1/properties/{id}/tokenize"};
+constexpr testing::Route kRent{rt::Method::Post, "/api/v1/properties/{id}/rent"};
+constexpr testing::Route kPortfolio{rt::Method::Get, "/api/v1/users/me/portfolio"};
 
 rt::Identity person(const std::string& role) {
     return rt::Identity{rt::newUuidV7(), {role}, "s"};
@@ -232,6 +234,14 @@ TEST_F(TokenizeTest, AnAdminTokenizesAListingAndTheChainHoldsItsDeedAndShares) {
         "SELECT kind, property_id::text FROM chain_watched WHERE address = $1", shares.lower()));
     ASSERT_EQ(watched.rows(), 1u);
     EXPECT_EQ(watched.get(0, 1), id);
+    // ... from its creation: the indexer has the whole supply's mint to the treasury.
+    EXPECT_TRUE(until([&] {
+        auto minted = run(pool_->query(
+            "SELECT amount::text FROM chain_share_transfers WHERE contract = $1 AND "
+            "from_address = '0x0000000000000000000000000000000000000000' AND to_address = $2",
+            shares.lower(), key_->address().lower()));
+        return minted.rows() == 1 && minted.get(0, 0) == "1000";
+    }));
 }
 
 TEST_F(TokenizeTest, OnlyAnAdminTokenizesAnActiveListingOnceWithAValidBody) {
@@ -255,6 +265,101 @@ TEST_F(TokenizeTest, OnlyAnAdminTokenizesAnActiveListingOnceWithAValidBody) {
     EXPECT_EQ(call(kShow, id, "", std::nullopt).status, 404);
     ASSERT_EQ(call(kTokenize, id, body, person("admin")).status, 202);
     EXPECT_EQ(call(kTokenize, id, body, person("admin")).status, 409) << "once per listing";
+}
+
+// A verified investor: the wallet registered on chain once KYC is approved, shares sent from
+// the treasury, a period's rent deposited through the API, and the portfolio showing both as
+// the indexer saw them; paying the same period again deposits nothing more.
+TEST_F(TokenizeTest, AVerifiedInvestorsSharesAndRentShowInThePortfolio) {
+    const auto id = listing();
+    ASSERT_EQ(call(kTokenize, id,
+                   R"({"total_shares":1000,"price_per_share":{"amount":250000,"currency":"INR"}})",
+                   person("admin"))
+                  .status,
+              202);
+    ASSERT_TRUE(until([&] {
+        return call(kShow, id, "", std::nullopt).body.at("state").as_string() == "listed";
+    }));
+    const auto shares = *eth::Address::parse(
+        std::string(call(kShow, id, "", std::nullopt).body.at("shares_contract").as_string()));
+
+    // The investor's wallet and their approved KYC, as the wallet routes and the user
+    // service's event would leave them.
+    const auto investor = person("investor");
+    const auto wallet = eth::PrivateKey::generate().address();
+    run(pool_->query("INSERT INTO wallets (user_id, address, kind) VALUES ($1::uuid, $2, 'linked')",
+                     investor.user_id, wallet.lower()));
+    contracts::KycDecided kyc;
+    kyc.approved = true;
+    kyc.user_id = investor.user_id;
+    kyc.decided_by = rt::newUuidV7();
+    auto approved = rt::makeEvent(std::string(kyc.type()), "user", investor.user_id, kyc.data());
+    run(pool_->transaction(
+        [&](rt::PgConn& tx) -> rt::Task<void> { co_await applyKycEvent(tx, approved); }));
+    ASSERT_TRUE(until([&] {
+        return view(platform_.registry, "isVerified(address)", {Value::address(wallet)},
+                    {"bool"})[0]
+            .asBool();
+    })) << "the identity registry follows the KYC decision";
+
+    // 100 shares from the treasury, sent as the investment saga will send them.
+    TxManager tx(io_, *pool_, *rpc_, *key_, settings_.tx, metrics_);
+    TxIntent transfer;
+    transfer.purpose = "test.shares";
+    transfer.reference = id;
+    transfer.to = shares;
+    transfer.gas_limit = 150'000;
+    transfer.data = eth::abi::encodeCall("transfer(address,uint256)",
+                                         {Value::address(wallet), Value::uint(100)});
+    const auto fees = run(tx.fees());
+    run(pool_->transaction(
+        [&](rt::PgConn& c) -> rt::Task<void> { co_await tx.enqueue(c, transfer, fees); }));
+
+    // A period's rent: 1,000 rupees over 1,000 shares, 100 paise a share.
+    const std::string rent = R"({"amount":{"amount":100000,"currency":"INR"},"period":"2026-11"})";
+    EXPECT_EQ(call(kRent, id, rent, person("agent")).status, 403) << "not the owner";
+    auto paid = call(kRent, id, rent, person("admin"));
+    ASSERT_EQ(paid.status, 202) << json::serialize(paid.body);
+    const std::string deposit_tx(paid.body.at("deposit_tx_id").as_string());
+
+    auto portfolio = [&] {
+        testing::ServiceClient::Call c(kPortfolio.method, kPortfolio.target());
+        c.who = investor;
+        return client_->send(std::move(c)).body;
+    };
+    ASSERT_TRUE(until([&] {
+        auto p = portfolio();
+        const auto& h = p.at("holdings").as_array();
+        return h.size() == 1 && h[0].at("shares").as_int64() == 100 &&
+               h[0].at("claimable_rent").at("amount").as_int64() == 10000;
+    })) << json::serialize(portfolio());
+    auto p = portfolio();
+    EXPECT_EQ(p.at("wallet").at("address").as_string(), wallet.checksummed());
+    const auto& h = p.at("holdings").at(0);
+    EXPECT_EQ(h.at("property_id").as_string(), id);
+    EXPECT_EQ(h.at("shares_contract").as_string(), shares.checksummed());
+    EXPECT_EQ(h.at("value").at("amount").as_int64(), 100 * 250000);
+    EXPECT_EQ(p.at("total_value").at("amount").as_int64(), 100 * 250000);
+    EXPECT_EQ(p.at("total_claimable_rent").at("amount").as_int64(), 10000);
+
+    // The same period again: the first deposit, nothing more; another amount: refused.
+    auto again = call(kRent, id, rent, person("admin"));
+    EXPECT_EQ(again.status, 200);
+    EXPECT_EQ(again.body.at("deposit_tx_id").as_string(), deposit_tx);
+    EXPECT_EQ(call(kRent, id, R"({"amount":{"amount":5,"currency":"INR"},"period":"2026-11"})",
+                   person("admin"))
+                  .status,
+              409);
+    auto bad = call(kRent, id, R"({"amount":{"amount":0,"currency":"USD"},"period":"2026-13"})",
+                    person("admin"));
+    EXPECT_EQ(bad.status, 422);
+    // Someone with no wallet has an empty portfolio.
+    testing::ServiceClient::Call c(kPortfolio.method, kPortfolio.target());
+    c.who = person("investor");
+    auto empty = client_->send(std::move(c));
+    EXPECT_EQ(empty.status, 200);
+    EXPECT_TRUE(empty.body.at("wallet").is_null());
+    EXPECT_TRUE(empty.body.at("holdings").as_array().empty());
 }
 
 }  // namespace
