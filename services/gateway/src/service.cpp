@@ -223,6 +223,23 @@ private:
 
 }  // namespace
 
+namespace {
+
+// The service that owns `path` by the registry (the longest prefix), as a string that outlives
+// the request's coroutine (handle() keeps a reference); `fallback` for a config-only prefix.
+const std::string& ownerOf(std::string_view path, const std::string& fallback) {
+    static const std::vector<std::string> kNames = routedServices();
+    if (auto owner = serviceFor(path)) {
+        auto it = std::find(kNames.begin(), kNames.end(), *owner);
+        if (it != kNames.end()) {
+            return *it;
+        }
+    }
+    return fallback;
+}
+
+}  // namespace
+
 rt::ServiceSpec spec() {
     rt::ServiceSpec s;
     s.name = "gateway";
@@ -245,11 +262,10 @@ rt::ServiceSpec spec() {
                                rt::Method::Patch, rt::Method::Delete, rt::Method::Options}) {
                     // The longest registry prefix owns the path: one with a "*" segment
                     // (/api/v1/properties/*/tokenize) lives under a plain one's route.
-                    shard.router().add(
-                        m, pattern, rt::Access::none(), [&gw, service](rt::Request& req) {
-                            auto owner = serviceFor(req.path);
-                            return gw.handle(req, owner ? std::string(*owner) : service);
-                        });
+                    shard.router().add(m, pattern, rt::Access::none(),
+                                       [&gw, service](rt::Request& req) {
+                                           return gw.handle(req, ownerOf(req.path, service));
+                                       });
                 }
             };
             for (const auto& route : publicRoutes()) {
