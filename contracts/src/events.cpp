@@ -117,6 +117,10 @@ const std::vector<EventInfo>& catalogue() {
         {PurchaseEnded::kCompleted, kPurchaseAggregate, kPurchaseFields},
         {PurchaseEnded::kFailed, kPurchaseAggregate, kPurchaseFieldsFailed},
         {EmailVerified::kType, kNotificationAggregate, {"user_id", "email"}},
+        {PropertyTokenized::kType,
+         kTokenizationAggregate,
+         {"listing_id", "deed_contract", "token_id", "shares_contract", "symbol", "total_shares",
+          "price_minor", "currency", "metadata_uri"}},
         {ChainTxChanged::kConfirmed, kChainTxAggregate, kChainTxFieldsMined},
         {ChainTxChanged::kReplaced, kChainTxAggregate, kChainTxFieldsReplaced},
         {ChainTxChanged::kFailed, kChainTxAggregate, kChainTxFieldsMined},
@@ -434,6 +438,33 @@ std::string DividendClaimed::data() const {
 DividendClaimed DividendClaimed::parse(std::string_view data) {
     auto o = object(data, kType);
     return {ref(o, kType), str(o, "holder", kType), str(o, "amount", kType)};
+}
+
+std::string PropertyTokenized::data() const {
+    return json::serialize(json::object{{"listing_id", listing_id},
+                                        {"deed_contract", deed_contract},
+                                        {"token_id", token_id},
+                                        {"shares_contract", shares_contract},
+                                        {"symbol", symbol},
+                                        {"total_shares", total_shares},
+                                        {"price_minor", price_minor},
+                                        {"currency", currency},
+                                        {"metadata_uri", metadata_uri}});
+}
+
+PropertyTokenized PropertyTokenized::parse(std::string_view data) {
+    auto o = object(data, kType);
+    PropertyTokenized t;
+    t.listing_id = str(o, "listing_id", kType);
+    t.deed_contract = str(o, "deed_contract", kType);
+    t.token_id = str(o, "token_id", kType);
+    t.shares_contract = str(o, "shares_contract", kType);
+    t.symbol = str(o, "symbol", kType);
+    t.total_shares = int64(o, "total_shares", kType);
+    t.price_minor = int64(o, "price_minor", kType);
+    t.currency = str(o, "currency", kType);
+    t.metadata_uri = str(o, "metadata_uri", kType);
+    return t;
 }
 
 }  // namespace restinu::contracts

@@ -243,6 +243,26 @@ rt::Task<void> Tokenizer::applyChainTx(rt::PgConn& tx, const rt::Event& event) {
                                    listed->shares_tx_id);
     co_await IndexerStore::watch(tx, listed->shares_address, ContractKind::Shares,
                                  listed->property_id, block.getInt(0, 0));
+    // The listing shows its token data (the property service consumes this).
+    auto deed = co_await tx.query("SELECT address FROM chain_platform WHERE name = 'deed'");
+    contracts::PropertyTokenized t;
+    t.listing_id = listed->property_id;
+    t.deed_contract =
+        deed.rows() == 1
+            ? eth::Address::parse(deed.get(0, 0)).value_or(eth::Address()).checksummed()
+            : std::string();
+    t.token_id = listed->token_id;
+    t.shares_contract =
+        eth::Address::parse(listed->shares_address).value_or(eth::Address()).checksummed();
+    t.symbol = listed->symbol;
+    t.total_shares = listed->total_shares;
+    t.price_minor = listed->price_minor;
+    t.currency = listed->currency;
+    t.metadata_uri = "ipfs://" + listed->metadata_cid;
+    auto e = rt::makeEvent(std::string(contracts::PropertyTokenized::kType),
+                           std::string(contracts::kTokenizationAggregate), listed->property_id,
+                           t.data());
+    co_await rt::enqueueEvent(tx, e);
 }
 
 }  // namespace restinu::blockchain

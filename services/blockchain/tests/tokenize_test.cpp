@@ -234,6 +234,17 @@ TEST_F(TokenizeTest, AnAdminTokenizesAListingAndTheChainHoldsItsDeedAndShares) {
         "SELECT kind, property_id::text FROM chain_watched WHERE address = $1", shares.lower()));
     ASSERT_EQ(watched.rows(), 1u);
     EXPECT_EQ(watched.get(0, 1), id);
+    // The listing is told (property.tokenized, for the property service).
+    auto told = run(
+        pool_->query("SELECT data::text FROM restinu_outbox WHERE type = 'property.tokenized' AND "
+                     "aggregate_id = $1",
+                     id));
+    ASSERT_EQ(told.rows(), 1u);
+    const auto t = contracts::PropertyTokenized::parse(told.get(0, 0));
+    EXPECT_EQ(t.shares_contract, shares.checksummed());
+    EXPECT_EQ(t.deed_contract, platform_.deed.checksummed());
+    EXPECT_EQ(t.metadata_uri, "ipfs://" + cid);
+    EXPECT_EQ(t.total_shares, 1000);
     // ... from its creation: the indexer has the whole supply's mint to the treasury.
     EXPECT_TRUE(until([&] {
         auto minted = run(pool_->query(

@@ -30,6 +30,7 @@ rt::Response listingResponse(int status, const StoredListing& s) {
     }
     out["images"] = json::parse(s.images_json);
     out["vastu"] = json::parse(s.vastu_json);
+    out["token"] = json::parse(s.token_json);
     out["version"] = s.version;
     out["created_at"] = s.created_at;
     out["updated_at"] = s.updated_at;

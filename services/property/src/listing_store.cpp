@@ -21,7 +21,7 @@ constexpr std::string_view kColumns =
     "array_to_json(amenities)::text AS amenities, version, "
     "restinu_iso(created_at) AS created_at, restinu_iso(updated_at) AS updated_at, "
     "to_jsonb(p)::text AS row_json, images::text AS images, "
-    "coalesce(vastu::text, 'null') AS vastu";
+    "coalesce(vastu::text, 'null') AS vastu, coalesce(token::text, 'null') AS token";
 
 class ListingReader {
 public:
@@ -63,6 +63,7 @@ public:
         s.row_json = text(i, kRowJson);
         s.images_json = text(i, kImages);
         s.vastu_json = text(i, kVastu);
+        s.token_json = text(i, kToken);
         return s;
     }
 
@@ -96,6 +97,7 @@ private:
         kRowJson,
         kImages,
         kVastu,
+        kToken,
         kCount
     };
     static constexpr std::array<std::string_view, kCount> kNames{
@@ -103,7 +105,7 @@ private:
         "status",       "price_minor", "currency", "bedrooms",    "bathrooms",     "area_sqft",
         "address_line", "locality",    "city",     "state",       "postal_code",   "country",
         "latitude",     "longitude",   "facing",   "amenities",   "version",       "created_at",
-        "updated_at",   "row_json",    "images",   "vastu"};
+        "updated_at",   "row_json",    "images",   "vastu",       "token"};
 
     std::string text(std::size_t i, Column c) const { return std::string(r_.get(i, col_[c])); }
 
@@ -230,6 +232,22 @@ rt::Task<StoredListing> ListingStore::setOwner(rt::PgConn& tx, const StoredListi
     auto after = ListingReader(r).read(0);
     co_await enqueueChange(tx, contracts::PropertyChanged::kUpdated, after, "", ctx);
     co_await rt::audit(tx, ctx.actor, action, "property", before.id, ctx.request_id);
+    co_return after;
+}
+
+rt::Task<std::optional<StoredListing>> ListingStore::setToken(rt::PgConn& tx, const std::string& id,
+                                                              const std::string& token_json,
+                                                              const rt::WriteContext& ctx) {
+    const std::string sql =
+        "UPDATE properties p SET token = $2::jsonb, version = version + 1, updated_at = now() "
+        "WHERE id = $1::uuid AND token IS DISTINCT FROM $2::jsonb RETURNING " +
+        std::string(kColumns);
+    auto r = co_await tx.query(sql, id, token_json);
+    if (r.rows() == 0) {
+        co_return std::nullopt;  // no such listing, or told before
+    }
+    auto after = ListingReader(r).read(0);
+    co_await enqueueChange(tx, contracts::PropertyChanged::kUpdated, after, "", ctx);
     co_return after;
 }
 

@@ -28,6 +28,7 @@ struct StoredListing {
     std::string row_json;  ///< the whole row as JSON: what the events carry to the read model
     std::string images_json = "[]";   ///< its photos in display order (image_store.hpp)
     std::string vastu_json = "null";  ///< its latest Vastu certificate's summary (vastu_store.hpp)
+    std::string token_json = "null";  ///< its deed and shares once tokenized (property.tokenized)
 };
 
 class ListingStore {
@@ -54,6 +55,13 @@ public:
     static rt::Task<StoredListing> setOwner(rt::PgConn& tx, const StoredListing& before,
                                             const std::string& owner_id, std::string_view action,
                                             const rt::WriteContext& ctx);
+
+    /// Records the listing's token data (`token_json`, from property.tokenized), one version up
+    /// with its property.updated event; nullopt when there is no such listing or it says so
+    /// already (a redelivered event).
+    static rt::Task<std::optional<StoredListing>> setToken(rt::PgConn& tx, const std::string& id,
+                                                           const std::string& token_json,
+                                                           const rt::WriteContext& ctx);
 
     /// The select list that read() maps (a FROM properties p), for other stores of the aggregate.
     static std::string_view columns();

@@ -10,6 +10,7 @@
 #include "image_handlers.hpp"
 #include "listing_handlers.hpp"
 #include "purchase_steps.hpp"
+#include "restinu/contracts/events.hpp"
 #include "restinu/registry.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/cli_pool.hpp"
@@ -19,6 +20,7 @@
 #include "restinu/rt/redis.hpp"
 #include "restinu/rt/worker_pool.hpp"
 #include "search_index.hpp"
+#include "token_sync.hpp"
 #include "user_roles.hpp"
 #include "vastu_handlers.hpp"
 
@@ -149,6 +151,9 @@ rt::ServiceSpec spec() {
                               net::co_spawn(io, invalidateAfterProjection(cache, e.aggregate_id),
                                             net::detached);
                           });
+            // A tokenized listing's deed and shares, from the blockchain service.
+            shard.consume("property-tokens", {std::string(contracts::kTokenizationAggregate)},
+                          &applyTokenized);
             // Users' current roles, for admin and agent rights (user_roles.hpp).
             shard.consume("property-user-roles", {"user"}, &applyUserRole);
         }};

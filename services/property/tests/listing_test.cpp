@@ -2,6 +2,7 @@
 
 #include "property_fixture.hpp"
 #include "restinu/contracts/events.hpp"
+#include "token_sync.hpp"
 #include "user_roles.hpp"
 
 namespace restinu::property {
@@ -21,6 +22,48 @@ std::vector<std::string> fields(const json::value& problem) {
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+// property.tokenized from the blockchain service: the listing shows its deed and shares, one
+// version up with its own property.updated; the same event again changes nothing.
+TEST_F(ListingTest, ATokenizedListingShowsItsDeedAndShares) {
+    auto owner = person("agent");
+    auto created = call(kCreate, {text(listing()), owner});
+    ASSERT_EQ(created.status, 201);
+    const std::string id(created.body.at("id").as_string());
+    EXPECT_TRUE(call(kGet, {"", owner, id}).body.at("token").is_null());
+    contracts::PropertyTokenized t;
+    t.listing_id = id;
+    t.deed_contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    t.token_id = "340282366920938463463374607431768211455";
+    t.shares_contract = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+    t.symbol = "RINU-ABC123";
+    t.total_shares = 1000;
+    t.price_minor = 4500000;
+    t.currency = "INR";
+    t.metadata_uri = "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+    auto e = rt::makeEvent(std::string(contracts::PropertyTokenized::kType), "tokenization", id,
+                           t.data());
+    for (int delivery = 0; delivery < 2; ++delivery) {  // redelivered: nothing more
+        rt::runBlocking(io(), pool_->transaction([&](rt::PgConn& tx) -> rt::Task<void> {
+            co_await applyTokenized(tx, e);
+        }));
+    }
+    project();  // its property.updated, as the service's projection takes it (caches included)
+    auto got = call(kGet, {"", std::nullopt, id});
+    ASSERT_EQ(got.status, 200);
+    const auto& token = got.body.at("token");
+    EXPECT_EQ(token.at("shares_contract").as_string(), t.shares_contract);
+    EXPECT_EQ(token.at("token_id").as_string(), t.token_id);
+    EXPECT_EQ(token.at("total_shares").as_int64(), 1000);
+    EXPECT_EQ(token.at("price_per_share").at("amount").as_int64(), 4500000);
+    EXPECT_EQ(token.at("metadata_uri").as_string(), t.metadata_uri);
+    EXPECT_EQ(got.body.at("version").as_int64(), created.body.at("version").as_int64() + 1);
+    auto updated = rt::runBlocking(
+        io(), pool_->query("SELECT count(*) FROM restinu_outbox WHERE aggregate_id = $1 AND "
+                           "type = 'property.updated'",
+                           id));
+    EXPECT_EQ(updated.get(0, 0), "1");
 }
 
 TEST_F(ListingTest, AgentsAndAdminsCreateInvestorsAndStrangersCannot) {
@@ -227,7 +270,7 @@ TEST_F(ListingTest, TheProjectionFollowsEveryChangeAndARebuildGivesTheSameReadMo
     const std::string indexes =
         "SELECT string_agg(indexdef, ';' ORDER BY indexname) FROM pg_indexes WHERE tablename = $1";
     std::string before(rt::runBlocking(io(), pool_->query(indexes, "property_search")).get(0, 0));
-    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 11);
+    EXPECT_EQ(count("SELECT count(*) FROM pg_indexes WHERE tablename = $1", "property_search"), 12);
     rt::runBlocking(io(), pool_->transaction([](rt::PgConn& tx) -> rt::Task<void> {
         co_await rebuildReadModel(tx, true);
     }));

@@ -280,6 +280,23 @@ struct DividendClaimed {
     static DividendClaimed parse(std::string_view data);
 };
 
+/// property.tokenized: a listing's deed is minted and its shares contract deployed
+/// (docs/blockchain.md, "Tokenize"); the listing shows them.
+struct PropertyTokenized {
+    static constexpr std::string_view kType = "property.tokenized";
+    std::string listing_id;
+    std::string deed_contract;    ///< EIP-55
+    std::string token_id;         ///< the deed's id, decimal
+    std::string shares_contract;  ///< EIP-55
+    std::string symbol;
+    std::int64_t total_shares = 0;
+    std::int64_t price_minor = 0;  ///< per share
+    std::string currency;
+    std::string metadata_uri;  ///< ipfs://<CID>
+    std::string data() const;
+    static PropertyTokenized parse(std::string_view data);
+};
+
 /// The aggregate types (stream names events:<aggregate>).
 inline constexpr std::string_view kUserAggregate = "user";
 inline constexpr std::string_view kPropertyAggregate = "property";
@@ -287,6 +304,7 @@ inline constexpr std::string_view kOfferAggregate = "offer";
 inline constexpr std::string_view kPurchaseAggregate = "purchase";
 inline constexpr std::string_view kNotificationAggregate = "notification";
 inline constexpr std::string_view kChainTxAggregate = "chain_tx";
+inline constexpr std::string_view kTokenizationAggregate = "tokenization";
 inline constexpr std::string_view kChainAggregate = "chain";
 
 }  // namespace restinu::contracts
