@@ -3,8 +3,8 @@
 //
 //   chain_bench transfers CONNINFO ANVIL_URL SOURCE_DIR [N] [BATCH] [CALLERS] [SECONDS]
 //     Signed and confirmed ERC-20 transfers per second through our own TxManager, end to end:
-//     the bench deploys the PaymentToken and mints it to the signer through the manager, then
-//     a stream of N transfer(address,uint256) calls arrives in batches of BATCH, each batch
+//     on a fresh chain (anvil_reset) the PaymentToken is deployed and minted to a new signer,
+//     then a stream of N transfer(address,uint256) calls arrives in batches of BATCH, each batch
 //     enqueued by CALLERS concurrent callers as a flow step does it (prepare: eth_estimateGas;
 //     fees: the head's base fee; then, in one database transaction, the nonce taken and the
 //     signed bytes stored), while the sender runs runOnce() passes (send, receipt, confirm at
@@ -12,22 +12,25 @@
 //     Timed from the first enqueue to the last confirmation. Run twice: on the database as
 //     configured, then with synchronous_commit=off (what the commits' WAL flushes cost). The
 //     reference: the same number of pre-signed transfers of the same token sent with
-//     eth_sendRawTransaction alone, one after the other (no database, no receipts).
+//     eth_sendRawTransaction alone, one after the other (no database, no receipts); and, as a
+//     second one, each sent and its receipt awaited before the next (no database).
 //
-//   chain_bench indexer CONNINFO ANVIL_URL SOURCE_DIR [BLOCKS] [EVERY] [SECONDS]
+//   chain_bench indexer CONNINFO ANVIL_URL SOURCE_DIR [BLOCKS] [EVERY] [PER_BLOCK] [SECONDS]
 //     The indexer's catch-up speed: the platform's contracts deployed (identity registry,
-//     payment token, deed, a property's shares), then a chain of BLOCKS more blocks in which
-//     one block in EVERY holds a share transfer (treasury to investor and back, alternately),
-//     one in 100 * EVERY also a deed mint (whose tokenURI the indexer reads), and the rest are
-//     empty (anvil_mine). A fresh database watches the three contracts from the registry's
-//     block; an Indexer with the shipped settings (500 blocks a pass, events 12 deep) runs
-//     passes from nothing until it reaches the head. The reference: reading the same headers
-//     (eth_getBlockByNumber, one at a time, as the indexer does) and the same eth_getLogs in
-//     the same 500-block windows, no database; measured before and after the indexer, averaged.
+//     payment token, deed, a property's shares), then a chain of BLOCKS more blocks with one
+//     share transfer per EVERY blocks: one block in PER_BLOCK * EVERY holds PER_BLOCK of them
+//     (treasury to 4 investors in turn), one in 25 * PER_BLOCK * EVERY also a deed mint (whose
+//     tokenURI the indexer reads at its block), and the rest are empty (anvil_mine). A fresh
+//     database watches the three contracts from the registry's block; an Indexer with the shipped
+//     settings (500 blocks a pass, events 12 deep) runs passes from nothing until it reaches the
+//     head. The reference: reading the same headers (eth_getBlockByNumber, one at a time, as the
+//     indexer does) and the same eth_getLogs in the same 500-block windows, no database; measured
+//     before and after the indexer, averaged.
 //
 // Each mode creates its own database (the runtime's and the service's migrations) and stops by
 // itself: past SECONDS it gives up with an error.
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -36,6 +39,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
@@ -51,9 +55,9 @@
 #include "chain_reader.hpp"
 #include "indexer.hpp"
 #include "indexer_store.hpp"
-#include "platform.hpp"
 #include "restinu/rt/blocking.hpp"
 #include "restinu/rt/http_client.hpp"
+#include "restinu/rt/log.hpp"
 #include "restinu/rt/metrics.hpp"
 #include "restinu/rt/migrate.hpp"
 #include "restinu/rt/pg.hpp"
@@ -77,6 +81,14 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kDevKey0 =
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const U256 kChainId = 31337;
+
+// CHAIN_BENCH_VERBOSE=1: each step on stderr as it starts.
+void step(const std::string& what) {
+    static const bool on = std::getenv("CHAIN_BENCH_VERBOSE") != nullptr;
+    if (on) {
+        std::fprintf(stderr, "chain_bench: %s\n", what.c_str());
+    }
+}
 
 double since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
@@ -105,6 +117,23 @@ std::string createDatabase(const std::string& conninfo, const std::string& prefi
     rt::runBlocking(io, rt::applyMigrations(pool, "blockchain", ms.list()));
     pool.close();
     return name;
+}
+
+// What anvil holds in its pool. Its automine leaves transactions that arrive while it mines
+// there until the next one arrives; a real node's miners do not wait for that.
+rt::Task<std::int64_t> pooled(eth::RpcClient* rpc) {
+    json::array none;
+    auto v = co_await rpc->call("txpool_status", std::move(none));
+    const auto* o = v.if_object();
+    if (o == nullptr) {
+        co_return 0;
+    }
+    co_return static_cast<std::int64_t>(eth::quantityOf(*o, "pending"));
+}
+
+rt::Task<void> nudge(eth::RpcClient* rpc) {
+    json::array none;
+    co_await rpc->call("evm_mine", std::move(none));
 }
 
 // One loop thread with the node's client; blocking helpers for the set-up.
@@ -151,7 +180,10 @@ struct Node {
         return s.hash;
     }
     // Waits for the receipt; throws if the transaction reverted.
+    // Waits for the receipt (mining what anvil left in its pool after 20 ms); throws if the
+    // transaction reverted.
     json::object receipt(const std::string& hash) {
+        const auto t0 = Clock::now();
         for (;;) {
             auto r = run(rpc->receipt(hash));
             if (r) {
@@ -161,7 +193,10 @@ struct Node {
                 return *r;
             }
             inTime("waiting for a receipt");
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            if (since(t0) > 0.02 && run(pooled(rpc.get())) > 0) {
+                run(nudge(rpc.get()));
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
         }
     }
     json::object sendAndWait(const eth::PrivateKey& key, std::optional<eth::Address> to,
@@ -197,20 +232,6 @@ std::int64_t countOf(Node& node, rt::PgPool& pool, std::string sql, std::string 
 }
 
 // ---- 1. transfers ------------------------------------------------------------------------
-
-// Through the manager as the platform's flows do: prepared, fees, enqueued in a transaction
-// of its own, then passes until confirmed; the contract address of a creation.
-rt::Task<std::string> confirmOne(rt::PgPool* pool, bc::TxManager* m, bc::TxIntent intent) {
-    auto prepared = co_await m->prepare(std::move(intent));
-    auto fees = co_await m->fees();
-    std::string id;
-    std::function<rt::Task<void>(rt::PgConn&)> body = [&](rt::PgConn& tx) -> rt::Task<void> {
-        auto t = co_await m->enqueue(tx, prepared, fees);
-        id = t.id;
-    };
-    co_await pool->transaction(std::move(body));
-    co_return co_await bc::awaitConfirmed(*pool, *m, id);
-}
 
 // One stream of transfers through one manager.
 struct Stream {
@@ -251,6 +272,7 @@ struct Stream {
     bool woken = false;
     std::uint64_t confirmed_before = 0;
     std::uint64_t passes = 0;
+    std::uint64_t nudges = 0;  // evm_mine calls for transactions anvil left in its pool
     std::exception_ptr error;
     net::steady_timer wake;    // the sender's poll, cut short by a commit
     net::steady_timer joined;  // the feeder waits here for its callers
@@ -323,6 +345,12 @@ rt::Task<void> sender(Stream* s) {
             s->woken = false;
             continue;
         }
+        const auto stuck = co_await pooled(s->node.rpc.get());
+        if (stuck > 0) {
+            co_await nudge(s->node.rpc.get());
+            ++s->nudges;
+            continue;
+        }
         s->wake.expires_after(s->poll);
         boost::system::error_code ec;
         co_await s->wake.async_wait(net::redirect_error(net::use_awaitable, ec));
@@ -334,6 +362,7 @@ struct StreamResult {
     double seconds = 0;
     double enqueue_seconds = 0;
     std::uint64_t passes = 0;
+    std::uint64_t nudges = 0;
     std::uint64_t requests = 0;
 };
 
@@ -374,7 +403,58 @@ StreamResult runStream(Stream& s) {
     r.seconds = std::chrono::duration<double>(s.finished - s.started).count();
     r.enqueue_seconds = std::chrono::duration<double>(s.enqueued - s.started).count();
     r.passes = s.passes;
+    r.nudges = s.nudges;
     r.requests = s.node.requests() - requests;
+    return r;
+}
+
+struct RawResult {
+    double seconds = 0;
+    std::int64_t blocks = 0;  // mined while sending
+    std::int64_t left = 0;    // still in anvil's pool at the end
+};
+
+// `n` transfers from `key`, signed first, then sent one after the other (and with `receipts`,
+// each one's receipt awaited before the next is sent). Timed: the sending. Sent alone, most
+// of them wait in anvil's pool: its automine takes what arrives while it mines only when the
+// next one arrives, and a backlog flushed by evm_mine can leave it with a transaction it never
+// includes (foundry-rs/foundry issue 10122), so the caller resets the chain after.
+RawResult rawSends(Node& node, const eth::PrivateKey& key, const eth::Address& token,
+                   const std::vector<eth::Address>& recipients, std::size_t n, const bc::Fees& fees,
+                   bool receipts) {
+    const auto first = node.run(node.rpc->transactionCount(key.address(), "pending"));
+    std::vector<eth::SignedTx> signed_txs;
+    for (std::size_t i = 0; i < n; ++i) {
+        eth::Eip1559Tx tx;
+        tx.chain_id = kChainId;
+        tx.nonce = first + U256(i);
+        tx.max_priority_fee_per_gas = fees.priority_fee;
+        tx.max_fee_per_gas = fees.max_fee;
+        tx.gas_limit = 100'000;
+        tx.to = token;
+        tx.data = abi::encodeCall(
+            "transfer(address,uint256)",
+            {abi::Value::address(recipients[i % recipients.size()]), abi::Value::uint(1)});
+        signed_txs.push_back(eth::sign(tx, key));
+    }
+    const auto head = node.head();
+    step("sending " + std::to_string(n) + " from block " + std::to_string(head));
+    RawResult r;
+    const auto t0 = Clock::now();
+    for (const auto& t : signed_txs) {
+        node.run(node.rpc->sendRawTransaction(t.raw));
+        if (receipts) {
+            node.receipt(t.hash);
+        }
+    }
+    r.seconds = since(t0);
+    r.blocks = node.head() - head;
+    r.left = node.run(pooled(node.rpc.get()));
+    step("sent; " + std::to_string(r.blocks) +
+         " blocks; left in the pool: " + std::to_string(r.left));
+    if (receipts) {
+        node.receipt(signed_txs.back().hash);
+    }
     return r;
 }
 
@@ -387,119 +467,120 @@ int transfers(const std::string& conninfo, const std::string& url, const std::st
     auto async_pool =
         openPool(node.io, conninfo + " dbname=" + db + " options='-c synchronous_commit=off'", 8);
     const auto dev = *eth::PrivateKey::parse(kDevKey0);
-    const auto signer = eth::PrivateKey::generate();
-    const auto async_signer = eth::PrivateKey::generate();
-    const auto raw_signer = eth::PrivateKey::generate();
-    for (const auto* k : {&signer, &async_signer, &raw_signer}) {
-        node.sendAndWait(dev, k->address(), "", 21000, *eth::parseDecimal("100000000000000000000"));
-    }
-
-    bc::TxSettings settings;
-    settings.chain_id = kChainId;
-    settings.confirmations = 1;
-    rt::MetricsRegistry metrics, async_metrics;
-    bc::TxManager m(node.io, *pool, *node.rpc, signer, settings, metrics);
-    bc::TxManager async_m(node.io, *async_pool, *node.rpc, async_signer, settings, async_metrics);
-    node.run(m.init());
-    node.run(async_m.init());
-
-    // The token, deployed and minted through the manager as the platform does.
-    bc::TxIntent deploy;
-    deploy.purpose = "platform.deploy";
-    deploy.reference = "payment_token";
-    deploy.data = bc::artifacts::creation(
-        "PaymentToken", {"string", "string", "address", "address"},
-        {abi::Value::bytes("REST-iN-U Rupee"), abi::Value::bytes("rINR"),
-         abi::Value::address(dev.address()), abi::Value::address(signer.address())});
-    const auto token = *eth::Address::parse(node.run(confirmOne(pool.get(), &m, deploy)));
-    for (const auto* k : {&signer, &async_signer, &raw_signer}) {
-        bc::TxIntent mint;
-        mint.purpose = "token.mint";
-        mint.reference = k->address().lower();
-        mint.to = token;
-        mint.data = abi::encodeCall("mint(address,uint256)",
-                                    {abi::Value::address(k->address()), abi::Value::uint(n * 10)});
-        node.run(confirmOne(pool.get(), &m, mint));
-    }
     std::vector<eth::Address> recipients;
     for (int i = 0; i < 50; ++i) {
         recipients.push_back(eth::PrivateKey::generate().address());
     }
+    bc::TxSettings settings;
+    settings.chain_id = kChainId;
+    settings.confirmations = 1;
 
-    auto stream = [&](Stream& s, const char* tag) {
+    // Each run on a fresh chain (anvil_reset): anvil gets slower as its chain grows (a block
+    // at height 5,000 takes several times as long as one at 500), so every run starts alike.
+    // A new signer funded by development account 0, and the PaymentToken minted to it.
+    struct Fresh {
+        eth::PrivateKey signer;
+        eth::Address token;
+    };
+    auto fresh = [&] {
+        node.call("anvil_reset", {});
+        Fresh f{eth::PrivateKey::generate(), {}};
+        node.sendAndWait(dev, f.signer.address(), "", 21000,
+                         *eth::parseDecimal("100000000000000000000"));
+        auto r = node.sendAndWait(
+            dev, std::nullopt,
+            bc::artifacts::creation(
+                "PaymentToken", {"string", "string", "address", "address"},
+                {abi::Value::bytes("REST-iN-U Rupee"), abi::Value::bytes("rINR"),
+                 abi::Value::address(dev.address()), abi::Value::address(dev.address())}));
+        f.token = *eth::Address::parse(std::string(r.at("contractAddress").as_string()));
+        node.sendAndWait(
+            dev, f.token,
+            abi::encodeCall("mint(address,uint256)",
+                            {abi::Value::address(f.signer.address()), abi::Value::uint(n * 10)}));
+        return f;
+    };
+    // Every transfer landed: n units spread over the recipients.
+    auto landed = [&](const eth::Address& token) {
+        U256 total = 0;
+        for (const auto& r : recipients) {
+            total += node.viewUint(token, "balanceOf(address)", {abi::Value::address(r)});
+        }
+        if (total != U256(n)) {
+            throw std::runtime_error("the recipients hold " + eth::decimal(total) +
+                                     " units, wanted " + std::to_string(n));
+        }
+    };
+    auto stream = [&](rt::PgPool& p, const char* tag) {
+        auto f = fresh();
+        rt::MetricsRegistry metrics;
+        bc::TxManager m(node.io, p, *node.rpc, f.signer, settings, metrics);
+        node.run(m.init());
+        Stream s(node, p, m, metrics);
         s.tag = tag;
-        s.token = token;
+        s.token = f.token;
         s.recipients = recipients;
         s.n = n;
         s.batch = batch;
         s.callers = callers;
         s.poll = settings.poll;
-        return runStream(s);
+        auto r = runStream(s);
+        landed(f.token);
+        return r;
     };
-    Stream durable(node, *pool, m, metrics);
-    const auto ours = stream(durable, "durable");
-    Stream relaxed(node, *async_pool, async_m, async_metrics);
-    const auto ours_async = stream(relaxed, "async");
+    step("the stream");
+    const auto ours = stream(*pool, "durable");
+    step("the stream, synchronous_commit=off");
+    const auto ours_async = stream(*async_pool, "async");
 
-    // The reference: the same transfers, signed beforehand, sent one after the other.
-    const auto fees = node.run(m.fees());
-    const auto first = node.run(node.rpc->transactionCount(raw_signer.address(), "pending"));
-    std::vector<std::string> raws;
-    std::string last_hash;
-    for (std::size_t i = 0; i < n; ++i) {
-        eth::Eip1559Tx tx;
-        tx.chain_id = kChainId;
-        tx.nonce = first + U256(i);
-        tx.max_priority_fee_per_gas = fees.priority_fee;
-        tx.max_fee_per_gas = fees.max_fee;
-        tx.gas_limit = 100'000;
-        tx.to = token;
-        tx.data = abi::encodeCall(
-            "transfer(address,uint256)",
-            {abi::Value::address(recipients[i % recipients.size()]), abi::Value::uint(1)});
-        auto s = eth::sign(tx, raw_signer);
-        raws.push_back(std::move(s.raw));
-        last_hash = s.hash;
-    }
-    const auto requests = node.requests();
-    const auto t0 = Clock::now();
-    for (auto& raw : raws) {
-        node.run(node.rpc->sendRawTransaction(std::move(raw)));
-    }
-    const double raw_seconds = since(t0);
-    const auto raw_requests = node.requests() - requests;
-    node.receipt(last_hash);
-    // Every transfer of the three landed: 3 * n units spread over the recipients.
-    U256 total = 0;
-    for (const auto& r : recipients) {
-        total += node.viewUint(token, "balanceOf(address)", {abi::Value::address(r)});
-    }
-    if (total != U256(3 * n)) {
-        throw std::runtime_error("the recipients hold " + eth::decimal(total) + " units, wanted " +
-                                 std::to_string(3 * n));
-    }
+    // The references: the same transfers, signed beforehand with the fees the manager would
+    // use, sent one after the other, each waiting for its receipt (what a pass needs, without
+    // the database); then sent alone.
+    step("the references: with receipts");
+    auto f = fresh();
+    rt::MetricsRegistry unused;
+    bc::TxManager fee_source(node.io, *pool, *node.rpc, f.signer, settings, unused);
+    const auto fees = node.run(fee_source.fees());
+    const auto raw_receipts = rawSends(node, f.signer, f.token, recipients, n, fees, true);
+    landed(f.token);
+    step("the references: eth_sendRawTransaction only");
+    f = fresh();
+    const auto raw = rawSends(node, f.signer, f.token, recipients, n, fees, false);
+    node.call("anvil_reset", {});  // anvil's backlog (see rawSends) goes with the chain
 
     const double ours_rate = static_cast<double>(n) / ours.seconds;
     const double async_rate = static_cast<double>(n) / ours_async.seconds;
-    const double raw_rate = static_cast<double>(n) / raw_seconds;
+    const double raw_rate = static_cast<double>(n) / raw.seconds;
+    const double receipts_rate = static_cast<double>(n) / raw_receipts.seconds;
     std::printf(
         "%zu PaymentToken transfer(address,uint256) from one signer to 50 holders; "
         "batches of %zu, each enqueued by %d concurrent callers; confirmations 1\n",
         n, batch, callers);
     std::printf(
         "  %-58s %8.1f transfers/s  (%.1f s; enqueued in %.1f s; %llu passes; %.1f "
-        "RPCs per transfer)\n",
+        "RPCs per transfer; %llu evm_mine nudges)\n",
         "TxManager, enqueue -> sent -> receipt -> confirmed", ours_rate, ours.seconds,
         ours.enqueue_seconds, static_cast<unsigned long long>(ours.passes),
-        static_cast<double>(ours.requests) / static_cast<double>(n));
-    std::printf("  %-58s %8.1f transfers/s  (%.1f s; enqueued in %.1f s; %llu passes)\n",
-                "the same, synchronous_commit=off", async_rate, ours_async.seconds,
-                ours_async.enqueue_seconds, static_cast<unsigned long long>(ours_async.passes));
-    std::printf("  %-58s %8.1f transfers/s  (%.2f s; %.1f RPCs per transfer)\n",
-                "reference: pre-signed, eth_sendRawTransaction only", raw_rate, raw_seconds,
-                static_cast<double>(raw_requests) / static_cast<double>(n));
-    std::printf("  ratio TxManager/raw node: %.3fx (synchronous_commit=off: %.3fx)\n",
-                ours_rate / raw_rate, async_rate / raw_rate);
+        static_cast<double>(ours.requests) / static_cast<double>(n),
+        static_cast<unsigned long long>(ours.nudges));
+    std::printf(
+        "  %-58s %8.1f transfers/s  (%.1f s; enqueued in %.1f s; %llu passes; %llu "
+        "nudges)\n",
+        "the same, synchronous_commit=off", async_rate, ours_async.seconds,
+        ours_async.enqueue_seconds, static_cast<unsigned long long>(ours_async.passes),
+        static_cast<unsigned long long>(ours_async.nudges));
+    std::printf(
+        "  %-58s %8.1f transfers/s  (%.2f s; %lld blocks mined meanwhile, %lld left in "
+        "anvil's pool)\n",
+        "reference: pre-signed, eth_sendRawTransaction only", raw_rate, raw.seconds,
+        static_cast<long long>(raw.blocks), static_cast<long long>(raw.left));
+    std::printf("  %-58s %8.1f transfers/s  (%.2f s; %lld blocks)\n",
+                "pre-signed, each sent and its receipt awaited, no database", receipts_rate,
+                raw_receipts.seconds, static_cast<long long>(raw_receipts.blocks));
+    std::printf(
+        "  ratio TxManager/raw node: %.3fx (synchronous_commit=off: %.3fx; against "
+        "send + receipt: %.3fx)\n",
+        ours_rate / raw_rate, async_rate / raw_rate, ours_rate / receipts_rate);
     std::printf("transfers_per_second %.1f\nraw_per_second %.1f\n", ours_rate, raw_rate);
     pool->close();
     async_pool->close();
@@ -549,16 +630,18 @@ double readOnly(Node& node, const std::vector<std::string>& addresses, std::int6
 }
 
 int indexer(const std::string& conninfo, const std::string& url, const std::string& source_dir,
-            std::int64_t blocks, std::int64_t every, double seconds) {
+            std::int64_t blocks, std::int64_t every, std::int64_t per_block, double seconds) {
     Node node(url, seconds);
+    node.call("anvil_reset", {});  // a fresh chain
     const auto db = createDatabase(conninfo, "bench_chain_idx", source_dir);
     auto pool = openPool(node.io, conninfo + " dbname=" + db, 8);
     const auto op = *eth::PrivateKey::parse(kDevKey0);
     const auto treasury = eth::PrivateKey::generate();
-    const auto investor = eth::PrivateKey::generate();
-    for (const auto* k : {&treasury, &investor}) {
-        node.call("anvil_setBalance", {json::value(k->address().lower()),
-                                       json::value("0x56bc75e2d63100000")});  // 100 ETH
+    node.call("anvil_setBalance", {json::value(treasury.address().lower()),
+                                   json::value("0x56bc75e2d63100000")});  // 100 ETH
+    std::vector<eth::Address> investors;
+    for (int i = 0; i < 4; ++i) {
+        investors.push_back(eth::PrivateKey::generate().address());
     }
     // The platform as deployed (the timelock's place taken by a throwaway admin).
     const auto admin = eth::PrivateKey::generate().address();
@@ -574,10 +657,11 @@ int indexer(const std::string& conninfo, const std::string& url, const std::stri
                     {abi::Value::bytes("REST-iN-U Property Deed"), abi::Value::bytes("DEED"),
                      abi::Value::address(admin), abi::Value::address(op.address())})
                  .first;
-    for (const auto* k : {&treasury, &investor}) {
-        node.sendAndWait(
-            op, p.registry,
-            abi::encodeCall("registerIdentity(address)", {abi::Value::address(k->address())}));
+    std::vector<eth::Address> holders = investors;
+    holders.push_back(treasury.address());
+    for (const auto& a : holders) {
+        node.sendAndWait(op, p.registry,
+                         abi::encodeCall("registerIdentity(address)", {abi::Value::address(a)}));
     }
     const std::string property_id(16, '\x8f');
     p.shares =
@@ -585,40 +669,40 @@ int indexer(const std::string& conninfo, const std::string& url, const std::stri
                {"string", "string", "bytes32", "uint256", "uint256", "address", "address",
                 "address", "address", "address"},
                {abi::Value::bytes("Sea View shares"), abi::Value::bytes("RIU-SV"),
-                abi::Value::bytes(property_id + std::string(16, '\0')), abi::Value::uint(1000),
+                abi::Value::bytes(property_id + std::string(16, '\0')), abi::Value::uint(100000),
                 abi::Value::uint(250000), abi::Value::address(treasury.address()),
                 abi::Value::address(p.registry), abi::Value::address(p.payment),
                 abi::Value::address(admin), abi::Value::address(op.address())})
             .first;
 
-    // The chain: EVERY blocks at a time, the first holding a share transfer (and every 100th
-    // time a deed mint too), the rest empty; mined on demand.
+    // The chain: PER_BLOCK * EVERY blocks at a time, the first holding PER_BLOCK share
+    // transfers from the treasury to the investors in turn (every 25th time a deed mint too),
+    // the rest empty; mined on demand (anvil_mine), as few calls as that takes, since anvil
+    // gets slower per call as its chain grows.
     ChainMix mix;
     const auto t_build = Clock::now();
     node.call("evm_setAutomine", {json::value(false)});
     U256 op_nonce = node.run(node.rpc->transactionCount(op.address(), "pending"));
     U256 treasury_nonce = node.run(node.rpc->transactionCount(treasury.address(), "pending"));
-    U256 investor_nonce = 0;
     const std::int64_t start_head = node.head();
     const std::int64_t target = p.first_block + blocks;
     std::string last_hash;
     std::int64_t mined = start_head;
     for (std::int64_t seg = 0; mined < target; ++seg) {
-        const bool out = seg % 2 == 0;  // treasury -> investor, then back
-        const auto& from = out ? treasury : investor;
-        auto& nonce = out ? treasury_nonce : investor_nonce;
-        const auto to = out ? investor.address() : treasury.address();
-        last_hash = node.send(from, nonce, p.shares,
-                              abi::encodeCall("transfer(address,uint256)",
-                                              {abi::Value::address(to), abi::Value::uint(1)}),
-                              200'000);
-        nonce += 1;
-        ++mix.transfers;
-        if (seg % 100 == 50) {
+        for (std::int64_t j = 0; j < per_block; ++j) {
+            const auto& to = investors[static_cast<std::size_t>(mix.transfers) % investors.size()];
+            last_hash = node.send(treasury, treasury_nonce, p.shares,
+                                  abi::encodeCall("transfer(address,uint256)",
+                                                  {abi::Value::address(to), abi::Value::uint(1)}),
+                                  200'000);
+            treasury_nonce += 1;
+            ++mix.transfers;
+        }
+        if (seg % 25 == 12) {
             node.send(
                 op, op_nonce, p.deed,
                 abi::encodeCall("mint(address,uint256,string)",
-                                {abi::Value::address(investor.address()),
+                                {abi::Value::address(investors[0]),
                                  abi::Value::uint(static_cast<std::uint64_t>(seg)),
                                  abi::Value::bytes("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf"
                                                    "3oclgtqy55fbzdi/" +
@@ -627,7 +711,7 @@ int indexer(const std::string& conninfo, const std::string& url, const std::stri
             op_nonce += 1;
             ++mix.mints;
         }
-        const auto k = std::min(every, target - mined);
+        const auto k = std::min(every * per_block, target - mined);
         node.call("anvil_mine", {json::value(eth::quantity(U256(static_cast<std::uint64_t>(k))))});
         mined += k;
         node.inTime("building the chain");
@@ -637,9 +721,11 @@ int indexer(const std::string& conninfo, const std::string& url, const std::stri
     const std::int64_t head = node.head();
     mix.blocks = head - start_head;
     mix.seconds = since(t_build);
-    const auto investor_shares =
-        node.viewUint(p.shares, "balanceOf(address)", {abi::Value::address(investor.address())});
-    if (investor_shares != U256(static_cast<std::uint64_t>(mix.transfers % 2))) {
+    U256 moved = 0;
+    for (const auto& a : investors) {
+        moved += node.viewUint(p.shares, "balanceOf(address)", {abi::Value::address(a)});
+    }
+    if (moved != U256(static_cast<std::uint64_t>(mix.transfers))) {
         throw std::runtime_error("a share transfer did not go through");
     }
 
@@ -708,14 +794,15 @@ int indexer(const std::string& conninfo, const std::string& url, const std::stri
     const double ref_rate = static_cast<double>(indexed) / ref_seconds;
     std::printf(
         "chain: blocks %lld-%lld (%lld), watched: identity registry, deed, shares; built "
-        "in %.1f s: %lld share transfers (one block in %lld), %lld deed mints, the rest "
-        "empty; %lld logs of the watched contracts, of which the indexer keeps %lld (%lld share "
+        "in %.1f s: %lld share transfers (%lld in one block of %lld), %lld deed mints, the "
+        "rest empty; %lld logs of the watched contracts, of which the indexer keeps %lld (%lld "
+        "share "
         "transfers)\n",
         static_cast<long long>(p.first_block), static_cast<long long>(head),
         static_cast<long long>(indexed), mix.seconds, static_cast<long long>(mix.transfers),
-        static_cast<long long>(every), static_cast<long long>(mix.mints),
-        static_cast<long long>(ref_logs), static_cast<long long>(all.logs),
-        static_cast<long long>(shares_rows));
+        static_cast<long long>(per_block), static_cast<long long>(every * per_block),
+        static_cast<long long>(mix.mints), static_cast<long long>(ref_logs),
+        static_cast<long long>(all.logs), static_cast<long long>(shares_rows));
     std::printf(
         "  %-58s %8.0f blocks/s %7.0f logs/s  (%.2f s; %d passes; logs kept; %lld events "
         "written; %.2f RPCs per block)\n",
@@ -738,6 +825,7 @@ int indexer(const std::string& conninfo, const std::string& url, const std::stri
 
 int main(int argc, char** argv) {
     try {
+        rt::log::init("chain_bench", "", rt::log::Level::Warn);
         const std::string mode = argc > 1 ? argv[1] : "";
         auto arg = [&](int i, const char* fallback) {
             return std::string(argc > i ? argv[i] : fallback);
@@ -749,13 +837,14 @@ int main(int argc, char** argv) {
         }
         if (mode == "indexer" && argc >= 5) {
             return indexer(argv[2], argv[3], argv[4], std::stoll(arg(5, "10000")),
-                           std::stoll(arg(6, "5")), std::stod(arg(7, "240")));
+                           std::stoll(arg(6, "5")), std::stoll(arg(7, "4")),
+                           std::stod(arg(8, "240")));
         }
         std::fprintf(stderr,
                      "usage: chain_bench transfers CONNINFO ANVIL_URL SOURCE_DIR [N] [BATCH] "
                      "[CALLERS] [SECONDS]\n"
                      "       chain_bench indexer CONNINFO ANVIL_URL SOURCE_DIR [BLOCKS] [EVERY] "
-                     "[SECONDS]\n");
+                     "[PER_BLOCK] [SECONDS]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "chain_bench: %s\n", e.what());
