@@ -7,13 +7,16 @@
 #    batches of BATCH by CALLERS concurrent callers, sent, found and confirmed (depth 1, with
 #    their chain.tx.confirmed events); transfers/s from the first enqueue to the last
 #    confirmation, the same with synchronous_commit=off, and the reference: as many pre-signed
-#    transfers sent with eth_sendRawTransaction alone. The ratio is what the durability costs.
-# 2. The indexer: a chain of BLOCKS blocks with a share transfer in one block of EVERY (and a
-#    deed mint in one of 100 * EVERY), indexed from nothing; blocks/s and logs/s, against
-#    reading the same headers and logs without a database.
+#    transfers sent with eth_sendRawTransaction alone (and each sent with its receipt awaited,
+#    no database). The ratio is what the durability costs. Each run on a fresh chain.
+# 2. The indexer (on a new anvil): a chain of BLOCKS blocks with one share transfer per EVERY
+#    blocks (PER_BLOCK of them in one block of PER_BLOCK * EVERY, a deed mint in one of 25
+#    times that), indexed from nothing; blocks/s and logs/s, against reading the same headers
+#    and logs without a database.
 # Stops by itself: the transfers give up after TX_LIMIT seconds (100), the indexer after
 # INDEX_LIMIT (170): under 5 minutes in all.
-#   TRANSFERS=2000 BATCH=100 CALLERS=4 BLOCKS=10000 EVERY=5 bash bench/chain_bench.sh build/release
+#   TRANSFERS=2000 BATCH=100 CALLERS=4 BLOCKS=10000 EVERY=5 PER_BLOCK=4 \
+#     bash bench/chain_bench.sh build/release
 set -euo pipefail
 build=$(cd "${1:?usage: chain_bench.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -65,8 +68,10 @@ start_anvil() {
   # disk; by default anvil writes the states past its 500th under ~/.foundry/anvil/tmp (GBs
   # over 10,000 blocks) and leaves them there. HOME in the work folder all the same.
   mkdir -p "$work/home"
+  local args
+  read -r -a args <<<"${ANVIL_ARGS:---prune-history 20000}"
   HOME="$work/home" "$anvil" --host 127.0.0.1 --port "$anvil_port" --chain-id 31337 \
-    ${ANVIL_ARGS:---prune-history 20000} </dev/null >>"$work/anvil.log" 2>&1 &
+    "${args[@]}" </dev/null >>"$work/anvil.log" 2>&1 &
   anvil_pid=$!
   for _ in $(seq 1 200); do
     curl -sf -m 1 -H 'Content-Type: application/json' \

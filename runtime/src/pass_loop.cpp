@@ -27,6 +27,7 @@ struct PassLoop::Impl : std::enable_shared_from_this<Impl> {
         const auto generation = started;
         while (running && generation == started) {
             bool again = false;
+            woken = false;  // a wake from here on asks for the pass after this one
             try {
                 again = co_await pass();
             } catch (const std::exception& e) {
@@ -38,7 +39,7 @@ struct PassLoop::Impl : std::enable_shared_from_this<Impl> {
             if (!running || generation != started) {
                 break;
             }
-            if (again) {
+            if (again || woken) {
                 continue;
             }
             timer.expires_after(poll);
@@ -54,6 +55,7 @@ struct PassLoop::Impl : std::enable_shared_from_this<Impl> {
     std::function<void(const std::exception&)> on_error;
     net::steady_timer timer;
     bool running = false;
+    bool woken = false;         // wake() came during a pass: the next one starts at once
     std::uint64_t started = 0;  // a stop() and start() never leave two loops running
 };
 
@@ -82,6 +84,7 @@ void PassLoop::stop() {
 }
 
 void PassLoop::wake() {
+    impl_->woken = true;
     impl_->timer.cancel();
 }
 

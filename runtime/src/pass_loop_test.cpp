@@ -51,6 +51,22 @@ TEST(PassLoop, WakeRunsTheNextPassNowAndStopEndsIt) {
     EXPECT_EQ(passes, 3);
 }
 
+// Work that arrives while a pass runs (a commit the pass did not see) is not left for the poll.
+TEST(PassLoop, AWakeDuringAPassIsNotLost) {
+    IoContext io;
+    int passes = 0;
+    std::unique_ptr<PassLoop> loop;
+    loop = std::make_unique<PassLoop>(io, std::chrono::hours(1), "test", [&]() -> Task<bool> {
+        if (++passes == 1) {
+            loop->wake();  // arrives mid-pass; this pass finds nothing
+        }
+        co_return false;
+    });
+    loop->start();
+    io.run_for(milliseconds(100));
+    EXPECT_EQ(passes, 2);
+}
+
 TEST(PassLoop, AFailedPassIsReportedAndTheLoopGoesOn) {
     IoContext io;
     int passes = 0;

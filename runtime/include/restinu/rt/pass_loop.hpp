@@ -29,7 +29,8 @@ public:
 
     void start();
     void stop();
-    /// Runs the next pass now instead of at the end of the wait.
+    /// Runs the next pass now instead of at the end of the wait; called during a pass, the next
+    /// pass follows it at once (what woke it may have come too late for this one).
     void wake();
     bool running() const;
 
