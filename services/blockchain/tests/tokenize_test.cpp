@@ -15,6 +15,7 @@
 
 #include "abi.hpp"
 #include "cid.hpp"
+#include "dev_chain.hpp"
 #include "fresh_database.hpp"
 #include "platform.hpp"
 #include "restinu/blockchain/service.hpp"
@@ -36,8 +37,6 @@ namespace json = boost::json;
 using eth::U256;
 using eth::abi::Value;
 
-constexpr std::string_view kDevKey0 =
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 constexpr std::string_view kGovernance = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 constexpr testing::Route kTokenize{rt::Method::Post, "/api/v1/properties/{id}/tokenize"};
 constexpr testing::Route kShow{rt::Method::Get, "/api/v1/properties/{id}/tokenize"};
@@ -99,16 +98,7 @@ protected:
     std::string keyHex() const { return eth::hex(key_->exportSecret()); }
 
     void fund(const eth::Address& to) {
-        const auto dev = *eth::PrivateKey::parse(kDevKey0);
-        eth::Eip1559Tx tx;
-        tx.chain_id = 31337;
-        tx.nonce = run(rpc_->transactionCount(dev.address(), "pending"));
-        tx.max_priority_fee_per_gas = 1'000'000'000;
-        tx.max_fee_per_gas = *eth::parseDecimal("1000000000000");
-        tx.gas_limit = 21000;
-        tx.to = to;
-        tx.value = *eth::parseDecimal("100000000000000000000");
-        run(rpc_->sendRawTransaction(eth::sign(tx, dev).raw));
+        run(testchain::fund(*rpc_, to, *eth::parseDecimal("100000000000000000000")));
     }
 
     // A listing as the property service's event carries it, applied to the service's view.

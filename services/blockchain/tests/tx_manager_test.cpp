@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "abi.hpp"
+#include "dev_chain.hpp"
 #include "fresh_database.hpp"
 #include "restinu/contracts/events.hpp"
 #include "restinu/rt/blocking.hpp"
@@ -26,9 +27,6 @@ namespace {
 
 namespace json = boost::json;
 using eth::U256;
-
-constexpr std::string_view kDevKey0 =
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 class TxManagerTest : public ::testing::Test {
 protected:
@@ -68,18 +66,7 @@ protected:
     }
 
     // A plain transfer from a development account, signed here (not through the manager).
-    void fund(const eth::Address& to, const U256& wei) {
-        const auto dev = *eth::PrivateKey::parse(kDevKey0);
-        eth::Eip1559Tx tx;
-        tx.chain_id = 31337;
-        tx.nonce = run(rpc_->transactionCount(dev.address(), "pending"));
-        tx.max_priority_fee_per_gas = 1'000'000'000;
-        tx.max_fee_per_gas = *eth::parseDecimal("1000000000000");
-        tx.gas_limit = 21000;
-        tx.to = to;
-        tx.value = wei;
-        run(rpc_->sendRawTransaction(eth::sign(tx, dev).raw));
-    }
+    void fund(const eth::Address& to, const U256& wei) { run(testchain::fund(*rpc_, to, wei)); }
 
     std::unique_ptr<TxManager> manager(TxSettings s = {}) {
         s.chain_id = 31337;
