@@ -115,16 +115,16 @@ abstract contract RentDistributor is AccessControl {
     ///      there is nothing to claim. Effects before the transfer.
     /// @return amount The amount paid, in minor units.
     function claimRent() external returns (uint256 amount) {
-        address holder = _msgSender();
-        _checkRentClaimer(holder);
-        amount = withdrawableRentOf(holder);
-        if (amount == 0) return 0;
+        return _claim(_msgSender());
+    }
 
-        _claimedRent[holder] += amount;
-        totalRentClaimed += amount;
-        emit RentClaimed(holder, amount);
-
-        paymentToken.safeTransfer(holder, amount);
+    /// @notice Pays `holder` all rent they have earned and not yet claimed, at the caller's gas:
+    ///         the platform claims for custodial wallets (which hold no ether) and for anyone
+    ///         who asks it to. The rent only ever goes to `holder`, so anyone may call it.
+    /// @dev The same rules and event as {claimRent}.
+    /// @return amount The amount paid, in minor units.
+    function claimRentFor(address holder) external returns (uint256 amount) {
+        return _claim(holder);
     }
 
     /// @notice Rent `holder` can claim now, in minor units.
@@ -140,6 +140,18 @@ abstract contract RentDistributor is AccessControl {
     /// @notice All rent `holder` has earned so far, claimed or not, in whole minor units.
     function accumulativeRentOf(address holder) public view returns (uint256) {
         return _magnifiedAccumulative(holder) / MAGNITUDE;
+    }
+
+    function _claim(address holder) private returns (uint256 amount) {
+        _checkRentClaimer(holder);
+        amount = withdrawableRentOf(holder);
+        if (amount == 0) return 0;
+
+        _claimedRent[holder] += amount;
+        totalRentClaimed += amount;
+        emit RentClaimed(holder, amount);
+
+        paymentToken.safeTransfer(holder, amount);
     }
 
     /// @dev Shares held by `holder` (the token's balance).

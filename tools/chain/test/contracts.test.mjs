@@ -511,6 +511,25 @@ describe('rent distribution', () => {
     await send(p.shares.connect(carol).claimRent());
     assert.equal((await p.payment.balanceOf(carol.address)) - before, owed);
   });
+
+  test('anyone may claim for a holder, and the rent goes to the holder, never the caller', async () => {
+    await send(p.shares.connect(operator).depositRent(7_000n));
+    const owed = await p.shares.withdrawableRentOf(carol.address);
+    assert.ok(owed > 0n);
+    const carolBefore = await p.payment.balanceOf(carol.address);
+    const callerBefore = await p.payment.balanceOf(operator.address);
+    const receipt = await send(p.shares.connect(operator).claimRentFor(carol.address));
+    assert.equal((await p.payment.balanceOf(carol.address)) - carolBefore, owed);
+    assert.equal(await p.payment.balanceOf(operator.address), callerBefore);
+    const claimed = receipt.logs.map((l) => p.shares.interface.parseLog(l)).find((e) => e?.name === 'RentClaimed');
+    assert.equal(claimed.args.holder, carol.address);
+    assert.equal(claimed.args.amount, owed);
+    // Nothing left: a second claim for her pays nothing; an unverified holder is refused.
+    assert.equal(await p.shares.connect(operator).claimRentFor.staticCall(carol.address), 0n);
+    await send(p.registry.connect(operator).deleteIdentity(carol.address));
+    await expectRevert(p.shares.connect(operator).claimRentFor(carol.address), 'RentClaimerNotVerified');
+    await send(p.registry.connect(operator).registerIdentity(carol.address));
+  });
 });
 
 describe('PlatformTimelock as the only admin', () => {
