@@ -102,6 +102,10 @@ TEST(RouteAccess, ThePaymentServicesRoutesAndTheirRules) {
                   "GET /api/v1/purchases/{id}/agreement.pdf authenticated",
                   // the provider's webhooks: their Stripe-Signature is the check
                   "POST /api/v1/payments/webhooks/provider none",
+                  // internal: holds for the blockchain service's share purchases
+                  "POST /internal/v1/holds role:service",
+                  "POST /internal/v1/holds/capture role:service",
+                  "POST /internal/v1/holds/void role:service",
               }));
 }
 
@@ -138,6 +142,13 @@ TEST(RouteAccess, TheBlockchainServicesRoutesAndTheirRules) {
                   "GET /api/v1/users/me/portfolio authenticated",
                   // the owner or an admin: the handler checks the listing's owner
                   "POST /api/v1/properties/{id}/rent authenticated",
+                  "POST /api/v1/users/me/dividends/claim authenticated",
+                  // the handlers show a caller only their own purchases (an admin any)
+                  "POST /api/v1/investments authenticated",
+                  "GET /api/v1/investments authenticated",
+                  "GET /api/v1/investments/{id} authenticated",
+                  // internal: the payment service's purchase saga only
+                  "POST /internal/v1/deeds/{id}/transfers role:service",
               }));
 }
 

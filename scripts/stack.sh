@@ -207,6 +207,10 @@ done < <(registry_rows "$root/services/registry.tsv")
 # purchase steps on the property instances; the sandbox signs its webhooks to the gateway.
 export RESTINU_PAYMENT__PROVIDER__URL="http://${addresses[sandbox]}"
 export RESTINU_PAYMENT__PROPERTY_URLS="http://${addresses[property]//,/,http://}"
+# Share purchases hold their payments at the payment service; a tokenized listing's sale moves
+# its deed through the blockchain service.
+export RESTINU_CHAIN__PAYMENT_URLS="http://${addresses[payment]//,/,http://}"
+export RESTINU_PAYMENT__CHAIN_URLS="http://${addresses[blockchain]//,/,http://}"
 # Listing photos are kept with the rest of the stack's data (docs/images.md).
 export RESTINU_PROPERTY__IMAGES__DIR="$run/images"
 export RESTINU_SANDBOX__WEBHOOK_URL="http://127.0.0.1:$gateway_port/api/v1/payments/webhooks/provider"
@@ -299,6 +303,22 @@ if [[ -n $demo_id ]] && [[ ! -f $run/demo-tokenized.done ]]; then
   [[ -f $run/demo-tokenized.done ]] || echo "stack: the demo listing could not be tokenized; see $run/logs/" >&2
 fi
 
+# 10. The demo investor, once: KYC approved by the admin and a custodial wallet, so that it can
+#     buy shares of the tokenized listing at once (its wallet enters the identity registry).
+if [[ ! -f $run/demo-investor.done ]]; then
+  investor_token=$(login investor@restinu.local || true)
+  investor_id=$(api GET /api/v1/users/me "$investor_token" | jget id || true)
+  api POST /api/v1/users/me/kyc "$investor_token" \
+    '{"document_type":"pan","document_number":"ABCPD1234E","full_name":"Demo Investor","date_of_birth":"1990-01-01"}' >/dev/null || true
+  api POST "/api/v1/admin/kyc/$investor_id/approve" "$admin_token" '{}' >/dev/null || true
+  wallet=$(api POST /api/v1/wallets/custodial "$investor_token" '{}' | jget address 2>/dev/null || true)
+  if [[ -n $wallet ]]; then
+    echo "$wallet" >"$run/demo-investor.done"
+  else
+    echo "stack: the demo investor's wallet could not be made; see $run/logs/" >&2
+  fi
+fi
+
 cat <<INFO
 
 REST-iN-U is up. The gateway is the one public entry:
@@ -321,6 +341,13 @@ A listing with photos (renditions under /api/v1/images/..., files in $run/images
 The demo listing tokenized on the local chain (anvil, 127.0.0.1:$anvil_port): its deed and shares
   curl -s http://127.0.0.1:$gateway_port/api/v1/properties/$demo_id/tokenize
   $bin blockchain status   # the platform's contracts and the chain transactions by state
+Buy 10 shares of it as the demo investor (KYC approved, custodial wallet), then see them:
+  T=\$(curl -s http://127.0.0.1:$gateway_port/api/v1/auth/login -H 'Content-Type: application/json' \\
+    -d '{"email":"investor@restinu.local","password":"$demo_password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s http://127.0.0.1:$gateway_port/api/v1/investments -H "Authorization: Bearer \$T" \\
+    -H "Idempotency-Key: \$(cat /proc/sys/kernel/random/uuid)" -H 'Content-Type: application/json' \\
+    -d '{"property_id":"$demo_id","shares":10,"payment_method":"pm_card_visa"}'
+  curl -s http://127.0.0.1:$gateway_port/api/v1/users/me/portfolio -H "Authorization: Bearer \$T"
 Buy a listing (the sandbox provider stands in for the card network; pm_card_visa pays,
 pm_card_chargeDeclined declines): POST /api/v1/offers as a KYC-approved buyer, then
 POST /api/v1/offers/{id}/accept as the listing's agent, then GET /api/v1/purchases/{id}.

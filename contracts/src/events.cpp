@@ -46,6 +46,10 @@ const std::vector<std::string_view> kOfferFields = {"offer_id",  "listing_id", "
                                                     "seller_id", "amount",     "currency"};
 const std::vector<std::string_view> kOfferFieldsAccepted = {
     "offer_id", "listing_id", "buyer_id", "seller_id", "amount", "currency", "purchase_id"};
+const std::vector<std::string_view> kInvestmentFields = {
+    "investment_id", "property_id", "investor_id", "shares", "amount", "currency"};
+const std::vector<std::string_view> kInvestmentFieldsFailed = {
+    "investment_id", "property_id", "investor_id", "shares", "amount", "currency", "reason"};
 const std::vector<std::string_view> kPurchaseFields = {"purchase_id", "listing_id", "buyer_id",
                                                        "seller_id",   "price",      "currency"};
 const std::vector<std::string_view> kPurchaseFieldsFailed = {
@@ -128,6 +132,8 @@ const std::vector<EventInfo>& catalogue() {
         {SharesTransferred::kType, kChainAggregate, chainFields({"from", "to", "amount"})},
         {RentDeposited::kType, kChainAggregate, chainFields({"by", "amount"})},
         {DividendClaimed::kType, kChainAggregate, chainFields({"holder", "amount"})},
+        {InvestmentEnded::kCompleted, kInvestmentAggregate, kInvestmentFields},
+        {InvestmentEnded::kFailed, kInvestmentAggregate, kInvestmentFieldsFailed},
     };
     return kAll;
 }
@@ -350,6 +356,28 @@ PurchaseEnded PurchaseEnded::parse(std::string_view data) {
     auto o = object(data, kType);
     return {str(o, "purchase_id", kType),    str(o, "listing_id", kType), str(o, "buyer_id", kType),
             str(o, "seller_id", kType),      int64(o, "price", kType),    str(o, "currency", kType),
+            optStr(o, "reason").value_or("")};
+}
+
+std::string InvestmentEnded::data() const {
+    json::object o{{"investment_id", investment_id},
+                   {"property_id", property_id},
+                   {"investor_id", investor_id},
+                   {"shares", shares},
+                   {"amount", amount},
+                   {"currency", currency}};
+    if (!reason.empty()) {
+        o["reason"] = reason;
+    }
+    return json::serialize(o);
+}
+
+InvestmentEnded InvestmentEnded::parse(std::string_view data) {
+    constexpr std::string_view kType = "investment event";
+    auto o = object(data, kType);
+    return {str(o, "investment_id", kType),  str(o, "property_id", kType),
+            str(o, "investor_id", kType),    int64(o, "shares", kType),
+            int64(o, "amount", kType),       str(o, "currency", kType),
             optStr(o, "reason").value_or("")};
 }
 

@@ -44,6 +44,7 @@ std::vector<rt::ProblemType> problemCatalogue() {
         cp::kInvalidStatusTransition,
         cp::kListingUnavailable,
         cp::kKycRequired,
+        cp::kPaymentDeclined,
         cp::kOfferNotPending,
         cp::kInvalidWebhook,
         cp::kInvalidLink,
@@ -56,6 +57,9 @@ std::vector<rt::ProblemType> problemCatalogue() {
         cp::kWalletChallengeInvalid,
         cp::kWalletChallengeExpired,
         cp::kWalletSignatureInvalid,
+        cp::kWalletRequired,
+        cp::kSharesUnavailable,
+        cp::kNothingToClaim,
     };
 }
 

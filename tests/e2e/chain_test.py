@@ -7,7 +7,9 @@ listing through the gateway while the blockchain process is SIGKILLed right afte
 first transaction (before recording it), and again before sending one; after the last restart
 the tokenization is listed, every transaction of the operator is confirmed, and the node's nonce
 for the operator equals the number of transactions the service stored: no nonce skipped, none
-used twice, nothing sent twice. Then rent paid through the gateway reaches the shares contract.
+used twice, nothing sent twice. Then investors buy shares, rent is paid and claimed, a wallet out
+of the identity registry is refused its shares and its hold released, and a buyer of the property
+gets its deed (invest_flow.py); rent paid again for the same month deposits nothing more.
 Run by `make test` (ctest label e2e): chain_test.py path/to/restinu
 """
 import json
@@ -22,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from purchase_test import Client, check, free_port, wait_for, wait_ready  # noqa: E402
 import purchase_test  # noqa: E402
 from stack import People, Stack  # noqa: E402
+import invest_flow  # noqa: E402
 
 # anvil's development account 3 (public; funded on every fresh anvil) is this test's operator,
 # account 1 the timelock's governance. Other tests sign with fresh keys or account 0.
@@ -55,9 +58,24 @@ def main():
         "RESTINU_CHAIN__CONFIRMATIONS": "1",
         "RESTINU_CHAIN__POLL": "100ms",
         "RESTINU_CHAIN__METADATA__DIR": os.path.join(work, "metadata"),
+        "RESTINU_CHAIN__WALLETS__SEAL_KEY": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+        "RESTINU_CHAIN__INVESTMENTS__POLL": "100ms",
     }
-    with Stack(binary, work, ("user", "property", "blockchain"), lambda: free_port(root),
-               chain_env) as stack:
+    services = ("user", "property", "blockchain", "payment", "sandbox")
+    with Stack(binary, work, services, lambda: free_port(root), chain_env) as stack:
+        provider_key = "sk_test_chain_" + os.urandom(8).hex()
+        webhook_secret = "whsec_chain_" + os.urandom(8).hex()
+        stack.env.update({
+            "RESTINU_CHAIN__PAYMENT_URLS": f"http://127.0.0.1:{stack.ports['payment']}",
+            "RESTINU_PAYMENT__CHAIN_URLS": f"http://127.0.0.1:{stack.ports['blockchain']}",
+            "RESTINU_PAYMENT__PROPERTY_URLS": f"http://127.0.0.1:{stack.ports['property']}",
+            "RESTINU_PAYMENT__PROVIDER__URL": f"http://127.0.0.1:{stack.ports['sandbox']}",
+            "RESTINU_PAYMENT__PROVIDER__SECRET_KEY": provider_key,
+            "RESTINU_PAYMENT__PROVIDER__WEBHOOK_SECRET": webhook_secret,
+            "RESTINU_PAYMENT__PROVIDER__SEARCH_LAG": "0s",
+            "RESTINU_PAYMENT__SAGA__POLL": "50ms",
+            "RESTINU_PAYMENT__SAGA__WAIT": "200ms",
+        })
         stack.migrate()
         # A fresh chain database for this run: the operator's transactions start here.
         subprocess.run(["psql", stack.env["RESTINU_PG__URL"] + " dbname=postgres", "-qc",
@@ -68,11 +86,17 @@ def main():
                                 capture_output=True, text=True)
         check("restinu blockchain deploy deploys the platform", deploy.returncode == 0 and
               "DEFAULT_ADMIN_ROLE of every contract" in deploy.stdout, deploy.stderr[-500:])
+        stack.start("sandbox", {
+            "RESTINU_SANDBOX__SECRET_KEY": provider_key,
+            "RESTINU_SANDBOX__WEBHOOK_SECRET": webhook_secret,
+            "RESTINU_SANDBOX__WEBHOOK_URL":
+                f"http://127.0.0.1:{stack.ports['gateway']}/api/v1/payments/webhooks/provider"})
         stack.start("user")
         stack.start("property")
+        stack.start("payment")
         stack.start("blockchain", {"RESTINU_CHAIN__FAILPOINT": "after-send"})
         stack.start_gateway()
-        for n in ("user", "property", "blockchain", "gateway"):
+        for n in ("user", "property", "payment", "sandbox", "blockchain", "gateway"):
             check(f"{n} becomes ready", wait_ready(stack.ports[n]))
         gw = Client(stack.ports["gateway"])
         people = People(gw, binary, stack.env, "a chain e2e passphrase")
@@ -147,6 +171,11 @@ def main():
         deploys = sql(stack.env, "SELECT count(*) FROM chain_transactions WHERE purpose = 'shares.deploy'")
         check("the shares contract was deployed once", deploys == "1", deploys)
 
+        # --- shares bought, rent paid and claimed, the deed sold (invest_flow.py) -----------------
+        if done:
+            shareholders = invest_flow.run(stack, gw, people, admin, agent, listing, done, rpc,
+                                           stack.env["RESTINU_PG__URL"])
+
         # --- rent through the gateway -----------------------------------------------------------
         if done:
             rent = {"amount": {"amount": 500_000, "currency": "INR"}, "period": "2026-11"}
@@ -154,12 +183,14 @@ def main():
                               token=agent["token"])
             check("the listing's owner pays a month's rent", st == 202, (st, b))
             shares = done["shares_contract"]
-            deposited = wait_for(lambda: sql(stack.env, f"SELECT coalesce(sum(amount), 0)::text FROM chain_rent_deposits WHERE contract = '{shares.lower()}'") == "500000", 30, 0.3)
+            deposited = wait_for(lambda: sql(stack.env, f"SELECT coalesce(sum(amount), 0)::text FROM chain_rent_deposits WHERE contract = '{shares.lower()}'") == "1000003", 30, 0.3)
             check("the deposit reaches the shares contract and the indexer", deposited)
             st, _, again = gw.req("POST", f"/api/v1/properties/{listing['id']}/rent", rent,
                                   token=agent["token"])
             check("the same month again deposits nothing more", st == 200 and
                   again.get("deposit_tx_id") == b.get("deposit_tx_id"), (st, again))
+            invest_flow.buy_property(shareholders, gw, agent, listing, done,
+                                     stack.env["RESTINU_PG__URL"])
     if purchase_test.failures:
         print(f"{purchase_test.failures} check(s) failed; logs in {work}")
         sys.exit(1)

@@ -106,12 +106,6 @@ def wait_for(fn, timeout=60, interval=0.1):
     return fn()
 
 
-def random_pan():
-    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return ("".join(random.choice(letters) for _ in range(3)) + "P" + random.choice(letters) +
-            f"{random.randint(1, 9999):04d}" + random.choice(letters))
-
-
 def main():
     binary = sys.argv[1]
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -228,14 +222,7 @@ def main():
         admin = people.admin()
 
         def approve_kyc(who):
-            st, _, body = gw.req("POST", "/api/v1/users/me/kyc",
-                                 {"document_type": "pan", "document_number": random_pan(),
-                                  "full_name": "Asha Rao", "date_of_birth": "1990-05-17"},
-                                 token=who["token"])
-            assert st == 202, (st, body)
-            st, _, body = gw.req("POST", f"/api/v1/admin/kyc/{who['id']}/approve", {},
-                                 token=admin["token"])
-            assert st == 200, (st, body)
+            people.approve_kyc(who, admin)
 
         agent = register("agent")
         st, _, _ = gw.req("PATCH", f"/api/v1/admin/users/{agent['id']}", {"role": "agent"},
@@ -364,7 +351,8 @@ def main():
         check("the purchase completes", p.get("state") == "completed", p)
         check("with every step succeeded, in order",
               [s["step"] for s in p.get("steps", [])] == ["reserve", "kyc", "authorise", "agreement",
-                                                          "transfer_title", "capture", "mark_sold"]
+                                                          "transfer_title", "transfer_deed",
+                                                          "capture", "mark_sold"]
               and all(s["status"] == "succeeded" for s in p["steps"]), p.get("steps"))
         check("the listing is sold to the buyer", listing_now(listing["id"]) == f"sold {buyer['id']}",
               listing_now(listing["id"]))
@@ -537,7 +525,8 @@ def main():
         check("after the failures, reconcile finds no difference", r.returncode == 0, r.stdout + r.stderr)
 
         # --- crash at every step ----------------------------------------------------------------
-        steps = ["reserve", "kyc", "authorise", "agreement", "transfer_title", "capture", "mark_sold"]
+        steps = ["reserve", "kyc", "authorise", "agreement", "transfer_title", "transfer_deed",
+                 "capture", "mark_sold"]
         points = [(f"{w}:{s}", "pm_card_visa", "completed") for s in steps for w in ("before", "after")]
         points += [(f"{w}:compensate:{s}", "pm_sandbox_capture_500", "failed")
                    for s in ("capture", "transfer_title", "authorise", "reserve") for w in ("before", "after")]

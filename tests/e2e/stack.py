@@ -1,7 +1,16 @@
 """What the end-to-end tests share: the gateway's configuration for a test stack, and people
 (registered through the gateway, an admin made with the CLI)."""
 import os
+import random
 import subprocess
+
+
+def random_pan():
+    """A PAN of the right shape (five letters, four digits, a letter; the fourth letter P for a
+    person), different on every call."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return ("".join(random.choice(letters) for _ in range(3)) + "P" + random.choice(letters) +
+            f"{random.randint(1, 9999):04d}" + random.choice(letters))
 
 
 def write_gateway_config(path, upstreams, policies=("default", "auth")):
@@ -39,6 +48,17 @@ class People:
         token = self.login(email)
         _, _, me = self.gw.req("GET", "/api/v1/users/me", token=token)
         return {"email": email, "token": token, "id": me["id"]}
+
+    def approve_kyc(self, who, admin):
+        """`who` submits a KYC document through the gateway and `admin` approves it."""
+        st, _, body = self.gw.req("POST", "/api/v1/users/me/kyc",
+                                  {"document_type": "pan", "document_number": random_pan(),
+                                   "full_name": "Asha Rao", "date_of_birth": "1990-05-17"},
+                                  token=who["token"])
+        assert st == 202, (st, body)
+        st, _, body = self.gw.req("POST", f"/api/v1/admin/kyc/{who['id']}/approve", {},
+                                  token=admin["token"])
+        assert st == 200, (st, body)
 
     def admin(self):
         """{"token"} of a new admin, made as an operator would (`restinu user create-admin`)."""

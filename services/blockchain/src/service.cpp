@@ -9,8 +9,10 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "deeds.hpp"
 #include "identity_sync.hpp"
 #include "indexer.hpp"
+#include "investments.hpp"
 #include "metadata.hpp"
 #include "portfolio.hpp"
 #include "rent.hpp"
@@ -18,6 +20,7 @@
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/log.hpp"
 #include "restinu/rt/pass_loop.hpp"
+#include "restinu/rt/service_client.hpp"
 #include "rpc.hpp"
 #include "settings.hpp"
 #include "tokenize.hpp"
@@ -45,6 +48,12 @@ rt::Task<void> startSending(TxManager& tx) {
         co_await t.async_wait(boost::asio::use_awaitable);
     }
     tx.start();
+}
+
+// The flows' consumer of the service's own chain_tx events: each flow picks its purposes.
+rt::Task<void> applyFlows(rt::PgConn& tx, const rt::Event& event) {
+    co_await Tokenizer::applyChainTx(tx, event);
+    co_await Investments::applyChainTx(tx, event);
 }
 
 }  // namespace
@@ -95,8 +104,6 @@ rt::ServiceSpec spec() {
             // Views of other services' events, and the flows' own chain_tx events.
             shard.consume("chain-listings", {"property"}, &applyListingEvent);
             shard.consume("chain-kyc", {"user"}, &applyKycEvent);
-            shard.consume("chain-flows", {std::string(contracts::kChainTxAggregate)},
-                          &Tokenizer::applyChainTx);
 
             auto& tokenizer = shard.keep(
                 std::make_unique<Tokenizer>(shard.pg(), tx, metadata, settings->app_url));
@@ -106,12 +113,49 @@ rt::ServiceSpec spec() {
             r.get("/api/v1/properties/{id}/tokenize", rt::Access::none(),
                   [&tokenizer](rt::Request& q) { return tokenizer.show(q); });
             addWalletRoutes(shard, *wallets);
-            auto& portfolio = shard.keep(std::make_unique<Portfolio>(shard.pg(), rpc));
+            auto& portfolio = shard.keep(std::make_unique<Portfolio>(shard.pg(), rpc, tx));
             r.get("/api/v1/users/me/portfolio", rt::Access::authenticated(),
                   [&portfolio](rt::Request& q) { return portfolio.mine(q); });
+            r.post("/api/v1/users/me/dividends/claim", rt::Access::authenticated(),
+                   [&portfolio](rt::Request& q) { return portfolio.claim(q); });
+
+            // Buying shares: the saga runs on every shard (its rows are leased, never shared).
+            auto& payments = shard.keep(std::make_unique<rt::ServiceClient>(
+                shard.http(), "payment", "blockchain", settings->payment_hosts,
+                shard.settings().identity_secret, settings->payment_timeout));
+            auto& investments = shard.keep(
+                std::make_unique<Investments>(shard.pg(), tx, payments, InvestmentSettings{}));
+            rt::PassLoop* saga = nullptr;
+            if (tx != nullptr) {
+                saga = &shard.keep(std::make_unique<rt::PassLoop>(
+                    shard.io(), settings->investments_poll, "blockchain",
+                    [&investments]() -> rt::Task<bool> {
+                        co_return co_await investments.runOnce() > 0;
+                    }));
+                investments.onCreated([saga] { saga->wake(); });
+                saga->start();
+            }
+            // The flows' own chain_tx events; a confirmed or reverted transfer wakes the saga.
+            shard.consume("chain-flows", {std::string(contracts::kChainTxAggregate)}, &applyFlows,
+                          [saga](const rt::Event&) {
+                              if (saga != nullptr) {
+                                  saga->wake();
+                              }
+                          });
+            const auto signed_in = rt::Access::authenticated();
+            r.post("/api/v1/investments", signed_in,
+                   [&investments](rt::Request& q) { return investments.create(q); });
+            r.get("/api/v1/investments", signed_in,
+                  [&investments](rt::Request& q) { return investments.list(q); });
+            r.get("/api/v1/investments/{id}", signed_in,
+                  [&investments](rt::Request& q) { return investments.show(q); });
             auto& rent = shard.keep(std::make_unique<RentDeposits>(shard.pg(), tx));
             r.post("/api/v1/properties/{id}/rent", rt::Access::authenticated(),
                    [&rent](rt::Request& q) { return rent.deposit(q); });
+            // The purchase saga's deed step (the payment service only).
+            auto& deeds = shard.keep(std::make_unique<DeedTransfers>(shard.pg(), rpc, tx));
+            r.post("/internal/v1/deeds/{id}/transfers", rt::Access::anyRole({"service"}),
+                   [&deeds](rt::Request& q) { return deeds.transfer(q); });
             shard.addReadinessCheck("chain",
                                     [&rpc]() -> rt::Task<void> { co_await rpc.blockNumber(); });
         }};

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "restinu/rt/config.hpp"
+#include "restinu/rt/service_client.hpp"
 
 namespace restinu::blockchain {
 namespace {
@@ -74,16 +75,9 @@ ChainSettings readChainSettings(rt::Config& c) {
     while (!s.app_url.empty() && s.app_url.back() == '/') {
         s.app_url.pop_back();
     }
-    s.metadata_store = c.oneOf("chain.metadata.store", "local", {"local", "ipfs"});
-    s.metadata_dir = c.str("chain.metadata.dir", s.metadata_dir);
-    s.ipfs_api_url = c.str("chain.metadata.ipfs_api_url", "");
-    if (s.metadata_store == "ipfs" && s.ipfs_api_url.rfind("http://", 0) != 0) {
-        c.reject("chain.metadata.ipfs_api_url", "must be http://HOST:PORT with store ipfs");
-    }
-    s.app_url = c.str("chain.app_url", s.app_url);
-    while (!s.app_url.empty() && s.app_url.back() == '/') {
-        s.app_url.pop_back();
-    }
+    s.payment_hosts = rt::serviceHosts(c, "chain.payment_urls", "http://127.0.0.1:8104");
+    s.payment_timeout = c.duration("chain.payment_timeout", s.payment_timeout);
+    s.investments_poll = c.duration("chain.investments.poll", s.investments_poll);
     return s;
 }
 

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "eth_key.hpp"
 #include "tx_manager.hpp"
@@ -34,6 +36,11 @@ struct ChainSettings {
     std::string ipfs_api_url;  ///< http://HOST:5001 with metadata_store ipfs
     /// The web app's base URL, for the links in a deed's metadata (image, external_url).
     std::string app_url = "http://localhost:8080";
+    /// The payment service's instances, for the holds of share purchases (`chain.payment_urls`).
+    std::vector<std::pair<std::string, std::uint16_t>> payment_hosts;
+    std::chrono::milliseconds payment_timeout{std::chrono::seconds(5)};
+    /// How often the share-purchase saga looks for due purchases (it is also woken at once).
+    std::chrono::milliseconds investments_poll{std::chrono::milliseconds(500)};
 };
 
 /// Reads `chain.*`; problems go to the config's list (the service refuses to start).

@@ -166,6 +166,8 @@ TEST(Settings, DefaultRulesAreTightOnAuthAndRequireKeysOnPurchases) {
     EXPECT_EQ(matchRule(rules, rt::Method::Get, "/api/v1/propertiesx"), nullptr);
     EXPECT_EQ(matchRule(rules, rt::Method::Post, "/api/v1/purchases")->idempotency,
               IdempotencyMode::Required);
+    EXPECT_EQ(matchRule(rules, rt::Method::Post, "/api/v1/investments")->idempotency,
+              IdempotencyMode::Required);
     auto policies = defaultRatePolicies();
     EXPECT_LT(policies.at("auth").limit, policies.at("search").limit);
     // Answers under /api/v1/auth carry tokens: no idempotency there, so none is stored.

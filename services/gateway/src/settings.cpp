@@ -29,7 +29,7 @@ std::map<std::string, RatePolicy, std::less<>> defaultRatePolicies() {
 }
 
 std::vector<RouteRule> defaultRoutes() {
-    std::vector<RouteRule> r(7);
+    std::vector<RouteRule> r(8);
     // Answers under /api/v1/auth carry tokens: the gateway never stores them (no
     // Idempotency-Key there; logging in twice is harmless, a stored token is not).
     r[0].name = "login";
@@ -69,6 +69,11 @@ std::vector<RouteRule> defaultRoutes() {
     r[6].methods = {rt::Method::Get, rt::Method::Head};
     r[6].rate_policy = "media";
     r[6].pipeline = true;
+    // Buying shares moves money: a retried request must never buy twice.
+    r[7].name = "investments";
+    r[7].prefix = "/api/v1/investments";
+    r[7].methods = {rt::Method::Post};
+    r[7].idempotency = IdempotencyMode::Required;
     return r;
 }
 

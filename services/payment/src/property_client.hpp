@@ -6,11 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "restinu/rt/service_client.hpp"
 #include "restinu/rt/task.hpp"
-
-namespace restinu::rt {
-class HttpClient;
-}
 
 namespace restinu::payment {
 
@@ -29,20 +26,14 @@ public:
 
     PropertyClient(rt::HttpClient& http, std::vector<std::pair<std::string, std::uint16_t>> hosts,
                    std::string identity_secret, std::chrono::milliseconds timeout)
-        : http_(http),
-          hosts_(std::move(hosts)),
-          secret_(std::move(identity_secret)),
-          timeout_(timeout) {}
+        : client_(http, "property", "payment", std::move(hosts), std::move(identity_secret),
+                  timeout) {}
 
     rt::Task<Reply> step(std::string listing_id, std::string purchase_id, std::string action,
                          std::string buyer_id, int expected_version);
 
 private:
-    rt::HttpClient& http_;
-    std::vector<std::pair<std::string, std::uint16_t>> hosts_;
-    std::string secret_;
-    std::chrono::milliseconds timeout_;
-    std::size_t next_ = 0;
+    rt::ServiceClient client_;
 };
 
 }  // namespace restinu::payment

@@ -1,10 +1,13 @@
 #include "purchase_steps.hpp"
 
+#include <boost/json.hpp>
+
 #include "agreement.hpp"
 #include "payments.hpp"
 #include "property_client.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/pg.hpp"
+#include "restinu/rt/service_client.hpp"
 #include "restinu/rt/worker_pool.hpp"
 #include "views.hpp"
 
@@ -61,6 +64,9 @@ rt::Task<StepOutcome> StepRunner::forward(const PurchaseRow& p) {
     if (p.step == "transfer_title") {
         co_return co_await property(p, "transfer", false);
     }
+    if (p.step == "transfer_deed") {
+        co_return co_await deed(p, "forward", false);
+    }
     if (p.step == "capture") {
         auto o = co_await payments_->capture(keyOf(p, "capture"), p.intent_id, p.charge);
         co_return fromPayment(o);
@@ -81,6 +87,9 @@ rt::Task<StepOutcome> StepRunner::backward(const PurchaseRow& p) {
     if (p.step == "transfer_title") {
         co_return co_await property(p, "revert_transfer", true);
     }
+    if (p.step == "transfer_deed") {
+        co_return co_await deed(p, "back", true);
+    }
     if (p.step == "capture") {
         co_return co_await refundCapture(p);
     }
@@ -99,6 +108,30 @@ rt::Task<StepOutcome> StepRunner::property(const PurchaseRow& p, const char* act
             co_return StepOutcome{compensating ? K::Retry : K::Fail, reply.detail, {}};
         case PropertyClient::Reply::Kind::Unavailable:
             break;
+    }
+    co_return StepOutcome{K::Retry, reply.detail, {}};
+}
+
+rt::Task<StepOutcome> StepRunner::deed(const PurchaseRow& p, const char* direction,
+                                       bool compensating) {
+    auto conn = co_await pool_->acquire();
+    auto listing = co_await findListing(conn, p.listing_id);
+    conn.release();
+    // A listing under purchase is reserved, and only an active one is tokenized: this does not
+    // change between the step and its compensation.
+    if (!listing || !listing->tokenized) {
+        co_return StepOutcome{};
+    }
+    const std::string body = boost::json::serialize(boost::json::object{
+        {"purchase_id", p.id}, {"buyer_id", p.buyer_id}, {"direction", direction}});
+    auto reply = co_await chain_->post("/internal/v1/deeds/" + p.listing_id + "/transfers", body);
+    using R = rt::ServiceClient::Reply::Kind;
+    if (reply.kind == R::Ok) {
+        co_return reply.status == 202 ? StepOutcome{K::Wait, "the deed's transaction confirms", {}}
+                                      : StepOutcome{};
+    }
+    if (reply.kind == R::Refused && !compensating) {
+        co_return StepOutcome{K::Fail, reply.detail, {}};
     }
     co_return StepOutcome{K::Retry, reply.detail, {}};
 }

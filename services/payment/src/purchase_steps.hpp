@@ -5,6 +5,7 @@
 
 namespace restinu::rt {
 class PgPool;
+class ServiceClient;
 class WorkerPool;
 }  // namespace restinu::rt
 
@@ -20,8 +21,12 @@ class PropertyClient;
 class StepRunner {
 public:
     StepRunner(rt::PgPool& pool, Payments& payments, PropertyClient& property,
-               rt::WorkerPool& workers)
-        : pool_(&pool), payments_(&payments), property_(&property), workers_(&workers) {}
+               rt::ServiceClient& chain, rt::WorkerPool& workers)
+        : pool_(&pool),
+          payments_(&payments),
+          property_(&property),
+          chain_(&chain),
+          workers_(&workers) {}
 
     rt::Task<StepOutcome> forward(const PurchaseRow& p);
     rt::Task<StepOutcome> backward(const PurchaseRow& p);
@@ -32,12 +37,16 @@ public:
 private:
     rt::Task<StepOutcome> property(const PurchaseRow& p, const char* action, bool compensating);
     rt::Task<StepOutcome> agreement(const PurchaseRow& p);
+    /// The deed of a tokenized listing, moved on chain by the blockchain service ("forward")
+    /// or back ("back"); nothing for a listing that is not tokenized.
+    rt::Task<StepOutcome> deed(const PurchaseRow& p, const char* direction, bool compensating);
     rt::Task<StepOutcome> voidHold(const PurchaseRow& p);
     rt::Task<StepOutcome> refundCapture(const PurchaseRow& p);
 
     rt::PgPool* pool_;
     Payments* payments_;
     PropertyClient* property_;
+    rt::ServiceClient* chain_;
     rt::WorkerPool* workers_;
 };
 

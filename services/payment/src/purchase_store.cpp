@@ -154,6 +154,14 @@ rt::Task<Recorded> PurchaseStore::recordForward(const PurchaseRow& p, const Step
                 p.id, kSteps[at + 1], millis(lease));
             co_return Recorded{"running", *age, std::string(kSteps[at + 1]), true, {}};
         }
+        if (o.kind == K::Wait) {
+            co_await tx.execute(
+                "saga_wait",
+                "UPDATE purchases SET next_attempt_at = now() + $2::interval, lease_owner = NULL, "
+                "lease_until = NULL, updated_at = now() WHERE id = $1::uuid",
+                p.id, millis(retry_in));
+            co_return Recorded{"running", *age, {}, false, {}};
+        }
         // After the capture the sale is paid for: what is left (marking it sold) is retried
         // until it succeeds, never compensated (the pivot of the saga; docs/payments.md).
         const bool past_pivot = indexOf(p.step) > indexOf("capture");
@@ -193,6 +201,14 @@ rt::Task<Recorded> PurchaseStore::recordBackward(const PurchaseRow& p, const Ste
         auto age = co_await holdLease(tx, p, owner);
         if (!age) {
             co_return Recorded{p.state, 0, {}, false, {}};
+        }
+        if (o.kind == StepOutcome::Kind::Wait) {
+            co_await tx.execute(
+                "saga_compensation_wait",
+                "UPDATE purchases SET next_attempt_at = now() + $2::interval, lease_owner = NULL, "
+                "lease_until = NULL, updated_at = now() WHERE id = $1::uuid",
+                p.id, millis(retry_in));
+            co_return Recorded{"compensating", *age, {}, false, {}};
         }
         if (o.kind != StepOutcome::Kind::Ok) {
             // Compensations are retried until they succeed (an operator sees them in metrics

@@ -19,8 +19,9 @@ class PgPool;
 /// its purchase.* events, each change in one transaction with the event.
 namespace restinu::payment {
 
-inline constexpr std::array<std::string_view, 7> kSteps = {
-    "reserve", "kyc", "authorise", "agreement", "transfer_title", "capture", "mark_sold"};
+inline constexpr std::array<std::string_view, 8> kSteps = {
+    "reserve",        "kyc",           "authorise", "agreement",
+    "transfer_title", "transfer_deed", "capture",   "mark_sold"};
 
 struct PurchaseRow {
     std::string id;
@@ -58,6 +59,8 @@ struct StepOutcome {
         Ok,     ///< done (or found done before)
         Retry,  ///< no answer: run it again after a backoff
         Fail,   ///< refused for good: compensate
+        Wait,   ///< under way elsewhere (a chain transaction confirming): look again after
+                ///< SagaSettings::wait, attempts not counted
     };
     Kind kind = Kind::Ok;
     std::string reason;

@@ -112,7 +112,9 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
         try {
             // (No co_await inside ?: : g++ 12 miscompiles it.)
             Recorded next;
-            const auto retry_in = backoff(settings, p.attempts);
+            const auto retry_in = outcome.kind == StepOutcome::Kind::Wait
+                                      ? settings.wait
+                                      : backoff(settings, p.attempts);
             if (forward) {
                 next = co_await store.recordForward(p, outcome, p.lease, settings.max_attempts,
                                                     retry_in, settings.lease);
@@ -132,6 +134,7 @@ struct Saga::Impl : std::enable_shared_from_this<Impl> {
         using K = StepOutcome::Kind;
         if (forward) {
             const char* what = o.kind == K::Ok                ? "succeeded"
+                               : o.kind == K::Wait            ? "waiting"
                                : next.state == "compensating" ? "failed"
                                                               : "retried";
             steps.labels({p.step, what}).inc();

@@ -21,14 +21,15 @@ class MetricsRegistry;
 /// over when its lease ends), runs the row's step, and records the outcome in one transaction
 /// that checks it still holds the lease.
 ///
-///   reserve → kyc → authorise → agreement → transfer_title → capture → mark_sold → completed
+///   reserve → kyc → authorise → agreement → transfer_title → transfer_deed → capture → mark_sold
+///   → completed
 ///
 /// A step that refuses (declined, reserved by another purchase, KYC not approved) or does not
 /// answer after `max_attempts` (retried with exponential backoff and jitter) turns the saga to
 /// compensation, which walks back from that step to the first: release the reservation, void
-/// the hold, give the title back, refund a capture. Compensations are retried until they
-/// succeed. Every step and compensation is idempotent (purchase id + step), so running one
-/// again after a crash changes nothing.
+/// the hold, give the title back, return the deed, refund a capture. Compensations are retried
+/// until they succeed. Every step and compensation is idempotent (purchase id + step), so running
+/// one again after a crash changes nothing.
 namespace restinu::payment {
 
 struct SagaSettings {
@@ -38,6 +39,8 @@ struct SagaSettings {
     /// Longer than any one step can take (its calls' timeouts together).
     std::chrono::milliseconds lease{60'000};
     std::chrono::milliseconds poll{250};
+    /// How soon a step under way elsewhere (the deed's chain transaction) is looked at again.
+    std::chrono::milliseconds wait{1'000};
     std::size_t batch = 16;
     /// Fault injection for the crash tests: "before:<step>", "after:<step>",
     /// "before:compensate:<step>" or "after:compensate:<step>" kills this process (SIGKILL)

@@ -4,10 +4,12 @@
 
 #include "commands.hpp"
 #include "handlers.hpp"
+#include "holds.hpp"
 #include "payments.hpp"
 #include "property_client.hpp"
 #include "restinu/rt/http_client.hpp"
 #include "restinu/rt/pg.hpp"
+#include "restinu/rt/service_client.hpp"
 #include "saga.hpp"
 #include "settings.hpp"
 #include "views.hpp"
@@ -28,9 +30,13 @@ rt::ServiceSpec spec() {
             auto& property = shard.keep(std::make_unique<PropertyClient>(
                 shard.http(), settings->property_hosts, shard.settings().identity_secret,
                 settings->property_timeout));
+            auto& chain = shard.keep(std::make_unique<rt::ServiceClient>(
+                shard.http(), "blockchain", "payment", settings->chain_hosts,
+                shard.settings().identity_secret, settings->chain_timeout));
             auto& saga = shard.keep(std::make_unique<Saga>(
-                shard.io(), shard.pg(), StepRunner(shard.pg(), payments, property, shard.workers()),
-                settings->saga, shard.metrics()));
+                shard.io(), shard.pg(),
+                StepRunner(shard.pg(), payments, property, chain, shard.workers()), settings->saga,
+                shard.metrics()));
             if (settings->saga_enabled) {
                 saga.start();
             }
@@ -51,6 +57,15 @@ rt::ServiceSpec spec() {
             // The provider calls this; its signature is the check.
             r.post("/api/v1/payments/webhooks/provider", rt::Access::none(),
                    [&h](rt::Request& q) { return h.webhook(q); });
+            // Holds for the other services' sagas (the blockchain service's share purchases).
+            auto& holds = shard.keep(std::make_unique<Holds>(payments));
+            const auto services = rt::Access::anyRole({"service"});
+            r.post("/internal/v1/holds", services,
+                   [&holds](rt::Request& q) { return holds.authorise(q); });
+            r.post("/internal/v1/holds/capture", services,
+                   [&holds](rt::Request& q) { return holds.capture(q); });
+            r.post("/internal/v1/holds/void", services,
+                   [&holds](rt::Request& q) { return holds.release(q); });
             // Read models of other services' data, from their events.
             shard.consume("payment-listings", {"property"}, &applyListingEvent);
             shard.consume("payment-kyc", {"user"}, &applyKycEvent);

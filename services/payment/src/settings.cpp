@@ -1,6 +1,7 @@
 #include "settings.hpp"
 
 #include "restinu/rt/config.hpp"
+#include "restinu/rt/service_client.hpp"
 
 namespace restinu::payment {
 
@@ -19,14 +20,7 @@ PaymentSettings readPaymentSettings(rt::Config& c) {
     s.search_lag = std::chrono::duration_cast<std::chrono::seconds>(
         c.duration("payment.provider.search_lag", std::chrono::seconds(60)));
     s.fee_bps = static_cast<int>(c.integer("payment.fee_bps", 100, 0, 10'000));
-    for (const auto& u :
-         c.list("payment.property_urls", std::vector<std::string>{"http://127.0.0.1:8102"})) {
-        try {
-            s.property_hosts.push_back(parseHttpUrl(u));
-        } catch (const std::exception& e) {
-            c.reject("payment.property_urls", u + ": " + e.what());
-        }
-    }
+    s.property_hosts = rt::serviceHosts(c, "payment.property_urls", "http://127.0.0.1:8102");
     s.property_timeout = c.duration("payment.property_timeout", std::chrono::seconds(5));
     s.offers.expiry = c.duration("payment.offers.expiry", std::chrono::hours(72));
     s.offers.deposit_bps =
@@ -36,6 +30,9 @@ PaymentSettings readPaymentSettings(rt::Config& c) {
     s.saga.backoff_max = c.duration("payment.saga.backoff_max", std::chrono::seconds(10));
     s.saga.lease = c.duration("payment.saga.lease", std::chrono::seconds(60));
     s.saga.poll = c.duration("payment.saga.poll", std::chrono::milliseconds(250));
+    s.saga.wait = c.duration("payment.saga.wait", std::chrono::seconds(1));
+    s.chain_hosts = rt::serviceHosts(c, "payment.chain_urls", "http://127.0.0.1:8105");
+    s.chain_timeout = c.duration("payment.chain_timeout", std::chrono::seconds(5));
     s.saga.batch = static_cast<std::size_t>(c.integer("payment.saga.batch", 16, 1, 1000));
     s.saga.crash_at = c.str("payment.saga.crash_at", "");
     s.saga_enabled = c.boolean("payment.saga.enabled", true);

@@ -24,6 +24,9 @@ struct PaymentSettings {
     int fee_bps = 100;
     std::vector<std::pair<std::string, std::uint16_t>> property_hosts;
     std::chrono::milliseconds property_timeout{5'000};
+    /// The blockchain service's instances: the deed step of a tokenized listing's purchase.
+    std::vector<std::pair<std::string, std::uint16_t>> chain_hosts;
+    std::chrono::milliseconds chain_timeout{5'000};
     OfferSettings offers;
     SagaSettings saga;
     bool saga_enabled = true;

@@ -108,28 +108,6 @@ bool hexEqual(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::pair<std::string, std::uint16_t> parseHttpUrl(std::string_view url) {
-    constexpr std::string_view kScheme = "http://";
-    if (url.substr(0, kScheme.size()) != kScheme) {
-        throw std::invalid_argument("expected http://host:port");
-    }
-    auto rest = url.substr(kScheme.size());
-    if (!rest.empty() && rest.back() == '/') {
-        rest.remove_suffix(1);
-    }
-    const auto colon = rest.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) {
-        throw std::invalid_argument("expected http://host:port");
-    }
-    unsigned port = 0;
-    const auto digits = rest.substr(colon + 1);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535) {
-        throw std::invalid_argument("expected http://host:port with a port 1-65535");
-    }
-    return {std::string(rest.substr(0, colon)), static_cast<std::uint16_t>(port)};
-}
-
 std::string formEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;

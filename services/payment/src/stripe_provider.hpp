@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "provider.hpp"
+#include "restinu/rt/service_client.hpp"
 
 namespace restinu::rt {
 class HttpClient;
@@ -27,8 +28,7 @@ struct StripeSettings {
     std::chrono::milliseconds timeout{10'000};
 };
 
-/// "http://host:port" → host and port; throws std::invalid_argument for anything else.
-std::pair<std::string, std::uint16_t> parseHttpUrl(std::string_view url);
+using rt::parseHttpUrl;
 
 /// application/x-www-form-urlencoded of `fields`, in order.
 std::string formEncode(const std::vector<std::pair<std::string, std::string>>& fields);

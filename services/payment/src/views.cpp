@@ -25,6 +25,8 @@ rt::Task<void> applyListingEvent(rt::PgConn& tx, const rt::Event& event) {
     }
     const auto changed = contracts::PropertyChanged::parse(event.data);
     const auto row = json::parse(changed.listing_json).as_object();
+    const auto* token = row.if_contains("token");
+    const bool tokenized = token != nullptr && token->is_object();
     std::string address = str(row, "address_line");
     for (auto part : {"locality", "city", "state", "postal_code"}) {
         if (auto s = str(row, part); !s.empty()) {
@@ -34,13 +36,14 @@ rt::Task<void> applyListingEvent(rt::PgConn& tx, const rt::Event& event) {
     co_await tx.execute(
         "payment_listing_view",
         "INSERT INTO listing_view AS v (id, owner_id, status, price_minor, currency, title, "
-        "address, version) VALUES ($1::uuid, $2::uuid, $3, $4::bigint, $5, $6, $7, $8::int) "
-        "ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, status = EXCLUDED.status, "
-        "price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency, title = EXCLUDED.title, "
-        "address = EXCLUDED.address, version = EXCLUDED.version WHERE v.version < EXCLUDED.version",
+        "address, version, tokenized) VALUES ($1::uuid, $2::uuid, $3, $4::bigint, $5, $6, $7, "
+        "$8::int, $9::boolean) ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, "
+        "status = EXCLUDED.status, price_minor = EXCLUDED.price_minor, currency = "
+        "EXCLUDED.currency, title = EXCLUDED.title, address = EXCLUDED.address, version = "
+        "EXCLUDED.version, tokenized = EXCLUDED.tokenized WHERE v.version < EXCLUDED.version",
         str(row, "id"), str(row, "owner_id"), str(row, "status"),
         row.at("price_minor").to_number<std::int64_t>(), str(row, "currency"), str(row, "title"),
-        address, changed.version);
+        address, changed.version, tokenized);
 }
 
 rt::Task<void> applyKycEvent(rt::PgConn& tx, const rt::Event& event) {
@@ -60,13 +63,14 @@ rt::Task<std::optional<ListingView>> findListing(rt::PgConn& conn, const std::st
     auto r = co_await conn.execute(
         "payment_find_listing",
         "SELECT id::text AS id, owner_id::text AS owner_id, status, price_minor, currency, title, "
-        "address, version FROM listing_view WHERE id = $1::uuid",
+        "address, version, tokenized FROM listing_view WHERE id = $1::uuid",
         id);
     if (r.rows() == 0) {
         co_return std::nullopt;
     }
-    static constexpr std::array<std::string_view, 8> kNames = {
-        "id", "owner_id", "status", "price_minor", "currency", "title", "address", "version"};
+    static constexpr std::array<std::string_view, 9> kNames = {
+        "id",    "owner_id", "status",  "price_minor", "currency",
+        "title", "address",  "version", "tokenized"};
     const auto c = rt::requireColumns(r, kNames);
     ListingView v;
     v.id = r.get(0, c[0]);
@@ -77,6 +81,7 @@ rt::Task<std::optional<ListingView>> findListing(rt::PgConn& conn, const std::st
     v.title = r.get(0, c[5]);
     v.address = r.get(0, c[6]);
     v.version = static_cast<int>(r.getInt(0, c[7]));
+    v.tokenized = r.get(0, c[8]) == "t";
     co_return v;
 }
 

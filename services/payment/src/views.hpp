@@ -27,6 +27,7 @@ struct ListingView {
     std::string title;
     std::string address;
     int version = 0;
+    bool tokenized = false;  ///< its deed is on chain (the listing has a `token`)
 };
 
 rt::Task<std::optional<ListingView>> findListing(rt::PgConn& conn, const std::string& id);

@@ -200,6 +200,22 @@ struct EmailVerified {
 
 // --- blockchain (aggregate id: the transaction's id) ---
 
+/// investment.completed (the shares delivered and the hold captured) or investment.failed
+/// (nothing delivered, the hold released; `reason` says why). Aggregate id: the investment's.
+struct InvestmentEnded {
+    static constexpr std::string_view kCompleted = "investment.completed";
+    static constexpr std::string_view kFailed = "investment.failed";
+    std::string investment_id;
+    std::string property_id;
+    std::string investor_id;
+    std::int64_t shares = 0;
+    std::int64_t amount = 0;  ///< minor units
+    std::string currency;
+    std::string reason;  ///< failed only
+    std::string data() const;
+    static InvestmentEnded parse(std::string_view data);
+};
+
 /// chain.tx.confirmed, .replaced or .failed: a transaction the blockchain service sent, by its
 /// business key (purpose, reference), so the saga step that asked for it can go on.
 struct ChainTxChanged {
@@ -306,5 +322,6 @@ inline constexpr std::string_view kNotificationAggregate = "notification";
 inline constexpr std::string_view kChainTxAggregate = "chain_tx";
 inline constexpr std::string_view kTokenizationAggregate = "tokenization";
 inline constexpr std::string_view kChainAggregate = "chain";
+inline constexpr std::string_view kInvestmentAggregate = "investment";
 
 }  // namespace restinu::contracts

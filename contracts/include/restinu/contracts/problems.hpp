@@ -38,8 +38,10 @@ inline constexpr rt::ProblemType kListingUnavailable{"listing-unavailable",
                                                      "The listing cannot be bought now", 409};
 
 // payment service
-inline constexpr rt::ProblemType kKycRequired{"kyc-required",
-                                              "Approved KYC is required to make an offer", 403};
+inline constexpr rt::ProblemType kKycRequired{"kyc-required", "Approved KYC is required for this",
+                                              403};
+inline constexpr rt::ProblemType kPaymentDeclined{"payment-declined",
+                                                  "The payment method was declined", 402};
 inline constexpr rt::ProblemType kOfferNotPending{"offer-not-pending",
                                                   "The offer was already decided or lapsed", 409};
 inline constexpr rt::ProblemType kInvalidWebhook{"invalid-webhook",
@@ -65,12 +67,19 @@ inline constexpr rt::ProblemType kTooManyImages{
 inline constexpr rt::ProblemType kWalletExists{
     "wallet-exists", "The account has a wallet, or the address is another account's", 409};
 inline constexpr rt::ProblemType kWalletChallengeInvalid{
-    "wallet-challenge-invalid", "The message is not an open challenge issued to this account",
-    422};
+    "wallet-challenge-invalid", "The message is not an open challenge issued to this account", 422};
 inline constexpr rt::ProblemType kWalletChallengeExpired{"wallet-challenge-expired",
                                                          "The wallet challenge has expired", 422};
 inline constexpr rt::ProblemType kWalletSignatureInvalid{
     "wallet-signature-invalid", "The signature is not by the message's address", 422};
+
+// blockchain investments and rent
+inline constexpr rt::ProblemType kWalletRequired{
+    "wallet-required", "The account needs a wallet (linked or custodial) first", 409};
+inline constexpr rt::ProblemType kSharesUnavailable{
+    "shares-unavailable", "Fewer shares are left for sale than asked for", 409};
+inline constexpr rt::ProblemType kNothingToClaim{"nothing-to-claim", "There is no rent to claim",
+                                                 409};
 
 }  // namespace restinu::contracts::problems
 
