@@ -24,10 +24,12 @@ build:
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESTINU_SANITIZE=OFF >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS)
 
-# What `make run` runs, and nothing else: the restinu binary (no test binaries, no benches).
+# What `make run` runs, and nothing else: the restinu binary (no test binaries, no benches) and
+# the web app's files (web/dist, served by the gateway at /).
 build-run:
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRESTINU_SANITIZE=OFF >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target restinu
+	@cd web && npm run --silent build >/dev/null
 
 build-asan:
 	@cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DRESTINU_SANITIZE=ON >/dev/null

@@ -18,6 +18,7 @@ PACKAGES=(
   prometheus  # promtool checks the /metrics exposition in the tests
   libvips-dev libvips-tools  # property images: decode, strip, resize (and vipsthumbnail for the bench)
   libsecp256k1-dev libcrypto++-dev  # Ethereum transactions: signatures and Keccak-256
+  chromium  # the web app's browser tests (Playwright drives it; its own download cannot work)
 )
 
 missing=()
@@ -33,21 +34,21 @@ if ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 
-# Folders under tools/ with npm packages pinned by their package-lock.json: the API linter
-# (tools/api-lint), the S3-compatible server of the tests (tools/s3rver) and the Solidity
-# toolchain with the anvil node (tools/chain).
-NPM_FOLDERS=(api-lint s3rver chain)
+# Folders with npm packages pinned by their package-lock.json: the API linter
+# (tools/api-lint), the S3-compatible server of the tests (tools/s3rver), the Solidity
+# toolchain with the anvil node (tools/chain) and the web app (web: React, Vite, MapLibre).
+NPM_FOLDERS=(tools/api-lint tools/s3rver tools/chain web)
 
 # Installs each folder's packages with npm ci, only when its lock file changed since the last
 # install.
 npm_packages() {
-  local tools name dir
-  tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools"
+  local root name dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   for name in "${NPM_FOLDERS[@]}"; do
-    dir=$tools/$name
+    dir=$root/$name
     if [[ ! -f $dir/node_modules/.installed ||
       $dir/package-lock.json -nt $dir/node_modules/.installed ]]; then
-      echo "deps: installing the npm packages of tools/$name"
+      echo "deps: installing the npm packages of $name"
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
       touch "$dir/node_modules/.installed"
     fi

@@ -4,15 +4,19 @@
 #   send is kept as a file and shown on a web page, none leaves the machine) and an Ethereum
 #   node (anvil, its chain kept in .run/anvil/state.json between runs) under .run/
 #   (git-ignored), every service database created and migrated, every service started (two
-#   property instances), the gateway on 127.0.0.1:${RESTINU_PORT:-8080}. Ctrl-C stops everything
-#   this script started, nothing else.
+#   property instances), the web app and the gateway on 127.0.0.1:${RESTINU_PORT:-8080}.
+#   Ctrl-C stops everything this script started, nothing else. RESTINU_RUN_DIR (default .run)
+#   and RESTINU_DEMO_LISTINGS (default 2000) change where it keeps its data and how many demo
+#   listings it seeds.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$(realpath "${1:-$root/build/release/app/restinu}")
 # shellcheck source=lib.sh
 source "$root/scripts/lib.sh"
 
-run="$root/.run"
+# Everything the stack keeps lives in one folder: .run/ by default; the browser tests use a
+# throwaway one (RESTINU_RUN_DIR) and a free port (RESTINU_PORT).
+run=${RESTINU_RUN_DIR:-$root/.run}
 mkdir -p "$run/logs"
 gateway_port=${RESTINU_PORT:-8080}
 
@@ -229,7 +233,7 @@ done
 # The gateway's /metrics is on its admin listener, never on the public port (ADR 0009).
 admin_port=$((gateway_port + 1000))
 env "${upstream_env[@]}" RESTINU_HTTP__PORT="$gateway_port" RESTINU_INSTANCE=gateway-1 \
-  RESTINU_HTTP__ADMIN_PORT="$admin_port" \
+  RESTINU_HTTP__ADMIN_PORT="$admin_port" RESTINU_GATEWAY__WEB__DIR="$root/web/dist" \
   "$bin" gateway >"$run/logs/gateway-1.log" 2>&1 &
 pids+=($!)
 wait_ready gateway-1 "$gateway_port"
@@ -321,7 +325,8 @@ fi
 
 cat <<INFO
 
-REST-iN-U is up. The gateway is the one public entry:
+REST-iN-U is up. Open the web app in a browser: http://127.0.0.1:$gateway_port/
+The gateway is the one public entry:
   curl http://127.0.0.1:$gateway_port/readyz
   curl http://127.0.0.1:$admin_port/metrics   # the gateway's admin listener (metrics)
   curl -s 'http://127.0.0.1:$gateway_port/api/v1/properties?city=Pune&min_bedrooms=2&limit=3'

@@ -41,6 +41,7 @@ std::vector<rt::ProblemType> problemCatalogue() {
         cp::kKycAlreadyApproved,
         cp::kKycNotPending,
         cp::kKycDocumentInUse,
+        cp::kCsrfFailed,
         cp::kInvalidStatusTransition,
         cp::kListingUnavailable,
         cp::kKycRequired,

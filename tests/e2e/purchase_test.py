@@ -454,7 +454,7 @@ def main():
         p = wait_ended(pid)
         compensated("capture 500", p, listing, "capture did not succeed")
         check("capture 500: the title went back and every step before was compensated",
-              [s["status"] for s in p["steps"]] == ["compensated"] * 5 + ["failed"], p["steps"])
+              [s["status"] for s in p["steps"]] == ["compensated"] * 6 + ["failed"], p["steps"])
         # KYC withdrawn between the offer and the purchase (a later rejection).
         listing = new_listing()
         st, made = offer(buyers[5], listing)

@@ -18,6 +18,8 @@
 #include "route_table.hpp"
 #include "settings.hpp"
 #include "token_stage.hpp"
+#include "web_app.hpp"
+#include "web_session.hpp"
 
 /// The gateway's request path: the stages in order (docs/architecture.md, "The gateway").
 ///   0. path normalisation and CORS (edge.hpp, cors_stage.hpp)
@@ -181,6 +183,21 @@ private:
                                   std::move(extra));
         }
 
+        // The web app's session (web_session.hpp): its refresh token in and out of a cookie.
+        // These are auth routes, never idempotency-stored, so they take the first branch below.
+        const auto session = webSessionCall(req);
+        std::string session_body;
+        struct RestoreBody {
+            rt::Request& r;
+            std::string_view body;
+            ~RestoreBody() { r.body = body; }
+        } restore_body{req, req.body};
+        if (session != SessionCall::None) {
+            if (auto refused = prepareWebSession(req, session, session_body)) {
+                co_return refuse(req, *refused, std::move(extra));
+            }
+        }
+
         // 3. Idempotency key on POST and PATCH; 4. forward.
         auto key = idempotencyKeyOf(req, rule);
         if (auto* refused = std::get_if<rt::Problem>(&key)) {
@@ -189,6 +206,7 @@ private:
         auto& idem_key = std::get<std::optional<std::string>>(key);
         if (!idem_key) {
             auto res = co_await forwarder_.forward(req, service, rule, claims.get());
+            finishWebSession(session, res, settings_.web_session_ttl);
             co_return withHeaders(std::move(res), std::move(extra));
         }
         auto begun = co_await idempotency_.begin(req, caller, *idem_key);
@@ -225,6 +243,10 @@ private:
 
 namespace {
 
+rt::Task<rt::Response> serveWebApp(std::shared_ptr<const WebApp> app, rt::Request& req) {
+    co_return app->serve(req);
+}
+
 // The service that owns `path` by the registry (the longest prefix), as a string that outlives
 // the request's coroutine (handle() keeps a reference); `fallback` for a config-only prefix.
 const std::string& ownerOf(std::string_view path, const std::string& fallback) {
@@ -249,7 +271,12 @@ rt::ServiceSpec spec() {
     s.configure = [](rt::Config& config) -> rt::WireFn {
         auto settings = std::make_shared<Settings>(readSettings(config));
         auto shared = std::make_shared<TokenKeys>(*settings);
-        return [settings, shared](rt::Shard& shard) {
+        // Loaded once for every shard (read-only after this).
+        std::shared_ptr<const WebApp> web;
+        if (!settings->web_dir.empty()) {
+            web = WebApp::load(settings->web_dir, settings->web_csp);
+        }
+        return [settings, shared, web](rt::Shard& shard) {
             auto& gw = shard.keep(std::make_unique<Gateway>(shard, *settings, *shared));
             // The settings and the shared state live as long as the longest-lived shard.
             shard.keep(std::make_unique<std::shared_ptr<Settings>>(settings));
@@ -289,6 +316,12 @@ rt::ServiceSpec spec() {
                     const auto* rule = matchRule(settings->routes, m, path);
                     return rule != nullptr ? rule->body_limit : std::uint64_t{0};
                 });
+            }
+            // The web app at `/`, from memory; every path the routes above do not own.
+            if (web) {
+                auto serve = [web](rt::Request& req) { return serveWebApp(web, req); };
+                shard.router().get("/", rt::Access::none(), serve);
+                shard.router().get("/{rest...}", rt::Access::none(), serve);
             }
             for (const auto& service : forwardedServices(settings->routes)) {
                 shard.addReadinessCheck(service, [&gw, service] { return gw.ready(service); });

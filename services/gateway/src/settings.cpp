@@ -219,6 +219,10 @@ Settings readSettings(rt::Config& config) {
     s.trusted_proxies = config.list("gateway.trusted_proxies", std::vector<std::string>{});
     s.cors_origins = config.list("gateway.cors.origins", std::vector<std::string>{});
     s.cors_max_age = config.duration("gateway.cors.max_age", std::chrono::minutes(10));
+    s.web_dir = config.str("gateway.web.dir", "");
+    s.web_session_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+        config.duration("gateway.web.session_ttl", std::chrono::hours(720)));
+    s.web_csp = config.str("gateway.web.csp", s.web_csp);
     s.redis_timeout = config.duration("gateway.redis_timeout", milliseconds(100));
     s.redis_retry_after = config.duration("gateway.redis_retry_after", seconds(1));
     s.idempotency_ttl = config.duration("gateway.idempotency.ttl", std::chrono::hours(24));

@@ -63,6 +63,15 @@ struct Settings {
     std::vector<std::string> trusted_proxies;
     std::vector<std::string> cors_origins;
     std::chrono::milliseconds cors_max_age{600'000};
+    /// How long the web app's session cookies last (match auth.refresh_ttl).
+    std::chrono::seconds web_session_ttl{std::chrono::hours(720)};
+    /// The web app's built files (web/dist), served at `/`; empty: no web app (the default).
+    std::string web_dir;
+    /// The Content-Security-Policy of the app's pages (web/README.md says what the app needs).
+    std::string web_csp =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
     std::chrono::milliseconds redis_timeout{100};
     std::chrono::milliseconds redis_retry_after{1'000};
     std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24)};

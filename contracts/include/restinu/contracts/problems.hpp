@@ -31,6 +31,10 @@ inline constexpr rt::ProblemType kKycNotPending{"kyc-not-pending",
 inline constexpr rt::ProblemType kKycDocumentInUse{"kyc-document-in-use",
                                                    "This document is used by another account", 409};
 
+// gateway (the web app's session cookie)
+inline constexpr rt::ProblemType kCsrfFailed{
+    "csrf-failed", "The request's X-CSRF-Token does not match its cookie", 403};
+
 // property service
 inline constexpr rt::ProblemType kInvalidStatusTransition{
     "invalid-status-transition", "The listing cannot move to that status", 409};

@@ -1,0 +1,99 @@
+#include "web_app.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace restinu::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WebAppTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("restinu-web-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(dir_ / "assets");
+        write("index.html", "<!doctype html><title>REST-iN-U</title>");
+        write("assets/index-Ab12Cd34.js", "console.log('app')");
+        write("favicon.svg", "<svg/>");
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    void write(const std::string& name, const std::string& body) {
+        std::ofstream(dir_ / name, std::ios::binary) << body;
+    }
+    rt::Response get(std::string_view path, std::string_view if_none_match = {}) {
+        rt::Request req;
+        req.method = rt::Method::Get;
+        req.path = path;
+        if (!if_none_match.empty()) {
+            req.headers = {{"If-None-Match", if_none_match}};
+        }
+        return app_->serve(req);
+    }
+    void load() { app_ = WebApp::load(dir_.string(), "default-src 'self'"); }
+
+    fs::path dir_;
+    std::shared_ptr<const WebApp> app_;
+};
+
+TEST_F(WebAppTest, TheHtmlIsRevalidatedAndCarriesTheContentSecurityPolicy) {
+    load();
+    auto res = get("/");
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.body, "<!doctype html><title>REST-iN-U</title>");
+    EXPECT_EQ(res.content_type, "text/html; charset=utf-8");
+    EXPECT_EQ(res.header("Cache-Control"), "no-cache");
+    EXPECT_EQ(res.header("Content-Security-Policy"), "default-src 'self'");
+    EXPECT_EQ(res.header("X-Content-Type-Options"), "nosniff");
+    // Revalidation: the ETag answers 304 with no body, weak or among others.
+    const std::string etag(res.header("ETag"));
+    ASSERT_FALSE(etag.empty());
+    EXPECT_EQ(get("/", etag).status, 304);
+    EXPECT_TRUE(get("/", etag).body.empty());
+    EXPECT_EQ(get("/", "\"other\", W/" + etag).status, 304);
+    EXPECT_EQ(get("/", "\"other\"").status, 200);
+}
+
+TEST_F(WebAppTest, HashedAssetsAreImmutableAndTypedByExtension) {
+    load();
+    auto js = get("/assets/index-Ab12Cd34.js");
+    EXPECT_EQ(js.status, 200);
+    EXPECT_EQ(js.body, "console.log('app')");
+    EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
+    EXPECT_EQ(js.header("Cache-Control"), "public, max-age=31536000, immutable");
+    EXPECT_TRUE(js.header("Content-Security-Policy").empty());
+    auto svg = get("/favicon.svg");
+    EXPECT_EQ(svg.content_type, "image/svg+xml");
+    EXPECT_EQ(svg.header("Cache-Control"), "no-cache");
+    EXPECT_EQ(contentTypeOf("maplibre-gl-worker-x1.mjs"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(contentTypeOf("noext"), "application/octet-stream");
+}
+
+TEST_F(WebAppTest, TheAppsOwnRoutesGetTheHtmlButMissingFilesAndApiPathsAre404) {
+    load();
+    for (std::string_view route : {"/search", "/properties/01a24d51-8526-75dc", "/account/kyc"}) {
+        auto res = get(route);
+        EXPECT_EQ(res.status, 200) << route;
+        EXPECT_EQ(res.body, "<!doctype html><title>REST-iN-U</title>") << route;
+    }
+    for (std::string_view missing :
+         {"/assets/gone-1234.js", "/robots.txt", "/api/v2/anything", "/api/v1/nope",
+          "/../etc/passwd", "/assets/../../etc/passwd.txt", "/.env", "/a/./b"}) {
+        auto res = get(missing);
+        EXPECT_EQ(res.status, 404) << missing;
+        EXPECT_EQ(res.content_type, "application/problem+json") << missing;
+    }
+}
+
+TEST_F(WebAppTest, ADirectoryWithoutIndexHtmlIsRefusedAtStart) {
+    fs::remove(dir_ / "index.html");
+    EXPECT_THROW(load(), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace restinu::gateway
