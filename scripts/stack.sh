@@ -307,6 +307,31 @@ if [[ -n $demo_id ]] && [[ ! -f $run/demo-tokenized.done ]]; then
   [[ -f $run/demo-tokenized.done ]] || echo "stack: the demo listing could not be tokenized; see $run/logs/" >&2
 fi
 
+# 9b. Two more of the agent's listings tokenized, once, so that investors have a choice.
+if [[ -n $demo_id ]] && [[ ! -f $run/demo-tokenized-more.done ]]; then
+  agent_token=$(login agent@restinu.local || true)
+  more=()
+  for spec in "Sea-view flat with shares|Bandra West|Mumbai|Maharashtra|400050|19.0596|72.8295|apartment|2500000000|500" \
+    "Office floor with shares|Bellandur|Bengaluru|Karnataka|560103|12.9279|77.6271|commercial|6000000000|2000"; do
+    IFS='|' read -r title locality city state pin lat lng type price shares <<<"$spec"
+    body="{\"title\":\"$title\",\"description\":\"Fractional shares on the local chain.\",\"property_type\":\"$type\",\"status\":\"active\",\"price\":{\"amount\":$price,\"currency\":\"INR\"},\"bedrooms\":2,\"bathrooms\":2,\"area_sqft\":1400,\"address\":{\"line\":\"2 Demo Lane\",\"locality\":\"$locality\",\"city\":\"$city\",\"state\":\"$state\",\"postal_code\":\"$pin\",\"country\":\"IN\"},\"location\":{\"lat\":$lat,\"lng\":$lng}}"
+    id=$(api POST /api/v1/properties "$agent_token" "$body" | jget id 2>/dev/null || true)
+    [[ -n $id ]] && more+=("$id $shares $((price / shares))")
+  done
+  for row in "${more[@]}"; do
+    read -r id shares per_share <<<"$row"
+    for _ in $(seq 1 50); do  # the listing reaches the blockchain service by event
+      code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+        "http://127.0.0.1:$gateway_port/api/v1/properties/$id/tokenize" \
+        -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+        -d "{\"total_shares\":$shares,\"price_per_share\":{\"amount\":$per_share,\"currency\":\"INR\"}}")
+      [[ $code == 202 || $code == 409 ]] && break
+      sleep 0.2
+    done
+  done
+  printf '%s\n' "${more[@]}" >"$run/demo-tokenized-more.done"
+fi
+
 # 10. The demo investor, once: KYC approved by the admin and a custodial wallet, so that it can
 #     buy shares of the tokenized listing at once (its wallet enters the identity registry).
 if [[ ! -f $run/demo-investor.done ]]; then
