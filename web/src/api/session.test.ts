@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { api } from './client';
 import {
-  clearSession, CSRF_HEADER, getAccessToken, login, logout, LOGIN_PATH, LOGOUT_PATH, refresh, REFRESH_PATH, restore,
+  clearSession, CSRF_HEADER, getAccessToken, login, logout, LOGIN_PATH, LOGOUT_PATH, refresh, REFRESH_LOCK, REFRESH_PATH, restore,
 } from './session';
 import sessionSource from './session.ts?raw';
 
@@ -97,6 +97,33 @@ describe('session', () => {
     const [a, b] = await Promise.all([refresh(), refresh()]);
     expect(a && b).toBe(true);
     expect(fetchMock).toHaveBeenCalledTimes(1);
+  });
+
+  it('refreshes inside the Web Lock every tab shares, with the CSRF cookie of when it holds it', async () => {
+    // Two tabs restoring at once must not both send one rotated refresh token (reuse revokes
+    // the session): the second waits for the lock and then sends the cookie the first got.
+    const held: string[] = [];
+    let release!: () => void;
+    const otherTab = new Promise<void>((r) => (release = r));
+    vi.stubGlobal('navigator', {
+      locks: {
+        request: async (name: string, _opts: unknown, fn: () => Promise<unknown>) => {
+          held.push(name);
+          await otherTab;
+          return fn();
+        },
+      },
+    });
+    fetchMock.mockResolvedValueOnce(tokens('A6'));
+    const done = refresh();
+    await Promise.resolve();
+    expect(fetchMock).not.toHaveBeenCalled(); // waiting for the other tab
+    cookieJar = 'restinu_csrf=after-the-other-tab';
+    release();
+    expect(await done).toBe(true);
+    expect(held).toEqual([REFRESH_LOCK]);
+    expect(header(lastInit(), CSRF_HEADER)).toBe('after-the-other-tab');
+    expect(getAccessToken()).toBe('A6');
   });
 
   it('signs out when the refresh is refused', async () => {

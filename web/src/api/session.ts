@@ -18,6 +18,8 @@ export const REFRESH_PATH = '/api/v1/auth/refresh';
 export const LOGOUT_PATH = '/api/v1/auth/logout';
 /** Refresh this long before the access token expires. */
 const REFRESH_EARLY_MS = 30_000;
+/** The Web Lock (per origin, shared by every tab) that refreshes hold. */
+export const REFRESH_LOCK = 'restinu-refresh';
 
 interface TokenAnswer {
   access_token?: unknown;
@@ -127,14 +129,29 @@ export async function login(email: string, password: string): Promise<void> {
 }
 
 /**
+ * Runs `fn` holding the origin-wide refresh lock, so that the tabs of this browser refresh one
+ * after another. The refresh token is rotated on every use and a reused one revokes the session:
+ * two tabs opened (or restored) at once would otherwise both send the same cookie, and the
+ * second would sign every tab out. In turn, each sends the cookie the one before it received.
+ * Browsers without the Web Locks API just run it.
+ */
+function oneTabAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== 'undefined' ? (navigator as { locks?: LockManager }).locks : undefined;
+  if (!locks || typeof locks.request !== 'function') return fn();
+  return locks.request(REFRESH_LOCK, { mode: 'exclusive' }, fn) as Promise<T>;
+}
+
+/**
  * Gets a new access token with the refresh cookie. One refresh at a time: callers that ask
- * while one runs share its outcome. False (and signed out) when the cookie is gone or refused.
+ * while one runs share its outcome, and other tabs wait for it (oneTabAtATime). False (and
+ * signed out) when the cookie is gone or refused.
  */
 export function refresh(): Promise<boolean> {
   if (inFlight) return inFlight;
   inFlight = (async () => {
     try {
-      const res = await post(REFRESH_PATH, {}, true);
+      // The CSRF cookie is read inside the lock: the tab before may have just replaced it.
+      const res = await oneTabAtATime(() => post(REFRESH_PATH, {}, true));
       if (!res.ok) {
         clearSession();
         return false;

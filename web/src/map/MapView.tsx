@@ -99,9 +99,11 @@ export default function MapView({ points, initialBounds, single = false, onMoveE
     const live = markers.current;
 
     map.on('load', () => {
+      // The points of now, not of the first render: results that arrived while the style
+      // loaded (the effect below found no source yet) would otherwise never be drawn.
       map.addSource('listings', {
         type: 'geojson',
-        data: toFeatures(points),
+        data: toFeatures(pointsRef.current),
         cluster: !single,
         clusterRadius: 48,
         clusterMaxZoom: 14,

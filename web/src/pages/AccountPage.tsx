@@ -132,7 +132,7 @@ const KYC_FIELDS = ['document_type', 'document_number', 'mrz', 'full_name', 'dat
 const KYC_LABEL: Record<string, string> = {
   none: 'Not submitted',
   pending: 'Waiting for review',
-  approved: 'Verified',
+  approved: 'Approved',
   rejected: 'Rejected',
 };
 

@@ -42,7 +42,17 @@ interface Conflict {
   mine: ListingInput;
 }
 
-export default function ListingEditor() {
+/**
+ * One editor per listing: a new key for each id (and for "new") so that nothing of one listing
+ * (its form, a conflict, a notice) stays when the route moves to another, e.g. from
+ * /desk/new to the created listing's /desk/:id/edit, which then shows "Listing created.".
+ */
+export default function ListingEditorPage() {
+  const { id } = useParams();
+  return <ListingEditor key={id ?? 'new'} />;
+}
+
+function ListingEditor() {
   const { id } = useParams();
   const creating = !id;
   const navigate = useNavigate();
