@@ -278,9 +278,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                std::string detail) {
         auto id = newRequestId();
         auto r = problemResponse(Problem{type, std::move(detail), {}, {}}, {}, id);
-        auto h = head(r, id, r.body.size(), false, false);
+        auto h = head(r, id, r.payload().size(), false, false);
         wd.set(Clock::now() + opts.write_timeout);
-        std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(r.body)};
+        std::array<net::const_buffer, 2> bufs{net::buffer(h), net::buffer(r.payload())};
         co_await net::async_write(socket, bufs, kTok);
         metricsFor(kUnmatchedRoute, Method::Other, r.status).requests->inc();
         if (opts.access_log) {
@@ -592,8 +592,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         const bool streaming = res.stream && res.status == 200 && req.method == Method::Get;
         bool keep_alive = client_keep_alive && !draining && !streaming;
         bool send_body = req.method != Method::Head && !bodyless(res.status) && !streaming;
-        auto h =
-            head(res, req.request_id, res.body.size(), keep_alive, msg.version == 10, streaming);
+        auto h = head(res, req.request_id, res.payload().size(), keep_alive, msg.version == 10,
+                      streaming);
         auto elapsed = std::chrono::duration<double>(Clock::now() - started);
         auto& rm = metricsFor(req.route, req.method, res.status);
         rm.requests->inc();
@@ -605,13 +605,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                        {"path", req.path},
                        {"route", req.route},
                        {"status", res.status},
-                       {"bytes", res.body.size()},
+                       {"bytes", res.payload().size()},
                        {"duration_ms", elapsed.count() * 1000.0},
                        {"remote", req.remote_ip}});
         }
         spare = std::move(req.headers);  // its capacity serves the connection's next request
         std::array<net::const_buffer, 2> bufs{
-            net::buffer(h), send_body ? net::buffer(res.body) : net::const_buffer{}};
+            net::buffer(h), send_body ? net::buffer(res.payload()) : net::const_buffer{}};
         boost::system::error_code ec;
         if (!detail::sendNow(socket, bufs, ec) && !ec) {
             wd.set(Clock::now() + opts.write_timeout);  // a slow reader: the rest waits for room

@@ -94,9 +94,9 @@ std::shared_ptr<const WebApp> WebApp::load(const std::string& dir, std::string c
         }
         const auto rel = fs::relative(entry.path(), root).generic_string();
         File f;
-        f.body = readFile(entry.path());
+        f.body = std::make_shared<const std::string>(readFile(entry.path()));
         f.content_type = contentTypeOf(rel);
-        f.etag = "\"" + rt::sha256Hex(f.body).substr(0, 20) + "\"";
+        f.etag = "\"" + rt::sha256Hex(*f.body).substr(0, 20) + "\"";
         // Vite names what it builds into assets/ by content hash: those never change.
         f.immutable = rel.starts_with("assets/");
         app->files_.emplace("/" + rel, std::move(f));
@@ -121,7 +121,7 @@ rt::Response WebApp::answer(const rt::Request& req, const File& f) const {
     }
     res.status = 200;
     res.content_type = f.content_type;
-    res.body = f.body;
+    res.shared_body = f.body;
     return res;
 }
 

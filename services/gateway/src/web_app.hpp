@@ -15,7 +15,8 @@
 ///   so a shared or reloaded URL opens the page it names)
 ///
 /// Every HTML answer carries the Content-Security-Policy (`gateway.web.csp`), nosniff and a
-/// strict referrer policy. Loaded once at start (a few megabytes): no file is read per request.
+/// strict referrer policy. Loaded once at start (a few megabytes): no file is read or copied per
+/// request (answers share the bytes: rt::Response::shared_body).
 namespace restinu::gateway {
 
 class WebApp {
@@ -30,7 +31,7 @@ public:
 
 private:
     struct File {
-        std::string body;
+        std::shared_ptr<const std::string> body;  ///< shared by every answer that sends it
         std::string content_type;
         std::string etag;
         bool immutable = false;

@@ -45,7 +45,7 @@ TEST_F(WebAppTest, TheHtmlIsRevalidatedAndCarriesTheContentSecurityPolicy) {
     load();
     auto res = get("/");
     EXPECT_EQ(res.status, 200);
-    EXPECT_EQ(res.body, "<!doctype html><title>REST-iN-U</title>");
+    EXPECT_EQ(res.payload(), "<!doctype html><title>REST-iN-U</title>");
     EXPECT_EQ(res.content_type, "text/html; charset=utf-8");
     EXPECT_EQ(res.header("Cache-Control"), "no-cache");
     EXPECT_EQ(res.header("Content-Security-Policy"), "default-src 'self'");
@@ -54,7 +54,7 @@ TEST_F(WebAppTest, TheHtmlIsRevalidatedAndCarriesTheContentSecurityPolicy) {
     const std::string etag(res.header("ETag"));
     ASSERT_FALSE(etag.empty());
     EXPECT_EQ(get("/", etag).status, 304);
-    EXPECT_TRUE(get("/", etag).body.empty());
+    EXPECT_TRUE(get("/", etag).payload().empty());
     EXPECT_EQ(get("/", "\"other\", W/" + etag).status, 304);
     EXPECT_EQ(get("/", "\"other\"").status, 200);
 }
@@ -63,9 +63,11 @@ TEST_F(WebAppTest, HashedAssetsAreImmutableAndTypedByExtension) {
     load();
     auto js = get("/assets/index-Ab12Cd34.js");
     EXPECT_EQ(js.status, 200);
-    EXPECT_EQ(js.body, "console.log('app')");
+    EXPECT_EQ(js.payload(), "console.log('app')");
     EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
     EXPECT_EQ(js.header("Cache-Control"), "public, max-age=31536000, immutable");
+    // Every answer shares the file's bytes: nothing is copied per request.
+    EXPECT_EQ(get("/assets/index-Ab12Cd34.js").shared_body.get(), js.shared_body.get());
     EXPECT_TRUE(js.header("Content-Security-Policy").empty());
     auto svg = get("/favicon.svg");
     EXPECT_EQ(svg.content_type, "image/svg+xml");
@@ -79,7 +81,7 @@ TEST_F(WebAppTest, TheAppsOwnRoutesGetTheHtmlButMissingFilesAndApiPathsAre404) {
     for (std::string_view route : {"/search", "/properties/01a24d51-8526-75dc", "/account/kyc"}) {
         auto res = get(route);
         EXPECT_EQ(res.status, 200) << route;
-        EXPECT_EQ(res.body, "<!doctype html><title>REST-iN-U</title>") << route;
+        EXPECT_EQ(res.payload(), "<!doctype html><title>REST-iN-U</title>") << route;
     }
     for (std::string_view missing :
          {"/assets/gone-1234.js", "/robots.txt", "/api/v2/anything", "/api/v1/nope",

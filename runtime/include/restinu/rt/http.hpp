@@ -126,6 +126,9 @@ public:
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    /// When set, sent instead of `body`: a large answer kept once and shared by every response
+    /// that sends it (the web app's files), never copied per answer.
+    std::shared_ptr<const std::string> shared_body;
     std::vector<std::pair<std::string, std::string>> headers;
     /// When set (on a 200 to a GET), `body` is ignored and this writes the body over time.
     std::shared_ptr<StreamBody> stream;
@@ -141,6 +144,9 @@ public:
         return {status, "text/plain; charset=utf-8", std::move(body)};
     }
     static Response noContent() { return {204, "", ""}; }
+
+    /// The bytes sent: `shared_body` when set, else `body`.
+    std::string_view payload() const { return shared_body ? *shared_body : body; }
 
     Response& header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));
