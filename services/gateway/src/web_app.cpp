@@ -3,6 +3,7 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -24,33 +25,92 @@ std::string readFile(const fs::path& p) {
     return out.str();
 }
 
-// Whether `etag` is among the tags of an If-None-Match header (or it is *).
-bool matches(std::string_view header, std::string_view etag) {
-    if (header == "*") {
-        return true;
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
     }
-    std::size_t at = 0;
-    while (at < header.size()) {
-        auto end = header.find(',', at);
-        auto tag = header.substr(at, end == std::string_view::npos ? end : end - at);
-        while (!tag.empty() && tag.front() == ' ') {
-            tag.remove_prefix(1);
-        }
-        while (!tag.empty() && tag.back() == ' ') {
-            tag.remove_suffix(1);
-        }
-        if (tag.starts_with("W/")) {
-            tag.remove_prefix(2);
-        }
-        if (tag == etag) {
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+// Calls `each` with every trimmed, non-empty element of a comma-separated header; stops when it
+// returns true, and returns whether one did.
+template <typename F>
+bool anyElement(std::string_view header, F each) {
+    while (!header.empty()) {
+        const auto end = header.find(',');
+        const auto item = trim(header.substr(0, end));
+        if (!item.empty() && each(item)) {
             return true;
         }
         if (end == std::string_view::npos) {
             break;
         }
-        at = end + 1;
+        header.remove_prefix(end + 1);
     }
     return false;
+}
+
+// Whether `etag` is among the tags of an If-None-Match header (or it is *).
+bool matches(std::string_view header, std::string_view etag) {
+    if (trim(header) == "*") {
+        return true;
+    }
+    return anyElement(header, [&](std::string_view tag) {
+        if (tag.starts_with("W/")) {
+            tag.remove_prefix(2);
+        }
+        return tag == etag;
+    });
+}
+
+// Whether the parameters of one Accept-Encoding element ("q=0", " q=0.000") give q = 0: that
+// coding is refused.
+bool refused(std::string_view params) {
+    while (!params.empty()) {
+        const auto end = params.find(';');
+        auto kv = trim(params.substr(0, end));
+        if (kv.size() >= 2 && (kv[0] == 'q' || kv[0] == 'Q') && kv[1] == '=') {
+            kv.remove_prefix(2);
+            return !kv.empty() && kv.find_first_not_of("0.") == std::string_view::npos;
+        }
+        if (end == std::string_view::npos) {
+            break;
+        }
+        params.remove_prefix(end + 1);
+    }
+    return false;
+}
+
+}  // namespace
+
+bool accepts(std::string_view accept_encoding, std::string_view coding) {
+    std::optional<bool> named;  // set by the coding's own element, which decides
+    bool star = false;
+    anyElement(accept_encoding, [&](std::string_view item) {
+        const auto semi = item.find(';');
+        const auto name = trim(item.substr(0, semi));
+        const auto params =
+            semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1);
+        if (rt::iequals(name, coding)) {
+            named = !refused(params);
+            return true;
+        }
+        if (name == "*") {
+            star = !refused(params);
+        }
+        return false;
+    });
+    return named.value_or(star);
+}
+
+namespace {
+
+WebApp::Body bodyOf(std::string bytes) {
+    auto etag = "\"" + rt::sha256Hex(bytes).substr(0, 20) + "\"";
+    return {std::make_shared<const std::string>(std::move(bytes)), std::move(etag)};
 }
 
 }  // namespace
@@ -88,15 +148,26 @@ std::shared_ptr<const WebApp> WebApp::load(const std::string& dir, std::string c
         throw std::runtime_error("gateway.web.dir " + dir +
                                  " has no index.html (build the app: npm run build in web/)");
     }
+    const auto sibling = [](const fs::path& p, const char* ext) {
+        auto s = p;
+        s += ext;
+        return fs::is_regular_file(s) ? bodyOf(readFile(s)) : Body{};
+    };
     for (const auto& entry : fs::recursive_directory_iterator(root)) {
         if (!entry.is_regular_file()) {
             continue;  // symbolic links to elsewhere are not followed
         }
-        const auto rel = fs::relative(entry.path(), root).generic_string();
+        const auto& path = entry.path();
+        if ((path.extension() == ".br" || path.extension() == ".gz") &&
+            fs::is_regular_file(fs::path(path).replace_extension())) {
+            continue;  // an encoding of its neighbour, loaded with it
+        }
+        const auto rel = fs::relative(path, root).generic_string();
         File f;
-        f.body = std::make_shared<const std::string>(readFile(entry.path()));
+        f.identity = bodyOf(readFile(path));
+        f.br = sibling(path, ".br");
+        f.gzip = sibling(path, ".gz");
         f.content_type = contentTypeOf(rel);
-        f.etag = "\"" + rt::sha256Hex(*f.body).substr(0, 20) + "\"";
         // Vite names what it builds into assets/ by content hash: those never change.
         f.immutable = rel.starts_with("assets/");
         app->files_.emplace("/" + rel, std::move(f));
@@ -106,7 +177,20 @@ std::shared_ptr<const WebApp> WebApp::load(const std::string& dir, std::string c
 
 rt::Response WebApp::answer(const rt::Request& req, const File& f) const {
     rt::Response res;
-    res.header("ETag", f.etag);
+    const Body* body = &f.identity;
+    std::string_view coding;
+    if (f.br.bytes || f.gzip.bytes) {
+        res.header("Vary", "Accept-Encoding");
+        const auto accept = req.header("Accept-Encoding");
+        if (f.br.bytes && accepts(accept, "br")) {
+            body = &f.br;
+            coding = "br";
+        } else if (f.gzip.bytes && accepts(accept, "gzip")) {
+            body = &f.gzip;
+            coding = "gzip";
+        }
+    }
+    res.header("ETag", body->etag);
     res.header("Cache-Control", f.immutable ? "public, max-age=31536000, immutable" : "no-cache");
     res.header("X-Content-Type-Options", "nosniff");
     if (f.content_type.starts_with("text/html")) {
@@ -114,14 +198,17 @@ rt::Response WebApp::answer(const rt::Request& req, const File& f) const {
         res.header("Referrer-Policy", "strict-origin-when-cross-origin");
         res.header("X-Frame-Options", "DENY");
     }
-    if (matches(req.header("If-None-Match"), f.etag)) {
+    if (matches(req.header("If-None-Match"), body->etag)) {
         res.status = 304;
         res.content_type.clear();
         return res;
     }
     res.status = 200;
     res.content_type = f.content_type;
-    res.shared_body = f.body;
+    if (!coding.empty()) {
+        res.header("Content-Encoding", std::string(coding));
+    }
+    res.shared_body = body->bytes;
     return res;
 }
 

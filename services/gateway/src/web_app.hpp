@@ -17,6 +17,11 @@
 /// Every HTML answer carries the Content-Security-Policy (`gateway.web.csp`), nosniff and a
 /// strict referrer policy. Loaded once at start (a few megabytes): no file is read or copied per
 /// request (answers share the bytes: rt::Response::shared_body).
+///
+/// Compression is done once, when the app is built (web/tools/compress.mjs, like nginx's
+/// gzip_static): a file `x.js` with a sibling `x.js.br` or `x.js.gz` is sent in that encoding to
+/// a client whose Accept-Encoding takes it (br preferred), with `Vary: Accept-Encoding` and an
+/// ETag of its own; the siblings are not served under their own names.
 namespace restinu::gateway {
 
 class WebApp {
@@ -29,11 +34,17 @@ public:
 
     std::size_t files() const { return files_.size(); }
 
+    struct Body {
+        std::shared_ptr<const std::string> bytes;  ///< shared by every answer that sends it
+        std::string etag;
+    };
+
 private:
     struct File {
-        std::shared_ptr<const std::string> body;  ///< shared by every answer that sends it
+        Body identity;
+        Body br;    ///< bytes empty when the build left no `.br` beside the file
+        Body gzip;  ///< likewise `.gz`
         std::string content_type;
-        std::string etag;
         bool immutable = false;
     };
     rt::Response answer(const rt::Request& req, const File& f) const;
@@ -44,5 +55,9 @@ private:
 
 /// The Content-Type for a file name's extension (application/octet-stream when unknown).
 std::string contentTypeOf(std::string_view name);
+
+/// Whether an Accept-Encoding header takes `coding` ("gzip;q=0" and absent codings do not;
+/// "*" takes any not named with q=0).
+bool accepts(std::string_view accept_encoding, std::string_view coding);
 
 }  // namespace restinu::gateway

@@ -26,12 +26,16 @@ protected:
     void write(const std::string& name, const std::string& body) {
         std::ofstream(dir_ / name, std::ios::binary) << body;
     }
-    rt::Response get(std::string_view path, std::string_view if_none_match = {}) {
+    rt::Response get(std::string_view path, std::string_view if_none_match = {},
+                     std::string_view accept_encoding = {}) {
         rt::Request req;
         req.method = rt::Method::Get;
         req.path = path;
         if (!if_none_match.empty()) {
-            req.headers = {{"If-None-Match", if_none_match}};
+            req.headers.emplace_back("If-None-Match", if_none_match);
+        }
+        if (!accept_encoding.empty()) {
+            req.headers.emplace_back("Accept-Encoding", accept_encoding);
         }
         return app_->serve(req);
     }
@@ -90,6 +94,61 @@ TEST_F(WebAppTest, TheAppsOwnRoutesGetTheHtmlButMissingFilesAndApiPathsAre404) {
         EXPECT_EQ(res.status, 404) << missing;
         EXPECT_EQ(res.content_type, "application/problem+json") << missing;
     }
+}
+
+TEST_F(WebAppTest, TheBuildsCompressedSiblingsAreSentToClientsThatTakeThem) {
+    write("assets/index-Ab12Cd34.js.br", "BR-BYTES");
+    write("assets/index-Ab12Cd34.js.gz", "GZ-BYTES");
+    write("index.html.gz", "GZ-HTML");
+    load();
+    auto br = get("/assets/index-Ab12Cd34.js", {}, "gzip, deflate, br, zstd");
+    EXPECT_EQ(br.payload(), "BR-BYTES");
+    EXPECT_EQ(br.header("Content-Encoding"), "br");
+    EXPECT_EQ(br.header("Vary"), "Accept-Encoding");
+    EXPECT_EQ(br.content_type, "text/javascript; charset=utf-8");
+    auto gz = get("/assets/index-Ab12Cd34.js", {}, "gzip");
+    EXPECT_EQ(gz.payload(), "GZ-BYTES");
+    EXPECT_EQ(gz.header("Content-Encoding"), "gzip");
+    auto plain = get("/assets/index-Ab12Cd34.js");
+    EXPECT_EQ(plain.payload(), "console.log('app')");
+    EXPECT_TRUE(plain.header("Content-Encoding").empty());
+    EXPECT_EQ(plain.header("Vary"), "Accept-Encoding");
+    // q=0 refuses a coding; "*" takes the rest.
+    EXPECT_EQ(get("/assets/index-Ab12Cd34.js", {}, "br;q=0, gzip;q=0.5").payload(), "GZ-BYTES");
+    EXPECT_EQ(get("/assets/index-Ab12Cd34.js", {}, "br;q=0.0, gzip; q=0").payload(),
+              "console.log('app')");
+    EXPECT_EQ(get("/assets/index-Ab12Cd34.js", {}, "*").payload(), "BR-BYTES");
+    EXPECT_EQ(get("/assets/index-Ab12Cd34.js", {}, "BR;Q=1").payload(), "BR-BYTES");
+    // Each representation has its own ETag, and a 304 is for the one the client would get.
+    const std::string br_tag(br.header("ETag"));
+    const std::string plain_tag(plain.header("ETag"));
+    EXPECT_NE(br_tag, plain_tag);
+    EXPECT_NE(br_tag, std::string(gz.header("ETag")));
+    auto revalidated = get("/assets/index-Ab12Cd34.js", br_tag, "br");
+    EXPECT_EQ(revalidated.status, 304);
+    EXPECT_TRUE(revalidated.header("Content-Encoding").empty());
+    EXPECT_EQ(get("/assets/index-Ab12Cd34.js", plain_tag, "br").status, 200);
+    // The HTML (with only a .gz) and the app's routes; the siblings are no files of their own.
+    EXPECT_EQ(get("/properties/x", {}, "br, gzip").payload(), "GZ-HTML");
+    EXPECT_EQ(get("/assets/index-Ab12Cd34.js.br").status, 404);
+    EXPECT_EQ(get("/index.html.gz").status, 404);
+    // A file with no sibling varies on nothing.
+    EXPECT_TRUE(get("/favicon.svg", {}, "br").header("Vary").empty());
+    EXPECT_EQ(app_->files(), 3U);
+}
+
+TEST(AcceptEncodingTest, ReadsCodingsQValuesAndTheWildcard) {
+    EXPECT_TRUE(accepts("gzip, deflate, br", "br"));
+    EXPECT_TRUE(accepts(" gzip ,br ", "gzip"));
+    EXPECT_FALSE(accepts("gzip, deflate", "br"));
+    EXPECT_FALSE(accepts("", "gzip"));
+    EXPECT_FALSE(accepts("br;q=0", "br"));
+    EXPECT_FALSE(accepts("br; q=0.000", "br"));
+    EXPECT_TRUE(accepts("br;q=0.001", "br"));
+    EXPECT_TRUE(accepts("*;q=0.1", "gzip"));
+    EXPECT_FALSE(accepts("*, gzip;q=0", "gzip"));
+    EXPECT_FALSE(accepts("*;q=0", "br"));
+    EXPECT_FALSE(accepts("brotli", "br"));
 }
 
 TEST_F(WebAppTest, ADirectoryWithoutIndexHtmlIsRefusedAtStart) {
