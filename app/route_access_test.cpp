@@ -59,6 +59,8 @@ TEST(RouteAccess, TheUserServicesRoutesAndTheirRules) {
                                     "DELETE /api/v1/users/me/sessions/{id} authenticated",
                                     "GET /api/v1/users/me/kyc authenticated",
                                     "POST /api/v1/users/me/kyc authenticated",
+                                    // agents' public profile: the handler answers agents only
+                                    "GET /api/v1/users/{id}/profile none",
                                     "GET /api/v1/admin/users role:admin",
                                     "PATCH /api/v1/admin/users/{id} role:admin",
                                     "GET /api/v1/admin/kyc role:admin",
@@ -75,6 +77,8 @@ TEST(RouteAccess, ThePropertyServicesRoutesAndTheirRules) {
                                         "GET /api/v1/properties/{id} none",
                                         "PATCH /api/v1/properties/{id} authenticated",
                                         "DELETE /api/v1/properties/{id} authenticated",
+                                        // the caller's own listings (never another's)
+                                        "GET /api/v1/users/me/listings authenticated",
                                         // photos: the handler checks owner or admin
                                         "POST /api/v1/properties/{id}/images authenticated",
                                         "PATCH /api/v1/properties/{id}/images authenticated",

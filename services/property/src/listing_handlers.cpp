@@ -1,11 +1,13 @@
 #include "listing_handlers.hpp"
 
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "cached_answers.hpp"
 #include "listing.hpp"
 #include "listing_rules.hpp"
 #include "restinu/contracts/problems.hpp"
+#include "restinu/rt/base64.hpp"
 #include "restinu/rt/events.hpp"
 #include "restinu/rt/json.hpp"
 #include "restinu/rt/pg.hpp"
@@ -23,7 +25,7 @@ using rt::ApiError;
 namespace problems = rt::problems;
 namespace cp = contracts::problems;
 
-rt::Response listingResponse(int status, const StoredListing& s) {
+json::object listingJson(const StoredListing& s) {
     json::object out{{"id", s.id}, {"owner_id", s.owner_id}};
     for (auto& [k, v] : domain::toJson(s.listing)) {
         out[k] = v;
@@ -34,9 +36,64 @@ rt::Response listingResponse(int status, const StoredListing& s) {
     out["version"] = s.version;
     out["created_at"] = s.created_at;
     out["updated_at"] = s.updated_at;
-    auto res = rt::jsonResponse(status, out);
+    return out;
+}
+
+rt::Response listingResponse(int status, const StoredListing& s) {
+    auto res = rt::jsonResponse(status, listingJson(s));
     res.header("ETag", etagOf(s.version));
     return res;
+}
+
+constexpr int kDefaultOwnPage = 20;
+constexpr int kMaxOwnPage = 100;
+
+// The query of GET /api/v1/users/me/listings: status, limit, cursor (the last listing's id,
+// base64url); anything else is refused, like a search's unknown parameters.
+struct OwnPageQuery {
+    std::optional<std::string> status;
+    std::optional<std::string> after_id;
+    int limit = kDefaultOwnPage;
+};
+
+OwnPageQuery parseOwnPageQuery(const rt::Request& req) {
+    auto query = req.queryParams();
+    if (!query) {
+        throw ApiError(problems::kInvalidQuery, "the query string has a malformed %-escape");
+    }
+    OwnPageQuery q;
+    std::vector<rt::FieldError> errors;
+    for (const auto& [name, value] : *query) {
+        if (name == "status") {
+            if (domain::oneOf(value, domain::kStatuses)) {
+                q.status = value;
+            } else {
+                errors.push_back({name, "must be one of draft, active, reserved, sold, withdrawn"});
+            }
+        } else if (name == "limit") {
+            int n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec != std::errc{} || end != value.data() + value.size() || n < 1 ||
+                n > kMaxOwnPage) {
+                errors.push_back({name, "must be a whole number from 1 to 100"});
+            } else {
+                q.limit = n;
+            }
+        } else if (name == "cursor") {
+            auto id = rt::base64UrlDecode(value);
+            if (!id || !rt::isUuid(*id)) {
+                errors.push_back({name, "is not a cursor this endpoint gave"});
+            } else {
+                q.after_id = std::move(*id);
+            }
+        } else {
+            errors.push_back({name, "is not a parameter of this endpoint"});
+        }
+    }
+    if (!errors.empty()) {
+        throw ApiError(problems::kInvalidQuery, "some parameters are invalid", errors);
+    }
+    return q;
 }
 
 }  // namespace
@@ -198,6 +255,30 @@ rt::Task<rt::Response> ListingHandlers::change(rt::Request& req, bool withdrawin
     // projection invalidates the searches once the read model has it).
     co_await cache_.invalidate(listingKey(id));
     co_return listingResponse(200, stored);
+}
+
+rt::Task<rt::Response> ListingHandlers::mine(rt::Request& req) {
+    // The route admits signed-in callers; the owner is always the caller (no one lists
+    // another's drafts: an admin reads a listing by its id).
+    const auto q = parseOwnPageQuery(req);
+    auto rows = co_await ListingStore::ownedBy(primary_, req.identity->user_id, q.status,
+                                               q.after_id, q.limit + 1);
+    json::object out;
+    json::value next = nullptr;
+    if (rows.size() > static_cast<std::size_t>(q.limit)) {
+        rows.pop_back();
+        next = rt::base64UrlEncode(rows.back().id);
+    }
+    json::array items;
+    items.reserve(rows.size());
+    for (const auto& row : rows) {
+        items.emplace_back(listingJson(row));
+    }
+    out["items"] = std::move(items);
+    out["next_cursor"] = std::move(next);
+    auto res = rt::jsonResponse(200, out);
+    res.header("Cache-Control", "private, no-store");
+    co_return res;
 }
 
 rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {

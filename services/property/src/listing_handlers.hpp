@@ -30,6 +30,7 @@ public:
     rt::Task<rt::Response> update(rt::Request& req);    // PATCH /api/v1/properties/{id}
     rt::Task<rt::Response> withdraw(rt::Request& req);  // DELETE /api/v1/properties/{id}
     rt::Task<rt::Response> search(rt::Request& req);    // GET /api/v1/properties
+    rt::Task<rt::Response> mine(rt::Request& req);      // GET /api/v1/users/me/listings
 
 private:
     rt::Task<rt::Response> change(rt::Request& req, bool withdrawing);

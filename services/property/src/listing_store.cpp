@@ -164,6 +164,26 @@ rt::Task<std::optional<StoredListing>> ListingStore::find(const std::string& id)
     co_return ListingReader(r).read(0);
 }
 
+rt::Task<std::vector<StoredListing>> ListingStore::ownedBy(rt::PgPool& pool, std::string owner_id,
+                                                           std::optional<std::string> status,
+                                                           std::optional<std::string> after_id,
+                                                           int limit) {
+    const std::string sql =
+        "SELECT " + std::string(kColumns) +
+        " FROM properties p WHERE p.owner_id = $1::uuid AND ($2::text IS NULL OR p.status = $2)"
+        " AND ($3::uuid IS NULL OR (p.created_at, p.id) < (SELECT c.created_at, c.id"
+        " FROM properties c WHERE c.id = $3::uuid AND c.owner_id = $1::uuid))"
+        " ORDER BY p.created_at DESC, p.id DESC LIMIT $4";
+    auto r = co_await pool.query(sql, owner_id, status, after_id, limit);
+    std::vector<StoredListing> out;
+    out.reserve(r.rows());
+    const ListingReader reader(r);
+    for (std::size_t i = 0; i < r.rows(); ++i) {
+        out.push_back(reader.read(i));
+    }
+    co_return out;
+}
+
 rt::Task<StoredListing> ListingStore::insert(rt::PgConn& tx, const std::string& id,
                                              const std::string& owner_id,
                                              const domain::Listing& listing,

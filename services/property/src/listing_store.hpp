@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "listing.hpp"
 #include "restinu/rt/task.hpp"
@@ -36,6 +37,15 @@ public:
     explicit ListingStore(rt::PgPool& reads) : reads_(reads) {}
 
     rt::Task<std::optional<StoredListing>> find(const std::string& id);
+
+    /// One page of `owner_id`'s listings in any status (or only `status`), newest first: at
+    /// most `limit` of them, after the owner's listing `after_id` when set (a keyset page on
+    /// the index (owner_id, created_at)). From `pool`: the primary, so an agent's listing made a
+    /// moment ago is on the page.
+    static rt::Task<std::vector<StoredListing>> ownedBy(rt::PgPool& pool, std::string owner_id,
+                                                        std::optional<std::string> status,
+                                                        std::optional<std::string> after_id,
+                                                        int limit);
 
     /// Inserts a listing owned by `owner_id`, with its property.created event and audit row.
     static rt::Task<StoredListing> insert(rt::PgConn& tx, const std::string& id,

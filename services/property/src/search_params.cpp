@@ -15,7 +15,7 @@ namespace restinu::property::search {
 namespace {
 
 constexpr std::string_view kPublicStatuses[] = {"active", "reserved", "sold"};
-constexpr std::string_view kFacetNames[] = {"type", "bedrooms", "city"};
+constexpr std::string_view kFacetNames[] = {"type", "listing_type", "bedrooms", "city"};
 std::vector<std::string> splitComma(std::string_view s) {
     std::vector<std::string> out;
     while (true) {
@@ -240,10 +240,10 @@ void readCursor(Reading& r, const std::string&, const std::string& v) {
 }
 
 // Each known facet at most once, however often the URL names it: one request costs at most
-// the three counts there are (a repeated facet is not an error).
+// the four counts there are (a repeated facet is not an error).
 void readFacets(Reading& r, const std::string& name, const std::string& v) {
     r.list(name, v, kFacetNames, r.p.facets, {},
-           "must be a comma-separated list of type, bedrooms, city");
+           "must be a comma-separated list of type, listing_type, bedrooms, city");
 }
 
 constexpr std::pair<std::string_view, Reader> kReaders[] = {

@@ -272,7 +272,7 @@ Sql facetsQuery(const Params& p) {
     auto where = filters(p, sql);
     // One scan for every facet asked: GROUPING SETS counts each requested column under the
     // same filters; grouping() tells which set a row belongs to. Cities are the top 20 by
-    // count, bedrooms in numeric order, types by count.
+    // count, bedrooms in numeric order, property and listing types by count.
     // grouping() may only name the columns grouped by, so the expressions that say which
     // facet a row counts (and its key) name only the requested ones.
     std::string sets;
@@ -280,7 +280,7 @@ Sql facetsQuery(const Params& p) {
     std::string key_case;
     for (std::size_t i = 0; i < p.facets.size(); ++i) {
         const auto& f = p.facets[i];
-        std::string column = f == "type" ? "property_type" : f == "bedrooms" ? "bedrooms" : "city";
+        std::string column = f == "type" ? "property_type" : f;  // listing_type, bedrooms, city
         std::string key = f == "bedrooms" ? "bedrooms::text" : column;
         sets.append(i == 0 ? "(" : ", (").append(column).append(")");
         if (i + 1 < p.facets.size()) {

@@ -38,7 +38,8 @@ struct Params {
     int limit = 20;
     /// Keyset position: the sort key of the last row of the previous page and its id.
     std::optional<std::pair<std::string, std::string>> after;
-    std::vector<std::string> facets;  ///< distinct, of type, bedrooms, city (in asked order)
+    std::vector<std::string>
+        facets;  ///< distinct, of type, listing_type, bedrooms, city (asked order)
     /// Not a query parameter: how many rows the relevance sort walks, newest first, before
     /// it reads a tier's matches from the index instead; 0 is 25 pages (at least 500). Tests
     /// set it small to take both paths on a small data set.

@@ -136,6 +136,8 @@ rt::ServiceSpec spec() {
                     [&h](rt::Request& req) { return h.update(req); });
             r.del("/api/v1/properties/{id}", signed_in,
                   [&h](rt::Request& req) { return h.withdraw(req); });
+            r.get("/api/v1/users/me/listings", signed_in,
+                  [&h](rt::Request& req) { return h.mine(req); });
             addImageRoutes(shard, cache, photos, *photo_workers);
             addVastuRoutes(shard, cache, vastu_signer);
             // The purchase saga's steps on a listing: the payment service only (never forwarded

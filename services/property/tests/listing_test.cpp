@@ -2,6 +2,7 @@
 
 #include "property_fixture.hpp"
 #include "restinu/contracts/events.hpp"
+#include "restinu/rt/base64.hpp"
 #include "token_sync.hpp"
 #include "user_roles.hpp"
 
@@ -216,6 +217,68 @@ TEST_F(ListingTest, ADemotedAdminLosesItsRightsBeforeItsTokenExpires) {
     auto investor_token = admin;
     investor_token.roles = {"investor"};
     EXPECT_EQ(call(kCreate, {text(listing()), investor_token}).status, 201);
+}
+
+// An agent's desk: every listing of theirs in any status (drafts and withdrawn ones too), newest
+// first, in keyset pages; nobody else's, and nobody sees another's.
+TEST_F(ListingTest, MyListingsHoldEveryStatusOfMineOnlyInPages) {
+    auto agent = person("agent");
+    auto other = person("agent");
+    std::vector<std::string> mine;  // oldest first
+    for (const char* status : {"active", "draft", "active", "draft", "active"}) {
+        auto l = listing(std::string("Mine ") + status);
+        l["status"] = status;
+        auto r = call(kCreate, {text(l), agent});
+        ASSERT_EQ(r.status, 201);
+        mine.emplace_back(r.body.at("id").as_string());
+    }
+    ASSERT_EQ(call(kWithdraw, {"", agent, mine[0]}).status, 200);
+    ASSERT_EQ(call(kCreate, {text(listing("Someone else's")), other}).status, 201);
+
+    std::vector<std::string> seen;
+    std::string cursor;
+    int pages = 0;
+    do {
+        auto r =
+            call(kMine, {"", agent, "", "limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor)});
+        ASSERT_EQ(r.status, 200) << r.raw.payload();
+        EXPECT_EQ(r.raw.header("Cache-Control"), "private, no-store");
+        for (const auto& item : r.body.at("items").as_array()) {
+            EXPECT_EQ(item.at("owner_id").as_string(), agent.user_id);
+            seen.emplace_back(item.at("id").as_string());
+        }
+        const auto& next = r.body.at("next_cursor");
+        cursor = next.is_null() ? "" : std::string(next.as_string());
+        ++pages;
+    } while (!cursor.empty() && pages < 10);
+    EXPECT_EQ(pages, 3);
+    EXPECT_EQ(seen, (std::vector<std::string>(mine.rbegin(), mine.rend())));
+
+    auto drafts = call(kMine, {"", agent, "", "status=draft"});
+    ASSERT_EQ(drafts.status, 200);
+    ASSERT_EQ(drafts.body.at("items").as_array().size(), 2U);
+    EXPECT_EQ(drafts.body.at("items").as_array()[0].at("id").as_string(), mine[3]);
+    EXPECT_EQ(drafts.body.at("items").as_array()[0].at("status").as_string(), "draft");
+    auto withdrawn = call(kMine, {"", agent, "", "status=withdrawn"});
+    ASSERT_EQ(withdrawn.body.at("items").as_array().size(), 1U);
+    EXPECT_EQ(withdrawn.body.at("items").as_array()[0].at("id").as_string(), mine[0]);
+
+    // Another agent's list holds only theirs; a cursor from my list positions nothing of mine
+    // in theirs; a newcomer has none.
+    auto theirs = call(kMine, {"", other, "", "cursor=" + rt::base64UrlEncode(mine[2])});
+    ASSERT_EQ(theirs.status, 200);
+    EXPECT_TRUE(theirs.body.at("items").as_array().empty());
+    EXPECT_EQ(call(kMine, {"", other}).body.at("items").as_array().size(), 1U);
+    auto none = call(kMine, {"", person("investor")});
+    EXPECT_TRUE(none.body.at("items").as_array().empty());
+    EXPECT_TRUE(none.body.at("next_cursor").is_null());
+
+    EXPECT_EQ(call(kMine, {"", std::nullopt}).status, 401);
+    auto bad = call(kMine, {"", agent, "", "status=gone&limit=0&cursor=zz&owner=x"});
+    ASSERT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.body.at("type").as_string(), "https://restinu.dev/problems/invalid-query");
+    EXPECT_EQ(fields(bad.body), (std::vector<std::string>{"cursor", "limit", "owner", "status"}));
+    EXPECT_EQ(call(kMine, {"", agent, "", "limit=101"}).status, 400);
 }
 
 TEST_F(ListingTest, OnlyTransitionsThatMakeSense) {

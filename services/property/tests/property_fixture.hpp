@@ -30,6 +30,7 @@ inline constexpr Route kSearch{rt::Method::Get, "/api/v1/properties"};
 inline constexpr Route kGet{rt::Method::Get, "/api/v1/properties/{id}"};
 inline constexpr Route kUpdate{rt::Method::Patch, "/api/v1/properties/{id}"};
 inline constexpr Route kWithdraw{rt::Method::Delete, "/api/v1/properties/{id}"};
+inline constexpr Route kMine{rt::Method::Get, "/api/v1/users/me/listings"};
 }  // namespace routes
 using namespace routes;
 

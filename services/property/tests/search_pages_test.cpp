@@ -97,25 +97,29 @@ TEST_F(SearchTest, PagesNeverSkipOrRepeatWhileListingsAreInserted) {
 }
 
 TEST_F(SearchTest, FacetsCountUnderTheSameFilters) {
-    auto r = call(kSearch, {"", std::nullopt, "", "city=Bengaluru&facets=type,bedrooms&limit=1"});
+    auto r = call(kSearch, {"", std::nullopt, "",
+                            "city=Bengaluru&facets=type,bedrooms,listing_type&limit=1"});
     ASSERT_EQ(r.status, 200);
-    std::map<std::string, std::int64_t> want_type, want_bed;
+    std::map<std::string, std::int64_t> want_type, want_bed, want_listing;
     for (const auto& row : rows_) {
         if (row.status == "active" && row.city == "Bengaluru") {
             ++want_type[row.property_type];
             ++want_bed[std::to_string(row.bedrooms)];
+            ++want_listing[row.listing_type];
         }
     }
-    std::map<std::string, std::int64_t> got_type, got_bed;
-    for (const auto& [k, v] : r.body.at("facets").at("type").as_object()) {
-        got_type[std::string(k)] = v.as_int64();
-    }
-    for (const auto& [k, v] : r.body.at("facets").at("bedrooms").as_object()) {
-        got_bed[std::string(k)] = v.as_int64();
-    }
-    EXPECT_EQ(got_type, want_type);
-    EXPECT_EQ(got_bed, want_bed);
+    auto counts = [&r](const char* facet) {
+        std::map<std::string, std::int64_t> got;
+        for (const auto& [k, v] : r.body.at("facets").at(facet).as_object()) {
+            got[std::string(k)] = v.as_int64();
+        }
+        return got;
+    };
+    EXPECT_EQ(counts("type"), want_type);
+    EXPECT_EQ(counts("bedrooms"), want_bed);
+    EXPECT_EQ(counts("listing_type"), want_listing);
     EXPECT_FALSE(want_type.empty());
+    EXPECT_EQ(want_listing.size(), 2U);  // both kinds are in the rows, so both counts are checked
 }
 
 // A facet named 3,000 times is asked for once, and all the facets of a search cost one

@@ -48,6 +48,25 @@ rt::Task<rt::Response> AccountHandlers::profile(const std::string& user_id) {
     co_return rt::jsonResponse(200, accountJson(*account));
 }
 
+rt::Task<rt::Response> AccountHandlers::publicProfile(rt::Request& req) {
+    const std::string id(req.param("id"));
+    std::optional<Account> account;
+    if (rt::isUuid(id)) {
+        account = co_await users_.find(id);
+    }
+    if (!account || (account->role != "agent" && account->role != "admin")) {
+        throw ApiError(problems::kNotFound, "no agent has this id");
+    }
+    json::object out{{"id", account->id},
+                     {"name", account->name},
+                     {"role", account->role},
+                     {"member_since", account->created_at.substr(0, 10)},
+                     {"kyc_verified", account->kyc_status == "approved"}};
+    auto res = rt::jsonResponse(200, out);
+    res.header("Cache-Control", "public, max-age=300");
+    co_return res;
+}
+
 rt::Task<rt::Response> AccountHandlers::me(rt::Request& req) {
     auto caller = callerOf(req);
     co_return co_await profile(caller.user_id);

@@ -27,6 +27,9 @@ public:
     rt::Task<rt::Response> updateMe(rt::Request& req);    // PATCH /api/v1/users/me
     rt::Task<rt::Response> listUsers(rt::Request& req);   // GET /api/v1/admin/users
     rt::Task<rt::Response> changeRole(rt::Request& req);  // PATCH /api/v1/admin/users/{id}
+    /// What anyone may know of an agent (or admin) who lists properties: name, role, since when,
+    /// whether KYC approved them. 404 for anyone else (an investor's name is not public).
+    rt::Task<rt::Response> publicProfile(rt::Request& req);  // GET /api/v1/users/{id}/profile
 
 private:
     rt::Task<rt::Response> profile(const std::string& user_id);

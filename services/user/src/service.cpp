@@ -250,6 +250,8 @@ rt::ServiceSpec spec() {
                   guarded(auth, &AuthHandlers::revokeSession));
             r.get("/api/v1/users/me/kyc", signed_in, guarded(kyc, &KycHandlers::mine));
             r.post("/api/v1/users/me/kyc", signed_in, guarded(kyc, &KycHandlers::submit));
+            r.get("/api/v1/users/{id}/profile", anyone,
+                  guarded(acc, &AccountHandlers::publicProfile));
             r.get("/api/v1/admin/users", admin, guarded(acc, &AccountHandlers::listUsers));
             r.patch("/api/v1/admin/users/{id}", admin, guarded(acc, &AccountHandlers::changeRole));
             r.get("/api/v1/admin/kyc", admin, guarded(kyc, &KycHandlers::list));

@@ -178,6 +178,37 @@ TEST_F(AccountTest, OnlyAdminsListUsersAndPagesNeverRepeat) {
     EXPECT_EQ(call(kListUsers, "", admin, "10.0.0.1", "", "cursor=zz").status, 422);
 }
 
+// A listing's page names its agent: anyone may read an agent's or admin's name, role and
+// whether KYC approved them, and nothing else; an investor has no public profile.
+TEST_F(AccountTest, AgentsHaveAPublicProfileAndNobodyElseDoes) {
+    std::string agent_id;
+    auto agent = account("lister", "agent", &agent_id);
+    ASSERT_EQ(call(kUpdateMe, jsonText({{"name", "Meera Iyer"}, {"phone", "+919876543210"}}), agent)
+                  .status,
+              200);
+    auto r = call(kPublicProfile, "", "", "10.0.0.1", agent_id);
+    ASSERT_EQ(r.status, 200) << json::serialize(r.body);
+    EXPECT_EQ(r.body.at("id").as_string(), agent_id);
+    EXPECT_EQ(r.body.at("name").as_string(), "Meera Iyer");
+    EXPECT_EQ(r.body.at("role").as_string(), "agent");
+    EXPECT_FALSE(r.body.at("kyc_verified").as_bool());
+    EXPECT_EQ(r.body.at("member_since").as_string().size(), 10U);  // YYYY-MM-DD
+    // No e-mail, phone, language or KYC details.
+    EXPECT_EQ(r.body.as_object().size(), 5U);
+    EXPECT_EQ(r.raw.header("Cache-Control"), "public, max-age=300");
+
+    std::string investor_id;
+    auto investor = account("private", "investor", &investor_id);
+    EXPECT_EQ(call(kPublicProfile, "", "", "10.0.0.1", investor_id).status, 404);
+    EXPECT_EQ(call(kPublicProfile, "", investor, "10.0.0.1", investor_id).status, 404);
+    EXPECT_EQ(
+        call(kPublicProfile, "", "", "10.0.0.1", "00000000-0000-7000-8000-000000000000").status,
+        404);
+    auto bad = call(kPublicProfile, "", "", "10.0.0.1", "not-a-uuid");
+    EXPECT_EQ(bad.status, 404);
+    EXPECT_EQ(bad.body.at("type").as_string(), "https://restinu.dev/problems/not-found");
+}
+
 TEST_F(AccountTest, AnAdminChangesARoleWhichTheNextRefreshCarries) {
     std::string id;
     auto email = unique("promoted");

@@ -37,6 +37,7 @@ inline constexpr Route kKycQueue{rt::Method::Get, "/api/v1/admin/kyc"};
 inline constexpr Route kApproveKyc{rt::Method::Post, "/api/v1/admin/kyc/{user_id}/approve"};
 inline constexpr Route kRejectKyc{rt::Method::Post, "/api/v1/admin/kyc/{user_id}/reject"};
 inline constexpr Route kJwks{rt::Method::Get, "/.well-known/jwks.json"};
+inline constexpr Route kPublicProfile{rt::Method::Get, "/api/v1/users/{id}/profile"};
 }  // namespace routes
 using namespace routes;
 
