@@ -1,5 +1,6 @@
 // (e) an agent's new listing is found by a signed-out visitor within seconds; (f) two tabs of
 // the same agent edit one listing: the second save meets the first (412) and shows it.
+// (g) the agent's desk lists every listing of theirs (drafts too) from the API, by status.
 import { expect, test } from '@playwright/test';
 import { AGENT, createListingInUi, signIn, unique } from './helpers';
 
@@ -32,6 +33,8 @@ test('an agent creates a listing and a signed-out visitor finds it in search wit
   await expect(v).toHaveURL(new RegExp(`/properties/${id}$`));
   await expect(v.getByRole('heading', { level: 1, name: title })).toBeVisible();
   await expect(v.getByText('85 lakh', { exact: false }).first()).toBeVisible();
+  // Its agent, by the public profile (name and role, nothing else).
+  await expect(v.locator('.agent')).toContainText(/Demo Agent, agent since/);
   await visitor.close();
 });
 
@@ -81,4 +84,43 @@ test('two tabs edit one listing: the second save shows the conflict with the oth
   expect(body.title).toBe(renamed);
   expect(body.price.amount).toBe(62 * 100_000 * 100);
   expect(body.version).toBe(3);
+});
+
+test("the agent's desk lists their drafts, filters by status and follows a status change", async ({ page, browser }) => {
+  await signIn(page, AGENT);
+  const title = `Quiet draft flat ${unique('dr')}`;
+  const id = await createListingInUi(page, { title, price: '45 lakh', active: false });
+  await expect(page.locator('.badge-draft').first()).toHaveText('Draft');
+
+  // A draft is the owner's only: a visitor gets "not public".
+  const visitor = await browser.newContext();
+  const v = await visitor.newPage();
+  const hidden = v.waitForResponse((r) => r.url().endsWith(`/api/v1/properties/${id}`));
+  await v.goto(`/properties/${id}`);
+  expect((await hidden).status()).toBe(404);
+  await visitor.close();
+
+  // The desk lists it (newest first) from the API, also after a reload.
+  await page.goto('/desk');
+  await page.reload();
+  const list = page.getByRole('list', { name: 'Your listings' });
+  const row = list.getByRole('listitem').filter({ hasText: title });
+  await expect(row).toBeVisible();
+  await expect(row.locator('.badge')).toHaveText('Draft');
+  await expect(list.getByRole('listitem').first()).toContainText(title);
+  await page.getByLabel('Show').selectOption('draft');
+  await expect(list.getByRole('listitem').first()).toContainText(title);
+  await expect(list.locator('.badge:not(.badge-draft)')).toHaveCount(0);
+
+  // Publish it in the editor; the desk follows.
+  await row.getByRole('link', { name: `Edit ${title}` }).click();
+  await page.getByRole('button', { name: 'Publish' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Status changed to For sale.' })).toBeVisible();
+  await page.goto('/desk');
+  await page.getByLabel('Show').selectOption('draft');
+  await expect(page.getByText('Loading your listings…')).toHaveCount(0);
+  await expect(page.getByRole('listitem').filter({ hasText: title })).toHaveCount(0);
+  await page.getByLabel('Show').selectOption('active');
+  await expect(list.getByRole('listitem').first()).toContainText(title);
+  await expect(list.getByRole('listitem').first().locator('.badge')).toHaveText('For sale');
 });

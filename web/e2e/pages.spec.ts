@@ -111,6 +111,21 @@ test.describe('phone, 390 × 844', () => {
   });
 });
 
+test('the app\'s files arrive compressed (Brotli written at build time) and the page is not cached', async ({ page }) => {
+  const scripts: { url: string; encoding?: string; vary?: string; cache?: string }[] = [];
+  page.on('response', (r) => {
+    if (/\/assets\/index-[^/]+\.js$/.test(r.url())) {
+      const h = r.headers();
+      scripts.push({ url: r.url(), encoding: h['content-encoding'], vary: h['vary'], cache: h['cache-control'] });
+    }
+  });
+  const doc = await page.goto('/');
+  expect(doc?.headers()['cache-control']).toBe('no-cache');
+  await expect(page.getByRole('search', { name: 'Listings' })).toBeVisible();
+  expect(scripts.length).toBe(1);
+  expect(scripts[0]).toMatchObject({ encoding: 'br', vary: 'Accept-Encoding', cache: 'public, max-age=31536000, immutable' });
+});
+
 test.describe('desktop, 1280 × 800', () => {
   test('no page scrolls sideways; screenshots of search and a listing', async ({ page, request }) => {
     await eachPage(page, request, async (c) => {

@@ -1,7 +1,7 @@
 // One function per operation of api/openapi.yaml that the web app uses.
 import { api, newIdempotencyKey, withQuery, type ApiResult } from './client';
 import type {
-  DocumentType, Kyc, Listing, ListingInput, Page, Role, SearchPage, Session, User,
+  AgentProfile, DocumentType, Kyc, Listing, ListingInput, Page, Role, SearchPage, Session, User,
 } from './types';
 
 const enc = encodeURIComponent;
@@ -19,6 +19,14 @@ export const updateListing = (id: string, etag: string, patch: ListingInput, key
   api<Listing>(`/api/v1/properties/${enc(id)}`, {
     method: 'PATCH', body: patch, headers: { 'If-Match': etag }, idempotencyKey: key,
   });
+
+/** An agent's public profile; 404 (an ApiError) for anyone without one. */
+export const getAgentProfile = (id: string) =>
+  api<AgentProfile>(`/api/v1/users/${enc(id)}/profile`).then((r) => r.data);
+
+/** The caller's own listings in every status (the agent's desk), newest first. */
+export const listMyListings = (q: { status?: string; cursor?: string | null }) =>
+  api<Page<Listing>>(withQuery('/api/v1/users/me/listings', { status: q.status, cursor: q.cursor, limit: 20 })).then((r) => r.data);
 
 // Account
 export const getMe = () => api<User>('/api/v1/users/me').then((r) => r.data);

@@ -18,6 +18,15 @@ export interface User {
   email_verified?: boolean;
 }
 
+/** GET /api/v1/users/{id}/profile: what anyone may know of an agent. */
+export interface AgentProfile {
+  id: string;
+  name: string;
+  role: 'agent' | 'admin';
+  member_since: string;
+  kyc_verified: boolean;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;

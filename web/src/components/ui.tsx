@@ -88,6 +88,12 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
   );
 }
 
+/** "Load more" under a paged list (lib/usePaged), while there is more. */
+export function LoadMore({ more, busy, onClick }: { more: boolean; busy: boolean; onClick: () => void }) {
+  if (!more) return null;
+  return <button type="button" onClick={onClick} disabled={busy}>{busy ? 'Loading…' : 'Load more'}</button>;
+}
+
 export function Empty({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
 }

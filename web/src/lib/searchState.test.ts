@@ -70,7 +70,7 @@ describe('search state ↔ URL', () => {
 
   it('asks the API for facets on the first page and the cursor on later ones', () => {
     const first = new URLSearchParams(apiQuery({ types: [], city: 'Pune' }, { limit: 24 }));
-    expect(first.get('facets')).toBe('type,bedrooms,city');
+    expect(first.get('facets')).toBe('type,listing_type,bedrooms,city');
     expect(first.get('limit')).toBe('24');
     expect(first.has('cursor')).toBe(false);
     const next = new URLSearchParams(apiQuery({ types: [], city: 'Pune' }, { limit: 24, cursor: 'abc' }));

@@ -117,7 +117,7 @@ export function paramsFromSearch(s: SearchState): URLSearchParams {
   return p;
 }
 
-export const FACETS = 'type,bedrooms,city';
+export const FACETS = 'type,listing_type,bedrooms,city';
 
 /**
  * The API request for one page: the search, then `limit`, and either `cursor` (a further

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { approveKyc, changeRole, listKyc, listUsers, rejectKyc } from '../api/endpoints';
 import type { Kyc, Role, User } from '../api/types';
-import { Empty, FormError, Loading, SelectField, TextArea, TextField } from '../components/ui';
+import { Empty, FormError, LoadMore, Loading, SelectField, TextArea, TextField } from '../components/ui';
 import { useAuth } from '../lib/auth';
+import { usePaged } from '../lib/usePaged';
 import { messageOf } from '../lib/useProblem';
 
 const ROLES: Role[] = ['investor', 'agent', 'admin'];
@@ -50,27 +51,11 @@ function Users() {
   const { user } = useAuth();
   const [filter, setFilter] = useState<{ role: Role | ''; email: string }>({ role: '', email: '' });
   const [applied, setApplied] = useState(filter);
-  const [items, setItems] = useState<User[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const load = useCallback(async (cursor: string | null) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await listUsers({ role: applied.role, email: applied.email.trim(), cursor });
-      setItems((prev) => (cursor && prev ? [...prev, ...page.items] : page.items));
-      setNext(page.next_cursor);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  }, [applied]);
-  useEffect(() => {
-    void load(null);
-  }, [load]);
+  const fetchPage = useCallback(
+    (cursor: string | null) => listUsers({ role: applied.role, email: applied.email.trim(), cursor }),
+    [applied],
+  );
+  const { items, setItems, more, busy, error, loadMore } = usePaged(fetchPage);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -96,7 +81,7 @@ function Users() {
           ))}
         </ul>
       )}
-      {next && <button type="button" onClick={() => void load(next)} disabled={busy}>{busy ? 'Loading…' : 'Load more'}</button>}
+      <LoadMore more={more} busy={busy} onClick={loadMore} />
     </section>
   );
 }
@@ -170,28 +155,8 @@ function KycRow({ k, onDecided }: { k: Kyc; onDecided: (k: Kyc) => void }) {
 
 function KycQueue() {
   const [status, setStatus] = useState<'pending' | 'approved' | 'rejected'>('pending');
-  const [items, setItems] = useState<Kyc[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const load = useCallback(async (cursor: string | null) => {
-    setBusy(true);
-    setError(null);
-    try {
-      const page = await listKyc({ status, cursor });
-      setItems((prev) => (cursor && prev ? [...prev, ...page.items] : page.items));
-      setNext(page.next_cursor);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  }, [status]);
-  useEffect(() => {
-    setItems(null);
-    void load(null);
-  }, [load]);
+  const fetchPage = useCallback((cursor: string | null) => listKyc({ status, cursor }), [status]);
+  const { items, setItems, more, busy, error, loadMore } = usePaged(fetchPage);
 
   return (
     <section className="panel" aria-labelledby="kyc-q-h">
@@ -208,7 +173,7 @@ function KycQueue() {
           ))}
         </ul>
       )}
-      {next && <button type="button" onClick={() => void load(next)} disabled={busy}>{busy ? 'Loading…' : 'Load more'}</button>}
+      <LoadMore more={more} busy={busy} onClick={loadMore} />
     </section>
   );
 }

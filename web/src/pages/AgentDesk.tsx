@@ -1,7 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { Empty, Price, StatusBadge, TextField } from '../components/ui';
-import { known } from '../lib/deskStore';
+import { listMyListings } from '../api/endpoints';
+import { Empty, FormError, LoadMore, Loading, Price, SelectField, StatusBadge, STATUS_LABELS, TextField } from '../components/ui';
+import { usePaged } from '../lib/usePaged';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
@@ -9,7 +10,9 @@ export default function AgentDesk() {
   const navigate = useNavigate();
   const [ref, setRef] = useState('');
   const [refError, setRefError] = useState<string | undefined>();
-  const entries = known();
+  const [status, setStatus] = useState('');
+  const fetchPage = useCallback((cursor: string | null) => listMyListings({ status, cursor }), [status]);
+  const { items, more, busy, error, loadMore } = usePaged(fetchPage);
 
   const open = (e: FormEvent) => {
     e.preventDefault();
@@ -26,35 +29,38 @@ export default function AgentDesk() {
     <section className="page" aria-labelledby="desk-h">
       <h1 id="desk-h">Your listings</h1>
       <p><Link className="button primary" to="/desk/new">New listing</Link></p>
-      <p className="muted">
-        The list below shows the listings you created or opened in this browser tab. The API cannot list all of an
-        agent's listings yet; open any other listing of yours by its link or ID.
-      </p>
-      <form onSubmit={open} className="inline-form" noValidate>
-        <TextField label="Listing link or ID" value={ref} onChange={(e) => setRef(e.target.value)} error={refError} />
-        <button type="submit">Open</button>
-      </form>
-      {entries.length === 0 ? (
+      <SelectField label="Show" className="compact" value={status} onChange={(e) => setStatus(e.target.value)}
+        options={[{ value: '', label: 'Every status' }, ...Object.entries(STATUS_LABELS).map(([value, label]) => ({ value, label }))]} />
+      <FormError message={error} />
+      {items === null && busy && <Loading label="Loading your listings…" />}
+      {items && items.length === 0 && (
         <Empty>
-          <p>No listings here yet. <Link to="/desk/new">Create one</Link>.</p>
+          {status ? <p>None of your listings is {STATUS_LABELS[status]?.toLowerCase()}.</p>
+            : <p>No listings yet. <Link to="/desk/new">Create one</Link>.</p>}
         </Empty>
-      ) : (
-        <ul className="rows">
-          {entries.map((e) => (
-            <li key={e.id} className="row">
+      )}
+      {items && items.length > 0 && (
+        <ul className="rows" aria-label="Your listings">
+          {items.map((l) => (
+            <li key={l.id} className="row">
               <div>
-                <strong>{e.title}</strong> <StatusBadge status={e.status} />
+                <strong>{l.title}</strong> <StatusBadge status={l.status} />
                 <br />
-                <span className="muted"><Price money={e.price} />{e.city ? ` · ${e.city}` : ''}</span>
+                <span className="muted"><Price money={l.price} />{l.address?.city ? ` · ${l.address.city}` : ''}</span>
               </div>
               <div className="actions">
-                <Link to={`/desk/${e.id}/edit`} aria-label={`Edit ${e.title}`}>Edit</Link>
-                <Link to={`/properties/${e.id}`} aria-label={`View ${e.title}`}>View</Link>
+                <Link to={`/desk/${l.id}/edit`} aria-label={`Edit ${l.title}`}>Edit</Link>
+                <Link to={`/properties/${l.id}`} aria-label={`View ${l.title}`}>View</Link>
               </div>
             </li>
           ))}
         </ul>
       )}
+      <LoadMore more={more} busy={busy} onClick={loadMore} />
+      <form onSubmit={open} className="inline-form" noValidate>
+        <TextField label="Open a listing by link or ID" value={ref} onChange={(e) => setRef(e.target.value)} error={refError} />
+        <button type="submit">Open</button>
+      </form>
     </section>
   );
 }

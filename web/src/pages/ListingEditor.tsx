@@ -5,7 +5,6 @@ import { ApiError } from '../api/problem';
 import type { Listing, ListingInput, ListingStatus } from '../api/types';
 import { FormError, Loading, Notice, Price, SelectField, StatusBadge, STATUS_LABELS, TextArea, TextField, TYPE_LABELS } from '../components/ui';
 import { changedFields, emptyForm, formFromListing, inputFromForm, TRANSITIONS, type ListingForm } from '../lib/listingForm';
-import { remember } from '../lib/deskStore';
 import { formatMoney } from '../lib/money';
 import { messageOf, useProblem } from '../lib/useProblem';
 
@@ -73,7 +72,6 @@ function ListingEditor() {
     setBase(l);
     setEtag(tag ?? `"${l.version}"`);
     setForm(formFromListing(l));
-    remember(l);
   };
 
   useEffect(() => {
@@ -119,7 +117,6 @@ function ListingEditor() {
     try {
       if (creating) {
         const r = await createListing(input);
-        remember(r.data);
         navigate(`/desk/${r.data.id}/edit`, { replace: true, state: { created: true } });
         return;
       }

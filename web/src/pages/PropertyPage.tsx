@@ -1,8 +1,8 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
-import { getListing } from '../api/endpoints';
+import { getAgentProfile, getListing } from '../api/endpoints';
 import { ApiError } from '../api/problem';
-import type { Listing } from '../api/types';
+import type { AgentProfile, Listing } from '../api/types';
 import { Photos } from '../components/Photos';
 import { Empty, FormError, Loading, Price, StatusBadge, TYPE_LABELS } from '../components/ui';
 import { useAuth } from '../lib/auth';
@@ -17,6 +17,30 @@ function when(iso?: string | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : date.format(d);
+}
+
+/** The agent's public profile (GET /users/{id}/profile); an owner without one (say, a buyer
+ *  after a sale) stays unnamed. */
+function ListedBy({ ownerId, mine }: { ownerId: string; mine: boolean }) {
+  const [agent, setAgent] = useState<AgentProfile | null | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    getAgentProfile(ownerId)
+      .then((a) => live && setAgent(a))
+      .catch(() => live && setAgent(null));
+    return () => {
+      live = false;
+    };
+  }, [ownerId]);
+  if (mine) return <p>You.</p>;
+  if (agent === undefined) return <p className="muted">…</p>;
+  if (agent === null) return <p>A REST-iN-U member.</p>;
+  return (
+    <p className="agent">
+      <strong>{agent.name || 'An agent'}</strong>, {agent.role === 'admin' ? 'REST-iN-U staff' : 'agent'} since{' '}
+      {when(agent.member_since)}{agent.kyc_verified && <> · <span className="badge badge-active">KYC verified</span></>}
+    </p>
+  );
 }
 
 export default function PropertyPage() {
@@ -126,9 +150,7 @@ export default function PropertyPage() {
             <p className="muted">Not certified.</p>
           )}
           <h2>Listed by</h2>
-          <p>
-            {mine ? 'You.' : <>An agent of REST-iN-U (account ending {listing.owner_id.slice(-6)}).</>}
-          </p>
+          <ListedBy ownerId={listing.owner_id} mine={Boolean(mine)} />
           {token && (
             <>
               <h2>Shares</h2>

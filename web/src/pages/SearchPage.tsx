@@ -182,6 +182,7 @@ export function SearchPage() {
   const typeFacet = results?.facets.type ?? {};
   const total = results && results.facets.type ? Object.values(typeFacet).reduce((a, b) => a + b, 0) : null;
   const bedFacet = results?.facets.bedrooms ?? {};
+  const listingFacet = results?.facets.listing_type;
   const bedsAtLeast = (n: number) => Object.entries(bedFacet).reduce((sum, [k, v]) => (Number(k) >= n ? sum + v : sum), 0);
   const cityFacet = Object.entries(results?.facets.city ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 8);
 
@@ -232,7 +233,11 @@ export function SearchPage() {
               const next = { ...search };
               if (v) next.listingType = v as SearchState['listingType']; else delete next.listingType;
               apply(next);
-            }} options={[{ value: '', label: 'Any' }, ...LISTING_TYPES.map((t) => ({ value: t, label: t === 'sale' ? 'Whole property' : 'Fractional shares' }))]} error={problem.fields.listing_type} />
+            }} options={[{ value: '', label: 'Any' }, ...LISTING_TYPES.map((t) => ({
+              value: t,
+              // Counted under the filters: shown only while no listing type is chosen.
+              label: `${t === 'sale' ? 'Whole property' : 'Fractional shares'}${listingFacet && !search.listingType ? ` (${count.format(listingFacet[t] ?? 0)})` : ''}`,
+            }))]} error={problem.fields.listing_type} />
             <SelectField label="Min price" value={search.minPrice?.toString() ?? ''} onChange={(e) => setNum('minPrice', e.target.value)}
               options={priceOptions('No min', search.minPrice)} error={problem.fields.min_price} />
             <SelectField label="Max price" value={search.maxPrice?.toString() ?? ''} onChange={(e) => setNum('maxPrice', e.target.value)}
@@ -260,6 +265,24 @@ export function SearchPage() {
           {geoError && <p className="field-error" role="alert">{geoError}</p>}
         </form>
 
+        <div className="results-bar">
+          <p aria-live="polite" className="results-count">
+            {loading ? 'Searching…' : total !== null ? `${count.format(total)} listing${total === 1 ? '' : 's'}${search.bbox ? ' in the map area' : ''}` : ''}
+          </p>
+          <div className="results-actions">
+            {search.bbox && (
+              <button type="button" className="link-button" onClick={() => { const n = { ...search }; delete n.bbox; apply(n); }}>
+                Search everywhere
+              </button>
+            )}
+            <button type="button" aria-pressed={mapVisible} aria-controls={mapVisible ? 'results-map' : undefined} onClick={() => setShowMap(!mapVisible)}>
+              {mapVisible ? 'Hide map' : 'Show map'}
+            </button>
+          </div>
+        </div>
+
+        <FormError message={problem.summary} />
+        {/* After the count, not above it: chips arriving with the results move nothing already shown. */}
         {cityFacet.length > 0 && !search.city && (
           <nav aria-label="Cities with listings" className="city-facets">
             <ul>
@@ -274,23 +297,6 @@ export function SearchPage() {
           </nav>
         )}
 
-        <div className="results-bar">
-          <p aria-live="polite" className="results-count">
-            {loading ? 'Searching…' : total !== null ? `${count.format(total)} listing${total === 1 ? '' : 's'}${search.bbox ? ' in the map area' : ''}` : ''}
-          </p>
-          <div className="results-actions">
-            {search.bbox && (
-              <button type="button" className="link-button" onClick={() => { const n = { ...search }; delete n.bbox; apply(n); }}>
-                Search everywhere
-              </button>
-            )}
-            <button type="button" aria-pressed={mapVisible} aria-controls="results-map" onClick={() => setShowMap(!mapVisible)}>
-              {mapVisible ? 'Hide map' : 'Show map'}
-            </button>
-          </div>
-        </div>
-
-        <FormError message={problem.summary} />
         {loading && !results && <Loading label="Searching listings…" />}
         {results && results.items.length === 0 && !loading && (
           <Empty>

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Lighthouse scores of the web app's search page, served by the gateway of the whole stack (as
+# `make run` starts it) with 500,000 demo listings: performance and accessibility, each with its
+# ratio to the target, and the key metrics (FCP, LCP, TBT, CLS, Speed Index, bytes transferred).
+# Rows: the search page with no filter (/) and a filtered search (Pune, ₹50 lakh to ₹5 crore),
+# each on mobile (Lighthouse's default and the standard score: a mid-range phone on slow 4G,
+# simulated throttling) and then desktop (--preset=desktop). Then what to act on: the failing
+# performance audits, largest estimated savings first, and the failing accessibility audits with
+# their elements. Targets: performance >= 90, accessibility >= 95 (a bench reports, it does not
+# fail on a score: it exits non-zero only when the tooling does).
+#   bash bench/lighthouse_bench.sh build/release/app/restinu
+#   RESTINU_LIGHTHOUSE_DIR=/tmp/lh-stack bash bench/lighthouse_bench.sh build/release/app/restinu
+# Environment:
+#   LISTINGS                demo listings seeded into a fresh stack (default 500000)
+#   RUNS                    Lighthouse runs per row, the median kept (default 3)
+#   RESTINU_LIGHTHOUSE_DIR  the stack's folder, kept between runs so the listings are seeded once
+#                           (default: a throwaway folder, deleted at the end)
+#   RESTINU_LIGHTHOUSE_OUT  where the reports go, HTML and JSON (default /tmp/restinu-lighthouse)
+#   RESTINU_CHROMIUM        the browser (default /usr/bin/chromium)
+#   RESTINU_STACK_TIMEOUT   seconds to wait for the stack to come up (default 1200: seeding
+#                           500,000 listings takes minutes)
+#   SKIP_WEB_BUILD=1        serve web/dist as it is instead of building it first
+#   TOP                     failing performance audits printed per row (default 8)
+set -euo pipefail
+bin=$(realpath "${1:?usage: lighthouse_bench.sh path/to/restinu}")
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+lh=$here/lighthouse
+listings=${LISTINGS:-500000}
+runs=${RUNS:-3}
+out=${RESTINU_LIGHTHOUSE_OUT:-/tmp/restinu-lighthouse}
+chromium=${RESTINU_CHROMIUM:-/usr/bin/chromium}
+timeout=${RESTINU_STACK_TIMEOUT:-1200}
+[[ -x $bin ]] || { echo "bench lighthouse: $bin is not an executable" >&2; exit 2; }
+[[ -x $chromium ]] || { echo "bench lighthouse: no browser at $chromium (set RESTINU_CHROMIUM)" >&2; exit 2; }
+
+# Lighthouse, pinned by bench/lighthouse/package-lock.json, installed when the lock changed.
+if [[ ! -f $lh/node_modules/.installed || $lh/package-lock.json -nt $lh/node_modules/.installed ]]; then
+  echo "bench lighthouse: installing Lighthouse (npm ci in bench/lighthouse)"
+  (cd "$lh" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$lh/node_modules/.installed"
+fi
+if [[ ${SKIP_WEB_BUILD:-0} != 1 ]]; then
+  echo "bench lighthouse: building the web app"
+  if [[ ! -d $root/web/node_modules ]]; then
+    (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  if ! build_log=$(cd "$root/web" && npm run --silent build 2>&1); then
+    printf '%s\n' "$build_log" >&2
+    echo "bench lighthouse: npm run build failed" >&2
+    exit 1
+  fi
+fi
+[[ -f $root/web/dist/index.html ]] || { echo "bench lighthouse: no web/dist (unset SKIP_WEB_BUILD)" >&2; exit 2; }
+
+# The stack's folder. PostgreSQL runs as the postgres user and keeps its data in it, so that
+# user must reach it (stack.sh would otherwise put the data in a /var/tmp folder it shares
+# with `make run`).
+keep=${RESTINU_LIGHTHOUSE_DIR:-}
+if [[ -n $keep ]]; then
+  mkdir -p "$keep"
+  run=$(cd "$keep" && pwd)
+else
+  run=$(mktemp -d "${TMPDIR:-/tmp}/restinu-lighthouse-stack.XXXX")
+fi
+chmod 755 "$run"
+if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run" 2>/dev/null; then
+  echo "bench lighthouse: the postgres user cannot reach $run; choose a folder under /tmp" >&2
+  exit 2
+fi
+log=$run/stack.log
+
+stack_pid=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ -n $stack_pid ]] && kill -0 "$stack_pid" 2>/dev/null; then
+    echo "bench lighthouse: stopping the stack"
+    # stack.sh stops its children on TERM (a background job ignores INT in a script).
+    kill -TERM "$stack_pid" 2>/dev/null || true
+    for _ in $(seq 1 120); do
+      kill -0 "$stack_pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$stack_pid" 2>/dev/null; then
+      echo "bench lighthouse: the stack did not stop in 60 s; killing its process group" >&2
+      kill -KILL -- "-$stack_pid" 2>/dev/null || true
+    fi
+  fi
+  # Anything a killed stack left running in its folder: PostgreSQL (a daemon, its own group).
+  if [[ -f $run/pg/data/postmaster.pid ]]; then
+    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$run/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  if [[ -n $keep ]]; then
+    echo "bench lighthouse: the stack's folder is kept (the next run skips seeding): $run"
+  elif [[ $status -ne 0 ]]; then
+    find "$run" -mindepth 1 -maxdepth 1 ! -name logs ! -name stack.log -exec rm -rf {} + 2>/dev/null || true
+    echo "bench lighthouse: the stack's logs are kept: $run"
+  else
+    rm -rf "$run"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A port whose admin twin (+1000, the gateway's metrics listener) is free too, below the
+# ephemeral range.
+port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
+port=""
+for _ in $(seq 1 200); do
+  p=$((20000 + RANDOM % 8000))
+  if port_free "$p" && port_free $((p + 1000)); then port=$p; break; fi
+done
+[[ -n $port ]] || { echo "bench lighthouse: no free port" >&2; exit 2; }
+
+# The stack outside this script's process tree (own session), stopped by cleanup with SIGTERM;
+# should this script be killed outright, a watchdog, also outside the tree, stops it the same way.
+echo "bench lighthouse: starting the stack on 127.0.0.1:$port ($listings listings; folder $run; log $log)"
+(
+  RESTINU_RUN_DIR=$run RESTINU_PORT=$port RESTINU_DEMO_LISTINGS=$listings \
+    setsid bash "$root/scripts/stack.sh" "$bin" </dev/null >"$log" 2>&1 &
+  echo $! >"$run/stack.pid"
+)
+stack_pid=$(cat "$run/stack.pid")
+(
+  # shellcheck disable=SC2016  # the watchdog's own $1 and $2
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 2; done
+    kill -0 "$1" 2>/dev/null || kill -TERM "$2" 2>/dev/null' _ $$ "$stack_pid" </dev/null >/dev/null 2>&1 &
+)
+started=$SECONDS
+until grep -q 'REST-iN-U is up' "$log" 2>/dev/null; do
+  if ! kill -0 "$stack_pid" 2>/dev/null; then
+    echo "bench lighthouse: the stack exited before it was up; the end of $log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  if ((SECONDS - started > timeout)); then
+    echo "bench lighthouse: the stack was not up after ${timeout} s (RESTINU_STACK_TIMEOUT); the end of $log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  sleep 1
+done
+pg_port=$(sed -n 's/^stack: PostgreSQL on 127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+count=$(psql "host=127.0.0.1 port=$pg_port user=postgres dbname=properties_db" -tAc \
+  "SELECT count(*) FROM properties" 2>/dev/null || echo "?")
+seeded=$(grep -a '^seed: .*listings' "$log" | tail -1 || true)
+echo "bench lighthouse: the stack is up after $((SECONDS - started)) s, $count listings${seeded:+ (this run seeded them: $seeded)}"
+if [[ $count =~ ^[0-9]+$ ]] && ((count < listings * 9 / 10)); then
+  echo "bench lighthouse: warning: fewer listings than LISTINGS=$listings; the folder $run was seeded" \
+    "with another number (delete it to seed again)" >&2
+fi
+
+# Rows: label, URL path. The filter uses the API's names and units (prices in paise).
+pages=(
+  "search /"
+  "search-pune /?city=Pune&min_price=500000000&max_price=5000000000"
+)
+mkdir -p "$out"
+base="http://127.0.0.1:$port"
+# Check each page, and make the search it makes once (the caches are cold after a start): that
+# first answer's time is printed, since a search nobody made for a while costs that much (the
+# facet counts come from PostgreSQL); Lighthouse then measures the page as most visitors of a
+# popular search get it, from the cache.
+for row in "${pages[@]}"; do
+  read -r _ path <<<"$row"
+  curl -fsS -o /dev/null "$base$path"
+  query=${path#/}; query=${query#\?}
+  api="/api/v1/properties?${query:+$query&}limit=24&facets=type,listing_type,bedrooms,city"
+  cold=$(curl -sS -m 60 -o /dev/null -w '%{http_code} in %{time_total} s' "$base$api" || echo "failed")
+  warm=$(curl -sS -m 60 -o /dev/null -w '%{http_code} in %{time_total} s' "$base$api" || echo "failed")
+  echo "bench lighthouse: the page's search $api: first (cold) $cold, then (cached) $warm"
+done
+
+summary_args=()
+echo "bench lighthouse: Lighthouse $(cd "$lh" && npx --no-install lighthouse --version), $runs run(s) per row," \
+  "reports in $out"
+for row in "${pages[@]}"; do
+  read -r label path <<<"$row"
+  for form in mobile desktop; do
+    prefix=$out/$label-$form
+    rm -f "$prefix".report.* "$prefix"-run*.report.*
+    preset=()
+    [[ $form == desktop ]] && preset=(--preset=desktop)
+    for n in $(seq 1 "$runs"); do
+      printf '  %s %s run %s: ' "$label" "$form" "$n"
+      t0=$SECONDS
+      if ! (cd "$lh" && CHROME_PATH=$chromium npx --no-install lighthouse "$base$path" "${preset[@]}" \
+        --chrome-flags="--headless=new --no-sandbox" --only-categories=performance,accessibility \
+        --output=json --output=html --output-path="$prefix-run$n" --quiet) >"$prefix-run$n.log" 2>&1; then
+        echo "failed"
+        tail -n 20 "$prefix-run$n.log" >&2
+        exit 1
+      fi
+      echo "$((SECONDS - t0)) s"
+    done
+    summary_args+=("$path" "$form" "$prefix")
+  done
+done
+echo
+echo "bench lighthouse: $base (stack with $count listings)"
+(cd "$lh" && TOP=${TOP:-8} node summary.mjs "${summary_args[@]}")
+echo
+echo "bench lighthouse: reports (HTML and JSON, the median run as <row>.report.*): $out"
