@@ -70,79 +70,25 @@ if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run" 2>/dev/null; 
 fi
 log=$run/stack.log
 
-stack_pid=""
+# shellcheck source=../scripts/stack_bg.sh
+source "$root/scripts/stack_bg.sh"
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [[ -n $stack_pid ]] && kill -0 "$stack_pid" 2>/dev/null; then
-    echo "bench lighthouse: stopping the stack"
-    # stack.sh stops its children on TERM (a background job ignores INT in a script).
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    for _ in $(seq 1 120); do
-      kill -0 "$stack_pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$stack_pid" 2>/dev/null; then
-      echo "bench lighthouse: the stack did not stop in 60 s; killing its process group" >&2
-      kill -KILL -- "-$stack_pid" 2>/dev/null || true
-    fi
-  fi
-  # Anything a killed stack left running in its folder: PostgreSQL (a daemon, its own group).
-  if [[ -f $run/pg/data/postmaster.pid ]]; then
-    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$run/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
-  fi
-  if [[ -n $keep ]]; then
-    echo "bench lighthouse: the stack's folder is kept (the next run skips seeding): $run"
-  elif [[ $status -ne 0 ]]; then
-    find "$run" -mindepth 1 -maxdepth 1 ! -name logs ! -name stack.log -exec rm -rf {} + 2>/dev/null || true
-    echo "bench lighthouse: the stack's logs are kept: $run"
-  else
-    rm -rf "$run"
-  fi
+  # Kept when RESTINU_LIGHTHOUSE_DIR names it: the next run skips seeding.
+  stack_bg_finish "bench lighthouse" "$status" "$([[ -n $keep ]] && echo 1 || echo 0)"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A port whose admin twin (+1000, the gateway's metrics listener) is free too, below the
-# ephemeral range.
-port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
-port=""
-for _ in $(seq 1 200); do
-  p=$((20000 + RANDOM % 8000))
-  if port_free "$p" && port_free $((p + 1000)); then port=$p; break; fi
-done
-[[ -n $port ]] || { echo "bench lighthouse: no free port" >&2; exit 2; }
-
-# The stack outside this script's process tree (own session), stopped by cleanup with SIGTERM;
-# should this script be killed outright, a watchdog, also outside the tree, stops it the same way.
+port=$(stack_bg_port) || { echo "bench lighthouse: no free port" >&2; exit 2; }
+# Outside this script's process tree, with a watchdog (scripts/stack_bg.sh).
 echo "bench lighthouse: starting the stack on 127.0.0.1:$port ($listings listings; folder $run; log $log)"
-(
-  RESTINU_RUN_DIR=$run RESTINU_PORT=$port RESTINU_DEMO_LISTINGS=$listings \
-    setsid bash "$root/scripts/stack.sh" "$bin" </dev/null >"$log" 2>&1 &
-  echo $! >"$run/stack.pid"
-)
-stack_pid=$(cat "$run/stack.pid")
-(
-  # shellcheck disable=SC2016  # the watchdog's own $1 and $2
-  setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 2; done
-    kill -0 "$1" 2>/dev/null || kill -TERM "$2" 2>/dev/null' _ $$ "$stack_pid" </dev/null >/dev/null 2>&1 &
-)
 started=$SECONDS
-until grep -q 'REST-iN-U is up' "$log" 2>/dev/null; do
-  if ! kill -0 "$stack_pid" 2>/dev/null; then
-    echo "bench lighthouse: the stack exited before it was up; the end of $log:" >&2
-    tail -n 40 "$log" >&2
-    exit 1
-  fi
-  if ((SECONDS - started > timeout)); then
-    echo "bench lighthouse: the stack was not up after ${timeout} s (RESTINU_STACK_TIMEOUT); the end of $log:" >&2
-    tail -n 40 "$log" >&2
-    exit 1
-  fi
-  sleep 1
-done
+stack_bg_start "$bin" "$run" "$port" RESTINU_DEMO_LISTINGS="$listings"
+stack_bg_wait "$timeout" "bench lighthouse" || exit 1
 pg_port=$(sed -n 's/^stack: PostgreSQL on 127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1)
 count=$(psql "host=127.0.0.1 port=$pg_port user=postgres dbname=properties_db" -tAc \
   "SELECT count(*) FROM properties" 2>/dev/null || echo "?")

@@ -29,9 +29,9 @@ if [[ -z $bin || ! -x $bin ]]; then
   exit 2
 fi
 
-stack_pid=""
+# shellcheck source=../../scripts/stack_bg.sh
+source "$root/scripts/stack_bg.sh"
 pw_pid=""
-run=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -46,33 +46,7 @@ cleanup() {
     kill -KILL -- "-$pw_pid" 2>/dev/null || true
     wait "$pw_pid" 2>/dev/null || true
   fi
-  if [[ -n $stack_pid ]] && kill -0 "$stack_pid" 2>/dev/null; then
-    echo "e2e: stopping the stack (pid $stack_pid)"
-    # stack.sh stops its children on TERM (a background job ignores INT in a script).
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    for _ in $(seq 1 120); do
-      kill -0 "$stack_pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$stack_pid" 2>/dev/null; then
-      echo "e2e: the stack did not stop in 60 s; killing its process group" >&2
-      kill -KILL -- "-$stack_pid" 2>/dev/null || true
-    fi
-  fi
-  if [[ -n $run && -d $run ]]; then
-    # Anything a killed stack left running in its folder: PostgreSQL (a daemon, its own group).
-    if [[ -f $run/pg/data/postmaster.pid ]]; then
-      runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$run/pg/data" -m immediate stop >/dev/null 2>&1 || true
-    fi
-    if [[ ${RESTINU_E2E_KEEP:-0} == 1 ]]; then
-      echo "e2e: the stack's folder (logs, data) is kept: $run"
-    elif [[ $status -ne 0 ]]; then
-      find "$run" -mindepth 1 -maxdepth 1 ! -name logs ! -name stack.log -exec rm -rf {} + 2>/dev/null || true
-      echo "e2e: the stack's logs are kept: $run"
-    else
-      rm -rf "$run"
-    fi
-  fi
+  stack_bg_finish e2e "$status" "${RESTINU_E2E_KEEP:-0}"
   exit "$status"
 }
 trap cleanup EXIT
@@ -91,54 +65,20 @@ if ! build_log=$(npm run build 2>&1); then
   exit 1
 fi
 
-# A port whose admin twin (+1000, the gateway's metrics listener) is free too, below the
-# ephemeral range.
-port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
-port=""
-for _ in $(seq 1 200); do
-  p=$((20000 + RANDOM % 8000))
-  if port_free "$p" && port_free $((p + 1000)); then port=$p; break; fi
-done
-[[ -n $port ]] || { echo "e2e: no free port" >&2; exit 2; }
-
+port=$(stack_bg_port) || { echo "e2e: no free port" >&2; exit 2; }
 run=$(mktemp -d "${TMPDIR:-/tmp}/restinu-browser.XXXX")
 chmod 755 "$run"  # PostgreSQL runs as the postgres user and keeps its data in here
 log=$run/stack.log
 echo "e2e: starting the stack on 127.0.0.1:$port with $bin (folder $run)"
-# The stack runs outside this script's process tree (double fork, own session): a terminal's
-# Ctrl-C reaches this script only, and the stack is stopped in order by cleanup (SIGTERM; it
-# stops its own children). Should this script be killed outright (SIGKILL, e.g. a CTest
-# timeout kills the tree: no trap runs), a watchdog, also outside the tree, sees it gone and
-# stops the stack the same way. The sign-in limit per address is raised: every test signs in
-# from 127.0.0.1 (the production default, 20 a minute, stays otherwise).
-(
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} \
-    RESTINU_RUN_DIR=$run RESTINU_PORT=$port RESTINU_DEMO_LISTINGS=${RESTINU_DEMO_LISTINGS:-300} \
-    RESTINU_GATEWAY__RATE_POLICIES__AUTH__LIMIT=${RESTINU_GATEWAY__RATE_POLICIES__AUTH__LIMIT:-600} \
-    setsid bash "$root/scripts/stack.sh" "$bin" </dev/null >"$log" 2>&1 &
-  echo $! >"$run/stack.pid"
-)
-stack_pid=$(cat "$run/stack.pid")
-(
-  setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 2; done
-    kill -0 "$1" 2>/dev/null || kill -TERM "$2" 2>/dev/null' _ $$ "$stack_pid" </dev/null >/dev/null 2>&1 &
-)
-
+# Outside this script's process tree, with a watchdog (scripts/stack_bg.sh). The sign-in limit
+# per address is raised: every test signs in from 127.0.0.1 (the production default, 20 a
+# minute, stays otherwise).
 started=$SECONDS
-timeout=${RESTINU_STACK_TIMEOUT:-420}
-until grep -q 'REST-iN-U is up' "$log" 2>/dev/null; do
-  if ! kill -0 "$stack_pid" 2>/dev/null; then
-    echo "e2e: the stack exited before it was up; the end of $log:" >&2
-    tail -n 40 "$log" >&2
-    exit 1
-  fi
-  if ((SECONDS - started > timeout)); then
-    echo "e2e: the stack was not up after ${timeout} s; the end of $log:" >&2
-    tail -n 40 "$log" >&2
-    exit 1
-  fi
-  sleep 1
-done
+stack_bg_start "$bin" "$run" "$port" \
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" \
+  RESTINU_DEMO_LISTINGS="${RESTINU_DEMO_LISTINGS:-300}" \
+  RESTINU_GATEWAY__RATE_POLICIES__AUTH__LIMIT="${RESTINU_GATEWAY__RATE_POLICIES__AUTH__LIMIT:-600}"
+stack_bg_wait "${RESTINU_STACK_TIMEOUT:-420}" e2e || exit 1
 echo "e2e: the stack is up after $((SECONDS - started)) s"
 
 # In the background, in its own process group, and waited for: a signal to this script is
