@@ -483,16 +483,20 @@ Task<CachedValue> Cache::lead(const std::string& group, const std::string& key,
         }
         return s.entry.value;
     };
-    try {
-        if (co_await readL2()) {
-            co_return serve(*last);
+    if (!policy.shared) {
+        l2_up = false;  // L1 only: no L2 read, lease or store
+    } else {
+        try {
+            if (co_await readL2()) {
+                co_return serve(*last);
+            }
+        } catch (const RedisError&) {
+            l2_up = false;
+            count("l2_error");
         }
-    } catch (const RedisError&) {
-        l2_up = false;
-        count("l2_error");
-    }
-    if (metrics_) {
-        metrics_->l2_miss->inc();
+        if (metrics_) {
+            metrics_->l2_miss->inc();
+        }
     }
     if (!last) {
         if (const auto* e = l1_.find(key, unixMillis()); e != nullptr) {
@@ -573,6 +577,9 @@ Task<CachedValue> Cache::compute(const std::string& group, const std::string& ke
         e.fresh_until_ms = e.stale_until_ms = e.error_until_ms = now + policy.negative.count();
     }
     l1_.put(key, group, epoch, e);
+    if (!policy.shared) {
+        co_return value;
+    }
     try {
         // Named: GCC 12 rejects braced lists of strings inside a co_await expression.
         std::vector<std::string> keys{genKey(group), valueKey(key), leaseKey(key)};
@@ -599,13 +606,20 @@ Task<void> Cache::refresh(std::string group, std::string key, CachePolicy policy
     bool failed = false;
     auto token = token_prefix_ + std::to_string(++tokens_);
     try {
-        auto lease = co_await redis_.call("SET", leaseKey(key), token, "NX", "PX",
-                                          std::to_string(opts_.lease.count()));
-        if (*alive && !lease.isNil()) {  // else another caller refreshes it
-            auto gen = co_await redis_.call("GET", genKey(group));
-            if (*alive) {
-                auto g = gen.isNil() ? std::string("0") : gen.str;
-                co_await compute(group, key, policy, load, g, epoch, token);
+        if (!policy.shared) {
+            // L1 only: this shard alone refreshes it (refreshing_ admits one at a time).
+            token.clear();
+            const std::string no_generation = "0";
+            co_await compute(group, key, policy, load, no_generation, epoch, token);
+        } else {
+            auto lease = co_await redis_.call("SET", leaseKey(key), token, "NX", "PX",
+                                              std::to_string(opts_.lease.count()));
+            if (*alive && !lease.isNil()) {  // else another caller refreshes it
+                auto gen = co_await redis_.call("GET", genKey(group));
+                if (*alive) {
+                    auto g = gen.isNil() ? std::string("0") : gen.str;
+                    co_await compute(group, key, policy, load, g, epoch, token);
+                }
             }
         }
     } catch (const std::exception& e) {

@@ -147,6 +147,64 @@ TEST(Cache, AnInvalidationReachesTheOtherInstanceAndItsStoredAnswer) {
     });
 }
 
+// An answer each instance computes from memory (CachePolicy::shared = false): never in Redis,
+// one computation per instance however many ask at once, and invalidated like the others.
+TEST(Cache, AnL1OnlyAnswerSkipsRedisButStillFliesOnceAndIsInvalidated) {
+    testing::runAsync([](net::io_context& io) -> Task<void> {
+        auto opts = cacheOptions("local");
+        Pair p(io, opts);
+        EXPECT_TRUE(co_await p.ready());
+        CachePolicy local;
+        local.shared = false;
+        int loads = 0;
+        std::string current = "v1";
+        auto load = [&]() -> Task<CachedValue> {
+            ++loads;
+            co_await sleepFor(50ms);
+            co_return text(current);
+        };
+        int running = 200;
+        int answered = 0;
+        for (int i = 0; i < 200; ++i) {
+            Cache& c = i % 2 == 0 ? p.a : p.b;
+            auto one = [&, &c = c]() -> Task<void> {
+                auto v = co_await c.get("search", "search:city=pune", local, load);
+                answered += v && *v == "v1" ? 1 : 0;
+                --running;
+            };
+            net::co_spawn(io, one(), net::detached);
+        }
+        EXPECT_TRUE(co_await waitUntil([&] { return running == 0; }, 5s));
+        EXPECT_EQ(answered, 200);
+        EXPECT_EQ(loads, 2);  // once per instance: no lease across them
+        // Nothing of it in Redis: no stored answer, no lease.
+        const std::string value_key = "c:" + opts.name + ":v:search:city=pune";
+        const std::string lease_key = "c:" + opts.name + ":l:search:city=pune";
+        auto stored = co_await p.redis_a.call("EXISTS", value_key, lease_key);
+        EXPECT_EQ(stored.integer, 0);
+        // From L1 now; an invalidation of its group through A reaches B's L1 too.
+        EXPECT_EQ(*(co_await p.b.get("search", "search:city=pune", local, load)), "v1");
+        EXPECT_EQ(loads, 2);
+        current = "v2";
+        co_await p.a.invalidate("search");
+        EXPECT_EQ(*(co_await p.a.get("search", "search:city=pune", local, load)), "v2");
+        const auto sent = Clock::now();
+        bool fresh = false;
+        while (Clock::now() - sent < 1s && !fresh) {
+            fresh = *(co_await p.b.get("search", "search:city=pune", local, load)) == "v2";
+            co_await sleepFor(2ms);
+        }
+        EXPECT_TRUE(fresh);
+        EXPECT_EQ(loads, 4);  // each instance computed it again once
+        // The same key names do find a shared answer (the check above could fail).
+        co_await p.a.get("search", "search:shared", CachePolicy{}, load);
+        const std::string shared_key = "c:" + opts.name + ":v:search:shared";
+        auto shared = co_await p.redis_a.call("EXISTS", shared_key);
+        EXPECT_EQ(shared.integer, 1);
+        p.stop();
+    });
+}
+
 TEST(Cache, AnAnswerComputedBeforeAnInvalidationIsNeverStored) {
     testing::runAsync([](net::io_context& io) -> Task<void> {
         Pair p(io, cacheOptions("race"));

@@ -314,9 +314,14 @@ rt::Task<rt::Response> ListingHandlers::search(rt::Request& req) {
         }
         co_return std::make_shared<const std::string>(CachedPage::encode(body));
     };
+    // A search the index answers from memory without words to analyse costs this instance
+    // microseconds and the database nothing of its own: kept in L1 only, since L2's three
+    // round trips (read, lease, store) would cost more than computing it (ADR 0012).
+    auto policy = policy_;
+    policy.shared = !(index_ != nullptr && search::MemoryIndex::answers(params) && !params.text);
     auto group = std::string(kSearchGroup);
     auto key = "search:" + search::cacheKey(params);
-    auto cached = co_await cache_.get(std::move(group), std::move(key), policy_, load);
+    auto cached = co_await cache_.get(std::move(group), std::move(key), policy, load);
     const auto page = CachedPage::decode(*cached);
     co_return conditionalResponse(req, page.etag, page.body, kPublicCacheControl);
 }

@@ -113,6 +113,12 @@ struct CachePolicy {
     std::chrono::milliseconds stale{60'000};      ///< after fresh: stale-while-revalidate
     std::chrono::milliseconds if_error{600'000};  ///< after stale: only when computing fails
     std::chrono::milliseconds negative{5'000};    ///< "not found", fresh this long, no stale
+    /// false: the answer is kept in L1 only (no L2 read, lease or store), for answers an
+    /// instance computes from memory for less than those Redis round trips cost and that put
+    /// no query of their own on the database (the in-memory search). Single flight, stale-
+    /// while-revalidate, XFetch, stale-if-error (from L1) and invalidation by group still
+    /// apply; a stampede costs at most one computation per shard.
+    bool shared = true;
 };
 
 /// L1 per shard, L2 in Redis, invalidation over pub/sub. See the namespace comment.
