@@ -53,23 +53,7 @@ if [[ ${SKIP_WEB_BUILD:-0} != 1 ]]; then
 fi
 [[ -f $root/web/dist/index.html ]] || { echo "bench lighthouse: no web/dist (unset SKIP_WEB_BUILD)" >&2; exit 2; }
 
-# The stack's folder. PostgreSQL runs as the postgres user and keeps its data in it, so that
-# user must reach it (stack.sh would otherwise put the data in a /var/tmp folder it shares
-# with `make run`).
 keep=${RESTINU_LIGHTHOUSE_DIR:-}
-if [[ -n $keep ]]; then
-  mkdir -p "$keep"
-  run=$(cd "$keep" && pwd)
-else
-  run=$(mktemp -d "${TMPDIR:-/tmp}/restinu-lighthouse-stack.XXXX")
-fi
-chmod 755 "$run"
-if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run" 2>/dev/null; then
-  echo "bench lighthouse: the postgres user cannot reach $run; choose a folder under /tmp" >&2
-  exit 2
-fi
-log=$run/stack.log
-
 # shellcheck source=../scripts/stack_bg.sh
 source "$root/scripts/stack_bg.sh"
 cleanup() {
@@ -82,6 +66,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# The stack's folder. PostgreSQL runs as the postgres user and keeps its data in it, so that
+# user must reach it (stack.sh would otherwise put the data in a /var/tmp folder it shares
+# with `make run`).
+if [[ -n $keep ]]; then
+  mkdir -p "$keep"
+  run=$(cd "$keep" && pwd)
+else
+  run=$(mktemp -d "${TMPDIR:-/tmp}/restinu-lighthouse-stack.XXXX")
+fi
+chmod 755 "$run"
+STACK_BG_RUN=$run  # cleaned up from here on, whatever happens next
+if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run" 2>/dev/null; then
+  echo "bench lighthouse: the postgres user cannot reach $run; choose a folder under /tmp" >&2
+  exit 2
+fi
+log=$run/stack.log
 
 port=$(stack_bg_port) || { echo "bench lighthouse: no free port" >&2; exit 2; }
 # Outside this script's process tree, with a watchdog (scripts/stack_bg.sh).

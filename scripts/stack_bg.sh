@@ -10,6 +10,7 @@
 #
 #   source scripts/stack_bg.sh
 #   port=$(stack_bg_port)                                  # or exit: no free port
+#   STACK_BG_RUN=$run                                      # its folder, as soon as it exists
 #   stack_bg_start "$bin" "$run" "$port" VAR=value ...     # sets STACK_BG_PID, STACK_BG_LOG
 #   stack_bg_wait 420 "e2e" || exit 1                      # until "REST-iN-U is up"
 #   ...
@@ -51,8 +52,11 @@ stack_bg_start() {
   STACK_BG_PID=$(cat "$run/stack.pid")
   (
     # shellcheck disable=SC2016  # the watchdog's own $1 and $2
+    # Only when the caller is gone and the stack still runs (not a stack that stopped by
+    # itself, whose pid may since name another process).
     setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 2; done
-      kill -0 "$1" 2>/dev/null || kill -TERM "$2" 2>/dev/null' _ $$ "$STACK_BG_PID" \
+      if ! kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; then kill -TERM "$2"; fi' \
+      _ $$ "$STACK_BG_PID" \
       </dev/null >/dev/null 2>&1 &
   )
 }

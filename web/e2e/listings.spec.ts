@@ -108,19 +108,31 @@ test("the agent's desk lists their drafts, filters by status and follows a statu
   await expect(row).toBeVisible();
   await expect(row.locator('.badge')).toHaveText('Draft');
   await expect(list.getByRole('listitem').first()).toContainText(title);
-  await page.getByLabel('Show').selectOption('draft');
-  await expect(list.getByRole('listitem').first()).toContainText(title);
+  // "Show" asks the API for that status; the list then shows exactly its answer.
+  const show = async (status: string) => {
+    const answer = page.waitForResponse((r) => r.url().includes('/api/v1/users/me/listings') && r.url().includes(`status=${status}`));
+    await page.getByLabel('Show').selectOption(status);
+    const body = (await (await answer).json()) as { items: { id: string; status: string }[] };
+    expect(body.items.every((l) => l.status === status)).toBe(true);
+    return body.items;
+  };
+  const drafts = await show('draft');
+  expect(drafts[0]?.id).toBe(id);
+  await expect(list.locator('.badge-draft')).toHaveCount(drafts.length);
   await expect(list.locator('.badge:not(.badge-draft)')).toHaveCount(0);
+  await expect(list.getByRole('listitem').first()).toContainText(title);
 
   // Publish it in the editor; the desk follows.
   await row.getByRole('link', { name: `Edit ${title}` }).click();
   await page.getByRole('button', { name: 'Publish' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Status changed to For sale.' })).toBeVisible();
   await page.goto('/desk');
-  await page.getByLabel('Show').selectOption('draft');
-  await expect(page.getByText('Loading your listings…')).toHaveCount(0);
+  await expect(list.getByRole('listitem').first()).toContainText(title);  // every status: first
+  expect((await show('draft')).map((l) => l.id)).not.toContain(id);
+  await expect(list.locator('.badge:not(.badge-draft)')).toHaveCount(0);
   await expect(page.getByRole('listitem').filter({ hasText: title })).toHaveCount(0);
-  await page.getByLabel('Show').selectOption('active');
+  const active = await show('active');
+  expect(active[0]?.id).toBe(id);
   await expect(list.getByRole('listitem').first()).toContainText(title);
   await expect(list.getByRole('listitem').first().locator('.badge')).toHaveText('For sale');
 });

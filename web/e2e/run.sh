@@ -68,6 +68,7 @@ fi
 port=$(stack_bg_port) || { echo "e2e: no free port" >&2; exit 2; }
 run=$(mktemp -d "${TMPDIR:-/tmp}/restinu-browser.XXXX")
 chmod 755 "$run"  # PostgreSQL runs as the postgres user and keeps its data in here
+STACK_BG_RUN=$run  # cleaned up from here on, whatever happens next
 log=$run/stack.log
 echo "e2e: starting the stack on 127.0.0.1:$port with $bin (folder $run)"
 # Outside this script's process tree, with a watchdog (scripts/stack_bg.sh). The sign-in limit

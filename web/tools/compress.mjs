@@ -32,9 +32,10 @@ for (const path of files(dir)) {
     },
   });
   const gz = gzipSync(bytes, { level: 9 });
-  if (br.length <= bytes.length * 0.9) writeFileSync(`${path}.br`, br);
+  const brWritten = br.length <= bytes.length * 0.9;
+  if (brWritten) writeFileSync(`${path}.br`, br);
   if (gz.length <= bytes.length * 0.9) writeFileSync(`${path}.gz`, gz);
   before += bytes.length;
-  after += Math.min(br.length, bytes.length);
+  after += brWritten ? br.length : bytes.length;
 }
 console.log(`compress: ${(before / 1024).toFixed(0)} KB of text → ${(after / 1024).toFixed(0)} KB with brotli`);

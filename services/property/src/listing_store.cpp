@@ -168,13 +168,28 @@ rt::Task<std::vector<StoredListing>> ListingStore::ownedBy(rt::PgPool& pool, std
                                                            std::optional<std::string> status,
                                                            std::optional<std::string> after_id,
                                                            int limit) {
-    const std::string sql =
-        "SELECT " + std::string(kColumns) +
-        " FROM properties p WHERE p.owner_id = $1::uuid AND ($2::text IS NULL OR p.status = $2)"
-        " AND ($3::uuid IS NULL OR (p.created_at, p.id) < (SELECT c.created_at, c.id"
-        " FROM properties c WHERE c.id = $3::uuid AND c.owner_id = $1::uuid))"
-        " ORDER BY p.created_at DESC, p.id DESC LIMIT $4";
-    auto r = co_await pool.query(sql, owner_id, status, after_id, limit);
+    // After a cursor: the rows before the cursor's listing in (created_at, id) order, with
+    // `created_at <=` as the index condition on (owner_id, created_at), so a deep page starts
+    // where the last one ended instead of filtering every newer row. The cursor's listing is
+    // found whoever owns it now (a sale moves it to its buyer); its id, a UUIDv7, tells its
+    // creation time anyway. Two statements rather than `$3 IS NULL OR ...`, which a generic
+    // plan could not use as an index condition.
+    std::string sql = "SELECT " + std::string(kColumns) +
+                      " FROM properties p WHERE p.owner_id = $1::uuid"
+                      " AND ($2::text IS NULL OR p.status = $2)";
+    std::vector<rt::PgParam> params{owner_id, status};
+    if (after_id) {
+        sql +=
+            " AND p.created_at <= (SELECT created_at FROM properties WHERE id = $4::uuid)"
+            " AND (p.created_at, p.id) < (SELECT created_at, id FROM properties WHERE id = "
+            "$4::uuid)";
+    }
+    sql += " ORDER BY p.created_at DESC, p.id DESC LIMIT $3";
+    params.emplace_back(limit);
+    if (after_id) {
+        params.emplace_back(*after_id);
+    }
+    auto r = co_await pool.query(sql, std::move(params));
     std::vector<StoredListing> out;
     out.reserve(r.rows());
     const ListingReader reader(r);

@@ -40,8 +40,8 @@ public:
 
     /// One page of `owner_id`'s listings in any status (or only `status`), newest first: at
     /// most `limit` of them, after the owner's listing `after_id` when set (a keyset page on
-    /// the index (owner_id, created_at)). From `pool`: the primary, so an agent's listing made a
-    /// moment ago is on the page.
+    /// the index (owner_id, created_at); the cursor's listing found whoever owns it now). From
+    /// `pool`: the primary, so an agent's listing made a moment ago is on the page.
     static rt::Task<std::vector<StoredListing>> ownedBy(rt::PgPool& pool, std::string owner_id,
                                                         std::optional<std::string> status,
                                                         std::optional<std::string> after_id,

@@ -263,8 +263,8 @@ TEST_F(ListingTest, MyListingsHoldEveryStatusOfMineOnlyInPages) {
     ASSERT_EQ(withdrawn.body.at("items").as_array().size(), 1U);
     EXPECT_EQ(withdrawn.body.at("items").as_array()[0].at("id").as_string(), mine[0]);
 
-    // Another agent's list holds only theirs; a cursor from my list positions nothing of mine
-    // in theirs; a newcomer has none.
+    // Another agent's list holds only theirs (a cursor naming one of mine positions theirs by
+    // its time, and theirs is newer); a newcomer has none.
     auto theirs = call(kMine, {"", other, "", "cursor=" + rt::base64UrlEncode(mine[2])});
     ASSERT_EQ(theirs.status, 200);
     EXPECT_TRUE(theirs.body.at("items").as_array().empty());
@@ -279,6 +279,25 @@ TEST_F(ListingTest, MyListingsHoldEveryStatusOfMineOnlyInPages) {
     EXPECT_EQ(bad.body.at("type").as_string(), "https://restinu.dev/problems/invalid-query");
     EXPECT_EQ(fields(bad.body), (std::vector<std::string>{"cursor", "limit", "owner", "status"}));
     EXPECT_EQ(call(kMine, {"", agent, "", "limit=101"}).status, 400);
+
+    // The listing a cursor names is sold (its owner changes): the next page still follows it.
+    auto first = call(kMine, {"", agent, "", "limit=2"});
+    ASSERT_EQ(first.status, 200);
+    const std::string after(first.body.at("next_cursor").as_string());
+    rt::runBlocking(io(),
+                    pool_->query("UPDATE properties SET owner_id = $1::uuid WHERE id = $2::uuid",
+                                 other.user_id, mine[3]));
+    auto second = call(kMine, {"", agent, "", "limit=2&cursor=" + after});
+    ASSERT_EQ(second.status, 200);
+    std::vector<std::string> rest;
+    for (const auto& item : second.body.at("items").as_array()) {
+        rest.emplace_back(item.at("id").as_string());
+    }
+    EXPECT_EQ(rest, (std::vector<std::string>{mine[2], mine[1]}));
+    // Back as it was (written behind the events' back: the read model never heard of it).
+    rt::runBlocking(io(),
+                    pool_->query("UPDATE properties SET owner_id = $1::uuid WHERE id = $2::uuid",
+                                 agent.user_id, mine[3]));
 }
 
 TEST_F(ListingTest, OnlyTransitionsThatMakeSense) {

@@ -27,8 +27,10 @@ export function usePaged<T>(fetchPage: (cursor: string | null) => Promise<Page<T
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const generation = useRef(0);
+  const inFlight = useRef(false);  // one page at a time: a double click never loads a page twice
 
   const load = useCallback(async (cursor: string | null, gen: number) => {
+    inFlight.current = true;
     setBusy(true);
     setError(null);
     try {
@@ -39,7 +41,10 @@ export function usePaged<T>(fetchPage: (cursor: string | null) => Promise<Page<T
     } catch (e) {
       if (gen === generation.current) setError(messageOf(e));
     } finally {
-      if (gen === generation.current) setBusy(false);
+      if (gen === generation.current) {
+        inFlight.current = false;
+        setBusy(false);
+      }
     }
   }, [fetchPage]);
 
@@ -51,7 +56,7 @@ export function usePaged<T>(fetchPage: (cursor: string | null) => Promise<Page<T
   }, [load]);
 
   const loadMore = useCallback(() => {
-    if (next) void load(next, generation.current);
+    if (next && !inFlight.current) void load(next, generation.current);
   }, [load, next]);
 
   return { items, setItems, more: next !== null, busy, error, loadMore };

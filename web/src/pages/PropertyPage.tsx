@@ -12,6 +12,8 @@ import { messageOf } from '../lib/useProblem';
 const MapView = lazy(() => import('../map/MapView'));
 const count = new Intl.NumberFormat('en-IN');
 const date = new Intl.DateTimeFormat('en-IN', { dateStyle: 'medium' });
+// A calendar day (YYYY-MM-DD parses as UTC midnight): shown as that day wherever the reader is.
+const day = new Intl.DateTimeFormat('en-IN', { dateStyle: 'medium', timeZone: 'UTC' });
 
 function when(iso?: string | null): string {
   if (!iso) return '—';
@@ -25,6 +27,7 @@ function ListedBy({ ownerId, mine }: { ownerId: string; mine: boolean }) {
   const [agent, setAgent] = useState<AgentProfile | null | undefined>(undefined);
   useEffect(() => {
     let live = true;
+    setAgent(undefined);  // another listing: not the previous agent meanwhile
     getAgentProfile(ownerId)
       .then((a) => live && setAgent(a))
       .catch(() => live && setAgent(null));
@@ -38,7 +41,7 @@ function ListedBy({ ownerId, mine }: { ownerId: string; mine: boolean }) {
   return (
     <p className="agent">
       <strong>{agent.name || 'An agent'}</strong>, {agent.role === 'admin' ? 'REST-iN-U staff' : 'agent'} since{' '}
-      {when(agent.member_since)}{agent.kyc_verified && <> · <span className="badge badge-active">KYC verified</span></>}
+      {day.format(new Date(agent.member_since))}{agent.kyc_verified && <> · <span className="badge badge-active">KYC verified</span></>}
     </p>
   );
 }
