@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "edge.hpp"
 #include "restinu/rt/digest.hpp"
 #include "restinu/rt/problem.hpp"
 
@@ -25,23 +26,13 @@ std::string readFile(const fs::path& p) {
     return out.str();
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // Calls `each` with every trimmed, non-empty element of a comma-separated header; stops when it
 // returns true, and returns whether one did.
 template <typename F>
 bool anyElement(std::string_view header, F each) {
     while (!header.empty()) {
         const auto end = header.find(',');
-        const auto item = trim(header.substr(0, end));
+        const auto item = trimOws(header.substr(0, end));
         if (!item.empty() && each(item)) {
             return true;
         }
@@ -55,7 +46,7 @@ bool anyElement(std::string_view header, F each) {
 
 // Whether `etag` is among the tags of an If-None-Match header (or it is *).
 bool matches(std::string_view header, std::string_view etag) {
-    if (trim(header) == "*") {
+    if (trimOws(header) == "*") {
         return true;
     }
     return anyElement(header, [&](std::string_view tag) {
@@ -71,7 +62,7 @@ bool matches(std::string_view header, std::string_view etag) {
 bool refused(std::string_view params) {
     while (!params.empty()) {
         const auto end = params.find(';');
-        auto kv = trim(params.substr(0, end));
+        auto kv = trimOws(params.substr(0, end));
         if (kv.size() >= 2 && (kv[0] == 'q' || kv[0] == 'Q') && kv[1] == '=') {
             kv.remove_prefix(2);
             return !kv.empty() && kv.find_first_not_of("0.") == std::string_view::npos;
@@ -91,7 +82,7 @@ bool accepts(std::string_view accept_encoding, std::string_view coding) {
     bool star = false;
     anyElement(accept_encoding, [&](std::string_view item) {
         const auto semi = item.find(';');
-        const auto name = trim(item.substr(0, semi));
+        const auto name = trimOws(item.substr(0, semi));
         const auto params =
             semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1);
         if (rt::iequals(name, coding)) {
