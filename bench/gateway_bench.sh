@@ -95,55 +95,29 @@ auth=(-H "Authorization: Bearer $token")
 
 ng_back=$(free_port)
 ng_front=$(free_port)
-mkdir -p "$work/nginx"
 escaped=${body//\'/\\\'}
-for role in back front; do
-  cat >"$work/nginx-$role.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $work/nginx-$role.pid;
-error_log $work/nginx-$role-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  upstream backend {
-    server 127.0.0.1:$ng_back;
-    keepalive 128;
-  }
-  server {
-CONF
-  if [[ $role == back ]]; then
-    cat >>"$work/nginx-$role.conf" <<CONF
+nginx_run "$work" nginx-back 1 "  server {
     listen 127.0.0.1:$ng_back;
     location / {
       default_type application/problem+json;
       return $code '$escaped';
     }
+  }"
+pids+=("$NGINX_PID")
+nginx_run "$work" nginx-front 1 "  upstream backend {
+    server 127.0.0.1:$ng_back;
+    keepalive 128;
   }
-}
-CONF
-  else
-    cat >>"$work/nginx-$role.conf" <<CONF
+  server {
     listen 127.0.0.1:$ng_front;
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_set_header X-Forwarded-For \$remote_addr;
     }
-  }
-}
-CONF
-  fi
-  nginx -c "$work/nginx-$role.conf" -e "$work/nginx-$role-error.log" &
-  pids+=($!)
-done
+  }"
+pids+=("$NGINX_PID")
 for i in $(seq 1 100); do
   c=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ng_front$path" || true)
   [[ $c == "$code" ]] && break

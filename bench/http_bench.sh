@@ -29,32 +29,14 @@ RESTINU_HTTP__PORT=$rt_port RESTINU_HTTP__THREADS=1 RESTINU_WORKERS__THREADS=1 \
 pids+=($!)
 
 ng_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  server {
+nginx_run "$work" nginx 1 "  server {
     listen 127.0.0.1:$ng_port;
     location = /healthz {
       default_type application/json;
       return 200 '$body';
     }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
-pids+=($!)
+  }"
+pids+=("$NGINX_PID")
 wait_http "$rt_port" /healthz
 wait_http "$ng_port" /healthz
 

@@ -136,36 +136,18 @@ sizes_small=$(find "$work/plain" -name '*-320.webp' -printf '%s\n' | sort -n |
   awk '{v[NR] = $1} END {printf "%.0f-%.0f kB", v[1] / 1000, v[NR] / 1000}')
 
 ng_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx.conf" <<CONF
-daemon off;
-worker_processes $cores;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
+nginx_run "$work" nginx "$cores" "  include /etc/nginx/mime.types;
   sendfile on;
   tcp_nopush on;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$ng_port;
     location /api/v1/images/ {
       alias $work/plain/;
       etag on;
-      add_header Cache-Control "public, max-age=31536000, immutable";
+      add_header Cache-Control \"public, max-age=31536000, immutable\";
     }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
-pids+=($!)
+  }"
+pids+=("$NGINX_PID")
 first=$(head -n 1 "$work/urls")
 wait_http "$ng_port" "$first" "$work"
 

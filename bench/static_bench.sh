@@ -41,35 +41,17 @@ pids+=($!)
 wait_http "$gw_port" /healthz "$work"
 
 ng_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  sendfile on;
+nginx_run "$work" nginx 1 "  sendfile on;
   tcp_nopush on;
   include /etc/nginx/mime.types;
   server {
     listen 127.0.0.1:$ng_port;
     root $dist;
     etag on;
-    location /assets/ { add_header Cache-Control "public, max-age=31536000, immutable"; }
-    location / { add_header Cache-Control "no-cache"; try_files \$uri /index.html; }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
-pids+=($!)
+    location /assets/ { add_header Cache-Control \"public, max-age=31536000, immutable\"; }
+    location / { add_header Cache-Control \"no-cache\"; try_files \$uri /index.html; }
+  }"
+pids+=("$NGINX_PID")
 wait_http "$ng_port" /index.html "$work"
 
 entry=$(sed -n 's/.*<script[^>]*src="\([^"]*\)".*/\1/p' "$dist/index.html" | head -1)

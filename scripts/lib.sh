@@ -117,3 +117,34 @@ wait_http() {
   [[ -n $logs ]] && tail -n 5 "$logs"/*.log >&2
   return 1
 }
+
+# nginx_run DIR NAME WORKERS HTTP_BODY: the benches' reference nginx, in the foreground of a
+# background job (NGINX_PID: add it to what the caller stops), WORKERS worker processes, no
+# access log, every file it writes under DIR (DIR/NAME.conf, .pid, -error.log, DIR/nginx/),
+# keep-alive without limit; HTTP_BODY (directives and server blocks) goes inside http { }.
+# shellcheck disable=SC2034  # read by the callers
+NGINX_PID=""
+# shellcheck disable=SC2034  # read by the callers
+nginx_run() {
+  local dir=$1 name=$2 workers=$3 body=$4
+  mkdir -p "$dir/nginx"
+  cat >"$dir/$name.conf" <<CONF
+daemon off;
+worker_processes $workers;
+pid $dir/$name.pid;
+error_log $dir/$name-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/nginx;
+  proxy_temp_path $dir/nginx;
+  fastcgi_temp_path $dir/nginx;
+  uwsgi_temp_path $dir/nginx;
+  scgi_temp_path $dir/nginx;
+  keepalive_requests 1000000;
+$body
+}
+CONF
+  nginx -c "$dir/$name.conf" -e "$dir/$name-error.log" &
+  NGINX_PID=$!
+}
